@@ -1,0 +1,172 @@
+// Package apitoken defines the API token string, lk_<id>_<secret><checksum>.
+//
+// The ID is public (it is the OAuth client_id); the secret carries 256 bits of
+// randomness in base62; the trailing CRC32 checksum lets a mistyped or truncated
+// token be refused before any database read, and the lk_ prefix makes a leaked
+// token easy for secret scanners to find. Only the SHA-256 of the secret is ever
+// stored, and hashes are compared in constant time.
+package apitoken
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"strings"
+)
+
+const (
+	// Prefix starts every token, so scanners can find leaked ones.
+	Prefix = "lk_"
+	// IDLen is the length of a token ID: 16 base62 characters, about 95 bits.
+	IDLen = 16
+	// SecretLen is the length of the random part of a secret: 43 base62
+	// characters hold 256.03 bits.
+	SecretLen = 43
+	// ChecksumLen is the base62 width of the CRC32 checksum (62^6 > 2^32).
+	ChecksumLen = 6
+	// Len is the length of a whole token string.
+	Len = len(Prefix) + IDLen + 1 + SecretLen + ChecksumLen
+	// ClientSecretLen is the length of a client secret: the secret and its checksum.
+	ClientSecretLen = SecretLen + ChecksumLen
+)
+
+const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// ErrMalformed means a string is not a well-formed token; no lookup is needed to
+// reject it.
+var ErrMalformed = errors.New("malformed token")
+
+// Hash is the SHA-256 of a token's secret, the only form in which it is stored.
+type Hash [sha256.Size]byte
+
+// Token is a parsed token.
+type Token struct {
+	ID string
+	// Secret is the random part only, without the checksum.
+	Secret string
+}
+
+// String renders the token as handed to its owner.
+func (t Token) String() string {
+	body := Prefix + t.ID + "_" + t.Secret
+	return body + checksum(body)
+}
+
+// ClientSecret is the part after "lk_<id>_": what OAuth clients send as
+// client_secret alongside the ID as client_id.
+func (t Token) ClientSecret() string { return t.String()[len(Prefix)+IDLen+1:] }
+
+// Hash returns the SHA-256 of the secret.
+func (t Token) Hash() Hash { return HashSecret(t.Secret) }
+
+// HashSecret returns the SHA-256 of a secret.
+func HashSecret(secret string) Hash { return sha256.Sum256([]byte(secret)) }
+
+// Matches reports in constant time whether the token's secret hashes to h.
+func (t Token) Matches(h Hash) bool {
+	got := t.Hash()
+	return subtle.ConstantTimeCompare(got[:], h[:]) == 1
+}
+
+// NewID returns a fresh random token ID.
+func NewID() (string, error) { return RandomString(IDLen) }
+
+// New returns a token with a fresh secret for the given ID.
+func New(id string) (Token, error) {
+	if !validID(id) {
+		return Token{}, fmt.Errorf("new token: %w: bad id", ErrMalformed)
+	}
+	secret, err := RandomString(SecretLen)
+	if err != nil {
+		return Token{}, err
+	}
+	return Token{ID: id, Secret: secret}, nil
+}
+
+// Generate returns a token with a fresh ID and secret.
+func Generate() (Token, error) {
+	id, err := NewID()
+	if err != nil {
+		return Token{}, err
+	}
+	return New(id)
+}
+
+// Parse checks a token string's shape and checksum. It reads no database.
+func Parse(s string) (Token, error) {
+	if len(s) != Len || !strings.HasPrefix(s, Prefix) || s[len(Prefix)+IDLen] != '_' {
+		return Token{}, ErrMalformed
+	}
+	id := s[len(Prefix) : len(Prefix)+IDLen]
+	rest := s[len(Prefix)+IDLen+1:]
+	if !validID(id) || !isBase62(rest) {
+		return Token{}, ErrMalformed
+	}
+	body := s[:len(s)-ChecksumLen]
+	if subtle.ConstantTimeCompare([]byte(checksum(body)), []byte(s[len(body):])) != 1 {
+		return Token{}, ErrMalformed
+	}
+	return Token{ID: id, Secret: rest[:SecretLen]}, nil
+}
+
+// FromClientCredentials rebuilds a token from an OAuth client_id and
+// client_secret; the client secret may also be the whole token string.
+func FromClientCredentials(clientID, clientSecret string) (Token, error) {
+	if strings.HasPrefix(clientSecret, Prefix) {
+		t, err := Parse(clientSecret)
+		if err != nil || t.ID != clientID {
+			return Token{}, ErrMalformed
+		}
+		return t, nil
+	}
+	if !validID(clientID) || len(clientSecret) != ClientSecretLen {
+		return Token{}, ErrMalformed
+	}
+	return Parse(Prefix + clientID + "_" + clientSecret)
+}
+
+// ValidID reports whether s has the shape of a token ID.
+func ValidID(s string) bool { return validID(s) }
+
+func validID(s string) bool { return len(s) == IDLen && isBase62(s) }
+
+func isBase62(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+func checksum(body string) string {
+	n := crc32.ChecksumIEEE([]byte(body))
+	var out [ChecksumLen]byte
+	for i := ChecksumLen - 1; i >= 0; i-- {
+		out[i] = alphabet[n%62]
+		n /= 62
+	}
+	return string(out[:])
+}
+
+// RandomString returns n uniformly random base62 characters from crypto/rand.
+func RandomString(n int) (string, error) {
+	out := make([]byte, 0, n)
+	buf := make([]byte, n+n/4+8)
+	for len(out) < n {
+		if _, err := rand.Read(buf); err != nil {
+			return "", fmt.Errorf("read random bytes: %w", err)
+		}
+		for _, b := range buf {
+			// 248 = 4*62: rejecting larger bytes keeps every character equally likely.
+			if b < 248 && len(out) < n {
+				out = append(out, alphabet[b%62])
+			}
+		}
+	}
+	return string(out), nil
+}

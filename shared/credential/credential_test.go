@@ -1,0 +1,286 @@
+package credential
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/shared/apitoken"
+	"github.com/latchkey/latchkey/shared/permission"
+)
+
+var now = time.Date(2026, 3, 10, 15, 4, 5, 0, time.UTC)
+
+func admin() Creator {
+	return Creator{
+		Principal:   "adminTokenID0001",
+		Account:     "acme",
+		AccountPath: []string{"vendor", "acme"},
+		Permissions: permission.MustParse("apikeys:manage", "roles:view"),
+		Groups:      []string{"ops", "eu"},
+	}
+}
+
+func fieldOf(t *testing.T, err error) string {
+	t.Helper()
+	var fe *FieldError
+	if !errors.As(err, &fe) {
+		t.Fatalf("error %v is not a FieldError", err)
+	}
+	return fe.Field
+}
+
+func TestNewDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := New(Spec{Name: "  CI deploys "}, admin(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "CI deploys" || c.Type != TypeGeneral || c.Kind != KindSecret || c.Status != StatusActive {
+		t.Fatalf("defaults wrong: %+v", c)
+	}
+	if want := time.Date(2026, 6, 8, 23, 59, 59, 0, time.UTC); !c.ExpiresAt.Equal(want) {
+		t.Fatalf("default expiry %v want %v (90 days, end of day)", c.ExpiresAt, want)
+	}
+	if !slices.Equal(c.Permissions, admin().Permissions) {
+		t.Fatalf("permissions default to creator's: got %v", c.Permissions)
+	}
+	if !slices.Equal(c.Groups, []string{"ops", "eu"}) || c.CreatedBy != "adminTokenID0001" {
+		t.Fatalf("snapshot wrong: %+v", c)
+	}
+}
+
+func TestGroupsAreASnapshot(t *testing.T) {
+	t.Parallel()
+	by := admin()
+	c, err := New(Spec{Name: "x"}, by, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	by.Groups[0] = "changed"
+	if c.Groups[0] != "ops" {
+		t.Fatal("token groups alias the creator's")
+	}
+}
+
+func TestNewPermissions(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		perms   []string
+		want    []string
+		wantErr string // "field" or "forbidden"
+	}{
+		{"subset", []string{"apikeys:view"}, []string{"apikeys:view"}, ""},
+		{"implied by manage", []string{"apikeys:delete", "apikeys:modify"}, []string{"apikeys:delete", "apikeys:modify"}, ""},
+		{"beyond role", []string{"roles:manage"}, nil, "forbidden"},
+		{"other resource", []string{"accounts:view"}, nil, "forbidden"},
+		{"bad syntax", []string{"apikeys"}, nil, "field"},
+		{"empty", []string{}, nil, "field"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := New(Spec{Name: "x", Permissions: tc.perms, PermsGiven: true}, admin(), now)
+			switch tc.wantErr {
+			case "":
+				if err != nil || !slices.Equal(c.Permissions, tc.want) {
+					t.Fatalf("got %v, %v", c.Permissions, err)
+				}
+			case "forbidden":
+				var pe *PermissionError
+				if !errors.As(err, &pe) {
+					t.Fatalf("got %v, want PermissionError", err)
+				}
+			case "field":
+				if fieldOf(t, err) != "permissions" {
+					t.Fatalf("wrong field for %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestExpiry(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		date   string
+		never  bool
+		policy Policy
+		want   time.Time
+		field  string
+	}{
+		{"tomorrow", "2026-03-11", false, Policy{}, time.Date(2026, 3, 11, 23, 59, 59, 0, time.UTC), ""},
+		{"one year", "2027-03-10", false, Policy{}, time.Date(2027, 3, 10, 23, 59, 59, 0, time.UTC), ""},
+		{"a year and a day", "2027-03-11", false, Policy{}, time.Time{}, "expires_at"},
+		{"today", "2026-03-10", false, Policy{}, time.Time{}, "expires_at"},
+		{"past", "2020-01-01", false, Policy{}, time.Time{}, "expires_at"},
+		{"bad format", "10/03/2027", false, Policy{}, time.Time{}, "expires_at"},
+		{"datetime", "2026-05-01T00:00:00Z", false, Policy{}, time.Time{}, "expires_at"},
+		{"impossible date", "2026-02-30", false, Policy{}, time.Time{}, "expires_at"},
+		{"never refused by default", "", true, Policy{}, time.Time{}, "never_expires"},
+		{"never allowed", "", true, Policy{AllowNeverExpires: true}, time.Time{}, ""},
+		{"both", "2026-05-01", true, Policy{AllowNeverExpires: true}, time.Time{}, "never_expires"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Expiry(tc.date, tc.never, now, tc.policy)
+			if tc.field != "" {
+				if fieldOf(t, err) != tc.field {
+					t.Fatalf("wrong field: %v", err)
+				}
+				return
+			}
+			if err != nil || !got.Equal(tc.want) {
+				t.Fatalf("got %v, %v want %v", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestExpiredAtEndOfDay(t *testing.T) {
+	t.Parallel()
+	c := Credential{Status: StatusActive, ExpiresAt: EndOfDay(time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC))}
+	last := time.Date(2026, 4, 1, 23, 59, 59, 999_999_999, time.UTC)
+	if c.ExpiredAt(last) || !c.Usable(last) {
+		t.Fatal("token must be valid through 23:59:59.999 on its day")
+	}
+	next := time.Date(2026, 4, 2, 0, 0, 0, 0, time.UTC)
+	if !c.ExpiredAt(next) || c.Usable(next) || c.EffectiveStatus(next) != StatusExpired {
+		t.Fatal("token must be expired at midnight after its day")
+	}
+	never := Credential{Status: StatusActive}
+	if never.ExpiredAt(next.AddDate(50, 0, 0)) {
+		t.Fatal("a never-expiring token expired")
+	}
+}
+
+func TestPublicKeyKind(t *testing.T) {
+	t.Parallel()
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	p := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	c, err := New(Spec{Name: "device", Kind: KindPublicKey, PublicKey: p}, admin(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := c.PublicKeys(now)
+	if err != nil || len(keys) != 1 || !keys[0].Equal(&k.PublicKey) {
+		t.Fatalf("keys %v %v", keys, err)
+	}
+	for _, tc := range []struct {
+		spec  Spec
+		field string
+	}{
+		{Spec{Name: "x", Kind: KindPublicKey}, "public_key"},
+		{Spec{Name: "x", Kind: KindPublicKey, PublicKey: "garbage"}, "public_key"},
+		{Spec{Name: "x", PublicKey: p}, "public_key"},
+		{Spec{Name: "x", Kind: "hmac"}, "kind"},
+		{Spec{Name: "x", Type: "mobile"}, "type"},
+		{Spec{Name: ""}, "name"},
+		{Spec{Name: strings.Repeat("n", MaxNameLen+1)}, "name"},
+		{Spec{Name: "bad\x00name"}, "name"},
+		{Spec{Name: "x", Description: string([]byte{0xff, 0xfe})}, "description"},
+		{Spec{Name: "x", AllowedIPs: []string{"10.0.0.300"}}, "allowed_ips"},
+	} {
+		if _, err := New(tc.spec, admin(), now); fieldOf(t, err) != tc.field {
+			t.Errorf("spec %+v: got %v, want field %s", tc.spec, err, tc.field)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestApply(t *testing.T) {
+	t.Parallel()
+	base, err := New(Spec{Name: "x", AllowedIPs: []string{"10.0.0.1"}}, admin(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := now.Add(48 * time.Hour)
+
+	c := base.Clone()
+	changed, err := c.Apply(Update{Name: ptr("y"), Active: ptr(false), AddAllowedIPs: []string{"10.0.0.1, 2001:db8::/32"}}, later, Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(changed, []string{"name", "active", "allowed_ips"}) || c.Status != StatusInactive ||
+		!slices.Equal(c.AllowedIPs, []string{"10.0.0.1", "2001:db8::/32"}) || !c.UpdatedAt.Equal(later) {
+		t.Fatalf("apply: changed %v, %+v", changed, c)
+	}
+
+	c = base.Clone()
+	if _, err := c.Apply(Update{AllowedIPs: []string{"192.0.2.0/24"}, SetAllowedIPs: true}, later, Policy{}); err != nil || !slices.Equal(c.AllowedIPs, []string{"192.0.2.0/24"}) {
+		t.Fatalf("replace ips: %v %v", c.AllowedIPs, err)
+	}
+
+	// Extension is bounded from the day of the edit.
+	c = base.Clone()
+	if _, err := c.Apply(Update{ExpiresAt: ptr(Day(later).AddDate(1, 0, 0).Format(DateLayout))}, later, Policy{}); err != nil {
+		t.Fatalf("extend a year from the edit: %v", err)
+	}
+	c = base.Clone()
+	if _, err := c.Apply(Update{ExpiresAt: ptr(Day(later).AddDate(1, 0, 1).Format(DateLayout))}, later, Policy{}); fieldOf(t, err) != "expires_at" {
+		t.Fatalf("beyond a year: %v", err)
+	}
+
+	// A failed update changes nothing.
+	c = base.Clone()
+	if _, err := c.Apply(Update{Name: ptr("changed"), AddAllowedIPs: []string{"nope"}}, later, Policy{}); fieldOf(t, err) != "add_allowed_ips" {
+		t.Fatalf("bad ip: %v", err)
+	}
+	if c.Name != "x" {
+		t.Fatal("failed update left a partial change")
+	}
+
+	// Nothing changes on an expired or revoked token.
+	expired := base.Clone()
+	if _, err := expired.Apply(Update{Name: ptr("z")}, base.ExpiresAt.Add(time.Second), Policy{}); !errors.Is(err, ErrExpired) {
+		t.Fatalf("expired: %v", err)
+	}
+	revoked := base.Clone()
+	if ok, err := revoked.Revoke(later); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if ok, err := revoked.Revoke(later); ok || err != nil {
+		t.Fatal("second revoke must be a no-op", ok, err)
+	}
+	if _, err := revoked.Apply(Update{Active: ptr(true)}, later, Policy{}); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("revoked: %v", err)
+	}
+}
+
+func TestRotateGrace(t *testing.T) {
+	t.Parallel()
+	old, _ := apitoken.Generate()
+	c := Credential{ID: old.ID, Kind: KindSecret, Status: StatusActive, SecretHash: old.Hash()}
+	fresh, _ := apitoken.New(old.ID)
+	if err := c.Rotate(fresh.Hash(), "", time.Hour, now); err != nil {
+		t.Fatal(err)
+	}
+	if !c.SecretMatches(fresh, now) || !c.SecretMatches(old, now.Add(59*time.Minute)) {
+		t.Fatal("new and (during grace) old secret must match")
+	}
+	if c.SecretMatches(old, now.Add(time.Hour)) {
+		t.Fatal("old secret matched after grace")
+	}
+	if err := c.Rotate(fresh.Hash(), "", MaxGrace+time.Second, now); fieldOf(t, err) != "grace_seconds" {
+		t.Fatal("grace beyond the maximum accepted")
+	}
+	if err := c.Rotate(old.Hash(), "", 0, now); err != nil || c.SecretMatches(fresh, now) || c.Previous != nil {
+		t.Fatal("rotation without grace must drop the old secret at once")
+	}
+}
+
+func TestInAccountTree(t *testing.T) {
+	t.Parallel()
+	c := Credential{Account: "acme", AccountPath: []string{"vendor", "acme"}}
+	if !c.InAccountTree("vendor") || !c.InAccountTree("acme") || c.InAccountTree("other") {
+		t.Fatal("tree membership wrong")
+	}
+}

@@ -1,0 +1,398 @@
+package credential
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/latchkey/latchkey/shared/iplist"
+	"github.com/latchkey/latchkey/shared/permission"
+	"github.com/latchkey/latchkey/shared/pubkey"
+)
+
+// Limits on the token's descriptive fields.
+const (
+	MaxNameLen        = 100
+	MaxDescriptionLen = 1000
+	// DefaultLifetimeDays is the expiry when none is given.
+	DefaultLifetimeDays = 90
+	// MaxGrace is the longest a rotated-out secret may stay valid.
+	MaxGrace = 7 * 24 * time.Hour
+)
+
+// DateLayout is how an expiry day is written in requests.
+const DateLayout = "2006-01-02"
+
+// Policy is what an account allows its tokens.
+type Policy struct {
+	// AllowNeverExpires lets tokens be created without an expiry; off by
+	// default, as in SAFEQ Cloud.
+	AllowNeverExpires bool
+}
+
+// Day returns midnight UTC of t's day.
+func Day(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// EndOfDay is 23:59:59 UTC on day's date: the instant an expiry names.
+func EndOfDay(day time.Time) time.Time {
+	return Day(day).Add(24*time.Hour - time.Second)
+}
+
+// Expiry works out a token's ExpiresAt from the request fields at now.
+// A date must lie between tomorrow and one year from today (UTC); no date
+// means DefaultLifetimeDays; neverExpires needs the account's consent.
+func Expiry(date string, neverExpires bool, now time.Time, p Policy) (time.Time, error) {
+	if neverExpires {
+		if date != "" {
+			return time.Time{}, fieldErr("never_expires", "give either expires_at or never_expires, not both")
+		}
+		if !p.AllowNeverExpires {
+			return time.Time{}, fieldErr("never_expires", "this account's policy requires tokens to expire")
+		}
+		return time.Time{}, nil
+	}
+	if date == "" {
+		return EndOfDay(Day(now).AddDate(0, 0, DefaultLifetimeDays)), nil
+	}
+	day, err := time.Parse(DateLayout, date)
+	if err != nil {
+		return time.Time{}, fieldErr("expires_at", "must be a date written YYYY-MM-DD")
+	}
+	today := Day(now)
+	if day.Before(today.AddDate(0, 0, 1)) {
+		return time.Time{}, fieldErr("expires_at", "must be at least one day in the future (tomorrow, UTC, or later)")
+	}
+	if latest := today.AddDate(1, 0, 0); day.After(latest) {
+		return time.Time{}, fieldErr("expires_at", "must be at most one year ahead (%s)", latest.Format(DateLayout))
+	}
+	return EndOfDay(day), nil
+}
+
+// Spec is a validated request for a new token, before its secret exists.
+type Spec struct {
+	Name         string
+	Description  string
+	Type         Type
+	Kind         Kind
+	PublicKey    string
+	Permissions  []string
+	PermsGiven   bool
+	AllowedIPs   []string
+	ExpiresAt    string
+	NeverExpires bool
+}
+
+// Creator is who asks for a token: their permissions bound the token's, and
+// their groups are snapshotted onto it.
+type Creator struct {
+	Principal   string
+	Account     string
+	AccountPath []string
+	Permissions permission.Set
+	Groups      []string
+	Policy      Policy
+}
+
+// New validates spec against the creator and builds the record (without
+// secret or ID). The permissions default to the creator's and must be a
+// subset of them.
+func New(spec Spec, by Creator, now time.Time) (Credential, error) {
+	c := Credential{
+		Account:     by.Account,
+		AccountPath: append([]string(nil), by.AccountPath...),
+		Status:      StatusActive,
+		CreatedAt:   now,
+		CreatedBy:   by.Principal,
+		UpdatedAt:   now,
+		Groups:      append([]string{}, by.Groups...),
+	}
+	var err error
+	if c.Name, err = ValidName(spec.Name); err != nil {
+		return Credential{}, err
+	}
+	if c.Description, err = validDescription(spec.Description); err != nil {
+		return Credential{}, err
+	}
+	switch spec.Type {
+	case "":
+		c.Type = TypeGeneral
+	case TypeGeneral, TypeEmbedded, TypeBrowser:
+		c.Type = spec.Type
+	default:
+		return Credential{}, fieldErr("type", "must be general, embedded or browser")
+	}
+	switch spec.Kind {
+	case "", KindSecret:
+		c.Kind = KindSecret
+		if spec.PublicKey != "" {
+			return Credential{}, fieldErr("public_key", "only a public_key token takes a public key")
+		}
+	case KindPublicKey:
+		c.Kind = KindPublicKey
+		if spec.PublicKey == "" {
+			return Credential{}, fieldErr("public_key", "a public_key token needs an EC P-256 public key in PEM")
+		}
+		if _, c.PublicKeyPEM, err = pubkey.Parse(spec.PublicKey); err != nil {
+			return Credential{}, fieldErr("public_key", "%s", err)
+		}
+	default:
+		return Credential{}, fieldErr("kind", "must be secret or public_key")
+	}
+	if c.Permissions, err = Permissions(spec.Permissions, spec.PermsGiven, by.Permissions); err != nil {
+		return Credential{}, err
+	}
+	ips, err := iplist.Parse(spec.AllowedIPs)
+	if err != nil {
+		return Credential{}, fieldErr("allowed_ips", "%s", err)
+	}
+	c.AllowedIPs = ips.Entries()
+	if c.ExpiresAt, err = Expiry(spec.ExpiresAt, spec.NeverExpires, now, by.Policy); err != nil {
+		return Credential{}, err
+	}
+	return c, nil
+}
+
+// Permissions decides a new token's permissions: the creator's own when none
+// are given, otherwise the given ones, each of which the creator must hold.
+func Permissions(given []string, wasGiven bool, creator permission.Set) (permission.Set, error) {
+	if !wasGiven {
+		return append(permission.Set{}, creator...), nil
+	}
+	want, err := permission.Parse(given)
+	if err != nil {
+		return nil, fieldErr("permissions", "%s", err)
+	}
+	if len(want) == 0 {
+		return nil, fieldErr("permissions", "a token needs at least one permission")
+	}
+	if missing := creator.Missing(want); len(missing) > 0 {
+		return nil, &PermissionError{Missing: missing}
+	}
+	return want, nil
+}
+
+// Update is a validated partial change; nil fields stay as they are.
+type Update struct {
+	Name          *string
+	Description   *string
+	Active        *bool
+	ExpiresAt     *string
+	NeverExpires  *bool
+	AllowedIPs    []string
+	SetAllowedIPs bool
+	AddAllowedIPs []string
+}
+
+// Empty reports whether the update changes nothing.
+func (u Update) Empty() bool {
+	return u.Name == nil && u.Description == nil && u.Active == nil && u.ExpiresAt == nil &&
+		u.NeverExpires == nil && !u.SetAllowedIPs && u.AddAllowedIPs == nil
+}
+
+// CheckModifiable refuses changes to revoked or expired tokens.
+func (c *Credential) CheckModifiable(now time.Time) error {
+	switch c.EffectiveStatus(now) {
+	case StatusRevoked:
+		return ErrRevoked
+	case StatusExpired:
+		return ErrExpired
+	}
+	return nil
+}
+
+// Apply changes c by u at now and returns the names of the fields that
+// changed. It changes nothing when it fails.
+func (c *Credential) Apply(u Update, now time.Time, p Policy) ([]string, error) {
+	if err := c.CheckModifiable(now); err != nil {
+		return nil, err
+	}
+	next := c.Clone()
+	var changed []string
+	if u.Name != nil {
+		name, err := ValidName(*u.Name)
+		if err != nil {
+			return nil, err
+		}
+		if name != next.Name {
+			next.Name = name
+			changed = append(changed, "name")
+		}
+	}
+	if u.Description != nil {
+		d, err := validDescription(*u.Description)
+		if err != nil {
+			return nil, err
+		}
+		if d != next.Description {
+			next.Description = d
+			changed = append(changed, "description")
+		}
+	}
+	if u.Active != nil {
+		want := StatusInactive
+		if *u.Active {
+			want = StatusActive
+		}
+		if want != next.Status {
+			next.Status = want
+			changed = append(changed, "active")
+		}
+	}
+	if u.ExpiresAt != nil || u.NeverExpires != nil {
+		date, never := "", false
+		if u.ExpiresAt != nil {
+			date = *u.ExpiresAt
+			if date == "" {
+				return nil, fieldErr("expires_at", "must be a date written YYYY-MM-DD")
+			}
+		}
+		if u.NeverExpires != nil {
+			never = *u.NeverExpires
+			if !never && date == "" {
+				return nil, fieldErr("never_expires", "to make a token expire, give expires_at")
+			}
+		}
+		// Extension is bounded from the day of the edit, not of creation.
+		at, err := Expiry(date, never, now, p)
+		if err != nil {
+			return nil, err
+		}
+		if !at.Equal(next.ExpiresAt) {
+			next.ExpiresAt = at
+			next.WarnedAt = time.Time{}
+			changed = append(changed, "expires_at")
+		}
+	}
+	if u.SetAllowedIPs || u.AddAllowedIPs != nil {
+		base := next.AllowedIPs
+		raw := u.AllowedIPs
+		field := "allowed_ips"
+		if u.SetAllowedIPs {
+			base = nil
+		}
+		if u.AddAllowedIPs != nil {
+			if len(u.AddAllowedIPs) == 0 {
+				return nil, fieldErr("add_allowed_ips", "give at least one address or CIDR to add")
+			}
+			raw = append(append([]string(nil), raw...), u.AddAllowedIPs...)
+			if !u.SetAllowedIPs {
+				field = "add_allowed_ips"
+			}
+		}
+		added, err := iplist.Parse(raw)
+		if err != nil {
+			return nil, fieldErr(field, "%s", err)
+		}
+		current, err := iplist.Parse(base)
+		if err != nil {
+			return nil, fmt.Errorf("stored allowlist of %s: %w", c.ID, err)
+		}
+		merged, err := current.Merge(added)
+		if err != nil {
+			return nil, fieldErr(field, "%s", err)
+		}
+		if !equalStrings(merged.Entries(), next.AllowedIPs) {
+			next.AllowedIPs = merged.Entries()
+			changed = append(changed, "allowed_ips")
+		}
+	}
+	if len(changed) > 0 {
+		next.UpdatedAt = now
+	}
+	*c = next
+	return changed, nil
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidName checks and trims a one-line name.
+func ValidName(s string) (string, error) {
+	name, err := CleanText("name", s, MaxNameLen, true)
+	if err == nil && strings.ContainsAny(name, "\n\t") {
+		return "", fieldErr("name", "must be a single line")
+	}
+	return name, err
+}
+
+func validDescription(s string) (string, error) {
+	return CleanText("description", s, MaxDescriptionLen, false)
+}
+
+// CleanText trims a free-text field and checks it: valid UTF-8, at most max
+// characters, no control characters but line breaks and tabs.
+func CleanText(field, s string, max int, required bool) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" && required {
+		if field == "name" {
+			return "", fieldErr(field, "is required (name the integration that uses the token)")
+		}
+		return "", fieldErr(field, "is required")
+	}
+	if !utf8.ValidString(s) {
+		return "", fieldErr(field, "must be valid UTF-8")
+	}
+	if n := utf8.RuneCountInString(s); n > max {
+		return "", fieldErr(field, "must be at most %d characters (got %d)", max, n)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' {
+			return "", fieldErr(field, "must not contain control characters")
+		}
+	}
+	return s, nil
+}
+
+// Rotate installs new credential material (a new secret hash, or a new public
+// key) and keeps the old one valid for grace. It refuses revoked and expired
+// tokens.
+func (c *Credential) Rotate(newHash [32]byte, newKeyPEM string, grace time.Duration, now time.Time) error {
+	if err := c.CheckModifiable(now); err != nil {
+		return err
+	}
+	if grace < 0 || grace > MaxGrace {
+		return fieldErr("grace_seconds", "must be between 0 and %d", int(MaxGrace/time.Second))
+	}
+	if grace > 0 {
+		c.Previous = &Previous{SecretHash: c.SecretHash, PublicKeyPEM: c.PublicKeyPEM, Until: now.Add(grace)}
+	} else {
+		c.Previous = nil
+	}
+	switch c.Kind {
+	case KindSecret:
+		c.SecretHash = newHash
+	case KindPublicKey:
+		c.PublicKeyPEM = newKeyPEM
+	}
+	c.UpdatedAt = now
+	return nil
+}
+
+// Revoke marks the token revoked; it reports false when it already was.
+// Revoking an expired token is refused like any other change to it.
+func (c *Credential) Revoke(now time.Time) (bool, error) {
+	if c.Status == StatusRevoked {
+		return false, nil
+	}
+	if c.EffectiveStatus(now) == StatusExpired {
+		return false, ErrExpired
+	}
+	c.Status = StatusRevoked
+	c.Previous = nil
+	c.UpdatedAt = now
+	return true, nil
+}

@@ -1,0 +1,119 @@
+// Package iplist parses and matches a token's allowed-IP list: IPv4 and IPv6
+// addresses and CIDR blocks, entered as a list or as one string separated by
+// spaces, commas, semicolons or line breaks. Each entry is validated, duplicates
+// are dropped, and single addresses are kept as written (no /32 is added).
+package iplist
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// MaxEntries bounds one token's list.
+const MaxEntries = 100
+
+// ErrInvalid is wrapped by every entry-level error; its text is the
+// message users see, as in Absolute's console.
+var ErrInvalid = errors.New("Invalid IP address")
+
+// EntryError names the entry that failed.
+type EntryError struct {
+	Entry string
+}
+
+func (e *EntryError) Error() string { return fmt.Sprintf("%s: %q", ErrInvalid, e.Entry) }
+func (e *EntryError) Unwrap() error { return ErrInvalid }
+
+// ErrTooMany means the list is longer than MaxEntries.
+var ErrTooMany = fmt.Errorf("at most %d allowed IP entries", MaxEntries)
+
+// Split cuts one string into entries at spaces, commas, semicolons and line breaks.
+func Split(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool {
+		switch r {
+		case ' ', ',', ';', '\n', '\r', '\t':
+			return true
+		}
+		return false
+	})
+}
+
+// List is a normalised allowlist: canonical spellings, in first-seen order,
+// without duplicates. An empty list allows every address.
+type List struct {
+	entries  []string
+	prefixes []netip.Prefix
+}
+
+// Parse validates raw entries (each may itself hold several separated entries).
+func Parse(raw []string) (List, error) {
+	var l List
+	seen := map[netip.Prefix]bool{}
+	for _, r := range raw {
+		for _, e := range Split(r) {
+			p, canonical, err := parseEntry(e)
+			if err != nil {
+				return List{}, err
+			}
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			l.entries = append(l.entries, canonical)
+			l.prefixes = append(l.prefixes, p)
+			if len(l.entries) > MaxEntries {
+				return List{}, ErrTooMany
+			}
+		}
+	}
+	return l, nil
+}
+
+func parseEntry(e string) (netip.Prefix, string, error) {
+	if strings.Contains(e, "/") {
+		p, err := netip.ParsePrefix(e)
+		if err != nil || p.Addr().Zone() != "" {
+			return netip.Prefix{}, "", &EntryError{Entry: e}
+		}
+		p = p.Masked()
+		return p, p.String(), nil
+	}
+	a, err := netip.ParseAddr(e)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, "", &EntryError{Entry: e}
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), a.String(), nil
+}
+
+// Merge returns l with the entries of more appended, still without duplicates.
+func (l List) Merge(more List) (List, error) {
+	return Parse(append(l.Entries(), more.Entries()...))
+}
+
+// Entries returns the normalised entries.
+func (l List) Entries() []string { return append([]string(nil), l.entries...) }
+
+// Len is the number of entries.
+func (l List) Len() int { return len(l.entries) }
+
+// Allows reports whether ip may use the token. An empty list allows any
+// address; an unparsable address is never allowed by a non-empty list.
+func (l List) Allows(ip string) bool {
+	if len(l.prefixes) == 0 {
+		return true
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap().WithZone("")
+	for _, p := range l.prefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
