@@ -1,0 +1,126 @@
+package dynamostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/latchkey/latchkey/shared/store"
+)
+
+// classify marks errors a caller may retry later (throttling, 5xx, network)
+// with store.ErrUnavailable, keeping the SDK error in the chain so both
+// errors.Is(err, store.ErrUnavailable) and errors.As(err, &sdkErr) work.
+// SDK error messages carry codes, request IDs and messages, never item
+// values, so no secret reaches an error string this way.
+func classify(err error) error {
+	if err == nil || !unavailable(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+}
+
+// throttleCodes are the error codes DynamoDB uses for transient refusals.
+var throttleCodes = map[string]bool{
+	"ProvisionedThroughputExceededException": true,
+	"RequestLimitExceeded":                   true,
+	"ThrottlingException":                    true,
+	"Throttling":                             true,
+	"InternalServerError":                    true,
+	"ServiceUnavailable":                     true,
+	"ReplicatedWriteConflictException":       true,
+}
+
+func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// The caller gave up; that says nothing about the service.
+		return false
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		if throttleCodes[apiErr.ErrorCode()] || apiErr.ErrorFault() == smithy.FaultServer {
+			return true
+		}
+	}
+	var resp *awshttp.ResponseError
+	if errors.As(err, &resp) {
+		if code := resp.HTTPStatusCode(); code >= 500 || code == 429 {
+			return true
+		}
+	}
+	var send *smithyhttp.RequestSendError
+	if errors.As(err, &send) {
+		return true
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr)
+}
+
+// isCode reports whether err is a DynamoDB API error with that code.
+func isCode(err error, code string) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode() == code
+}
+
+// conditionFailed reports whether err is a failed condition of a single
+// write, and the item as it was if DynamoDB returned it (ALL_OLD).
+func conditionFailed(err error) (bool, map[string]types.AttributeValue) {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return true, ccf.Item
+	}
+	return false, nil
+}
+
+// cancelled reports the reasons of a cancelled transaction, one per item in
+// request order.
+func cancelled(err error) ([]types.CancellationReason, bool) {
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		return tce.CancellationReasons, true
+	}
+	return nil, false
+}
+
+// Cancellation reason codes (see TransactWriteItems).
+const (
+	reasonNone                = "None"
+	reasonConditionFailed     = "ConditionalCheckFailed"
+	reasonTransactionConflict = "TransactionConflict"
+	reasonThrottling          = "ThrottlingError"
+	reasonThroughput          = "ProvisionedThroughputExceeded"
+)
+
+// txError turns a cancelled transaction into the store's sentinels: a failed
+// condition or a conflicting concurrent transaction is store.ErrConflict,
+// throttling is store.ErrUnavailable. It returns nil, false if err is no
+// cancellation.
+func txError(err error) (error, bool) {
+	reasons, ok := cancelled(err)
+	if !ok {
+		return nil, false
+	}
+	for _, r := range reasons {
+		switch code := str(r.Code); code {
+		case "", reasonNone:
+		case reasonConditionFailed, reasonTransactionConflict:
+			return fmt.Errorf("%w (%s)", store.ErrConflict, code), true
+		case reasonThrottling, reasonThroughput:
+			return fmt.Errorf("%w: %w", store.ErrUnavailable, err), true
+		}
+	}
+	return err, true
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
