@@ -1,0 +1,150 @@
+// Package bearer verifies lk_ API tokens presented as bearer credentials:
+// checksum (no I/O), then one store read by ID, then a constant-time hash
+// comparison, then status, expiry and source-IP checks. Every refusal is
+// ErrRejected with a reason for the log; store failures are returned as they
+// are so that callers fail closed without mistaking an outage for a bad token.
+package bearer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/latchkey/latchkey/shared/apitoken"
+	"github.com/latchkey/latchkey/shared/clock"
+	"github.com/latchkey/latchkey/shared/credential"
+	"github.com/latchkey/latchkey/shared/store"
+)
+
+// MaxHeaderLen bounds the Authorization header we look at.
+const MaxHeaderLen = 8192
+
+// ErrRejected means the credential does not authenticate the request.
+var ErrRejected = errors.New("credential rejected")
+
+// Reasons a credential is rejected, for logs and metrics only: the client
+// always sees the same answer.
+const (
+	ReasonMissing    = "missing"
+	ReasonMalformed  = "malformed"
+	ReasonUnknown    = "unknown"
+	ReasonMismatch   = "secret_mismatch"
+	ReasonWrongKind  = "wrong_kind"
+	ReasonInactive   = "inactive"
+	ReasonRevoked    = "revoked"
+	ReasonExpired    = "expired"
+	ReasonIPRefused  = "ip_not_allowed"
+	ReasonBadAccount = "account_not_allowed"
+)
+
+// Rejection carries the reason a credential was refused.
+type Rejection struct {
+	Reason string
+	ID     string
+}
+
+func (r *Rejection) Error() string {
+	if r.ID != "" {
+		return fmt.Sprintf("credential %s rejected: %s", r.ID, r.Reason)
+	}
+	return "credential rejected: " + r.Reason
+}
+
+func (r *Rejection) Unwrap() error { return ErrRejected }
+
+// Reject builds a rejection.
+func Reject(reason, id string) error { return &Rejection{Reason: reason, ID: id} }
+
+// ReasonOf returns the reason of a rejection, or "" for other errors.
+func ReasonOf(err error) string {
+	var r *Rejection
+	if errors.As(err, &r) {
+		return r.Reason
+	}
+	return ""
+}
+
+// FromHeader extracts the credential from an Authorization header value of
+// the form "Bearer <credential>" (RFC 6750 §2.1; the scheme is case-insensitive).
+func FromHeader(h string) (string, error) {
+	if h == "" {
+		return "", Reject(ReasonMissing, "")
+	}
+	if len(h) > MaxHeaderLen {
+		return "", Reject(ReasonMalformed, "")
+	}
+	scheme, cred, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", Reject(ReasonMalformed, "")
+	}
+	cred = strings.TrimSpace(cred)
+	if cred == "" || strings.ContainsAny(cred, " \t\r\n") {
+		return "", Reject(ReasonMalformed, "")
+	}
+	return cred, nil
+}
+
+// CredentialReader is the one store call verification needs.
+type CredentialReader interface {
+	GetCredential(ctx context.Context, id string) (credential.Credential, error)
+}
+
+// Verifier checks lk_ tokens.
+type Verifier struct {
+	Store CredentialReader
+	Clock clock.Clock
+}
+
+// Verify checks a token string presented from sourceIP and returns its
+// record. A rejection wraps ErrRejected; any other error is the store's.
+func (v *Verifier) Verify(ctx context.Context, token, sourceIP string) (credential.Credential, error) {
+	t, err := apitoken.Parse(token)
+	if err != nil {
+		return credential.Credential{}, Reject(ReasonMalformed, "")
+	}
+	return v.VerifyParsed(ctx, t, sourceIP)
+}
+
+// VerifyParsed is Verify for a token already parsed (e.g. rebuilt from OAuth
+// client credentials).
+func (v *Verifier) VerifyParsed(ctx context.Context, t apitoken.Token, sourceIP string) (credential.Credential, error) {
+	c, err := v.Store.GetCredential(ctx, t.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		// Compare anyway so an unknown ID costs what a known one does.
+		t.Matches(apitoken.Hash{})
+		return credential.Credential{}, Reject(ReasonUnknown, t.ID)
+	}
+	if err != nil {
+		return credential.Credential{}, fmt.Errorf("verify token %s: %w", t.ID, err)
+	}
+	now := v.Clock.Now()
+	if c.Kind != credential.KindSecret {
+		return credential.Credential{}, Reject(ReasonWrongKind, t.ID)
+	}
+	if !c.SecretMatches(t, now) {
+		return credential.Credential{}, Reject(ReasonMismatch, t.ID)
+	}
+	if err := Usable(&c, sourceIP, v.Clock); err != nil {
+		return credential.Credential{}, err
+	}
+	return c, nil
+}
+
+// Usable applies the checks every kind of credential shares once its holder
+// is proven: status, expiry at this instant, and the source-IP allowlist.
+func Usable(c *credential.Credential, sourceIP string, clk clock.Clock) error {
+	switch c.EffectiveStatus(clk.Now()) {
+	case credential.StatusActive:
+	case credential.StatusInactive:
+		return Reject(ReasonInactive, c.ID)
+	case credential.StatusRevoked:
+		return Reject(ReasonRevoked, c.ID)
+	default:
+		return Reject(ReasonExpired, c.ID)
+	}
+	if !c.IPAllowed(sourceIP) {
+		return Reject(ReasonIPRefused, c.ID)
+	}
+	return nil
+}
