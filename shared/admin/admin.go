@@ -1,0 +1,476 @@
+// Package admin is the token-management service: it turns an authenticated
+// caller's request into credential rule checks, a conditional store write and
+// an event, retrying read-modify-write cycles when another writer got there
+// first, so concurrent edits of one token never lose either change. The HTTP
+// handlers (package management) and the bootstrap command both use it.
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/shared/account"
+	"github.com/latchkey/latchkey/shared/apitoken"
+	"github.com/latchkey/latchkey/shared/caller"
+	"github.com/latchkey/latchkey/shared/clock"
+	"github.com/latchkey/latchkey/shared/credential"
+	"github.com/latchkey/latchkey/shared/event"
+	"github.com/latchkey/latchkey/shared/store"
+)
+
+// DefaultRetention is how long a revoked or expired token stays visible
+// before DynamoDB's TTL removes it.
+const DefaultRetention = 90 * 24 * time.Hour
+
+// maxAttempts bounds optimistic-concurrency retries of one change.
+const maxAttempts = 8
+
+// ErrNotFound means the record does not exist or lies outside the caller's
+// account tree (the two are not told apart, so IDs do not leak).
+var ErrNotFound = errors.New("not found")
+
+// ErrBusy means a change kept losing races with other writers.
+var ErrBusy = errors.New("too many concurrent changes; retry")
+
+// Service manages tokens, accounts and roles.
+type Service struct {
+	Store     store.Store
+	Clock     clock.Clock
+	Retention time.Duration
+}
+
+// New returns a service with the default retention.
+func New(s store.Store, c clock.Clock) *Service {
+	return &Service{Store: s, Clock: c, Retention: DefaultRetention}
+}
+
+// Created is a new or rotated token: the record and, for secret tokens, the
+// token string, which exists nowhere else and is shown exactly once.
+type Created struct {
+	Credential credential.Credential
+	Token      *apitoken.Token
+}
+
+// CreateRequest asks for a new token; Role, when set, supplies the
+// permissions instead of Spec.Permissions.
+type CreateRequest struct {
+	credential.Spec
+	Role string
+}
+
+func notFound(what string) error { return fmt.Errorf("%s: %w", what, ErrNotFound) }
+
+// accountFor loads an account the caller may act on: its own or one below it.
+func (s *Service) accountFor(ctx context.Context, by caller.Caller, id string) (account.Account, error) {
+	if id == "" {
+		id = by.Account
+	}
+	a, err := s.Store.GetAccount(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return account.Account{}, notFound("account " + id)
+	}
+	if err != nil {
+		return account.Account{}, fmt.Errorf("load account %s: %w", id, err)
+	}
+	if !a.Under(by.Account) {
+		return account.Account{}, notFound("account " + id)
+	}
+	return a, nil
+}
+
+// credentialFor loads a token the caller may see.
+func (s *Service) credentialFor(ctx context.Context, by caller.Caller, id string) (credential.Credential, error) {
+	if !apitoken.ValidID(id) {
+		return credential.Credential{}, notFound("token " + id)
+	}
+	c, err := s.Store.GetCredential(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return credential.Credential{}, notFound("token " + id)
+	}
+	if err != nil {
+		return credential.Credential{}, fmt.Errorf("load token %s: %w", id, err)
+	}
+	if !c.InAccountTree(by.Account) {
+		return credential.Credential{}, notFound("token " + id)
+	}
+	return c, nil
+}
+
+// CreateToken issues a token in targetAccount (the caller's own when empty).
+func (s *Service) CreateToken(ctx context.Context, by caller.Caller, targetAccount string, req CreateRequest) (Created, error) {
+	acct, err := s.accountFor(ctx, by, targetAccount)
+	if err != nil {
+		return Created{}, err
+	}
+	spec := req.Spec
+	if req.Role != "" {
+		if spec.PermsGiven {
+			return Created{}, &credential.FieldError{Field: "role", Message: "give either role or permissions, not both"}
+		}
+		role, err := s.findRole(ctx, acct, req.Role)
+		if err != nil {
+			return Created{}, err
+		}
+		spec.Permissions, spec.PermsGiven = role.Permissions, true
+	}
+	now := s.Clock.Now()
+	c, err := credential.New(spec, credential.Creator{
+		Principal:   by.Principal,
+		Account:     acct.ID,
+		AccountPath: acct.Path,
+		Permissions: by.Permissions,
+		Groups:      by.Groups,
+		Policy:      acct.Policy,
+	}, now)
+	if err != nil {
+		return Created{}, err
+	}
+	for attempt := 0; ; attempt++ {
+		tok, err := apitoken.Generate()
+		if err != nil {
+			return Created{}, err
+		}
+		c.ID = tok.ID
+		out := Created{Credential: c}
+		if c.Kind == credential.KindSecret {
+			c.SecretHash = tok.Hash()
+			out.Token = &tok
+		}
+		ev, err := event.New(event.TokenCreated, c.Account, c.ID, by.Principal, now, map[string]string{
+			"name": c.Name, "type": string(c.Type), "kind": string(c.Kind), "permissions": c.Permissions.String(),
+		})
+		if err != nil {
+			return Created{}, err
+		}
+		err = s.Store.CreateCredential(ctx, c, ev)
+		if errors.Is(err, store.ErrConflict) && attempt < 2 {
+			continue // a 95-bit ID collision: draw another
+		}
+		if err != nil {
+			return Created{}, fmt.Errorf("create token: %w", err)
+		}
+		c.Version = 1
+		out.Credential = c
+		return out, nil
+	}
+}
+
+// findRole looks the role up in the account and then in its ancestors, so a
+// vendor's roles serve its customers too.
+func (s *Service) findRole(ctx context.Context, acct account.Account, name string) (account.Role, error) {
+	for i := len(acct.Path) - 1; i >= 0; i-- {
+		r, err := s.Store.GetRole(ctx, acct.Path[i], name)
+		if err == nil {
+			return r, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return account.Role{}, fmt.Errorf("load role %s: %w", name, err)
+		}
+	}
+	return account.Role{}, &credential.FieldError{Field: "role", Message: fmt.Sprintf("no role %q in this account or above it", name)}
+}
+
+// GetToken returns a token the caller may see.
+func (s *Service) GetToken(ctx context.Context, by caller.Caller, id string) (credential.Credential, error) {
+	return s.credentialFor(ctx, by, id)
+}
+
+// ListTokens pages through an account's tokens. The status filter uses the
+// effective status, so a token past its expiry day lists as expired even
+// before the sweeper has stored that.
+func (s *Service) ListTokens(ctx context.Context, by caller.Caller, acct string, status credential.Status, limit int, cursor string) (store.Page[credential.Credential], error) {
+	a, err := s.accountFor(ctx, by, acct)
+	if err != nil {
+		return store.Page[credential.Credential]{}, err
+	}
+	q := store.CredentialQuery{Account: a.ID, Status: status, Limit: limit, Cursor: cursor}
+	if status == credential.StatusExpired {
+		// Expired records are stored as expired or still active.
+		q.Status = ""
+	}
+	p, err := s.Store.ListCredentials(ctx, q)
+	if err != nil {
+		return p, fmt.Errorf("list tokens of %s: %w", a.ID, err)
+	}
+	if status != "" {
+		now := s.Clock.Now()
+		p.Items = slices.DeleteFunc(p.Items, func(c credential.Credential) bool { return c.EffectiveStatus(now) != status })
+	}
+	return p, nil
+}
+
+// change runs a read-modify-write of one token until it is stored or fails
+// for a reason other than a concurrent writer. mutate returns the event to
+// record, or nil when nothing changed (then nothing is written).
+func (s *Service) change(ctx context.Context, by caller.Caller, id string, mutate func(c *credential.Credential, now time.Time) (*event.Event, error)) (credential.Credential, error) {
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		c, err := s.credentialFor(ctx, by, id)
+		if err != nil {
+			return credential.Credential{}, err
+		}
+		now := s.Clock.Now()
+		ev, err := mutate(&c, now)
+		if err != nil {
+			return credential.Credential{}, err
+		}
+		if ev == nil {
+			return c, nil
+		}
+		stored, err := s.Store.UpdateCredential(ctx, c, *ev)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return credential.Credential{}, fmt.Errorf("store token %s: %w", id, err)
+		}
+		return stored, nil
+	}
+	return credential.Credential{}, fmt.Errorf("change token %s: %w", id, ErrBusy)
+}
+
+// UpdateToken applies a partial update.
+func (s *Service) UpdateToken(ctx context.Context, by caller.Caller, id string, u credential.Update) (credential.Credential, error) {
+	var policy *credential.Policy
+	return s.change(ctx, by, id, func(c *credential.Credential, now time.Time) (*event.Event, error) {
+		if policy == nil && (u.ExpiresAt != nil || u.NeverExpires != nil) {
+			a, err := s.Store.GetAccount(ctx, c.Account)
+			if err != nil {
+				return nil, fmt.Errorf("load account %s: %w", c.Account, err)
+			}
+			policy = &a.Policy
+		}
+		p := credential.Policy{}
+		if policy != nil {
+			p = *policy
+		}
+		changed, err := c.Apply(u, now, p)
+		if err != nil || len(changed) == 0 {
+			return nil, err
+		}
+		ev, err := event.New(event.TokenUpdated, c.Account, c.ID, by.Principal, now, map[string]string{
+			"name": c.Name, "fields": strings.Join(changed, ","),
+		})
+		return &ev, err
+	})
+}
+
+// RotateToken replaces a token's secret (or, for a public_key token, its
+// key), keeping the old one valid for grace.
+func (s *Service) RotateToken(ctx context.Context, by caller.Caller, id string, grace time.Duration, publicKey string) (Created, error) {
+	var fresh *apitoken.Token
+	c, err := s.change(ctx, by, id, func(c *credential.Credential, now time.Time) (*event.Event, error) {
+		var keyPEM string
+		switch c.Kind {
+		case credential.KindSecret:
+			if publicKey != "" {
+				return nil, &credential.FieldError{Field: "public_key", Message: "a secret token rotates its secret; it takes no public key"}
+			}
+			if fresh == nil {
+				t, err := apitoken.New(c.ID)
+				if err != nil {
+					return nil, err
+				}
+				fresh = &t
+			}
+		case credential.KindPublicKey:
+			if publicKey == "" {
+				return nil, &credential.FieldError{Field: "public_key", Message: "rotating a public_key token needs the new EC P-256 public key"}
+			}
+			spec := credential.Spec{Name: c.Name, Kind: credential.KindPublicKey, PublicKey: publicKey}
+			k, err := credential.New(spec, credential.Creator{Permissions: c.Permissions}, now)
+			if err != nil {
+				return nil, err
+			}
+			keyPEM = k.PublicKeyPEM
+		}
+		var hash apitoken.Hash
+		if fresh != nil {
+			hash = fresh.Hash()
+		}
+		if err := c.Rotate(hash, keyPEM, grace, now); err != nil {
+			return nil, err
+		}
+		ev, err := event.New(event.TokenRotated, c.Account, c.ID, by.Principal, now, map[string]string{
+			"name": c.Name, "grace_seconds": strconv.Itoa(int(grace / time.Second)),
+		})
+		return &ev, err
+	})
+	if err != nil {
+		return Created{}, err
+	}
+	return Created{Credential: c, Token: fresh}, nil
+}
+
+// RevokeToken revokes a token for good. Revoking a revoked token succeeds
+// and changes nothing.
+func (s *Service) RevokeToken(ctx context.Context, by caller.Caller, id string) (credential.Credential, error) {
+	return s.change(ctx, by, id, func(c *credential.Credential, now time.Time) (*event.Event, error) {
+		changed, err := c.Revoke(now)
+		if err != nil || !changed {
+			return nil, err
+		}
+		c.RetainUntil = now.Add(s.Retention)
+		ev, err := event.New(event.TokenRevoked, c.Account, c.ID, by.Principal, now, map[string]string{"name": c.Name})
+		return &ev, err
+	})
+}
+
+// EventFilter selects history entries.
+type EventFilter struct {
+	Account string
+	TokenID string
+	Type    event.Type
+	Limit   int
+	Cursor  string
+}
+
+// ListEvents pages through the history, newest first.
+func (s *Service) ListEvents(ctx context.Context, by caller.Caller, f EventFilter) (store.Page[event.Event], error) {
+	a, err := s.accountFor(ctx, by, f.Account)
+	if err != nil {
+		return store.Page[event.Event]{}, err
+	}
+	q := store.EventQuery{Account: a.ID, Type: f.Type, Limit: f.Limit, Cursor: f.Cursor}
+	if f.TokenID != "" {
+		c, err := s.credentialFor(ctx, by, f.TokenID)
+		if err != nil {
+			return store.Page[event.Event]{}, err
+		}
+		if c.Account != a.ID {
+			return store.Page[event.Event]{}, notFound("token " + f.TokenID + " in account " + a.ID)
+		}
+		q.CredentialID = c.ID
+	}
+	p, err := s.Store.ListEvents(ctx, q)
+	if err != nil {
+		return p, fmt.Errorf("list events of %s: %w", a.ID, err)
+	}
+	return p, nil
+}
+
+// AccountRequest asks for a sub-account.
+type AccountRequest struct {
+	ID                string
+	Name              string
+	Parent            string
+	AllowNeverExpires bool
+}
+
+// CreateAccount creates a sub-account below the caller's account (or below
+// one of its descendants). A child may not allow what its parent forbids.
+func (s *Service) CreateAccount(ctx context.Context, by caller.Caller, req AccountRequest) (account.Account, error) {
+	parent, err := s.accountFor(ctx, by, req.Parent)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) && req.Parent != "" {
+			return account.Account{}, &credential.FieldError{Field: "parent", Message: "no such account in your account tree"}
+		}
+		return account.Account{}, err
+	}
+	if req.AllowNeverExpires && !parent.Policy.AllowNeverExpires {
+		return account.Account{}, &credential.FieldError{Field: "allow_never_expires", Message: "the parent account requires tokens to expire, so its sub-accounts must too"}
+	}
+	id := req.ID
+	generated := id == ""
+	now := s.Clock.Now()
+	for attempt := 0; ; attempt++ {
+		if generated {
+			r, err := apitoken.RandomString(10)
+			if err != nil {
+				return account.Account{}, err
+			}
+			id = "acct-" + strings.ToLower(r)
+		}
+		a, err := account.NewChild(parent, id, req.Name, credential.Policy{AllowNeverExpires: req.AllowNeverExpires}, by.Principal, now)
+		if err != nil {
+			return account.Account{}, err
+		}
+		ev, err := event.New(event.AccountCreated, parent.ID, "", by.Principal, now, map[string]string{"account": a.ID, "name": a.Name})
+		if err != nil {
+			return account.Account{}, err
+		}
+		err = s.Store.CreateAccount(ctx, a, ev)
+		if errors.Is(err, store.ErrConflict) {
+			if generated && attempt < 2 {
+				continue
+			}
+			return account.Account{}, &ConflictError{Field: "id", Message: fmt.Sprintf("account %q already exists", id)}
+		}
+		if err != nil {
+			return account.Account{}, fmt.Errorf("create account %s: %w", id, err)
+		}
+		return a, nil
+	}
+}
+
+// ConflictError means a name or ID is already taken.
+type ConflictError struct {
+	Field   string
+	Message string
+}
+
+func (e *ConflictError) Error() string { return e.Message }
+
+// GetAccount returns an account in the caller's tree.
+func (s *Service) GetAccount(ctx context.Context, by caller.Caller, id string) (account.Account, error) {
+	return s.accountFor(ctx, by, id)
+}
+
+// ListAccounts pages through the direct children of parent (the caller's
+// account when empty).
+func (s *Service) ListAccounts(ctx context.Context, by caller.Caller, parent string, limit int, cursor string) (store.Page[account.Account], error) {
+	p, err := s.accountFor(ctx, by, parent)
+	if err != nil {
+		return store.Page[account.Account]{}, err
+	}
+	page, err := s.Store.ListChildAccounts(ctx, p.ID, limit, cursor)
+	if err != nil {
+		return page, fmt.Errorf("list accounts under %s: %w", p.ID, err)
+	}
+	return page, nil
+}
+
+// CreateRole defines a role in the caller's account.
+func (s *Service) CreateRole(ctx context.Context, by caller.Caller, name, description string, perms []string) (account.Role, error) {
+	now := s.Clock.Now()
+	r, err := account.NewRole(by.Account, name, description, perms, credential.Creator{Principal: by.Principal, Permissions: by.Permissions}, now)
+	if err != nil {
+		return account.Role{}, err
+	}
+	ev, err := event.New(event.RoleCreated, by.Account, "", by.Principal, now, map[string]string{"role": r.Name, "permissions": r.Permissions.String()})
+	if err != nil {
+		return account.Role{}, err
+	}
+	if err := s.Store.CreateRole(ctx, r, ev); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return account.Role{}, &ConflictError{Field: "name", Message: fmt.Sprintf("role %q already exists", name)}
+		}
+		return account.Role{}, fmt.Errorf("create role %s: %w", name, err)
+	}
+	return r, nil
+}
+
+// GetRole returns one of the caller's account's roles.
+func (s *Service) GetRole(ctx context.Context, by caller.Caller, name string) (account.Role, error) {
+	r, err := s.Store.GetRole(ctx, by.Account, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return account.Role{}, notFound("role " + name)
+	}
+	if err != nil {
+		return account.Role{}, fmt.Errorf("load role %s: %w", name, err)
+	}
+	return r, nil
+}
+
+// ListRoles pages through the caller's account's roles.
+func (s *Service) ListRoles(ctx context.Context, by caller.Caller, limit int, cursor string) (store.Page[account.Role], error) {
+	p, err := s.Store.ListRoles(ctx, by.Account, limit, cursor)
+	if err != nil {
+		return p, fmt.Errorf("list roles of %s: %w", by.Account, err)
+	}
+	return p, nil
+}

@@ -1,0 +1,298 @@
+package management
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/latchkey/latchkey/shared/account"
+	"github.com/latchkey/latchkey/shared/admin"
+	"github.com/latchkey/latchkey/shared/caller"
+	"github.com/latchkey/latchkey/shared/credential"
+	"github.com/latchkey/latchkey/shared/event"
+	"github.com/latchkey/latchkey/shared/iplist"
+)
+
+// ipInput accepts allowed IPs as a JSON list or as one string separated by
+// spaces, commas, semicolons or line breaks.
+type ipInput []string
+
+func (in *ipInput) UnmarshalJSON(b []byte) error {
+	var list []string
+	if err := json.Unmarshal(b, &list); err == nil {
+		*in = list
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*in = iplist.Split(s)
+		if *in == nil {
+			*in = []string{}
+		}
+		return nil
+	}
+	return &json.UnmarshalTypeError{Value: jsonKind(b), Type: ipInputType}
+}
+
+// JSONDescription implements apigw.Described.
+func (*ipInput) JSONDescription() string {
+	return "a list of IP addresses or CIDRs, or one string of them separated by spaces, commas, semicolons or line breaks"
+}
+
+func jsonKind(b []byte) string {
+	if len(b) == 0 {
+		return "nothing"
+	}
+	switch b[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "list with a non-string entry"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "bool"
+	case 'n':
+		return "null"
+	}
+	return "number"
+}
+
+type createTokenRequest struct {
+	Name         string    `json:"name"`
+	Description  string    `json:"description"`
+	Type         string    `json:"type"`
+	Kind         string    `json:"kind"`
+	PublicKey    string    `json:"public_key"`
+	Permissions  *[]string `json:"permissions"`
+	Role         string    `json:"role"`
+	AllowedIPs   ipInput   `json:"allowed_ips"`
+	ExpiresAt    string    `json:"expires_at"`
+	NeverExpires bool      `json:"never_expires"`
+}
+
+type updateTokenRequest struct {
+	Name          *string  `json:"name"`
+	Description   *string  `json:"description"`
+	Active        *bool    `json:"active"`
+	ExpiresAt     *string  `json:"expires_at"`
+	NeverExpires  *bool    `json:"never_expires"`
+	AllowedIPs    *ipInput `json:"allowed_ips"`
+	AddAllowedIPs *ipInput `json:"add_allowed_ips"`
+	// Fields fixed at creation: present means a 400 that says so.
+	Permissions json.RawMessage `json:"permissions"`
+	Type        json.RawMessage `json:"type"`
+	Kind        json.RawMessage `json:"kind"`
+	PublicKey   json.RawMessage `json:"public_key"`
+	Account     json.RawMessage `json:"account"`
+	Groups      json.RawMessage `json:"groups"`
+}
+
+type rotateRequest struct {
+	GraceSeconds *int64 `json:"grace_seconds"`
+	PublicKey    string `json:"public_key"`
+}
+
+type createAccountRequest struct {
+	ID                string `json:"id"`
+	Name              string `json:"name"`
+	Parent            string `json:"parent"`
+	AllowNeverExpires bool   `json:"allow_never_expires"`
+}
+
+type createRoleRequest struct {
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	Permissions *[]string `json:"permissions"`
+}
+
+// tokenJSON is a token as the API shows it: never a secret or a hash.
+type tokenJSON struct {
+	ID            string   `json:"id"`
+	Name          string   `json:"name"`
+	Description   string   `json:"description"`
+	Type          string   `json:"type"`
+	Kind          string   `json:"kind"`
+	Account       string   `json:"account"`
+	PublicKey     *string  `json:"public_key,omitempty"`
+	Permissions   []string `json:"permissions"`
+	Groups        []string `json:"groups"`
+	AllowedIPs    []string `json:"allowed_ips"`
+	Status        string   `json:"status"`
+	ExpiresAt     *string  `json:"expires_at"`
+	CreatedAt     string   `json:"created_at"`
+	CreatedBy     string   `json:"created_by"`
+	UpdatedAt     string   `json:"updated_at"`
+	LastUsedAt    *string  `json:"last_used_at"`
+	LastUsedIP    *string  `json:"last_used_ip"`
+	PreviousUntil *string  `json:"previous_valid_until,omitempty"`
+}
+
+// createdJSON adds the shown-once secret to a token.
+type createdJSON struct {
+	tokenJSON
+	Token        string `json:"token,omitempty"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret,omitempty"`
+}
+
+type listJSON[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+type eventJSON struct {
+	ID      string            `json:"id"`
+	Type    string            `json:"type"`
+	Message string            `json:"message"`
+	Account string            `json:"account"`
+	TokenID *string           `json:"token_id"`
+	Actor   string            `json:"actor"`
+	At      string            `json:"at"`
+	Detail  map[string]string `json:"detail"`
+}
+
+type accountJSON struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	Parent    *string    `json:"parent"`
+	Path      []string   `json:"path"`
+	Policy    policyJSON `json:"policy"`
+	CreatedAt string     `json:"created_at"`
+	CreatedBy string     `json:"created_by"`
+}
+
+type policyJSON struct {
+	AllowNeverExpires bool `json:"allow_never_expires"`
+}
+
+type roleJSON struct {
+	Name        string   `json:"name"`
+	Account     string   `json:"account"`
+	Description string   `json:"description"`
+	Permissions []string `json:"permissions"`
+	CreatedAt   string   `json:"created_at"`
+	CreatedBy   string   `json:"created_by"`
+}
+
+type whoamiJSON struct {
+	Principal    string   `json:"principal"`
+	Account      string   `json:"account"`
+	CredentialID string   `json:"credential_id"`
+	Permissions  []string `json:"permissions"`
+	Groups       []string `json:"groups"`
+	Kind         string   `json:"kind"`
+	Auth         string   `json:"auth"`
+}
+
+func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func optTS(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := ts(t)
+	return &s
+}
+
+func optStr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func list(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func toToken(c credential.Credential, now time.Time) tokenJSON {
+	t := tokenJSON{
+		ID:          c.ID,
+		Name:        c.Name,
+		Description: c.Description,
+		Type:        string(c.Type),
+		Kind:        string(c.Kind),
+		Account:     c.Account,
+		Permissions: list(c.Permissions),
+		Groups:      list(c.Groups),
+		AllowedIPs:  list(c.AllowedIPs),
+		Status:      string(c.EffectiveStatus(now)),
+		ExpiresAt:   optTS(c.ExpiresAt),
+		CreatedAt:   ts(c.CreatedAt),
+		CreatedBy:   c.CreatedBy,
+		UpdatedAt:   ts(c.UpdatedAt),
+		LastUsedAt:  optTS(c.LastUsedAt),
+		LastUsedIP:  optStr(c.LastUsedIP),
+	}
+	if c.Kind == credential.KindPublicKey {
+		t.PublicKey = &c.PublicKeyPEM
+	}
+	if c.Previous != nil && now.Before(c.Previous.Until) {
+		t.PreviousUntil = optTS(c.Previous.Until)
+	}
+	return t
+}
+
+func toCreated(cr admin.Created, now time.Time) createdJSON {
+	out := createdJSON{tokenJSON: toToken(cr.Credential, now), ClientID: cr.Credential.ID}
+	if cr.Token != nil {
+		out.Token = cr.Token.String()
+		out.ClientSecret = cr.Token.ClientSecret()
+	}
+	return out
+}
+
+func toEvent(e event.Event) eventJSON {
+	d := e.Detail
+	if d == nil {
+		d = map[string]string{}
+	}
+	return eventJSON{
+		ID:      e.ID,
+		Type:    string(e.Type),
+		Message: event.Messages[e.Type],
+		Account: e.Account,
+		TokenID: optStr(e.CredentialID),
+		Actor:   e.Actor,
+		At:      e.At.UTC().Format(time.RFC3339Nano),
+		Detail:  d,
+	}
+}
+
+func toAccount(a account.Account) accountJSON {
+	return accountJSON{
+		ID:        a.ID,
+		Name:      a.Name,
+		Parent:    optStr(a.Parent),
+		Path:      list(a.Path),
+		Policy:    policyJSON{AllowNeverExpires: a.Policy.AllowNeverExpires},
+		CreatedAt: ts(a.CreatedAt),
+		CreatedBy: a.CreatedBy,
+	}
+}
+
+func toRole(r account.Role) roleJSON {
+	return roleJSON{
+		Name:        r.Name,
+		Account:     r.Account,
+		Description: r.Description,
+		Permissions: list(r.Permissions),
+		CreatedAt:   ts(r.CreatedAt),
+		CreatedBy:   r.CreatedBy,
+	}
+}
+
+func toWhoami(c caller.Caller) whoamiJSON {
+	return whoamiJSON{
+		Principal:    c.Principal,
+		Account:      c.Account,
+		CredentialID: c.CredentialID,
+		Permissions:  list(c.Permissions),
+		Groups:       list(c.Groups),
+		Kind:         c.Kind,
+		Auth:         c.Auth,
+	}
+}
