@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/latchkey/latchkey/shared/config"
+	"github.com/latchkey/latchkey/shared/devserver"
+	"github.com/latchkey/latchkey/shared/permission"
+	"github.com/latchkey/latchkey/shared/store"
+)
+
+func newDevCmd() *cobra.Command {
+	var (
+		addr, tokenFile, table, account string
+		createTable, quiet, neverOK     bool
+		cacheTTL                        time.Duration
+		extraPerms                      []string
+	)
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run the whole API on one local HTTP server",
+		Long: `Runs the token-management API and the authorizer on one local HTTP server,
+with API Gateway's REST semantics, an in-memory store and a local signing key.
+It creates a root account and prints an admin token holding every permission.
+
+With --table (or LATCHKEY_TABLE) it uses that DynamoDB table instead, through
+the usual AWS settings; AWS_ENDPOINT_URL points it at a local endpoint such as
+moto_server.`,
+		Example: `  latchkey dev
+  latchkey dev --addr 127.0.0.1:8080 --root-token-file root.token
+  AWS_ENDPOINT_URL=http://127.0.0.1:5000 latchkey dev --table latchkey --create-table`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			level := slog.LevelInfo
+			if quiet {
+				level = slog.LevelWarn
+			}
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			if table == "" {
+				table = os.Getenv(config.EnvTable)
+			}
+			var st store.Store
+			storeName := "in-memory (lost when the server stops)"
+			if table != "" {
+				ts, err := openTable(ctx, table, createTable)
+				if err != nil {
+					return err
+				}
+				st, storeName = ts, "DynamoDB table "+table
+			}
+			perms := permission.All()
+			if len(extraPerms) > 0 {
+				more, err := permission.Parse(extraPerms)
+				if err != nil {
+					return fmt.Errorf("--permission: %w", err)
+				}
+				perms, _ = permission.Parse(append(perms, more...))
+			}
+			srv, err := devserver.Start(ctx, devserver.Config{
+				Addr: addr, Store: st, Log: log, CacheTTL: cacheTTL, RootAccount: account,
+				RootPermissions: perms, AllowNeverExpires: neverOK,
+			})
+			if err != nil {
+				return err
+			}
+			if tokenFile != "" {
+				if err := os.WriteFile(tokenFile, []byte(srv.RootToken+"\n"), 0o600); err != nil {
+					_ = srv.Close()
+					return fmt.Errorf("write --root-token-file: %w", err)
+				}
+			}
+			printDevBanner(cmd, srv, storeName, account, perms)
+			<-ctx.Done()
+			fmt.Fprintln(cmd.ErrOrStderr(), "latchkey dev: shutting down")
+			return srv.Close()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&addr, "addr", devserver.DefaultAddr, "address to listen on")
+	f.StringVar(&tokenFile, "root-token-file", "", "also write the root admin token to this file (mode 0600)")
+	f.StringVar(&table, "table", "", "use this DynamoDB table instead of the in-memory store (default $"+config.EnvTable+")")
+	f.BoolVar(&createTable, "create-table", false, "create the DynamoDB table if it does not exist")
+	f.StringVar(&account, "account", "root", "ID of the root account")
+	f.StringSliceVar(&extraPerms, "permission", nil, "extra permission for the root token, e.g. devices:manage (repeatable)")
+	f.BoolVar(&neverOK, "allow-never-expires", false, "let the root account issue tokens that never expire")
+	f.DurationVar(&cacheTTL, "authorizer-cache-ttl", devserver.DefaultCacheTTL, "authorizer result cache TTL (negative disables it)")
+	f.BoolVar(&quiet, "quiet", false, "log warnings and errors only")
+	return cmd
+}
+
+func printDevBanner(cmd *cobra.Command, srv *devserver.Server, storeName, account string, perms permission.Set) {
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, `Latchkey dev server on %[1]s
+  store:       %[2]s
+  OpenAPI:     %[1]s/openapi.json
+
+Root admin token of account %[3]q (shown once; permissions: %[4]s):
+
+  %[5]s
+
+Try it:
+
+  export LATCHKEY_URL=%[1]s
+  export LATCHKEY_TOKEN=%[5]s
+  curl -s -H "Authorization: Bearer $LATCHKEY_TOKEN" $LATCHKEY_URL/v1/whoami
+  curl -s -X POST -H "Authorization: Bearer $LATCHKEY_TOKEN" -H 'Content-Type: application/json' \
+       -d '{"name":"my integration","permissions":["apikeys:view"]}' $LATCHKEY_URL/v1/tokens
+
+Press Ctrl-C to stop.
+`, srv.URL, storeName, account, strings.Join(perms, " "), srv.RootToken)
+}

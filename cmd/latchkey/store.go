@@ -1,0 +1,27 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/latchkey/latchkey/shared/store/dynamostore"
+)
+
+// openTable connects to a DynamoDB table with the operator's AWS settings
+// (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, …), creating it when asked.
+func openTable(ctx context.Context, table string, create bool) (*dynamostore.Store, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	client := dynamodb.NewFromConfig(cfg)
+	if create {
+		if err := dynamostore.CreateTable(ctx, client, table); err != nil {
+			return nil, fmt.Errorf("create table %s: %w", table, err)
+		}
+	}
+	return dynamostore.New(client, table), nil
+}

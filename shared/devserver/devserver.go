@@ -1,0 +1,156 @@
+// Package devserver assembles the whole API on one local HTTP server — the
+// same handlers and authorizer the Lambda functions run, behind the local
+// API Gateway — and issues the first admin token. `latchkey dev` and the
+// end-to-end tests start it.
+package devserver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/latchkey/latchkey/shared/admin"
+	"github.com/latchkey/latchkey/shared/authorizer"
+	"github.com/latchkey/latchkey/shared/bearer"
+	"github.com/latchkey/latchkey/shared/clock"
+	"github.com/latchkey/latchkey/shared/localgateway"
+	"github.com/latchkey/latchkey/shared/management"
+	"github.com/latchkey/latchkey/shared/openapi"
+	"github.com/latchkey/latchkey/shared/permission"
+	"github.com/latchkey/latchkey/shared/route"
+	"github.com/latchkey/latchkey/shared/store"
+	"github.com/latchkey/latchkey/shared/store/memstore"
+)
+
+// DefaultAddr is where `latchkey dev` listens.
+const DefaultAddr = "127.0.0.1:3000"
+
+// DefaultCacheTTL is the authorizer cache TTL, as deployed.
+const DefaultCacheTTL = 60 * time.Second
+
+// Config chooses the server's parts; zero values are the dev defaults.
+type Config struct {
+	// Addr to listen on; DefaultAddr when empty ("127.0.0.1:0" picks a port).
+	Addr string
+	// Store defaults to a fresh in-memory store.
+	Store store.Store
+	Clock clock.Clock
+	Log   *slog.Logger
+	// CacheTTL of the authorizer; negative disables the cache.
+	CacheTTL time.Duration
+	// RootAccount is the account the admin token is issued in ("root").
+	RootAccount string
+	// RootPermissions default to permission.All().
+	RootPermissions permission.Set
+	RootGroups      []string
+	// AllowNeverExpires sets the root account's policy.
+	AllowNeverExpires bool
+}
+
+// Server is a running local API.
+type Server struct {
+	// URL is the base URL, e.g. http://127.0.0.1:3000.
+	URL string
+	// RootToken is the admin token issued at start.
+	RootToken string
+	// RootTokenID is its public ID.
+	RootTokenID string
+	Gateway     *localgateway.Gateway
+	Admin       *admin.Service
+	Store       store.Store
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+// Start builds the system, issues the admin token and serves in the
+// background until Close or ctx ends.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	if cfg.Store == nil {
+		cfg.Store = memstore.New()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System{}
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	switch {
+	case cfg.CacheTTL == 0:
+		cfg.CacheTTL = DefaultCacheTTL
+	case cfg.CacheTTL < 0:
+		cfg.CacheTTL = 0
+	}
+	if cfg.RootAccount == "" {
+		cfg.RootAccount = "root"
+	}
+	if cfg.RootPermissions == nil {
+		cfg.RootPermissions = permission.All()
+	}
+	if cfg.RootGroups == nil {
+		cfg.RootGroups = []string{"admins"}
+	}
+
+	svc := admin.New(cfg.Store, cfg.Clock)
+	mgmt := &management.Handler{Service: svc, Log: cfg.Log, OpenAPI: openapi.Document}
+	authz := &authorizer.Authorizer{Tokens: &bearer.Verifier{Store: cfg.Store, Clock: cfg.Clock}, Log: cfg.Log}
+	gw := &localgateway.Gateway{
+		Functions:  map[string]localgateway.ProxyHandler{route.FunctionIssue: mgmt.Handle},
+		Authorizer: authz.Authorize,
+		CacheTTL:   cfg.CacheTTL,
+		Clock:      cfg.Clock,
+		Log:        cfg.Log,
+		Region:     "local", AccountID: "000000000000", APIID: "latchkey", Stage: "local",
+	}
+
+	root, err := svc.Bootstrap(ctx, admin.BootstrapRequest{
+		Account:           cfg.RootAccount,
+		AccountName:       cfg.RootAccount,
+		AllowNeverExpires: cfg.AllowNeverExpires,
+		TokenName:         "dev root admin",
+		Permissions:       cfg.RootPermissions,
+		Groups:            cfg.RootGroups,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("issue the root admin token: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	s := &Server{
+		URL:         "http://" + ln.Addr().String(),
+		RootToken:   root.Token.String(),
+		RootTokenID: root.Credential.ID,
+		Gateway:     gw,
+		Admin:       svc,
+		Store:       cfg.Store,
+		cancel:      cancel,
+		done:        make(chan struct{}),
+	}
+	go func() {
+		s.err = gw.Serve(runCtx, ln)
+		close(s.done)
+	}()
+	return s, nil
+}
+
+// Wait blocks until the server stops and returns why.
+func (s *Server) Wait() error {
+	<-s.done
+	return s.err
+}
+
+// Close stops the server and waits for it.
+func (s *Server) Close() error {
+	s.cancel()
+	return s.Wait()
+}
