@@ -10,6 +10,7 @@ import (
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/iplist"
+	"github.com/latchkey/latchkey/shared/store"
 )
 
 // ipInput accepts allowed IPs as a JSON list or as one string separated by
@@ -138,6 +139,16 @@ type createdJSON struct {
 type listJSON[T any] struct {
 	Items      []T     `json:"items"`
 	NextCursor *string `json:"next_cursor"`
+}
+
+// listOf renders a store page as the API's list shape, items converted by
+// render; an empty page is "items": [], never null.
+func listOf[T, J any](page store.Page[T], render func(T) J) listJSON[J] {
+	out := listJSON[J]{Items: make([]J, 0, len(page.Items)), NextCursor: optStr(page.NextCursor)}
+	for _, it := range page.Items {
+		out.Items = append(out.Items, render(it))
+	}
+	return out
 }
 
 type eventJSON struct {

@@ -222,11 +222,7 @@ func (h *Handler) listTokens(ctx context.Context, by caller.Caller, req events.A
 		return events.APIGatewayProxyResponse{}, err
 	}
 	now := h.now()
-	out := listJSON[tokenJSON]{Items: make([]tokenJSON, 0, len(page.Items)), NextCursor: optStr(page.NextCursor)}
-	for _, c := range page.Items {
-		out.Items = append(out.Items, toToken(c, now))
-	}
-	return apigw.JSON(http.StatusOK, out), nil
+	return apigw.JSON(http.StatusOK, listOf(page, func(c credential.Credential) tokenJSON { return toToken(c, now) })), nil
 }
 
 func (h *Handler) getToken(ctx context.Context, by caller.Caller, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
@@ -323,11 +319,7 @@ func (h *Handler) listEvents(ctx context.Context, by caller.Caller, req events.A
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}
-	out := listJSON[eventJSON]{Items: make([]eventJSON, 0, len(page.Items)), NextCursor: optStr(page.NextCursor)}
-	for _, e := range page.Items {
-		out.Items = append(out.Items, toEvent(e))
-	}
-	return apigw.JSON(http.StatusOK, out), nil
+	return apigw.JSON(http.StatusOK, listOf(page, toEvent)), nil
 }
 
 func (h *Handler) createRole(ctx context.Context, by caller.Caller, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
@@ -354,11 +346,7 @@ func (h *Handler) listRoles(ctx context.Context, by caller.Caller, req events.AP
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}
-	out := listJSON[roleJSON]{Items: make([]roleJSON, 0, len(page.Items)), NextCursor: optStr(page.NextCursor)}
-	for _, r := range page.Items {
-		out.Items = append(out.Items, toRole(r))
-	}
-	return apigw.JSON(http.StatusOK, out), nil
+	return apigw.JSON(http.StatusOK, listOf(page, toRole)), nil
 }
 
 func (h *Handler) getRole(ctx context.Context, by caller.Caller, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
@@ -393,11 +381,7 @@ func (h *Handler) listAccounts(ctx context.Context, by caller.Caller, req events
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}
-	out := listJSON[accountJSON]{Items: make([]accountJSON, 0, len(page.Items)), NextCursor: optStr(page.NextCursor)}
-	for _, a := range page.Items {
-		out.Items = append(out.Items, toAccount(a))
-	}
-	return apigw.JSON(http.StatusOK, out), nil
+	return apigw.JSON(http.StatusOK, listOf(page, toAccount)), nil
 }
 
 func (h *Handler) getAccount(ctx context.Context, by caller.Caller, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
