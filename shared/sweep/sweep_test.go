@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/latchkey/latchkey/shared/admin"
 	"github.com/latchkey/latchkey/shared/apitoken"
 	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/bearer"
@@ -725,4 +726,12 @@ func ExampleSweeper_Run() {
 	res, err := s.Run(context.Background())
 	fmt.Println(res.Expired, res.Complete, err)
 	// Output: 1 true <nil>
+}
+
+// TestRetentionMatchesRevocation: expired and revoked tokens stay visible
+// equally long by default.
+func TestRetentionMatchesRevocation(t *testing.T) {
+	if DefaultRetention != admin.DefaultRetention {
+		t.Fatalf("sweep keeps expired tokens %v, admin keeps revoked ones %v", DefaultRetention, admin.DefaultRetention)
+	}
 }
