@@ -34,8 +34,9 @@
 // in the same transaction, so history and state never diverge. When two
 // sweeps race, one write wins; the loser re-reads the token, finds the work
 // done and records nothing, so every event happens exactly once. A sweep
-// stops before its Lambda deadline (the context's deadline minus Margin)
-// and leaves the rest to the next run, which finds it still in the index.
+// stops before its Lambda deadline (the context's deadline minus Margin:
+// 10 s, or a fifth of the time when the function's timeout is short) and
+// leaves the rest to the next run, which finds it still in the index.
 package sweep
 
 import (
@@ -65,7 +66,8 @@ const (
 	DefaultLookback = 31
 	// DefaultWarnDays is how many days ahead of expiry the warning is due.
 	DefaultWarnDays = 3
-	// DefaultMargin is left before the context's deadline.
+	// DefaultMargin is left before the context's deadline, or a fifth of
+	// the time there is when that is less (a short function timeout).
 	DefaultMargin = 10 * time.Second
 	// pageSize of index Queries.
 	pageSize = 100
@@ -97,7 +99,8 @@ type Sweeper struct {
 	Lookback int
 	// WarnDays ahead of expiry; DefaultWarnDays when zero.
 	WarnDays int
-	// Margin left before the context's deadline; DefaultMargin when zero.
+	// Margin left before the context's deadline; DefaultMargin (or a fifth
+	// of the time left, if less) when zero.
 	Margin time.Duration
 	// Wall tells real time, to compare with the context's deadline (the
 	// Clock may be a test's); the system clock when nil.
@@ -153,7 +156,11 @@ func (s *Sweeper) keepGoing(ctx context.Context) func() bool {
 	if wall == nil {
 		wall = clock.System{}
 	}
-	stopAt := deadline.Add(-orDur(s.Margin, DefaultMargin))
+	margin := s.Margin
+	if margin <= 0 {
+		margin = min(DefaultMargin, deadline.Sub(wall.Now())/5)
+	}
+	stopAt := deadline.Add(-margin)
 	return func() bool {
 		if ctx.Err() != nil {
 			return false

@@ -745,3 +745,18 @@ func TestRetentionMatchesRevocation(t *testing.T) {
 		t.Fatalf("sweep keeps expired tokens %v, admin keeps revoked ones %v", DefaultRetention, admin.DefaultRetention)
 	}
 }
+
+// TestShortTimeoutStillSweeps: with a deadline closer than DefaultMargin the
+// sweep keeps a fifth of the time in hand instead of doing nothing.
+func TestShortTimeoutStillSweeps(t *testing.T) {
+	mem := memstore.New()
+	c, _ := token(t, day)
+	mustCreate(t, mem, c)
+	wall := clock.NewManual(time.Now())
+	s := &Sweeper{Store: mem, Clock: clock.NewManual(at(day.AddDate(0, 0, 1), "00:05:00")), Wall: wall}
+	ctx, cancel := context.WithDeadline(context.Background(), wall.Now().Add(5*time.Second))
+	defer cancel()
+	if res, err := s.Run(ctx); err != nil || res.Expired != 1 || !res.Complete {
+		t.Fatalf("%+v %v", res, err)
+	}
+}
