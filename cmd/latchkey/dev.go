@@ -21,6 +21,8 @@ func newDevCmd() *cobra.Command {
 		createTable, quiet, neverOK     bool
 		cacheTTL                        time.Duration
 		extraPerms                      []string
+		sweepInterval                   time.Duration
+		eventBus                        string
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -63,9 +65,14 @@ moto_server.`,
 				}
 				perms, _ = permission.Parse(append(perms, more...))
 			}
+			sink, err := devEventSink(ctx, eventBus, table == "", log)
+			if err != nil {
+				return err
+			}
 			srv, err := devserver.Start(ctx, devserver.Config{
 				Addr: addr, Store: st, Log: log, CacheTTL: cacheTTL, RootAccount: account,
 				RootPermissions: perms, AllowNeverExpires: neverOK,
+				SweepInterval: sweepInterval, EventSink: sink,
 			})
 			if err != nil {
 				return err
@@ -92,6 +99,8 @@ moto_server.`,
 	f.BoolVar(&neverOK, "allow-never-expires", false, "let the root account issue tokens that never expire")
 	f.DurationVar(&cacheTTL, "authorizer-cache-ttl", devserver.DefaultCacheTTL, "authorizer result cache TTL (negative disables it)")
 	f.BoolVar(&quiet, "quiet", false, "log warnings and errors only")
+	f.DurationVar(&sweepInterval, "sweep-interval", devserver.DefaultSweepInterval, "run the expiry sweeper this often (0 disables it)")
+	f.StringVar(&eventBus, "event-bus", "", "publish events to this EventBridge bus (default: logged when in memory, left pending with --table)")
 	return cmd
 }
 

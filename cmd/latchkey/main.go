@@ -30,5 +30,6 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newDevCmd(), newBootstrapCmd())
+	root.AddCommand(newSweepCmd())
 	return root
 }

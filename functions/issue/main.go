@@ -3,21 +3,31 @@ package main
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/latchkey/latchkey/shared/admin"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/config"
+	"github.com/latchkey/latchkey/shared/eventbus"
 	"github.com/latchkey/latchkey/shared/lambdaenv"
 	"github.com/latchkey/latchkey/shared/management"
 	"github.com/latchkey/latchkey/shared/openapi"
+	"github.com/latchkey/latchkey/shared/store"
 )
 
 func main() {
 	env := lambdaenv.MustLoad(context.Background())
-	svc := admin.New(env.Store, clock.System{})
+	var st store.Store = env.Store
+	if bus := os.Getenv(config.EnvEventBus); bus != "" {
+		// Publish each change's events at once; the sweeper drains the rest.
+		st = eventbus.Publishing(env.Store, &eventbus.Publisher{Outbox: env.Store, Log: env.Log,
+			Sink: eventbus.NewEventBridge(eventbridge.NewFromConfig(env.AWS), bus)})
+	}
+	svc := admin.New(st, clock.System{})
 	retention, err := config.Duration(config.EnvRetentionDays, 24*time.Hour, admin.DefaultRetention)
 	if err != nil {
 		lambdaenv.Fatal(env.Log, err)

@@ -19,6 +19,10 @@ const (
 	EnvAuthorizerCacheTTL = "LATCHKEY_AUTHORIZER_CACHE_TTL"
 	// EnvRetentionDays is how long revoked and expired tokens stay visible.
 	EnvRetentionDays = "LATCHKEY_RETENTION_DAYS"
+	// EnvEventRetentionDays is how long history rows are kept (default 400).
+	EnvEventRetentionDays = "LATCHKEY_EVENT_RETENTION_DAYS"
+	// EnvEventBus is the EventBridge bus (name or ARN) events are published to.
+	EnvEventBus = "LATCHKEY_EVENT_BUS"
 )
 
 // Required returns an environment variable or an error naming it.

@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/shared/authorizer"
 	"github.com/latchkey/latchkey/shared/bearer"
 	"github.com/latchkey/latchkey/shared/clock"
+	"github.com/latchkey/latchkey/shared/eventbus"
 	"github.com/latchkey/latchkey/shared/localgateway"
 	"github.com/latchkey/latchkey/shared/management"
 	"github.com/latchkey/latchkey/shared/openapi"
@@ -47,6 +48,13 @@ type Config struct {
 	RootGroups      []string
 	// AllowNeverExpires sets the root account's policy.
 	AllowNeverExpires bool
+	// SweepInterval is how often the expiry sweeper runs in the background
+	// (first at start); zero, unlike the other fields, means no sweeper, so
+	// tests that drive the clock are not swept behind their back.
+	SweepInterval time.Duration
+	// EventSink receives the events the sweeper drains from the outbox; nil
+	// leaves them there (for a deployment's own sweeper to publish).
+	EventSink eventbus.Sink
 }
 
 // Server is a running local API.
@@ -97,6 +105,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.RootGroups = []string{"admins"}
 	}
 
+	sweeper, err := newSweeper(cfg)
+	if err != nil {
+		return nil, err
+	}
 	svc := admin.New(cfg.Store, cfg.Clock)
 	mgmt := &management.Handler{Service: svc, Log: cfg.Log, OpenAPI: openapi.Document}
 	authz := &authorizer.Authorizer{Tokens: &bearer.Verifier{Store: cfg.Store, Clock: cfg.Clock}, Log: cfg.Log}
@@ -136,8 +148,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		cancel:      cancel,
 		done:        make(chan struct{}),
 	}
+	swept := startSweeper(runCtx, sweeper, cfg.SweepInterval, cfg.Log)
 	go func() {
 		s.err = gw.Serve(runCtx, ln)
+		cancel() // stops the sweeper too
+		<-swept
 		close(s.done)
 	}()
 	return s, nil

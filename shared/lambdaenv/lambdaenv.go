@@ -2,7 +2,8 @@
 // a logger that stamps the Lambda request ID and honours
 // AWS_LAMBDA_LOG_FORMAT/AWS_LAMBDA_LOG_LEVEL, the AWS configuration (which
 // honours AWS_ENDPOINT_URL, so the same binary runs against moto or sam
-// local), and the DynamoDB store.
+// local), and the DynamoDB store (keeping events for
+// LATCHKEY_EVENT_RETENTION_DAYS, 400 by default).
 package lambdaenv
 
 import (
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/latchkey/latchkey/shared/config"
+	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/store/dynamostore"
 )
 
@@ -38,7 +41,14 @@ func Load(ctx context.Context) (Env, error) {
 	if err != nil {
 		return Env{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	return Env{Log: log, AWS: cfg, Store: dynamostore.New(dynamodb.NewFromConfig(cfg), table)}, nil
+	// Every function writes events, so every one keeps them as long.
+	eventRetention, err := config.Duration(config.EnvEventRetentionDays, 24*time.Hour, event.DefaultRetention)
+	if err != nil {
+		return Env{}, err
+	}
+	st := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
+	st.EventRetention = eventRetention
+	return Env{Log: log, AWS: cfg, Store: st}, nil
 }
 
 // MustLoad is Load for main: a function that cannot start logs why and exits,

@@ -6,18 +6,23 @@
 // # Table
 //
 // Partition key pk (S), sort key sk (S); global secondary index gsi1 on
-// (gsi1pk, gsi1sk); sparse global secondary index expiry on (expiry_day,
-// expiry_sk); both indexes project ALL. TTL attribute ttl (N, epoch
-// seconds). The names are the exported constants in schema.go.
+// (gsi1pk, gsi1sk); sparse global secondary indexes expiry on (expiry_day,
+// expiry_sk) and outbox on (outbox_pk, outbox_sk); all indexes project ALL.
+// TTL attribute ttl (N, epoch seconds). The names are the exported
+// constants in schema.go.
 //
 // # Items
 //
 //	record      pk                 sk             gsi1pk                 gsi1sk                       other keys
 //	credential  CRED#<id>          CRED           ACCT#<account>#CRED    CreatedKey(created_at, id)   expiry_day = DayKey(expires_at),
-//	                                                                                                  expiry_sk = id (only while active
-//	                                                                                                  and expiring); ttl = retain_until
-//	event       ACCT#<account>     EVT#<id>       CRED#<cred>#EVT        <id>                         ttl = expires_at
-//	                                              (only with a credential)
+//	                                                                                                  expiry_sk = ExpiryKey: U#<id> until
+//	                                                                                                  warned, then W#<id> (only while
+//	                                                                                                  active and expiring);
+//	                                                                                                  ttl = retain_until
+//	event       ACCT#<account>     EVT#<id>       CRED#<cred>#EVT        <id>                         ttl = expires_at;
+//	                                              (only with a credential)                            outbox_pk = UNPUBLISHED,
+//	                                                                                                  outbox_sk = <id>#<account>
+//	                                                                                                  (until published)
 //	account     ACCT#<id>          ACCT           ACCT#<parent>#CHILD    CreatedKey(created_at, id)
 //	                                              (only with a parent)
 //	role        ACCT#<account>     ROLE#<name>
@@ -45,7 +50,9 @@
 // TouchCredential is never rolled back), REMOVEs those now absent (the
 // sparse expiry keys included) and increments version; with events it is
 // one transaction. TouchCredential is a conditional UpdateItem of the
-// last-use pair alone. Point reads are strongly consistent, so a revoked
+// last-use pair alone. Every event is put with the outbox keys;
+// MarkPublished REMOVEs them with an UpdateItem conditional on the row
+// still existing (so it never resurrects a row TTL removed). Point reads are strongly consistent, so a revoked
 // token stops working at once; so are Queries on the table itself (events of
 // an account, roles). Index Queries are eventually consistent, as DynamoDB
 // allows nothing else.
@@ -99,6 +106,12 @@ const maxTransactItems = 100
 type Store struct {
 	api   API
 	table *string
+
+	// EventRetention, when positive, is how long history rows are kept:
+	// each event is stored with expires_at and ttl at its time plus this,
+	// whatever its ExpiresAt said. Zero keeps each event's own ExpiresAt.
+	// Set it before the store is used.
+	EventRetention time.Duration
 }
 
 var _ store.Store = (*Store)(nil)
@@ -169,7 +182,7 @@ func (s *Store) eventPuts(evs []event.Event, others int) ([]types.TransactWriteI
 	}
 	out := make([]types.TransactWriteItem, len(evs))
 	for i, e := range evs {
-		out[i] = s.putNew(eventItem(e))
+		out[i] = s.putNew(s.eventItem(e))
 	}
 	return out, nil
 }
@@ -368,7 +381,7 @@ func (s *Store) ListCredentials(ctx context.Context, q store.CredentialQuery) (s
 }
 
 // ListActiveExpiringOn implements store.Credentials: the sparse expiry
-// index, by ID.
+// index, by store.ExpiryKey (warning state, then ID).
 func (s *Store) ListActiveExpiringOn(ctx context.Context, day time.Time, limit int, cursor string) (store.Page[credential.Credential], error) {
 	d := store.DayKey(day)
 	return list(ctx, s, listQuery{
@@ -379,7 +392,8 @@ func (s *Store) ListActiveExpiringOn(ctx context.Context, day time.Time, limit i
 		skName:  AttrExpirySK,
 		forward: true,
 		tableKey: func(after string) (string, string) {
-			return prefixCred + after, skCred
+			// The ID follows the warning-state prefix.
+			return prefixCred + idOfCreatedKey(after), skCred
 		},
 	}, limit, cursor, decodeCredential)
 }
@@ -390,7 +404,7 @@ func (s *Store) AppendEvents(ctx context.Context, evs ...event.Event) error {
 	case 0:
 		return nil
 	case 1:
-		return s.create(ctx, "append event "+evs[0].ID, eventItem(evs[0]), nil)
+		return s.create(ctx, "append event "+evs[0].ID, s.eventItem(evs[0]), nil)
 	}
 	items, err := s.eventPuts(evs, 0)
 	if err != nil {

@@ -83,7 +83,7 @@ func TestCreateTableIsIdempotent(t *testing.T) {
 		}
 	}
 	slices.Sort(idx)
-	if !slices.Equal(idx, []string{IndexExpiry, IndexGSI1}) {
+	if !slices.Equal(idx, []string{IndexExpiry, IndexGSI1, IndexOutbox}) {
 		t.Fatalf("indexes %v", idx)
 	}
 	if out.Table.BillingModeSummary == nil || out.Table.BillingModeSummary.BillingMode != types.BillingModePayPerRequest {
@@ -298,7 +298,7 @@ func TestItemLayout(t *testing.T) {
 		AttrGSI1PK:    "ACCT#acme#CRED",
 		AttrGSI1SK:    store.CreatedKey(c.CreatedAt, c.ID),
 		AttrExpiryDay: store.DayKey(c.ExpiresAt),
-		AttrExpirySK:  c.ID,
+		AttrExpirySK:  "U#" + c.ID,
 		attrCreatedAt: "2026-05-04T10:20:30.123456789Z",
 	} {
 		if got := str(it, name); got != want {
@@ -322,6 +322,17 @@ func TestItemLayout(t *testing.T) {
 	}
 	if ttl, ok := evIt[AttrTTL].(*types.AttributeValueMemberN); !ok || ttl.Value != fmt.Sprint(ev.ExpiresAt.Unix()) {
 		t.Errorf("event ttl %#v", evIt[AttrTTL])
+	}
+	if str(evIt, AttrOutboxPK) != OutboxPartition || str(evIt, AttrOutboxSK) != ev.ID+"#acme" {
+		t.Errorf("event outbox keys %v %v", evIt[AttrOutboxPK], evIt[AttrOutboxSK])
+	}
+	if err := s.MarkPublished(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	for _, absent := range []string{AttrOutboxPK, AttrOutboxSK} {
+		if _, ok := raw("ACCT#acme", "EVT#"+ev.ID)[absent]; ok {
+			t.Errorf("%s still stored after publishing", absent)
+		}
 	}
 
 	// Leaving active drops the sparse keys and the stored record says so.
@@ -461,5 +472,41 @@ func TestCredentialItemCoversEditedAttributes(t *testing.T) {
 	}
 	if !reflect.DeepEqual(back, c) {
 		t.Fatalf("codec round trip:\n got %#v\nwant %#v", back, c)
+	}
+}
+
+// TestSweepKeys pins the expiry index's warning-state prefix and the event
+// retention override.
+func TestSweepKeys(t *testing.T) {
+	ctx := context.Background()
+	api := sharedClient()
+	table := newTable(t, api)
+	s := New(api, table)
+	s.EventRetention = 30 * 24 * time.Hour
+	c := cred(t, "acme", base)
+	c.WarnedAt = base
+	ev, _ := event.New(event.TokenExpiring, "acme", c.ID, "system", base, nil)
+	if err := s.CreateCredential(ctx, c, ev); err != nil {
+		t.Fatal(err)
+	}
+	get := func(pk, sk string) item {
+		t.Helper()
+		out, err := api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: item{AttrPK: sv(pk), AttrSK: sv(sk)}})
+		if err != nil || out.Item == nil {
+			t.Fatalf("get %s/%s: %v", pk, sk, err)
+		}
+		return out.Item
+	}
+	if v, ok := get("CRED#"+c.ID, "CRED")[AttrExpirySK].(*types.AttributeValueMemberS); !ok || v.Value != "W#"+c.ID {
+		t.Errorf("warned expiry_sk %#v", v)
+	}
+	evIt := get("ACCT#acme", "EVT#"+ev.ID)
+	want := base.Add(30 * 24 * time.Hour)
+	if ttl, ok := evIt[AttrTTL].(*types.AttributeValueMemberN); !ok || ttl.Value != fmt.Sprint(want.Unix()) {
+		t.Errorf("event ttl %#v, want %d", evIt[AttrTTL], want.Unix())
+	}
+	p, err := s.ListEvents(ctx, store.EventQuery{Account: "acme"})
+	if err != nil || len(p.Items) != 1 || !p.Items[0].ExpiresAt.Equal(want) {
+		t.Fatalf("event read back: %+v %v", p.Items, err)
 	}
 }

@@ -326,7 +326,7 @@ func credentialItem(c credential.Credential) item {
 	w.s(AttrGSI1SK, store.CreatedKey(c.CreatedAt, c.ID))
 	if inExpiryIndex(c) {
 		w.s(AttrExpiryDay, store.DayKey(c.ExpiresAt))
-		w.s(AttrExpirySK, c.ID)
+		w.s(AttrExpirySK, store.ExpiryKey(c))
 	}
 	return item(w)
 }
@@ -393,6 +393,9 @@ func eventItem(e event.Event) item {
 		w.s(AttrGSI1PK, credEventsPK(e.CredentialID))
 		w.s(AttrGSI1SK, e.ID)
 	}
+	// Every new history row starts in the outbox; MarkPublished takes it out.
+	w.s(AttrOutboxPK, OutboxPartition)
+	w.s(AttrOutboxSK, store.OutboxKey(e))
 	return item(w)
 }
 

@@ -34,6 +34,18 @@ const (
 	AttrExpiryDay = "expiry_day"
 	AttrExpirySK  = "expiry_sk"
 
+	// IndexOutbox is the sparse global secondary index on (AttrOutboxPK,
+	// AttrOutboxSK), both S, projecting ALL. Only history rows not yet
+	// published to the event bus carry its keys (AttrOutboxPK is always
+	// OutboxPartition, AttrOutboxSK is store.OutboxKey: the event ID, so the
+	// queue reads oldest first, then its account); publishing removes them.
+	IndexOutbox  = "outbox"
+	AttrOutboxPK = "outbox_pk"
+	AttrOutboxSK = "outbox_sk"
+	// OutboxPartition is the outbox index's one partition value. Event
+	// volume is far below one partition's write limit.
+	OutboxPartition = "UNPUBLISHED"
+
 	// AttrTTL is the table's time-to-live attribute (N, epoch seconds):
 	// DynamoDB deletes a row some time after it passes.
 	AttrTTL = "ttl"
@@ -64,11 +76,13 @@ func CreateTable(ctx context.Context, api API, name string) error {
 		BillingMode: types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{
 			s(AttrPK), s(AttrSK), s(AttrGSI1PK), s(AttrGSI1SK), s(AttrExpiryDay), s(AttrExpirySK),
+			s(AttrOutboxPK), s(AttrOutboxSK),
 		},
 		KeySchema: key(AttrPK, AttrSK),
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
 			{IndexName: aws.String(IndexGSI1), KeySchema: key(AttrGSI1PK, AttrGSI1SK), Projection: all},
 			{IndexName: aws.String(IndexExpiry), KeySchema: key(AttrExpiryDay, AttrExpirySK), Projection: all},
+			{IndexName: aws.String(IndexOutbox), KeySchema: key(AttrOutboxPK, AttrOutboxSK), Projection: all},
 		},
 	})
 	var inUse *types.ResourceInUseException

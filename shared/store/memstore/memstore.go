@@ -25,6 +25,8 @@ type Store struct {
 	events   map[string]event.Event
 	accounts map[string]account.Account
 	roles    map[string]account.Role // key account + "\x00" + name
+	// unpublished holds the IDs of events still in the outbox.
+	unpublished map[string]struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -36,6 +38,8 @@ func New() *Store {
 		events:   map[string]event.Event{},
 		accounts: map[string]account.Account{},
 		roles:    map[string]account.Role{},
+
+		unpublished: map[string]struct{}{},
 	}
 }
 
@@ -47,6 +51,7 @@ func (s *Store) putEvents(evs []event.Event) error {
 	}
 	for _, e := range evs {
 		s.events[e.ID] = e.Clone()
+		s.unpublished[e.ID] = struct{}{}
 	}
 	return nil
 }
@@ -190,7 +195,7 @@ func (s *Store) ListActiveExpiringOn(ctx context.Context, day time.Time, limit i
 		}
 	}
 	s.mu.RUnlock()
-	return page(items, func(c credential.Credential) string { return c.ID }, false, limit, cursor, credential.Credential.Clone)
+	return page(items, store.ExpiryKey, false, limit, cursor, credential.Credential.Clone)
 }
 
 // AppendEvents implements store.Events.

@@ -1,0 +1,69 @@
+package devserver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/latchkey/latchkey/shared/eventbus"
+	"github.com/latchkey/latchkey/shared/store"
+	"github.com/latchkey/latchkey/shared/sweep"
+)
+
+// DefaultSweepInterval is how often `latchkey dev` sweeps.
+const DefaultSweepInterval = time.Minute
+
+// newSweeper builds the background sweeper cfg asks for, or nil when
+// SweepInterval is not positive. The store must be one the sweep can read
+// (both adapters are).
+func newSweeper(cfg Config) (*sweep.Sweeper, error) {
+	if cfg.SweepInterval <= 0 {
+		return nil, nil
+	}
+	st, ok := cfg.Store.(sweep.Store)
+	if !ok {
+		return nil, fmt.Errorf("the sweeper cannot use a %T store", cfg.Store)
+	}
+	s := &sweep.Sweeper{Store: st, Clock: cfg.Clock, Log: cfg.Log}
+	if cfg.EventSink != nil {
+		ob, ok := cfg.Store.(store.Outbox)
+		if !ok {
+			return nil, fmt.Errorf("a %T store has no event outbox to drain", cfg.Store)
+		}
+		s.Publisher = &eventbus.Publisher{Outbox: ob, Sink: cfg.EventSink, Log: cfg.Log}
+	}
+	return s, nil
+}
+
+// startSweeper runs s at once and then every interval until ctx ends; the
+// returned channel closes when it has stopped. A nil s is already stopped.
+func startSweeper(ctx context.Context, s *sweep.Sweeper, interval time.Duration, log *slog.Logger) <-chan struct{} {
+	done := make(chan struct{})
+	if s == nil {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			res, err := s.Run(ctx)
+			switch {
+			case ctx.Err() != nil:
+				return
+			case err != nil:
+				log.Warn("sweep failed; retrying at the next interval", "error", err.Error())
+			case res.Expired+res.Warned+res.Published > 0:
+				log.Info("sweep", "expired", res.Expired, "warned", res.Warned, "published", res.Published)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return done
+}

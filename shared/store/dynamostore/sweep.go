@@ -1,0 +1,95 @@
+package dynamostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/latchkey/latchkey/shared/credential"
+	"github.com/latchkey/latchkey/shared/event"
+	"github.com/latchkey/latchkey/shared/store"
+)
+
+var (
+	_ store.ExpiryWarnings = (*Store)(nil)
+	_ store.Outbox         = (*Store)(nil)
+)
+
+// eventItem is the stored form of e, with the store's event retention.
+func (s *Store) eventItem(e event.Event) item {
+	if s.EventRetention > 0 {
+		e.ExpiresAt = e.At.Add(s.EventRetention)
+	}
+	return eventItem(e)
+}
+
+// ListUnwarnedExpiringOn implements store.ExpiryWarnings: the day's
+// partition of the sparse expiry index, only the sort keys of records still
+// to be warned, so warned records cost nothing to skip.
+func (s *Store) ListUnwarnedExpiringOn(ctx context.Context, day time.Time, limit int, cursor string) (store.Page[credential.Credential], error) {
+	d := store.DayKey(day)
+	return list(ctx, s, listQuery{
+		what:     "list unwarned credentials expiring on " + d,
+		index:    IndexExpiry,
+		pkName:   AttrExpiryDay,
+		pkValue:  d,
+		skName:   AttrExpirySK,
+		skPrefix: store.ExpiryUnwarned,
+		forward:  true,
+		tableKey: func(after string) (string, string) {
+			return prefixCred + after, skCred
+		},
+	}, limit, cursor, decodeCredential)
+}
+
+// ListUnpublished implements store.Outbox: the sparse outbox index, oldest
+// first.
+func (s *Store) ListUnpublished(ctx context.Context, limit int, cursor string) (store.Page[event.Event], error) {
+	return list(ctx, s, listQuery{
+		what:    "list unpublished events",
+		index:   IndexOutbox,
+		pkName:  AttrOutboxPK,
+		pkValue: OutboxPartition,
+		skName:  AttrOutboxSK,
+		forward: true,
+		tableKey: func(after string) (string, string) {
+			id, acct, _ := strings.Cut(after, "#")
+			return prefixAcct + acct, prefixEvent + id
+		},
+	}, limit, cursor, decodeEvent)
+}
+
+// MarkPublished implements store.Outbox: one conditional UpdateItem per
+// event, REMOVEing the outbox keys. It goes on past a failed event so one
+// bad row does not keep the others pending, and returns the failures.
+func (s *Store) MarkPublished(ctx context.Context, evs ...event.Event) error {
+	e := mustBuild(expression.NewBuilder().
+		WithUpdate(expression.Remove(expression.Name(AttrOutboxPK)).Remove(expression.Name(AttrOutboxSK))).
+		WithCondition(expression.AttributeExists(expression.Name(AttrPK))))
+	var errs []error
+	for _, ev := range evs {
+		_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 s.table,
+			Key:                       eventKey(ev.Account, ev.ID),
+			UpdateExpression:          e.Update(),
+			ConditionExpression:       e.Condition(),
+			ExpressionAttributeNames:  e.Names(),
+			ExpressionAttributeValues: e.Values(),
+		})
+		if failed, _ := conditionFailed(err); failed {
+			continue // the row's retention ended; nothing is pending
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("mark event %s published: %w", ev.ID, classify(err)))
+			if ctx.Err() != nil {
+				break // the caller gave up; the rest stay pending
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
