@@ -149,23 +149,9 @@ func (s *Store) putNew(it item) types.TransactWriteItem {
 // create writes a new record, alone with PutItem or with its events in one
 // transaction. what names the record in errors.
 func (s *Store) create(ctx context.Context, what string, it item, evs []event.Event) error {
-	if len(evs) == 0 {
-		put := s.putNew(it).Put
-		_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName:                 put.TableName,
-			Item:                      put.Item,
-			ConditionExpression:       put.ConditionExpression,
-			ExpressionAttributeNames:  put.ExpressionAttributeNames,
-			ExpressionAttributeValues: put.ExpressionAttributeValues,
-		})
-		if failed, _ := conditionFailed(err); failed {
-			return fmt.Errorf("%s: %w", what, store.ErrConflict)
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", what, classify(err))
-		}
-		return nil
-	}
+	// Always a transaction, even without events: its client request token
+	// makes an SDK retry after a lost answer idempotent, where a bare
+	// conditional PutItem would report its own first write as a conflict.
 	items := []types.TransactWriteItem{s.putNew(it)}
 	evItems, err := s.eventPuts(evs, 1)
 	if err != nil {
