@@ -164,9 +164,33 @@ func (b *tab) visible(sel string) {
 	b.do(chromedp.WaitVisible(chromedp.CSS(sel)))
 }
 
+// generation identifies the console's current rendering of a view.
+func (b *tab) generation() int {
+	b.t.Helper()
+	return eval[int](b, `Number(document.querySelector('#main')?.dataset.generation ?? 0)`)
+}
+
+// rendered waits until the console has rendered a view after generation g
+// and loaded its data, so the test never acts on the page it is leaving.
+func (b *tab) rendered(g int) {
+	b.t.Helper()
+	b.waitFor("the next view", fmt.Sprintf(`(m => !!m && Number(m.dataset.generation) > %d && !m.hasAttribute('aria-busy'))(document.querySelector('#main'))`, g))
+}
+
+// goTo opens a console route and waits for it.
 func (b *tab) goTo(hash string) {
 	b.t.Helper()
+	g := b.generation()
 	eval[chromedp.Void](b, fmt.Sprintf(`location.hash = %q`, hash))
+	b.rendered(g)
+}
+
+// clickThrough clicks something that renders a new view, and waits for it.
+func (b *tab) clickThrough(sel string) {
+	b.t.Helper()
+	g := b.generation()
+	b.click(sel)
+	b.rendered(g)
 }
 
 // texts lists the trimmed text of every element the selector matches.
@@ -433,7 +457,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	if got := eval[string](b, `document.activeElement.id`); got != "new-token" {
 		t.Fatalf("Tab never reached Create token (focus on %q)", got)
 	}
+	g := b.generation()
 	b.do(chromedp.KeyEvent("\r"))
+	b.rendered(g)
 	b.visible("#create-form")
 	b.requireLabelled("create")
 	if b.exists("#expiry-never") {
@@ -529,7 +555,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if got := fmt.Sprint(ci["allowed_ips"]); got != "[10.0.0.1 10.0.0.0/24 2001:db8::/32]" {
 		t.Errorf("allowed_ips %s", got)
 	}
-	b.click("#secret-done")
+	b.clickThrough("#secret-done")
 	b.visible("#edit-form")
 	if eval[bool](b, fmt.Sprintf(`document.documentElement.outerHTML.includes(%q)`, ciSecret)) {
 		t.Error("the secret is still in the page after the dialog closed")
@@ -572,7 +598,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Error("a public_key token's dialog shows a secret or no explanation")
 	}
 	b.shot("public-key-token-created")
-	b.click("#secret-done")
+	b.clickThrough("#secret-done")
 	b.visible("#rotate-form")
 	_, pk := root.call("GET", "/v1/tokens/"+pkID, "")
 	if pk["kind"] != "public_key" || pk["public_key"] != canonicalKey(t, pemText) {
@@ -585,7 +611,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.setValue("#rotate-public-key", body)
 	b.click("#rotate-submit")
 	b.visible("#secret-dialog")
-	b.click("#secret-done")
+	b.clickThrough("#secret-done")
 	b.visible("#rotate-form")
 	if _, pk = root.call("GET", "/v1/tokens/"+pkID, ""); pk["public_key"] != canonicalKey(t, newPEM) {
 		t.Errorf("key after rotation %v", pk["public_key"])
@@ -604,7 +630,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	secrets = append(secrets, secretOf(rotated))
 	b.shot("rotated-secret-shown-once")
-	b.click("#secret-done")
+	b.clickThrough("#secret-done")
 	b.visible("#rotate-form")
 	if _, ci = root.call("GET", "/v1/tokens/"+ciID, ""); ci["previous_valid_until"] == nil {
 		t.Error("no grace period after the rotation")
@@ -614,7 +640,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.click("#revoke")
 	b.visible("#confirm-dialog")
 	b.shot("revoke-confirmation")
-	b.click("#confirm-yes")
+	b.clickThrough("#confirm-yes")
 	b.visible("#read-only-notice")
 	if s := b.text(".view-head .badge"); s != "Revoked" {
 		t.Errorf("badge %q after revoking", s)
@@ -644,7 +670,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("label %q", s)
 	}
 	b.shot("expired-in-list")
-	b.click(fmt.Sprintf(`a[data-token-id="%s"]`, old.Credential.ID))
+	b.clickThrough(fmt.Sprintf(`a[data-token-id="%s"]`, old.Credential.ID))
 	b.visible("#read-only-notice")
 	if n := eval[int](b, `document.querySelectorAll('main form, main button, main input, main textarea, main select').length`); n != 0 {
 		t.Errorf("an expired token shows %d controls", n)
@@ -664,7 +690,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.goTo("#/tokens")
 	b.waitFor("page 1", `document.querySelectorAll('#tokens-table tbody tr').length === 20`)
 	first := b.texts("#tokens-table tbody tr td:first-child")
-	b.click(`[data-action="next-page"]`)
+	b.clickThrough(`[data-action="next-page"]`)
 	b.waitFor("page 2", `document.querySelector('.page-number')?.textContent === 'Page 2'`)
 	second := b.texts("#tokens-table tbody tr td:first-child")
 	if len(second) != total-20 || slices.ContainsFunc(second, func(s string) bool { return slices.Contains(first, s) }) {
@@ -674,7 +700,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Error("Next page enabled on the last page")
 	}
 	b.shot("tokens-page-2")
-	b.click(`[data-action="previous-page"]`)
+	b.clickThrough(`[data-action="previous-page"]`)
 	b.waitFor("page 1 again", `document.querySelector('.page-number')?.textContent === 'Page 1'`)
 
 	// ---- Events ------------------------------------------------------------
@@ -800,7 +826,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	b.do(chromedp.SetUploadFiles(chromedp.CSS("#signin-file"), []string{file}))
 	b.visible("#tokens-table")
-	b.click("#new-token")
+	b.clickThrough("#new-token")
 	b.visible("#create-form")
 	offered := eval[[]string](b, `[...document.querySelectorAll('#permission-grid input')].map(e => e.dataset.permission)`)
 	if !slices.Equal(offered, []string{"apikeys:view", "apikeys:modify"}) {
@@ -821,7 +847,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.visible("#signin-token")
 	b.do(chromedp.SendKeys(chromedp.CSS("#signin-token"), open.Token.String()+"\n"))
 	b.visible("#new-token")
-	b.click("#new-token")
+	b.clickThrough("#new-token")
 	b.visible("#expiry-never")
 	b.do(chromedp.SendKeys(chromedp.CSS("#create-name"), "forever"))
 	b.click("#expiry-never")
@@ -829,7 +855,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.visible("#secret-dialog")
 	foreverID := b.value("#secret-id")
 	secrets = append(secrets, secretOf(b.value("#secret-token")))
-	b.click("#secret-done")
+	b.clickThrough("#secret-done")
 	b.visible("#rotate-form")
 	if got := eval[string](b, `[...document.querySelectorAll('.props dt')].find(d => d.textContent === 'Expires').nextElementSibling.textContent`); got != "Never" {
 		t.Errorf("token %s expires %q", foreverID, got)

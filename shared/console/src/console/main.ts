@@ -94,6 +94,10 @@ async function route(): Promise<void> {
   const parts = path.split('/').filter(Boolean);
   const section = `#/${parts[0] ?? 'tokens'}`;
   const { main, live } = layout(who, section);
+  // aria-busy until the view has its data; the generation tells one
+  // rendering from the next (assistive technology and tests wait on both).
+  main.dataset.generation = String(mine);
+  main.setAttribute('aria-busy', 'true');
   const ctx: Ctx = {
     me: who,
     can: (p) => allows(who.permissions, p),
@@ -129,6 +133,7 @@ async function route(): Promise<void> {
     default:
       ctx.go('#/tokens');
   }
+  if (mine === generation) main.removeAttribute('aria-busy');
 }
 
 window.addEventListener('hashchange', () => void route());
