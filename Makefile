@@ -23,7 +23,7 @@ dev: ## Run the whole API on 127.0.0.1:3000 (in-memory store); prints an admin t
 test: lint test-unit test-integration ## Every test: lint, unit, and the integration suite on moto_server
 
 .PHONY: test-unit
-test-unit: ## Unit and in-process end-to-end tests
+test-unit: console-test-deps ## Unit and in-process end-to-end tests (the console's in headless Chromium too)
 	$(GO_TEST) $(UNIT)
 
 .PHONY: test-integration
@@ -38,12 +38,33 @@ lint: ## go vet and gofmt
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 .PHONY: build
-build: ## Build each function as .build/<name>/bootstrap (linux/arm64, provided.al2023)
+build: console ## Build each function as .build/<name>/bootstrap (linux/arm64, provided.al2023)
 	@for fn in $(FUNCTIONS); do \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" \
 	    -o $(BUILD_DIR)/$$fn/bootstrap ./functions/$$fn || exit 1; \
 	  printf '%-12s %8s bytes  %s\n' $$fn $$(stat -c %s $(BUILD_DIR)/$$fn/bootstrap) $(BUILD_DIR)/$$fn/bootstrap; \
 	done
+
+# The admin console and API docs pages (shared/console): TypeScript built by
+# Vite into shared/console/dist, which is committed so `go build` works on a
+# clean clone; TestDistIsCurrent fails when it is stale.
+CONSOLE := shared/console
+
+$(CONSOLE)/node_modules/.package-lock.json: $(CONSOLE)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is not installed (Node.js 20.19 or later builds the console)"; exit 1; }
+	cd $(CONSOLE) && npm ci
+
+.PHONY: console
+console: $(CONSOLE)/node_modules/.package-lock.json ## Build the console and API docs pages into shared/console/dist (commit the result)
+	cd $(CONSOLE) && npm run --silent build
+
+.PHONY: console-test-deps
+console-test-deps: $(CONSOLE)/node_modules/.package-lock.json ## Install what the console's tests need: its npm packages and Chromium
+	@if [ -z "$${LATCHKEY_CHROMIUM:-}" ] && ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null && ! command -v google-chrome >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; \
+	  elif sudo -n true 2>/dev/null; then sudo apt-get install -y chromium || { sudo apt-get update && sudo apt-get install -y chromium; }; \
+	  else echo "The console's browser tests need Chromium: sudo apt-get install -y chromium (or set LATCHKEY_CHROMIUM)"; exit 1; fi; \
+	fi
 
 .PHONY: clean
 clean: ## Remove build output

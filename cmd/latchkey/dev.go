@@ -109,6 +109,8 @@ func printDevBanner(cmd *cobra.Command, srv *devserver.Server, storeName, accoun
 	fmt.Fprintf(out, `Latchkey dev server on %[1]s
   store:       %[2]s
   OpenAPI:     %[1]s/openapi.json
+  console:     %[1]s/console   (sign in with the token below)
+  API docs:    %[1]s/docs
 
 Root admin token of account %[3]q (shown once; permissions: %[4]s):
 

@@ -1,4 +1,5 @@
-// Command issue is the token-management API Lambda (API Gateway REST proxy).
+// Command issue is the token-management API Lambda (API Gateway REST proxy),
+// which also serves the admin console (/console) and API docs (/docs).
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/eventbus"
+	"github.com/latchkey/latchkey/shared/console"
 	"github.com/latchkey/latchkey/shared/lambdaenv"
 	"github.com/latchkey/latchkey/shared/management"
 	"github.com/latchkey/latchkey/shared/openapi"
@@ -34,5 +36,6 @@ func main() {
 	}
 	svc.Retention = retention
 	h := &management.Handler{Service: svc, Log: env.Log, OpenAPI: openapi.Document}
-	lambda.Start(h.Handle)
+	// The console and API docs pages ride on the same function.
+	lambda.Start(console.Wrap(h.Handle))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/shared/bearer"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/eventbus"
+	"github.com/latchkey/latchkey/shared/console"
 	"github.com/latchkey/latchkey/shared/localgateway"
 	"github.com/latchkey/latchkey/shared/management"
 	"github.com/latchkey/latchkey/shared/openapi"
@@ -113,7 +114,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	mgmt := &management.Handler{Service: svc, Log: cfg.Log, OpenAPI: openapi.Document}
 	authz := &authorizer.Authorizer{Tokens: &bearer.Verifier{Store: cfg.Store, Clock: cfg.Clock}, Log: cfg.Log}
 	gw := &localgateway.Gateway{
-		Functions:  map[string]localgateway.ProxyHandler{route.FunctionIssue: mgmt.Handle},
+		Functions:  map[string]localgateway.ProxyHandler{route.FunctionIssue: console.Wrap(mgmt.Handle)},
 		Authorizer: authz.Authorize,
 		CacheTTL:   cfg.CacheTTL,
 		Clock:      cfg.Clock,

@@ -193,6 +193,8 @@ type whoamiJSON struct {
 	Groups       []string `json:"groups"`
 	Kind         string   `json:"kind"`
 	Auth         string   `json:"auth"`
+	// AccountPolicy is the policy of the caller's account.
+	AccountPolicy policyJSON `json:"account_policy"`
 }
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
@@ -296,14 +298,15 @@ func toRole(r account.Role) roleJSON {
 	}
 }
 
-func toWhoami(c caller.Caller) whoamiJSON {
+func toWhoami(c caller.Caller, p credential.Policy) whoamiJSON {
 	return whoamiJSON{
-		Principal:    c.Principal,
-		Account:      c.Account,
-		CredentialID: c.CredentialID,
-		Permissions:  list(c.Permissions),
-		Groups:       list(c.Groups),
-		Kind:         c.Kind,
-		Auth:         c.Auth,
+		Principal:     c.Principal,
+		Account:       c.Account,
+		CredentialID:  c.CredentialID,
+		Permissions:   list(c.Permissions),
+		Groups:        list(c.Groups),
+		Kind:          c.Kind,
+		Auth:          c.Auth,
+		AccountPolicy: policyJSON{AllowNeverExpires: p.AllowNeverExpires},
 	}
 }

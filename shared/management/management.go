@@ -169,8 +169,14 @@ func translate(err error) error {
 
 func (h *Handler) now() time.Time { return h.Service.Clock.Now() }
 
-func (h *Handler) whoami(_ context.Context, by caller.Caller, _ events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-	return apigw.JSON(http.StatusOK, toWhoami(by)), nil
+func (h *Handler) whoami(ctx context.Context, by caller.Caller, _ events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	// The account's policy rides along so a client (the console) can offer
+	// "never expires" only where it is allowed.
+	acct, err := h.Service.GetAccount(ctx, by, by.Account)
+	if err != nil {
+		return events.APIGatewayProxyResponse{}, fmt.Errorf("whoami: %w", err)
+	}
+	return apigw.JSON(http.StatusOK, toWhoami(by, acct.Policy)), nil
 }
 
 func (h *Handler) createToken(ctx context.Context, by caller.Caller, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {

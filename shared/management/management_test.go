@@ -256,6 +256,23 @@ func TestPermissionRules(t *testing.T) {
 	e.fail(call{method: "PATCH", path: "/v1/tokens/" + limited["id"].(string), body: `{"kind":"public_key"}`}, 400, "invalid_request", "kind")
 }
 
+// TestEarliestExpiryIsTomorrow: an expires_at before tomorrow (UTC) is a 400
+// naming expires_at, the rule the console's date picker mirrors.
+func TestEarliestExpiryIsTomorrow(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.clock.Set(time.Date(2026, 3, 10, 23, 59, 0, 0, time.UTC)) // late on the day: today is still too soon
+	if out := e.create(`{"name":"x","expires_at":"2026-03-11"}`); out["expires_at"] != "2026-03-11T23:59:59Z" {
+		t.Fatalf("tomorrow: expires_at %v", out["expires_at"])
+	}
+	for _, day := range []string{"2026-03-10", "2026-03-09", "1999-12-31"} {
+		out := e.fail(call{method: "POST", path: "/v1/tokens", body: `{"name":"x","expires_at":"` + day + `"}`}, 400, "invalid_request", "expires_at")
+		if msg, _ := out["error_description"].(string); !strings.Contains(msg, "at least one day in the future") {
+			t.Errorf("%s: %q", day, msg)
+		}
+	}
+}
+
 func TestExpiryRules(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -283,6 +300,10 @@ func TestExpiryRules(t *testing.T) {
 		t.Fatalf("extended to %v", got["expires_at"])
 	}
 	e.fail(call{method: "PATCH", path: "/v1/tokens/" + id, body: `{"expires_at":"2027-04-20"}`}, 400, "invalid_request", "expires_at")
+	// Nor can an edit move it to today or earlier.
+	for _, day := range []string{"2026-04-19", "2026-04-18"} {
+		e.fail(call{method: "PATCH", path: "/v1/tokens/" + id, body: `{"expires_at":"` + day + `"}`}, 400, "invalid_request", "expires_at")
+	}
 
 	// An expired token is labelled and frozen, before any sweep.
 	e.clock.Set(time.Date(2027, 4, 19, 23, 59, 59, 0, time.UTC))
@@ -635,6 +656,22 @@ func TestWhoamiAndOpenAPI(t *testing.T) {
 	who := e.json(call{method: "GET", path: "/v1/whoami"}, 200)
 	if who["account"] != "vendor" || who["principal"] != e.root.Principal || who["auth"] != "token" {
 		t.Fatalf("whoami %v", who)
+	}
+	if pol, _ := who["account_policy"].(map[string]any); pol == nil || pol["allow_never_expires"] != false {
+		t.Fatalf("whoami account_policy %v, want never-expiring tokens refused by default", who["account_policy"])
+	}
+	// An account that allows never-expiring tokens says so to its tokens.
+	open, err := e.h.Service.Bootstrap(context.Background(), admin.BootstrapRequest{
+		Account: "open", AllowNeverExpires: true, Permissions: permission.MustParse("apikeys:view"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := caller.Caller{Principal: open.Credential.ID, Account: "open", CredentialID: open.Credential.ID,
+		Permissions: open.Credential.Permissions, Kind: "secret", Auth: caller.AuthToken}
+	who = e.json(call{method: "GET", path: "/v1/whoami", by: &by}, 200)
+	if pol, _ := who["account_policy"].(map[string]any); pol == nil || pol["allow_never_expires"] != true {
+		t.Fatalf("whoami account_policy %v, want never-expiring tokens allowed", who["account_policy"])
 	}
 	resp := e.do(call{method: "GET", path: "/openapi.json", noAuth: true})
 	var doc map[string]any

@@ -264,7 +264,7 @@ func TestCheckAcceptsValidResponses(t *testing.T) {
 		{apiReq("GET", "/v1/events", ""), jsonResp(200, `{"items":[{"id":"01ABC","type":"token.created","message":"API token created","account":"vendor","token_id":null,"actor":"system","at":"2026-03-10T15:04:05.123Z","detail":{"name":"x"}}],"next_cursor":null}`)},
 		{apiReq("POST", "/v1/tokens", `name=x`), jsonResp(415, `{"error":"unsupported_media_type","error_description":"send JSON","field":"Content-Type"}`)},
 		{apiReq("PUT", "/v1/tokens", ``), jsonResp(405, `{"error":"method_not_allowed","error_description":"method not allowed on /v1/tokens"}`)},
-		{apiReq("GET", "/v1/whoami", ""), jsonResp(200, `{"principal":"`+tokenID+`","account":"vendor","credential_id":"`+tokenID+`","permissions":["apikeys:manage"],"groups":[],"kind":"secret","auth":"token"}`)},
+		{apiReq("GET", "/v1/whoami", ""), jsonResp(200, `{"principal":"`+tokenID+`","account":"vendor","credential_id":"`+tokenID+`","permissions":["apikeys:manage"],"groups":[],"kind":"secret","auth":"token","account_policy":{"allow_never_expires":false}}`)},
 	} {
 		r := &tb{TB: t}
 		v.Check(r, c.req, c.resp)

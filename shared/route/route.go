@@ -52,6 +52,12 @@ var All = []Route{
 	{"POST", "/v1/accounts/{account}/tokens", FunctionIssue, true, permission.APIKeysModify, "Create a token in a sub-account"},
 	{"GET", "/v1/accounts/{account}/tokens", FunctionIssue, true, permission.APIKeysView, "List a sub-account's tokens"},
 	{"GET", "/v1/accounts/{account}/events", FunctionIssue, true, permission.APIKeysView, "List a sub-account's event history"},
+	// The web console and the API explorer: static pages that hold no data
+	// (they call the API above with the token the user enters).
+	{"GET", "/console", FunctionIssue, false, "", "The admin web console"},
+	{"GET", "/console/assets/{file}", FunctionIssue, false, "", "A static file of the admin web console"},
+	{"GET", "/docs", FunctionIssue, false, "", "Interactive API documentation (Swagger UI)"},
+	{"GET", "/docs/assets/{file}", FunctionIssue, false, "", "A static file of the API documentation"},
 }
 
 // Key identifies a route as API Gateway names it: "METHOD /resource".

@@ -37,6 +37,15 @@ type Validator struct {
 	router routers.Router
 }
 
+// The web pages' content types are text, checked as plain strings.
+func init() {
+	for _, ct := range []string{"text/html", "text/javascript", "text/css", "image/svg+xml"} {
+		if openapi3filter.RegisteredBodyDecoder(ct) == nil {
+			openapi3filter.RegisterBodyDecoder(ct, openapi3filter.PlainBodyDecoder)
+		}
+	}
+}
+
 var (
 	loadOnce sync.Once
 	loaded   *Validator
