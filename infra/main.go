@@ -39,7 +39,7 @@ func run() error {
 	latchkeystack.NewLatchkeyStack(app, "Latchkey", &latchkeystack.Props{
 		StackProps: awscdk.StackProps{
 			Description: jsii.String("Latchkey: API tokens, OAuth2 client credentials and an API Gateway authorizer"),
-			Env: &awscdk.Environment{Account: env("CDK_DEFAULT_ACCOUNT"), Region: env("CDK_DEFAULT_REGION")},
+			Env:         &awscdk.Environment{Account: env("CDK_DEFAULT_ACCOUNT"), Region: env("CDK_DEFAULT_REGION")},
 		},
 		AssetDir: assets,
 		Settings: settings,

@@ -70,14 +70,20 @@ const (
 	// failed run is retried soon; the sparse expiry index keeps an empty
 	// run to one Query.
 	SweepSchedule = "rate(1 hour)"
+	// SAMLocalEnvFile (in events/) is the environment `sam local` gives
+	// the functions.
+	SAMLocalEnvFile = "sam-local-env.json"
+	// EnvLocalEndpoint is declared in template.yaml only, so that the
+	// SAMLocalEnvFile can point the SDK at a local endpoint.
+	EnvLocalEndpoint = "AWS_ENDPOINT_URL"
 	// EventSource is the Source of the events published to the bus.
 	EventSource = "latchkey"
 	// Runtime and Architecture of every function.
 	Runtime      = "provided.al2023"
 	Architecture = "arm64"
 	Handler      = "bootstrap"
-	// MaxBootstrapBytes bounds each arm64 binary (the Makefile checks it).
-	MaxBootstrapBytes = 12 << 20
+	// MaxBootstrapBytes bounds each arm64 binary, 12 MB (make build checks it).
+	MaxBootstrapBytes = 12_000_000
 )
 
 // NotifyEventTypes are the events the optional e-mail topic receives.
@@ -233,15 +239,15 @@ func (r GatewayResponse) Template() string {
 	return `{"error":"` + r.Code + `","error_description":"` + r.Description + `"}`
 }
 
-// Headers are the response headers of r, in API Gateway's notation (values
-// are quoted literals).
+// Headers are the response headers of r; values are API Gateway mapping
+// expressions, here quoted literals.
 func (r GatewayResponse) Headers() map[string]string {
 	h := map[string]string{
-		"gatewayresponse.header.Cache-Control":          "'no-store'",
-		"gatewayresponse.header.X-Content-Type-Options": "'nosniff'",
+		"Cache-Control":          "'no-store'",
+		"X-Content-Type-Options": "'nosniff'",
 	}
 	if r.Bearer {
-		h["gatewayresponse.header.WWW-Authenticate"] = `'Bearer realm="latchkey"'`
+		h["WWW-Authenticate"] = `'Bearer realm="latchkey"'`
 	}
 	return h
 }
