@@ -73,11 +73,11 @@ synth: build ## Synthesize the CDK stack into cdk.out/ (template and assets)
 
 .PHONY: diff
 diff: build ## Show what make deploy would change in the AWS account of your profile
-	cd infra && $(CDK) diff $(CDK_FLAGS)
+	cd infra && $(CDK) diff --output ../cdk.out $(CDK_FLAGS)
 
 .PHONY: deploy
 deploy: build ## Deploy the stack with your AWS profile (after cdk bootstrap; see README "Deploy")
-	cd infra && $(CDK) deploy $(CDK_FLAGS)
+	cd infra && $(CDK) deploy --output ../cdk.out $(CDK_FLAGS)
 
 .PHONY: clean
 clean: ## Remove build output

@@ -366,7 +366,7 @@ func addRoutes(api awsapigateway.RestApi, fns map[string]awslambda.Function, aut
 			// One permission per function for the whole API instead of two
 			// per method keeps the function policy small.
 			in = awsapigateway.NewLambdaIntegration(fn, &awsapigateway.LambdaIntegrationOptions{
-				Proxy: jsii.Bool(true), AllowTestInvoke: jsii.Bool(false), ScopePermissionToMethod: jsii.Bool(false),
+				Proxy: jsii.Bool(true), ScopePermissionToMethod: jsii.Bool(false),
 			})
 			integrations[r.Function] = in
 		}

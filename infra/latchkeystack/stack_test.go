@@ -428,7 +428,9 @@ func TestSettingsFromContext(t *testing.T) {
 	}{
 		{"defaults", nil, func(s Settings) bool { return reflect.DeepEqual(s, Defaults()) }, ""},
 		{"rotation", map[string]any{CtxSigningKeys: "k2, k1", CtxAuthorizerCacheTTL: "0"},
-			func(s Settings) bool { return slices.Equal(s.SigningKeys, []string{"k2", "k1"}) && s.AuthorizerCacheTTL == 0 }, ""},
+			func(s Settings) bool {
+				return slices.Equal(s.SigningKeys, []string{"k2", "k1"}) && s.AuthorizerCacheTTL == 0
+			}, ""},
 		{"numbers from cdk.json", map[string]any{CtxAuthorizerCacheTTL: 120, CtxThrottleRate: 10},
 			func(s Settings) bool { return s.AuthorizerCacheTTL == 120 && s.ThrottleRate == 10 }, ""},
 		{"ttl too long", map[string]any{CtxAuthorizerCacheTTL: "3601"}, nil, CtxAuthorizerCacheTTL},
