@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/aws/jsii-runtime-go"
 
 	"github.com/latchkey/latchkey/shared/deploy"
 )
@@ -45,10 +44,12 @@ func run(m *testing.M) (int, error) {
 		return 1, err
 	}
 	defer os.RemoveAll(work)
-	// Synth output goes to a temporary directory, never into the tree.
+	// Synth output goes to a temporary directory, never into the tree, and
+	// so do the jsii kernel's own files, which its Close would remove.
 	os.Setenv("CDK_OUTDIR", filepath.Join(work, "cdk.out"))
+	os.Setenv("TMPDIR", work)
 	os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-	defer jsii.Close()
+	defer closeJSII()
 
 	// The stack tests are about the template, so the assets are small
 	// stand-ins, one per function, rather than the real binaries (which the
