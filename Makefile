@@ -5,11 +5,24 @@ SHELL := /bin/bash
 
 GO          ?= go
 GO_TEST     ?= $(GO) test -race -count=1
+# The functions that exist in this tree; shared/deploy lists every function
+# of the system and a test holds this Makefile to that list.
 FUNCTIONS   := $(notdir $(wildcard functions/*))
 BUILD_DIR   := .build
+LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w"
+# deploy.MaxBootstrapBytes (12 MB); a test holds the two equal.
+MAX_BOOTSTRAP_BYTES := 12000000
+# The CDK CLI (from npm) for synth, diff and deploy; CDK_FLAGS passes
+# context, e.g. CDK_FLAGS='-c signingKeys=k2,k1'.
+CDK         ?= npx --yes aws-cdk@2.1148.1
+CDK_FLAGS   ?=
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # Packages whose tests start moto_server (they import shared/awstest).
 INTEGRATION := $(shell $(GO) list -f '{{.ImportPath}}: {{join .TestImports " "}} {{join .XTestImports " "}}' ./... 2>/dev/null | grep 'shared/awstest' | cut -d: -f1)
-UNIT        := $(filter-out $(INTEGRATION),$(shell $(GO) list ./... 2>/dev/null))
+# The CDK stack's tests drive a Node process through jsii; they run apart,
+# without -race (infra/latchkeystack/jsiiclose_race_test.go says why).
+INFRA       := $(shell $(GO) list ./infra/... 2>/dev/null)
+UNIT        := $(filter-out $(INTEGRATION) $(INFRA),$(shell $(GO) list ./... 2>/dev/null))
 
 .PHONY: help
 help: ## List the targets
@@ -20,11 +33,16 @@ dev: ## Run the whole API on 127.0.0.1:3000 (in-memory store); prints an admin t
 	$(GO) run ./cmd/latchkey dev $(DEV_FLAGS)
 
 .PHONY: test
-test: lint test-unit test-integration ## Every test: lint, unit, and the integration suite on moto_server
+test: lint build test-unit test-infra test-integration ## Every test: lint, the arm64 build (size limit), unit, CDK stack and cfn-lint, integration on moto_server
 
 .PHONY: test-unit
 test-unit: console-test-deps ## Unit and in-process end-to-end tests (the console's in headless Chromium too)
 	$(GO_TEST) $(UNIT)
+
+.PHONY: test-infra
+test-infra: ## CDK stack tests, cfn-lint of both templates, SAM/CDK parity (needs Node and cfn-lint)
+	@command -v cfn-lint >/dev/null || { echo "cfn-lint is not installed (pip install cfn-lint)"; exit 1; }
+	$(GO) test -count=1 $(INFRA)
 
 .PHONY: test-integration
 test-integration: ## DynamoDB/KMS suites against moto_server (started and stopped by the tests)
@@ -38,12 +56,36 @@ lint: ## go vet and gofmt
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 .PHONY: build
-build: console ## Build each function as .build/<name>/bootstrap (linux/arm64, provided.al2023)
-	@for fn in $(FUNCTIONS); do \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" \
-	    -o $(BUILD_DIR)/$$fn/bootstrap ./functions/$$fn || exit 1; \
-	  printf '%-12s %8s bytes  %s\n' $$fn $$(stat -c %s $(BUILD_DIR)/$$fn/bootstrap) $(BUILD_DIR)/$$fn/bootstrap; \
-	done
+build: console ## Build the console, then each function as .build/<name>/bootstrap (linux/arm64, provided.al2023); prints sizes, fails at 12 MB or more
+	@for fn in $(FUNCTIONS); do $(MAKE) --no-print-directory function FN=$$fn || exit 1; done
+
+.PHONY: function
+function: # One function: FN=<name>
+	@test -n "$(FN)" || { echo "FN=<function> is required"; exit 1; }
+	$(LAMBDA_BUILD) -o $(BUILD_DIR)/$(FN)/bootstrap ./functions/$(FN)
+	@size=$$(stat -c %s $(BUILD_DIR)/$(FN)/bootstrap); \
+	  awk -v fn=$(FN) -v n=$$size -v p=$(BUILD_DIR)/$(FN)/bootstrap 'BEGIN { printf "%-12s %10d bytes %6.2f MiB  %s\n", fn, n, n/1048576, p }'; \
+	  if [ $$size -ge $(MAX_BOOTSTRAP_BYTES) ]; then echo "$(FN): bootstrap is $$size bytes, over the $(MAX_BOOTSTRAP_BYTES) limit"; exit 1; fi
+
+# `sam build` (BuildMethod: makefile) calls build-<LogicalId> with
+# ARTIFACTS_DIR set: IssueFunction, OAuthFunction, AuthorizerFunction,
+# SweeperFunction build functions/issue, oauth, authorizer, sweeper.
+build-%Function:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is required (sam build sets it)"; exit 1; }
+	$(MAKE) --no-print-directory function FN=$(shell echo '$*' | tr A-Z a-z)
+	cp $(BUILD_DIR)/$(shell echo '$*' | tr A-Z a-z)/bootstrap $(ARTIFACTS_DIR)/bootstrap
+
+.PHONY: synth
+synth: build ## Synthesize the CDK stack into cdk.out/ (template and assets)
+	cd infra && $(CDK) synth --quiet --output ../cdk.out $(CDK_FLAGS)
+
+.PHONY: diff
+diff: build ## Show what make deploy would change in the AWS account of your profile
+	cd infra && $(CDK) diff --output ../cdk.out $(CDK_FLAGS)
+
+.PHONY: deploy
+deploy: build ## Deploy the stack with your AWS profile (after cdk bootstrap; see README "Deploy")
+	cd infra && $(CDK) deploy --output ../cdk.out $(CDK_FLAGS)
 
 # The admin console and API docs pages (shared/console): TypeScript built by
 # Vite into shared/console/dist, which is committed so `go build` works on a
@@ -68,4 +110,4 @@ console-test-deps: $(CONSOLE)/node_modules/.package-lock.json ## Install what th
 
 .PHONY: clean
 clean: ## Remove build output
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) cdk.out

@@ -1,0 +1,350 @@
+package latchkeystack
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/latchkey/latchkey/shared/deploy"
+)
+
+// system is what the parity test compares between the CDK stack and the SAM
+// template: the parts both must describe the same way.
+type system struct {
+	Functions map[string]function
+	// Routes maps "METHOD /path" to the serving function and whether the
+	// authorizer guards it.
+	Routes          map[string]routeTarget
+	StageName       string
+	IdentitySources []string
+	CacheTTL        int
+	// AuthorizerFunction is the function behind the API's authorizer.
+	AuthorizerFunction string
+	Table              table
+	// Schedules maps a function to its schedule expression.
+	Schedules map[string]string
+}
+
+type function struct {
+	LogicalID string
+	Runtime   string
+	Arch      string
+	Handler   string
+	Tracing   string
+	MemoryMB  int
+	Timeout   int
+	Env       []string
+	// Actions are the IAM actions its role is granted (X-Ray's excepted,
+	// which both add for tracing), sorted.
+	Actions []string
+}
+
+type routeTarget struct {
+	Function  string
+	Protected bool
+}
+
+type table struct {
+	Keys []string
+	// Indexes maps an index to its keys and projection.
+	Indexes map[string][]string
+	TTL     string
+}
+
+func keyList(v any) []string {
+	var out []string
+	for _, k := range asList(v) {
+		out = append(out, fmt.Sprint(path(k, "AttributeName"))+"/"+fmt.Sprint(path(k, "KeyType")))
+	}
+	return out
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+func tableOf(props map[string]any) table {
+	tb := table{Keys: keyList(props["KeySchema"]), Indexes: map[string][]string{}, TTL: fmt.Sprint(path(props, "TimeToLiveSpecification", "AttributeName"))}
+	types := map[string]string{}
+	for _, a := range asList(props["AttributeDefinitions"]) {
+		types[fmt.Sprint(path(a, "AttributeName"))] = fmt.Sprint(path(a, "AttributeType"))
+	}
+	typed := func(keys []string) []string {
+		for i, k := range keys {
+			name, _, _ := strings.Cut(k, "/")
+			keys[i] = k + "/" + types[name]
+		}
+		return keys
+	}
+	tb.Keys = typed(tb.Keys)
+	for _, g := range asList(props["GlobalSecondaryIndexes"]) {
+		ks := typed(keyList(path(g, "KeySchema")))
+		ks = append(ks, fmt.Sprint(path(g, "Projection", "ProjectionType")))
+		ks = append(ks, sorted(strs(path(g, "Projection", "NonKeyAttributes")))...)
+		tb.Indexes[fmt.Sprint(path(g, "IndexName"))] = ks
+	}
+	return tb
+}
+
+// actionsOf collects the actions of policy documents, without X-Ray's.
+func actionsOf(docs ...any) []string {
+	var out []string
+	for _, d := range docs {
+		for _, s := range statements(d) {
+			for _, a := range strs(s["Action"]) {
+				if !strings.HasPrefix(a, "xray:") {
+					out = append(out, a)
+				}
+			}
+		}
+	}
+	return sorted(out)
+}
+
+// functionTags maps logical IDs of functions to their FunctionTag.
+func functionTagOf(props map[string]any) string {
+	switch tags := props["Tags"].(type) {
+	case []any: // CloudFormation: [{Key, Value}]
+		for _, tg := range tags {
+			if path(tg, "Key") == FunctionTag {
+				s, _ := path(tg, "Value").(string)
+				return s
+			}
+		}
+	case map[string]any: // SAM: {key: value}
+		s, _ := tags[FunctionTag].(string)
+		return s
+	}
+	return ""
+}
+
+// fromCDK reads the system out of the synthesized stack.
+func fromCDK(t cfn) (system, error) {
+	sys := system{Functions: map[string]function{}, Routes: map[string]routeTarget{}, Schedules: map[string]string{}}
+	byID := map[string]string{}
+	for _, r := range t.all("AWS::Lambda::Function") {
+		name := functionTagOf(r.Props)
+		if name == "" {
+			continue // CDK's own helpers, if any
+		}
+		byID[r.ID] = name
+		var env []string
+		if vars, ok := path(r.Props, "Environment", "Variables").(map[string]any); ok {
+			for k := range vars {
+				env = append(env, k)
+			}
+		}
+		role := refOf(r.Props["Role"])
+		var docs []any
+		for _, p := range t.all("AWS::IAM::Policy") {
+			for _, ro := range asList(p.Props["Roles"]) {
+				if refOf(ro) == role {
+					docs = append(docs, p.Props["PolicyDocument"])
+				}
+			}
+		}
+		arch := strs(r.Props["Architectures"])
+		sys.Functions[name] = function{
+			LogicalID: r.ID,
+			Runtime:   fmt.Sprint(r.Props["Runtime"]),
+			Arch:      strings.Join(arch, ","),
+			Handler:   fmt.Sprint(r.Props["Handler"]),
+			Tracing:   fmt.Sprint(path(r.Props, "TracingConfig", "Mode")),
+			MemoryMB:  num(r.Props["MemorySize"]),
+			Timeout:   num(r.Props["Timeout"]),
+			Env:       sorted(env),
+			Actions:   actionsOf(docs...),
+		}
+	}
+	// Resource paths: each AWS::ApiGateway::Resource names its parent.
+	var pathOf func(id string) string
+	pathOf = func(id string) string {
+		r, ok := t.get(id)
+		if !ok || r.Type != "AWS::ApiGateway::Resource" {
+			return "" // the root resource
+		}
+		return pathOf(refOf(r.Props["ParentId"])) + "/" + fmt.Sprint(r.Props["PathPart"])
+	}
+	for _, m := range t.all("AWS::ApiGateway::Method") {
+		p := pathOf(refOf(m.Props["ResourceId"]))
+		if p == "" {
+			p = "/"
+		}
+		var fn string
+		for _, id := range refsIn(path(m.Props, "Integration", "Uri")) {
+			if n, ok := byID[id]; ok {
+				fn = n
+			}
+		}
+		if path(m.Props, "Integration", "Type") != "AWS_PROXY" {
+			return sys, fmt.Errorf("method %s %s is not a Lambda proxy integration", m.Props["HttpMethod"], p)
+		}
+		sys.Routes[fmt.Sprint(m.Props["HttpMethod"])+" "+p] = routeTarget{Function: fn, Protected: m.Props["AuthorizationType"] == "CUSTOM"}
+	}
+	auths := t.all("AWS::ApiGateway::Authorizer")
+	if len(auths) != 1 {
+		return sys, fmt.Errorf("%d authorizers", len(auths))
+	}
+	a := auths[0].Props
+	if a["Type"] != "REQUEST" {
+		return sys, fmt.Errorf("authorizer type %v", a["Type"])
+	}
+	for _, s := range strings.Split(fmt.Sprint(a["IdentitySource"]), ",") {
+		sys.IdentitySources = append(sys.IdentitySources, strings.TrimSpace(s))
+	}
+	sys.CacheTTL = num(a["AuthorizerResultTtlInSeconds"])
+	for _, id := range refsIn(a["AuthorizerUri"]) {
+		if n, ok := byID[id]; ok {
+			sys.AuthorizerFunction = n
+		}
+	}
+	for _, s := range t.all("AWS::ApiGateway::Stage") {
+		sys.StageName = fmt.Sprint(s.Props["StageName"])
+	}
+	tables := t.all("AWS::DynamoDB::Table")
+	if len(tables) != 1 {
+		return sys, fmt.Errorf("%d tables", len(tables))
+	}
+	sys.Table = tableOf(tables[0].Props)
+	for _, r := range t.all("AWS::Events::Rule") {
+		expr, ok := r.Props["ScheduleExpression"].(string)
+		if !ok {
+			continue
+		}
+		for _, tg := range asList(r.Props["Targets"]) {
+			if n, ok := byID[refOf(path(tg, "Arn"))]; ok {
+				sys.Schedules[n] = expr
+			}
+		}
+	}
+	return sys, nil
+}
+
+// fromSAM reads the system out of template.yaml, applying SAM's Globals
+// and its Api event and authorizer semantics.
+func fromSAM(t cfn) (system, error) {
+	sys := system{Functions: map[string]function{}, Routes: map[string]routeTarget{}, Schedules: map[string]string{}}
+	globals, _ := path(map[string]any(t), "Globals", "Function").(map[string]any)
+	byID := map[string]string{}
+	apis := t.all("AWS::Serverless::Api")
+	if len(apis) != 1 {
+		return sys, fmt.Errorf("%d AWS::Serverless::Api", len(apis))
+	}
+	api := apis[0]
+	for _, r := range t.all("AWS::Serverless::Function") {
+		name := functionTagOf(r.Props)
+		if name == "" {
+			return sys, fmt.Errorf("function %s has no %s tag", r.ID, FunctionTag)
+		}
+		byID[r.ID] = name
+		prop := func(k string) any {
+			if v, ok := r.Props[k]; ok {
+				return v
+			}
+			return globals[k]
+		}
+		var env []string
+		for _, vars := range []any{path(globals, "Environment", "Variables"), path(r.Props, "Environment", "Variables")} {
+			if m, ok := vars.(map[string]any); ok {
+				for k := range m {
+					if k != deploy.EnvLocalEndpoint {
+						env = append(env, k)
+					}
+				}
+			}
+		}
+		var docs []any
+		for _, p := range asList(r.Props["Policies"]) {
+			if _, ok := p.(map[string]any); !ok {
+				return sys, fmt.Errorf("function %s: policy %v is not an inline document", r.ID, p)
+			}
+			docs = append(docs, p)
+		}
+		sys.Functions[name] = function{
+			LogicalID: r.ID,
+			Runtime:   fmt.Sprint(prop("Runtime")),
+			Arch:      strings.Join(strs(prop("Architectures")), ","),
+			Handler:   fmt.Sprint(prop("Handler")),
+			Tracing:   fmt.Sprint(prop("Tracing")),
+			MemoryMB:  num(prop("MemorySize")),
+			Timeout:   num(prop("Timeout")),
+			Env:       sorted(env),
+			Actions:   actionsOf(docs...),
+		}
+		events, _ := r.Props["Events"].(map[string]any)
+		for evName, ev := range events {
+			props, _ := path(ev, "Properties").(map[string]any)
+			switch path(ev, "Type") {
+			case "Api":
+				if refOf(props["RestApiId"]) != api.ID {
+					return sys, fmt.Errorf("%s.%s is not on the API %s", r.ID, evName, api.ID)
+				}
+				key := strings.ToUpper(fmt.Sprint(props["Method"])) + " " + fmt.Sprint(props["Path"])
+				if _, dup := sys.Routes[key]; dup {
+					return sys, fmt.Errorf("route %s appears twice", key)
+				}
+				sys.Routes[key] = routeTarget{Function: name, Protected: path(props, "Auth", "Authorizer") != "NONE"}
+			case "Schedule":
+				sys.Schedules[name] = fmt.Sprint(props["Schedule"])
+			default:
+				return sys, fmt.Errorf("%s.%s: event type %v", r.ID, evName, path(ev, "Type"))
+			}
+		}
+	}
+	sys.StageName = fmt.Sprint(api.Props["StageName"])
+	def, _ := path(api.Props, "Auth", "DefaultAuthorizer").(string)
+	a, _ := path(api.Props, "Auth", "Authorizers", def).(map[string]any)
+	if def == "" || a == nil {
+		return sys, fmt.Errorf("the API has no default authorizer")
+	}
+	if a["FunctionPayloadType"] != "REQUEST" {
+		return sys, fmt.Errorf("authorizer payload type %v", a["FunctionPayloadType"])
+	}
+	sys.AuthorizerFunction = byID[refOf(a["FunctionArn"])]
+	// SAM's identity notation, in the order API Gateway lists sources.
+	for _, h := range strs(path(a, "Identity", "Headers")) {
+		sys.IdentitySources = append(sys.IdentitySources, "method.request.header."+h)
+	}
+	for _, q := range strs(path(a, "Identity", "QueryStrings")) {
+		sys.IdentitySources = append(sys.IdentitySources, "method.request.querystring."+q)
+	}
+	for _, s := range strs(path(a, "Identity", "StageVariables")) {
+		sys.IdentitySources = append(sys.IdentitySources, "stageVariables."+s)
+	}
+	for _, c := range strs(path(a, "Identity", "Context")) {
+		sys.IdentitySources = append(sys.IdentitySources, "context."+c)
+	}
+	sys.CacheTTL = num(path(a, "Identity", "ReauthorizeEvery"))
+	tables := t.all("AWS::DynamoDB::Table")
+	if len(tables) != 1 {
+		return sys, fmt.Errorf("%d tables", len(tables))
+	}
+	sys.Table = tableOf(tables[0].Props)
+	return sys, nil
+}
+
+// samEvent renders the template.yaml event a route needs, for messages
+// that say exactly what to add.
+func samEvent(method, p string, protected bool) string {
+	name := strings.ToUpper(method[:1]) + strings.ToLower(method[1:])
+	for _, part := range strings.FieldsFunc(p, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	}) {
+		name += strings.ToUpper(part[:1]) + part[1:]
+	}
+	s := fmt.Sprintf("        %s:\n          Type: Api\n          Properties:\n            RestApiId: !Ref Api\n            Path: %s\n            Method: %s\n", name, p, method)
+	if !protected {
+		s += "            Auth:\n              Authorizer: NONE\n"
+	}
+	return s
+}
+
+func keysOf[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,154 @@
+package latchkeystack
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/aws/constructs-go/constructs/v10"
+
+	"github.com/latchkey/latchkey/shared/deploy"
+)
+
+// Context keys an operator may set (`cdk deploy -c key=value`, or in
+// infra/cdk.json).
+const (
+	CtxAuthorizerCacheTTL = "authorizerCacheTtl"
+	CtxSigningKeys        = "signingKeys"
+	CtxNotificationEmail  = "notificationEmail"
+	CtxAlarmEmail         = "alarmEmail"
+	CtxIssuer             = "issuer"
+	CtxAudience           = "audience"
+	CtxThrottleRate       = "throttleRate"
+	CtxThrottleBurst      = "throttleBurst"
+	CtxAssetDir           = "assetDir"
+)
+
+// Settings are the stack's operator choices; Defaults gives the values used
+// when a context key is absent.
+type Settings struct {
+	// AuthorizerCacheTTL is API Gateway's authorizer result TTL in seconds
+	// (0 turns caching off; at most 3600).
+	AuthorizerCacheTTL int
+	// SigningKeys names the KMS signing keys, the signing one first; every
+	// one of them verifies. Rotation adds a name, moves it to the front,
+	// and later drops the old one (see the README).
+	SigningKeys []string
+	// NotificationEmail, when set, subscribes an address to token expiry
+	// notifications. AlarmEmail, when set, receives the alarms.
+	NotificationEmail string
+	AlarmEmail        string
+	// Issuer and Audience of access tokens; empty means the API's own URL.
+	Issuer   string
+	Audience string
+	// ThrottleRate (requests per second) and ThrottleBurst limit the stage.
+	ThrottleRate  int
+	ThrottleBurst int
+}
+
+// Defaults returns the settings used when no context value is given.
+func Defaults() Settings {
+	return Settings{
+		AuthorizerCacheTTL: deploy.AuthorizerCacheTTLSeconds,
+		SigningKeys:        []string{"k1"},
+		ThrottleRate:       deploy.ThrottleRate,
+		ThrottleBurst:      deploy.ThrottleBurst,
+	}
+}
+
+var keyName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+
+// Validate reports the first setting that cannot be deployed.
+func (s Settings) Validate() error {
+	if s.AuthorizerCacheTTL < 0 || s.AuthorizerCacheTTL > 3600 {
+		return fmt.Errorf("%s=%d: want 0 to 3600 seconds", CtxAuthorizerCacheTTL, s.AuthorizerCacheTTL)
+	}
+	if len(s.SigningKeys) == 0 {
+		return fmt.Errorf("%s: at least one key name is needed", CtxSigningKeys)
+	}
+	seen := map[string]bool{}
+	for _, k := range s.SigningKeys {
+		if !keyName.MatchString(k) {
+			return fmt.Errorf("%s: key name %q: want lower-case letters, digits and dashes", CtxSigningKeys, k)
+		}
+		if seen[k] {
+			return fmt.Errorf("%s: key name %q appears twice", CtxSigningKeys, k)
+		}
+		seen[k] = true
+	}
+	if s.ThrottleRate <= 0 || s.ThrottleBurst <= 0 {
+		return fmt.Errorf("%s and %s must be positive", CtxThrottleRate, CtxThrottleBurst)
+	}
+	for key, v := range map[string]string{CtxNotificationEmail: s.NotificationEmail, CtxAlarmEmail: s.AlarmEmail} {
+		if v != "" && !strings.Contains(v, "@") {
+			return fmt.Errorf("%s=%q: not an e-mail address", key, v)
+		}
+	}
+	return nil
+}
+
+// SettingsFromContext reads the settings from the construct tree's context
+// (which the CDK CLI fills from cdk.json and -c), over the defaults.
+func SettingsFromContext(node constructs.Node) (Settings, error) {
+	s := Defaults()
+	str := func(key string) (string, bool) {
+		v := node.TryGetContext(&key)
+		if v == nil {
+			return "", false
+		}
+		switch v := v.(type) {
+		case string:
+			return v, true
+		case float64:
+			return strconv.FormatFloat(v, 'f', -1, 64), true
+		default:
+			return fmt.Sprint(v), true
+		}
+	}
+	var errs []error
+	num := func(key string, dst *int) {
+		if v, ok := str(key); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: want a whole number", key, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	num(CtxAuthorizerCacheTTL, &s.AuthorizerCacheTTL)
+	num(CtxThrottleRate, &s.ThrottleRate)
+	num(CtxThrottleBurst, &s.ThrottleBurst)
+	if v, ok := str(CtxSigningKeys); ok {
+		s.SigningKeys = nil
+		for _, k := range strings.Split(v, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				s.SigningKeys = append(s.SigningKeys, k)
+			}
+		}
+	}
+	s.NotificationEmail, _ = str(CtxNotificationEmail)
+	s.AlarmEmail, _ = str(CtxAlarmEmail)
+	s.Issuer, _ = str(CtxIssuer)
+	s.Audience, _ = str(CtxAudience)
+	if err := errors.Join(errs...); err != nil {
+		return Settings{}, err
+	}
+	return s, s.Validate()
+}
+
+// CheckAssets reports a function whose binary is missing from dir, so that
+// synth fails with "run make build" rather than deep inside the CDK.
+func CheckAssets(dir string) error {
+	for _, f := range deploy.Functions {
+		p := filepath.Join(dir, f.Name, "bootstrap")
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("function %s: %w (run `make build` first)", f.Name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,423 @@
+// Package latchkeystack is the CDK stack of a Latchkey deployment: one
+// DynamoDB table, the KMS signing keys, the four functions from the
+// binaries `make build` leaves in .build/, the REST API with the Lambda
+// REQUEST authorizer on every protected route, the sweep schedule, the
+// event bus, optional e-mail notifications, and alarms. Everything it
+// creates follows shared/deploy (functions, settings, permissions),
+// shared/route (routes) and shared/store/dynamostore (table), so the stack
+// changes when they do and the SAM template is held to it by a test.
+package latchkeystack
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/latchkey/latchkey/shared/deploy"
+	"github.com/latchkey/latchkey/shared/route"
+	"github.com/latchkey/latchkey/shared/store/dynamostore"
+)
+
+// FunctionTag is the tag every function carries with its name from
+// shared/deploy, in this stack and in template.yaml alike.
+const FunctionTag = "latchkey:function"
+
+// Props configure the stack.
+type Props struct {
+	awscdk.StackProps
+	// AssetDir holds <function>/bootstrap for every function (normally the
+	// repository's .build directory).
+	AssetDir string
+	Settings Settings
+}
+
+// NewLatchkeyStack builds the stack. Props must be valid (Settings.Validate,
+// CheckAssets); main checks them so that a mistake is reported plainly.
+func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscdk.Stack {
+	stack := awscdk.NewStack(scope, &id, &props.StackProps)
+	s := props.Settings
+
+	table := newTable(stack)
+	keys := newSigningKeys(stack, s.SigningKeys)
+	bus := awsevents.NewEventBus(stack, jsii.String("EventBus"), &awsevents.EventBusProps{
+		Description: jsii.String("Latchkey token events"),
+	})
+
+	api := awsapigateway.NewRestApi(stack, jsii.String("Api"), &awsapigateway.RestApiProps{
+		RestApiName:   awscdk.Aws_STACK_NAME(),
+		Description:   jsii.String("Latchkey API: token management and OAuth2"),
+		EndpointTypes: &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},
+		// The account-wide role API Gateway needs to write access logs.
+		CloudWatchRole: jsii.Bool(true),
+		DeployOptions: &awsapigateway.StageOptions{
+			StageName:            jsii.String(deploy.StageName),
+			ThrottlingRateLimit:  jsii.Number(float64(s.ThrottleRate)),
+			ThrottlingBurstLimit: jsii.Number(float64(s.ThrottleBurst)),
+			TracingEnabled:       jsii.Bool(true),
+			MetricsEnabled:       jsii.Bool(true),
+			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(awslogs.NewLogGroup(stack, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
+				Retention: logRetention, RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+			})),
+			AccessLogFormat: awsapigateway.AccessLogFormat_JsonWithStandardFields(&awsapigateway.JsonWithStandardFieldProps{
+				Caller: jsii.Bool(true), HttpMethod: jsii.Bool(true), Ip: jsii.Bool(true), Protocol: jsii.Bool(true),
+				RequestTime: jsii.Bool(true), ResourcePath: jsii.Bool(true), ResponseLength: jsii.Bool(true),
+				Status: jsii.Bool(true), User: jsii.Bool(true),
+			}),
+		},
+	})
+	// The API's own URL, built from its ID rather than from the stage so
+	// that the functions can name it without a dependency cycle (the stage
+	// depends on the methods, which depend on the functions).
+	apiURL := awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("https://"), api.RestApiId(), jsii.String(".execute-api."), awscdk.Aws_REGION(),
+		jsii.String("."), awscdk.Aws_URL_SUFFIX(), jsii.String("/" + deploy.StageName),
+	})
+	issuer, audience := apiURL, apiURL
+	if s.Issuer != "" {
+		issuer = jsii.String(s.Issuer)
+	}
+	if s.Audience != "" {
+		audience = jsii.String(s.Audience)
+	}
+	keyIDs := make([]*string, len(keys))
+	for i, k := range keys {
+		keyIDs[i] = k.KeyId()
+	}
+	env := map[string]*string{
+		deploy.EnvTable:              table.TableName(),
+		deploy.EnvAuthorizerCacheTTL: jsii.String(strconv.Itoa(s.AuthorizerCacheTTL)),
+		deploy.EnvRetentionDays:      jsii.String(strconv.Itoa(deploy.RetentionDays)),
+		deploy.EnvEventRetentionDays: jsii.String(strconv.Itoa(deploy.EventRetentionDays)),
+		deploy.EnvAccessTokenTTL:     jsii.String(strconv.Itoa(deploy.AccessTokenTTLSeconds)),
+		deploy.EnvEventBus:           bus.EventBusName(),
+		deploy.EnvKMSKeyIDs:          awscdk.Fn_Join(jsii.String(","), &keyIDs),
+		deploy.EnvIssuer:             issuer,
+		deploy.EnvAudience:           audience,
+	}
+
+	fns := map[string]awslambda.Function{}
+	for _, f := range deploy.Functions {
+		fn := newFunction(stack, f, filepath.Join(props.AssetDir, f.Name), env)
+		grant(fn, f, table, keys, bus)
+		fns[f.Name] = fn
+	}
+
+	authorizer := awsapigateway.NewRequestAuthorizer(stack, jsii.String("Authorizer"), &awsapigateway.RequestAuthorizerProps{
+		Handler:         fns[deploy.FunctionAuthorizer],
+		IdentitySources: jsii.Strings(deploy.AuthorizerIdentitySources...),
+		ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(float64(s.AuthorizerCacheTTL))),
+	})
+	addRoutes(api, fns, authorizer)
+	for _, r := range deploy.GatewayResponses {
+		opts := &awsapigateway.GatewayResponseOptions{
+			Type:            awsapigateway.ResponseType_Of(jsii.String(r.Type)),
+			ResponseHeaders: stringPtrs(r.Headers()),
+			Templates:       &map[string]*string{"application/json": jsii.String(r.Template())},
+		}
+		if r.Status != 0 {
+			opts.StatusCode = jsii.String(strconv.Itoa(r.Status))
+		}
+		api.AddGatewayResponse(jsii.String("Response"+r.Type), opts)
+	}
+
+	awsevents.NewRule(stack, jsii.String("SweepSchedule"), &awsevents.RuleProps{
+		Description: jsii.String("Runs the Latchkey expiry sweep"),
+		Schedule:    awsevents.Schedule_Expression(jsii.String(deploy.SweepSchedule)),
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fns[deploy.FunctionSweeper], &awseventstargets.LambdaFunctionProps{
+			RetryAttempts: jsii.Number(2),
+		})},
+	})
+	if s.NotificationEmail != "" {
+		topic := awssns.NewTopic(stack, jsii.String("TokenNotifications"), &awssns.TopicProps{
+			DisplayName: jsii.String("Latchkey token notifications"),
+			EnforceSSL:  jsii.Bool(true),
+		})
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(s.NotificationEmail), nil))
+		awsevents.NewRule(stack, jsii.String("NotifyTokenEvents"), &awsevents.RuleProps{
+			Description: jsii.String("Token expiry warnings and expirations to e-mail"),
+			EventBus:    bus,
+			EventPattern: &awsevents.EventPattern{
+				Source:     jsii.Strings(deploy.EventSource),
+				DetailType: jsii.Strings(deploy.NotifyEventTypes...),
+			},
+			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(topic, nil)},
+		})
+	}
+	newAlarms(stack, s, api, fns)
+
+	out := func(id, desc string, v *string) {
+		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
+	}
+	out("ApiUrl", "Base URL of the API", api.Url())
+	out("TokenEndpoint", "OAuth2 token endpoint (client credentials)", api.UrlForPath(jsii.String("/oauth/token")))
+	out("JwksUrl", "JSON Web Key Set of the access-token signing keys", api.UrlForPath(jsii.String("/.well-known/jwks.json")))
+	out("TableName", "DynamoDB table (for latchkey bootstrap --table)", table.TableName())
+	out("EventBusName", "EventBridge bus of token events", bus.EventBusName())
+	out("SigningKeyIds", "KMS signing keys, the signing one first", awscdk.Fn_Join(jsii.String(","), &keyIDs))
+	return stack
+}
+
+var logRetention = awslogs.RetentionDays_ONE_MONTH // deploy.LogRetentionDays; a test holds them equal
+
+// newTable creates the table exactly as dynamostore.CreateTable does, plus
+// what production needs on top: point-in-time recovery, deletion
+// protection, encryption with the AWS-managed key, and retention on stack
+// deletion.
+func newTable(stack awscdk.Stack) awsdynamodb.Table {
+	def, err := dynamostore.TableDefinition()
+	if err != nil {
+		panic(fmt.Sprintf("latchkeystack: %v", err))
+	}
+	types := map[string]awsdynamodb.AttributeType{}
+	for _, a := range def.Table.AttributeDefinitions {
+		types[*a.AttributeName] = attributeType(a.AttributeType)
+	}
+	pk, sk := keySchema(def.Table.KeySchema, types)
+	table := awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
+		PartitionKey:        pk,
+		SortKey:             sk,
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		TimeToLiveAttribute: jsii.String(def.TTLAttribute),
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		DeletionProtection: jsii.Bool(true),
+		Encryption:         awsdynamodb.TableEncryption_AWS_MANAGED,
+		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+	})
+	for _, g := range def.Table.GlobalSecondaryIndexes {
+		gpk, gsk := keySchema(g.KeySchema, types)
+		p := &awsdynamodb.GlobalSecondaryIndexProps{IndexName: g.IndexName, PartitionKey: gpk, SortKey: gsk}
+		switch g.Projection.ProjectionType {
+		case "ALL", "":
+			p.ProjectionType = awsdynamodb.ProjectionType_ALL
+		case "KEYS_ONLY":
+			p.ProjectionType = awsdynamodb.ProjectionType_KEYS_ONLY
+		case "INCLUDE":
+			p.ProjectionType = awsdynamodb.ProjectionType_INCLUDE
+			p.NonKeyAttributes = jsii.Strings(g.Projection.NonKeyAttributes...)
+		}
+		table.AddGlobalSecondaryIndex(p)
+	}
+	return table
+}
+
+func attributeType(t types.ScalarAttributeType) awsdynamodb.AttributeType {
+	switch t {
+	case types.ScalarAttributeTypeN:
+		return awsdynamodb.AttributeType_NUMBER
+	case types.ScalarAttributeTypeB:
+		return awsdynamodb.AttributeType_BINARY
+	}
+	return awsdynamodb.AttributeType_STRING
+}
+
+func keySchema(ks []types.KeySchemaElement, attrTypes map[string]awsdynamodb.AttributeType) (pk, sk *awsdynamodb.Attribute) {
+	for _, k := range ks {
+		a := &awsdynamodb.Attribute{Name: k.AttributeName, Type: attrTypes[*k.AttributeName]}
+		if k.KeyType == types.KeyTypeHash {
+			pk = a
+		} else {
+			sk = a
+		}
+	}
+	return pk, sk
+}
+
+// keyAdminActions are what the account's IAM principals may do to a
+// signing key: manage it, never use it. Using a key (kms:Sign) is granted
+// by name to the function that needs it, in the key policy and in the
+// function's role, so no statement grants kms:*.
+var keyAdminActions = []string{
+	"kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:ListKeyPolicies",
+	"kms:ListResourceTags", "kms:TagResource", "kms:UntagResource",
+	"kms:EnableKey", "kms:DisableKey", "kms:UpdateKeyDescription",
+	"kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias",
+	"kms:ListGrants", "kms:RevokeGrant",
+	"kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:GetPublicKey",
+}
+
+// newSigningKeys creates one ES256 signing key per name, with an alias
+// alias/<stack>/<name>. Keys are retained when removed from the list, so a
+// token signed by a dropped key can still be checked by hand; delete them
+// in KMS once their tokens have expired.
+func newSigningKeys(stack awscdk.Stack, names []string) []awskms.Key {
+	var keys []awskms.Key
+	for _, name := range names {
+		policy := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String("AccountAdministersKey"),
+				Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
+				Actions:    jsii.Strings(keyAdminActions...),
+				Resources:  jsii.Strings("*"),
+			}),
+		}})
+		k := awskms.NewKey(stack, jsii.String("SigningKey-"+name), &awskms.KeyProps{
+			Description:   jsii.String("Latchkey access-token signing key " + name + " (ES256)"),
+			KeySpec:       awskms.KeySpec_ECC_NIST_P256,
+			KeyUsage:      awskms.KeyUsage_SIGN_VERIFY,
+			Policy:        policy,
+			PendingWindow: awscdk.Duration_Days(jsii.Number(30)),
+			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		})
+		awskms.NewAlias(stack, jsii.String("SigningKeyAlias-"+name), &awskms.AliasProps{
+			AliasName: awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("alias/"), awscdk.Aws_STACK_NAME(), jsii.String("/" + name)}),
+			TargetKey: k,
+		})
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+func newFunction(stack awscdk.Stack, f deploy.Function, assetDir string, all map[string]*string) awslambda.Function {
+	env := map[string]*string{}
+	for _, name := range f.Env {
+		env[name] = all[name]
+	}
+	logs := awslogs.NewLogGroup(stack, jsii.String(f.LogicalID+"Logs"), &awslogs.LogGroupProps{
+		Retention:     logRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	fn := awslambda.NewFunction(stack, jsii.String(f.LogicalID), &awslambda.FunctionProps{
+		Description:  jsii.String(f.Description),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Handler:      jsii.String(deploy.Handler),
+		Code:         awslambda.Code_FromAsset(jsii.String(assetDir), nil),
+		MemorySize:   jsii.Number(float64(f.MemoryMB)),
+		Timeout:      awscdk.Duration_Seconds(jsii.Number(float64(f.TimeoutSec))),
+		Tracing:      awslambda.Tracing_ACTIVE,
+		LogGroup:     logs,
+		// JSON logs let CloudWatch filter on the fields our slog handler
+		// writes; lambdacontext honours AWS_LAMBDA_LOG_FORMAT.
+		LoggingFormat: awslambda.LoggingFormat_JSON,
+		Environment:   &env,
+	})
+	awscdk.Tags_Of(fn).Add(jsii.String(FunctionTag), jsii.String(f.Name), nil)
+	return fn
+}
+
+// grant gives a function exactly the access shared/deploy lists.
+func grant(fn awslambda.Function, f deploy.Function, table awsdynamodb.Table, keys []awskms.Key, bus awsevents.EventBus) {
+	for _, g := range f.Table {
+		if len(g.Attributes) == 0 {
+			table.Grant(fn, *jsii.Strings(g.Actions...)...)
+			continue
+		}
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings(g.Actions...),
+			Resources: &[]*string{table.TableArn()},
+			Conditions: &map[string]any{
+				"ForAllValues:StringEquals": map[string]any{"dynamodb:Attributes": g.Attributes},
+			},
+		}))
+	}
+	useKey := func(k awskms.Key, action string) {
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: jsii.Strings(action), Resources: &[]*string{k.KeyArn()},
+		}))
+		k.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Principals: &[]awsiam.IPrincipal{fn.Role()},
+			Actions:    jsii.Strings(action),
+			Resources:  jsii.Strings("*"),
+		}), jsii.Bool(false))
+	}
+	if f.KMSSign {
+		useKey(keys[0], "kms:Sign")
+	}
+	if f.KMSPublicKey {
+		for _, k := range keys {
+			useKey(k, "kms:GetPublicKey")
+		}
+	}
+	if f.PutEvents {
+		bus.GrantPutEventsTo(fn, nil)
+	}
+}
+
+// addRoutes creates a method for every route of shared/route, with a Lambda
+// proxy integration of its function and, when protected, the authorizer.
+func addRoutes(api awsapigateway.RestApi, fns map[string]awslambda.Function, authorizer awsapigateway.IAuthorizer) {
+	integrations := map[string]awsapigateway.LambdaIntegration{}
+	for _, r := range route.All {
+		fn, ok := fns[r.Function]
+		if !ok {
+			panic(fmt.Sprintf("latchkeystack: route %s names function %q, which shared/deploy does not list", r.Key(), r.Function))
+		}
+		in, ok := integrations[r.Function]
+		if !ok {
+			// One permission per function for the whole API instead of two
+			// per method keeps the function policy small.
+			in = awsapigateway.NewLambdaIntegration(fn, &awsapigateway.LambdaIntegrationOptions{
+				Proxy: jsii.Bool(true), ScopePermissionToMethod: jsii.Bool(false),
+			})
+			integrations[r.Function] = in
+		}
+		opts := &awsapigateway.MethodOptions{AuthorizationType: awsapigateway.AuthorizationType_NONE}
+		if r.Protected {
+			opts = &awsapigateway.MethodOptions{AuthorizationType: awsapigateway.AuthorizationType_CUSTOM, Authorizer: authorizer}
+		}
+		api.Root().ResourceForPath(jsii.String(r.Path)).AddMethod(jsii.String(r.Method), in, opts)
+	}
+}
+
+// newAlarms watches what needs a person: the authorizer failing (every
+// protected route then answers 500), the API answering 5xx, and functions
+// throttled by Lambda's concurrency limit.
+func newAlarms(stack awscdk.Stack, s Settings, api awsapigateway.RestApi, fns map[string]awslambda.Function) {
+	var action awscloudwatch.IAlarmAction
+	if s.AlarmEmail != "" {
+		topic := awssns.NewTopic(stack, jsii.String("Alarms"), &awssns.TopicProps{
+			DisplayName: jsii.String("Latchkey alarms"), EnforceSSL: jsii.Bool(true),
+		})
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(s.AlarmEmail), nil))
+		action = awscloudwatchactions.NewSnsAction(topic)
+	}
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	alarm := func(id, desc string, m awscloudwatch.IMetric, threshold float64) {
+		a := awscloudwatch.NewAlarm(stack, jsii.String(id), &awscloudwatch.AlarmProps{
+			AlarmDescription:   jsii.String(desc),
+			Metric:             m,
+			Threshold:          jsii.Number(threshold),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		if action != nil {
+			a.AddAlarmAction(action)
+		}
+	}
+	sum := &awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}
+	alarm("AuthorizerErrors", "The authorizer failed (protected routes answer 500 meanwhile)",
+		fns[deploy.FunctionAuthorizer].MetricErrors(sum), 1)
+	alarm("Api5xx", "The API answered 5xx at least 5 times in 5 minutes", api.MetricServerError(sum), 5)
+	for _, f := range deploy.Functions {
+		alarm(f.LogicalID+"Throttles", "Lambda throttled the "+f.Name+" function (concurrency limit reached)",
+			fns[f.Name].MetricThrottles(sum), 1)
+	}
+}
+
+func stringPtrs(m map[string]string) *map[string]*string {
+	out := make(map[string]*string, len(m))
+	for k, v := range m {
+		out[k] = jsii.String(v)
+	}
+	return &out
+}

@@ -1,0 +1,261 @@
+// Package deploy describes the deployed system once: its functions with
+// their memory, timeout, environment and permissions, the API stage and its
+// authorizer, and the operational defaults. The CDK stack (infra/) builds
+// its resources from this package, the SAM template (template.yaml) is
+// proved equal to that stack by a parity test, and a test here holds the
+// Makefile's build targets and the events/ samples to the same list, so the
+// three descriptions of the system cannot drift apart.
+package deploy
+
+import (
+	"slices"
+
+	"github.com/latchkey/latchkey/shared/config"
+	"github.com/latchkey/latchkey/shared/event"
+	"github.com/latchkey/latchkey/shared/route"
+	"github.com/latchkey/latchkey/shared/store/dynamostore"
+)
+
+// Function names: the directory under functions/ and under .build/.
+const (
+	FunctionIssue      = route.FunctionIssue
+	FunctionOAuth      = route.FunctionOAuth
+	FunctionAuthorizer = "authorizer"
+	FunctionSweeper    = "sweeper"
+)
+
+// Environment variables the functions read. The first three are defined by
+// shared/config; the others are read by the oauth and sweeper functions and
+// the event publisher, and are named here so the stack and the template
+// agree on them.
+const (
+	EnvTable              = config.EnvTable
+	EnvAuthorizerCacheTTL = config.EnvAuthorizerCacheTTL
+	EnvRetentionDays      = config.EnvRetentionDays
+	// EnvEventBus is the EventBridge bus that token events are published to.
+	EnvEventBus = "LATCHKEY_EVENT_BUS"
+	// EnvKMSKeyIDs is a comma-separated list of KMS key IDs: the first signs
+	// access tokens, all of them verify (and appear in the JWKS).
+	EnvKMSKeyIDs = "LATCHKEY_KMS_KEY_IDS"
+	// EnvIssuer and EnvAudience are the iss and aud of access tokens.
+	EnvIssuer   = "LATCHKEY_ISSUER"
+	EnvAudience = "LATCHKEY_AUDIENCE"
+	// EnvAccessTokenTTL is the access-token lifetime in seconds.
+	EnvAccessTokenTTL = "LATCHKEY_ACCESS_TOKEN_TTL"
+	// EnvEventRetentionDays is how long event-history rows are kept.
+	EnvEventRetentionDays = "LATCHKEY_EVENT_RETENTION_DAYS"
+)
+
+// Env lists every LATCHKEY_ variable, for tests that compare descriptions.
+var Env = []string{EnvTable, EnvAuthorizerCacheTTL, EnvRetentionDays, EnvEventBus,
+	EnvKMSKeyIDs, EnvIssuer, EnvAudience, EnvAccessTokenTTL, EnvEventRetentionDays}
+
+// Defaults of the settings an operator may change (CDK context values, SAM
+// parameters).
+const (
+	// StageName is the API Gateway stage; the samples in events/ use it too.
+	StageName = "prod"
+	// AuthorizerCacheTTLSeconds is how long API Gateway caches an
+	// authorizer decision; a revoked token works at most this long.
+	AuthorizerCacheTTLSeconds = 60
+	RetentionDays             = 90
+	EventRetentionDays        = 365
+	AccessTokenTTLSeconds     = 3600
+	// ThrottleRate and ThrottleBurst are the stage's request limits.
+	ThrottleRate  = 50
+	ThrottleBurst = 100
+	// LogRetentionDays applies to function logs and API access logs.
+	LogRetentionDays = 30
+	// SweepSchedule runs the sweeper. Hourly rather than daily so that a
+	// failed run is retried soon; the sparse expiry index keeps an empty
+	// run to one Query.
+	SweepSchedule = "rate(1 hour)"
+	// SAMLocalEnvFile (in events/) is the environment `sam local` gives
+	// the functions.
+	SAMLocalEnvFile = "sam-local-env.json"
+	// EnvLocalEndpoint is declared in template.yaml only, so that the
+	// SAMLocalEnvFile can point the SDK at a local endpoint.
+	EnvLocalEndpoint = "AWS_ENDPOINT_URL"
+	// EventSource is the Source of the events published to the bus.
+	EventSource = "latchkey"
+	// Runtime and Architecture of every function.
+	Runtime      = "provided.al2023"
+	Architecture = "arm64"
+	Handler      = "bootstrap"
+	// MaxBootstrapBytes bounds each arm64 binary, 12 MB (make build checks it).
+	MaxBootstrapBytes = 12_000_000
+)
+
+// NotifyEventTypes are the events the optional e-mail topic receives.
+var NotifyEventTypes = []string{string(event.TokenExpiring), string(event.TokenExpired)}
+
+// AuthorizerIdentitySources are the request parts that key the
+// authorizer's cache, in API Gateway's notation. A request without any of
+// them is refused with 401 before the authorizer runs.
+var AuthorizerIdentitySources = []string{"method.request.header.Authorization", "context.identity.sourceIp"}
+
+// DynamoDB actions, by intent. TransactWriteItems has no IAM action of its
+// own: each of its parts is authorized as PutItem, UpdateItem, DeleteItem or
+// ConditionCheckItem. Scan is never granted: every access pattern is a key
+// lookup or a Query.
+var (
+	TableRead  = []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"}
+	TableWrite = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+)
+
+// TableGrant is one set of DynamoDB actions on the table and its indexes.
+type TableGrant struct {
+	Actions []string
+	// Attributes, when set, limits the grant to requests that name only
+	// these top-level attributes (IAM condition key dynamodb:Attributes).
+	Attributes []string
+}
+
+// Function is one Lambda function.
+type Function struct {
+	// Name is its directory under functions/ and .build/.
+	Name string
+	// LogicalID is its resource name in template.yaml and the suffix of its
+	// Makefile target build-<LogicalID>, which `sam build` calls.
+	LogicalID   string
+	Description string
+	MemoryMB    int
+	TimeoutSec  int
+	// Env lists the environment variables it reads.
+	Env   []string
+	Table []TableGrant
+	// KMSSign grants kms:Sign on the signing (first) key; KMSPublicKey
+	// grants kms:GetPublicKey on every key.
+	KMSSign      bool
+	KMSPublicKey bool
+	// PutEvents grants events:PutEvents on the bus.
+	PutEvents bool
+	// Samples are its sample events in events/.
+	Samples []string
+}
+
+// Functions lists the system's functions; the stack, the template, the
+// Makefile and the runtime-harness test all follow it.
+var Functions = []Function{
+	{
+		Name: FunctionIssue, LogicalID: "IssueFunction",
+		Description: "Latchkey token management API",
+		MemoryMB:    256, TimeoutSec: 10,
+		Env:       []string{EnvTable, EnvRetentionDays, EnvEventRetentionDays, EnvEventBus},
+		Table:     []TableGrant{{Actions: concat(TableRead, TableWrite)}},
+		PutEvents: true,
+		Samples:   []string{"token-create.json"},
+	},
+	{
+		Name: FunctionOAuth, LogicalID: "OAuthFunction",
+		Description: "Latchkey OAuth2 token endpoint, JWKS, discovery, introspection and revocation",
+		MemoryMB:    256, TimeoutSec: 10,
+		Env: []string{EnvTable, EnvKMSKeyIDs, EnvIssuer, EnvAudience, EnvAccessTokenTTL,
+			EnvEventRetentionDays, EnvEventBus},
+		Table:        []TableGrant{{Actions: concat(TableRead, TableWrite)}},
+		KMSSign:      true,
+		KMSPublicKey: true,
+		PutEvents:    true,
+		Samples:      []string{"oauth-token.json", "jwks-get.json"},
+	},
+	{
+		Name: FunctionAuthorizer, LogicalID: "AuthorizerFunction",
+		Description: "Latchkey API Gateway REQUEST authorizer",
+		MemoryMB:    256, TimeoutSec: 5,
+		Env: []string{EnvTable, EnvAuthorizerCacheTTL, EnvKMSKeyIDs, EnvIssuer, EnvAudience},
+		Table: []TableGrant{
+			{Actions: []string{"dynamodb:GetItem"}},
+			// Recording last use is the authorizer's only write: a
+			// conditional UpdateItem that may name nothing but the key
+			// and the last_used_* attributes.
+			{Actions: []string{"dynamodb:UpdateItem"}, Attributes: TouchAttributes},
+		},
+		KMSPublicKey: true,
+		Samples:      []string{"authorizer-request.json"},
+	},
+	{
+		Name: FunctionSweeper, LogicalID: "SweeperFunction",
+		Description: "Latchkey scheduled expiry sweep",
+		MemoryMB:    256, TimeoutSec: 300,
+		Env: []string{EnvTable, EnvRetentionDays, EnvEventRetentionDays, EnvEventBus},
+		Table: []TableGrant{{Actions: []string{
+			"dynamodb:GetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem",
+			"dynamodb:UpdateItem", "dynamodb:PutItem",
+		}}},
+		PutEvents: true,
+		Samples:   []string{"sweep-scheduled.json"},
+	},
+}
+
+// TouchAttributes are the attributes the authorizer's last-use update may
+// name: the key and the two last_used_* attributes.
+var TouchAttributes = dynamostore.TouchAttributes
+
+// Lookup returns the function called name.
+func Lookup(name string) (Function, bool) {
+	i := slices.IndexFunc(Functions, func(f Function) bool { return f.Name == name })
+	if i < 0 {
+		return Function{}, false
+	}
+	return Functions[i], true
+}
+
+// Names returns the function names in order.
+func Names() []string {
+	out := make([]string, len(Functions))
+	for i, f := range Functions {
+		out[i] = f.Name
+	}
+	return out
+}
+
+// GatewayResponse is an answer API Gateway gives itself, without calling a
+// function, rewritten to the API's one error shape.
+type GatewayResponse struct {
+	// Type is API Gateway's response type, e.g. UNAUTHORIZED.
+	Type        string
+	Status      int
+	Code        string
+	Description string
+	// Bearer adds the RFC 6750 WWW-Authenticate challenge.
+	Bearer bool
+}
+
+// GatewayResponses are the gateway's own answers, matching what
+// shared/localgateway answers locally.
+var GatewayResponses = []GatewayResponse{
+	{Type: "UNAUTHORIZED", Status: 401, Code: "unauthorized", Description: "the credential is missing or not valid", Bearer: true},
+	{Type: "ACCESS_DENIED", Status: 403, Code: "forbidden", Description: "this credential may not call this route"},
+	{Type: "MISSING_AUTHENTICATION_TOKEN", Status: 404, Code: "not_found", Description: "no such route"},
+	{Type: "THROTTLED", Status: 429, Code: "rate_limited", Description: "too many requests; retry later"},
+	{Type: "AUTHORIZER_FAILURE", Status: 500, Code: "server_error", Description: "authorizer error"},
+	{Type: "DEFAULT_4XX", Status: 0, Code: "invalid_request", Description: "the request was refused"},
+	{Type: "DEFAULT_5XX", Status: 0, Code: "server_error", Description: "internal server error"},
+}
+
+// Template is the JSON body template of r, for API Gateway's
+// application/json response template.
+func (r GatewayResponse) Template() string {
+	return `{"error":"` + r.Code + `","error_description":"` + r.Description + `"}`
+}
+
+// Headers are the response headers of r; values are API Gateway mapping
+// expressions, here quoted literals.
+func (r GatewayResponse) Headers() map[string]string {
+	h := map[string]string{
+		"Cache-Control":          "'no-store'",
+		"X-Content-Type-Options": "'nosniff'",
+	}
+	if r.Bearer {
+		h["WWW-Authenticate"] = `'Bearer realm="latchkey"'`
+	}
+	return h
+}
+
+func concat(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}

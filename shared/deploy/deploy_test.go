@@ -1,0 +1,156 @@
+package deploy
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/latchkey/latchkey/shared/config"
+	"github.com/latchkey/latchkey/shared/route"
+)
+
+// root is the repository root, relative to this package.
+const root = "../.."
+
+func TestFunctionsAreWellFormed(t *testing.T) {
+	t.Parallel()
+	names, ids := map[string]bool{}, map[string]bool{}
+	for _, f := range Functions {
+		if names[f.Name] || ids[f.LogicalID] {
+			t.Errorf("%s/%s listed twice", f.Name, f.LogicalID)
+		}
+		names[f.Name], ids[f.LogicalID] = true, true
+		// The Makefile's build-%Function rule lower-cases the stem.
+		if strings.ToLower(strings.TrimSuffix(f.LogicalID, "Function")) != f.Name || !strings.HasSuffix(f.LogicalID, "Function") {
+			t.Errorf("%s: logical ID %s must be <Name>Function", f.Name, f.LogicalID)
+		}
+		if f.MemoryMB < 128 || f.TimeoutSec < 1 || f.TimeoutSec > 900 || f.Description == "" {
+			t.Errorf("%s: memory %d, timeout %d, description %q", f.Name, f.MemoryMB, f.TimeoutSec, f.Description)
+		}
+		if !slices.Contains(f.Env, EnvTable) || len(f.Table) == 0 {
+			t.Errorf("%s: every function uses the table", f.Name)
+		}
+		for _, e := range f.Env {
+			if !slices.Contains(Env, e) {
+				t.Errorf("%s: %s is not in Env", f.Name, e)
+			}
+		}
+		for _, g := range f.Table {
+			for _, a := range g.Actions {
+				if !strings.HasPrefix(a, "dynamodb:") || strings.Contains(a, "*") || a == "dynamodb:Scan" {
+					t.Errorf("%s: table action %q", f.Name, a)
+				}
+			}
+		}
+		if len(f.Samples) == 0 {
+			t.Errorf("%s: no sample event", f.Name)
+		}
+	}
+	if EnvTable != config.EnvTable || EnvAuthorizerCacheTTL != config.EnvAuthorizerCacheTTL || EnvRetentionDays != config.EnvRetentionDays {
+		t.Error("environment names differ from shared/config")
+	}
+}
+
+func TestEveryRouteHasItsFunction(t *testing.T) {
+	t.Parallel()
+	for _, r := range route.All {
+		if _, ok := Lookup(r.Function); !ok {
+			t.Errorf("route %s: function %q is not in Functions", r.Key(), r.Function)
+		}
+	}
+}
+
+func TestFunctionDirectoriesAreListed(t *testing.T) {
+	t.Parallel()
+	dirs, err := os.ReadDir(filepath.Join(root, "functions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) == 0 {
+		t.Fatal("no functions")
+	}
+	for _, d := range dirs {
+		if _, ok := Lookup(d.Name()); d.IsDir() && !ok {
+			t.Errorf("functions/%s is not in deploy.Functions", d.Name())
+		}
+	}
+}
+
+// TestSamplesAreListedAndValid: every sample a function names exists and is
+// JSON, and every file in events/ belongs to a function (or is the sam
+// local environment file).
+func TestSamplesAreListedAndValid(t *testing.T) {
+	t.Parallel()
+	listed := map[string]bool{SAMLocalEnvFile: true}
+	for _, f := range Functions {
+		for _, s := range f.Samples {
+			listed[s] = true
+			b, err := os.ReadFile(filepath.Join(root, "events", s))
+			if err != nil {
+				t.Errorf("%s: %v", f.Name, err)
+				continue
+			}
+			var v map[string]any
+			if err := json.Unmarshal(b, &v); err != nil {
+				t.Errorf("events/%s: %v", s, err)
+			}
+		}
+	}
+	files, err := filepath.Glob(filepath.Join(root, "events", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range files {
+		if !listed[filepath.Base(p)] {
+			t.Errorf("events/%s belongs to no function", filepath.Base(p))
+		}
+	}
+}
+
+// TestMakefileBuildsEveryFunction asks make what `sam build` would run for
+// each function's build-<LogicalID> target.
+func TestMakefileBuildsEveryFunction(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Fatalf("make is needed: %v", err)
+	}
+	for _, f := range Functions {
+		out, err := exec.Command("make", "-C", root, "-n", "build-"+f.LogicalID, "ARTIFACTS_DIR=/artifacts").CombinedOutput()
+		if err != nil {
+			t.Errorf("make -n build-%s: %v\n%s", f.LogicalID, err, out)
+			continue
+		}
+		for _, want := range []string{"GOARCH=arm64", "-tags lambda.norpc", "./functions/" + f.Name, "/artifacts/bootstrap"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("build-%s does not run %q:\n%s", f.LogicalID, want, out)
+			}
+		}
+	}
+	mk, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^MAX_BOOTSTRAP_BYTES := (\d+)$`).FindSubmatch(mk)
+	if m == nil {
+		t.Fatal("Makefile has no MAX_BOOTSTRAP_BYTES")
+	}
+	if n, _ := strconv.Atoi(string(m[1])); n != MaxBootstrapBytes {
+		t.Errorf("Makefile limit %d, deploy.MaxBootstrapBytes %d", n, MaxBootstrapBytes)
+	}
+}
+
+func TestGatewayResponsesAreJSON(t *testing.T) {
+	t.Parallel()
+	for _, r := range GatewayResponses {
+		var v map[string]string
+		if err := json.Unmarshal([]byte(r.Template()), &v); err != nil || v["error"] != r.Code {
+			t.Errorf("%s: %s %v", r.Type, r.Template(), err)
+		}
+	}
+}
