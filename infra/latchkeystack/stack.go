@@ -154,8 +154,10 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 			Description: jsii.String("Token expiry warnings and expirations to e-mail"),
 			EventBus:    bus,
 			EventPattern: &awsevents.EventPattern{
-				Source:     jsii.Strings(deploy.EventSource),
-				DetailType: jsii.Strings(deploy.NotifyEventTypes...),
+				Source: jsii.Strings(deploy.EventSource),
+				// Match the type in the detail: detail-type is the
+				// human wording, which may change; the type may not.
+				Detail: &map[string]any{"type": deploy.NotifyEventTypes},
 			},
 			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(topic, nil)},
 		})

@@ -396,8 +396,8 @@ func TestNotificationsAreOptional(t *testing.T) {
 		rotating.assert.HasResourceProperties(jsii.String("AWS::Events::Rule"), &map[string]any{
 			"EventBusName": assertions.Match_AnyValue(),
 			"EventPattern": map[string]any{
-				"source":      []any{deploy.EventSource},
-				"detail-type": deploy.NotifyEventTypes,
+				"source": []any{deploy.EventSource},
+				"detail": map[string]any{"type": deploy.NotifyEventTypes},
 			},
 		})
 	})

@@ -32,8 +32,7 @@ const (
 	EnvTable              = config.EnvTable
 	EnvAuthorizerCacheTTL = config.EnvAuthorizerCacheTTL
 	EnvRetentionDays      = config.EnvRetentionDays
-	// EnvEventBus is the EventBridge bus that token events are published to.
-	EnvEventBus = "LATCHKEY_EVENT_BUS"
+	EnvEventBus           = config.EnvEventBus
 	// EnvKMSKeyIDs is a comma-separated list of KMS key IDs: the first signs
 	// access tokens, all of them verify (and appear in the JWKS).
 	EnvKMSKeyIDs = "LATCHKEY_KMS_KEY_IDS"
@@ -41,9 +40,8 @@ const (
 	EnvIssuer   = "LATCHKEY_ISSUER"
 	EnvAudience = "LATCHKEY_AUDIENCE"
 	// EnvAccessTokenTTL is the access-token lifetime in seconds.
-	EnvAccessTokenTTL = "LATCHKEY_ACCESS_TOKEN_TTL"
-	// EnvEventRetentionDays is how long event-history rows are kept.
-	EnvEventRetentionDays = "LATCHKEY_EVENT_RETENTION_DAYS"
+	EnvAccessTokenTTL     = "LATCHKEY_ACCESS_TOKEN_TTL"
+	EnvEventRetentionDays = config.EnvEventRetentionDays
 )
 
 // Env lists every LATCHKEY_ variable, for tests that compare descriptions.
@@ -59,17 +57,17 @@ const (
 	// authorizer decision; a revoked token works at most this long.
 	AuthorizerCacheTTLSeconds = 60
 	RetentionDays             = 90
-	EventRetentionDays        = 365
+	EventRetentionDays        = 400
 	AccessTokenTTLSeconds     = 3600
 	// ThrottleRate and ThrottleBurst are the stage's request limits.
 	ThrottleRate  = 50
 	ThrottleBurst = 100
 	// LogRetentionDays applies to function logs and API access logs.
 	LogRetentionDays = 30
-	// SweepSchedule runs the sweeper. Hourly rather than daily so that a
-	// failed run is retried soon; the sparse expiry index keeps an empty
-	// run to one Query.
-	SweepSchedule = "rate(1 hour)"
+	// SweepSchedule runs the sweeper: every 15 minutes, so a warning or an
+	// expiry event follows the day boundary closely and a failed run is
+	// retried soon; the sparse indexes keep an idle run to a few Queries.
+	SweepSchedule = "rate(15 minutes)"
 	// SAMLocalEnvFile (in events/) is the environment `sam local` gives
 	// the functions.
 	SAMLocalEnvFile = "sam-local-env.json"
@@ -85,6 +83,11 @@ const (
 	// MaxBootstrapBytes bounds each arm64 binary, 12 MB (make build checks it).
 	MaxBootstrapBytes = 12_000_000
 )
+
+// PublishedSamples (in events/) show the events the system publishes to
+// the bus, for whoever writes rules on them; the sweeper's tests keep them
+// equal to what the code sends.
+var PublishedSamples = []string{"token-expired-event.json", "token-expiring-event.json"}
 
 // NotifyEventTypes are the events the optional e-mail topic receives.
 var NotifyEventTypes = []string{string(event.TokenExpiring), string(event.TokenExpired)}
@@ -183,7 +186,7 @@ var Functions = []Function{
 			"dynamodb:UpdateItem", "dynamodb:PutItem",
 		}}},
 		PutEvents: true,
-		Samples:   []string{"sweep-scheduled.json"},
+		Samples:   []string{"scheduled-sweep.json"},
 	},
 }
 

@@ -88,6 +88,9 @@ func TestFunctionDirectoriesAreListed(t *testing.T) {
 func TestSamplesAreListedAndValid(t *testing.T) {
 	t.Parallel()
 	listed := map[string]bool{SAMLocalEnvFile: true}
+	for _, s := range PublishedSamples {
+		listed[s] = true
+	}
 	for _, f := range Functions {
 		for _, s := range f.Samples {
 			listed[s] = true

@@ -232,7 +232,7 @@ var samples = map[string]sampleCase{
 			}
 		},
 	},
-	"sweep-scheduled.json": {
+	"scheduled-sweep.json": {
 		prepare: func(t *testing.T, fx *fixture, s string) string {
 			// A token whose last valid day was yesterday, still marked
 			// active: the sweep must mark it expired.
