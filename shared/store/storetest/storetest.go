@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"EventsNewestFirstAndFiltered", testEvents},
 		{"AccountsAndChildren", testAccounts},
 		{"Roles", testRoles},
+		{"NoncesAreUsedOnce", testNonces},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
