@@ -25,3 +25,13 @@ type Nonces interface {
 	// replaced. The check and the write are one atomic step.
 	UseNonce(ctx context.Context, key string, now, until time.Time) error
 }
+
+// Counters counts events, such as failed client authentications, in fixed
+// time windows. A key names its window (e.g. "clientauth#<id>#<start>"), so
+// a new window is a new counter and no reset is ever needed.
+type Counters interface {
+	// IncrementCounter adds one to the counter key and returns its new
+	// value; until is when the row may be deleted (the window's end). The
+	// increment is atomic.
+	IncrementCounter(ctx context.Context, key string, until time.Time) (int64, error)
+}

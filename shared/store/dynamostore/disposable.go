@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/latchkey/latchkey/shared/store"
 )
@@ -17,15 +18,22 @@ import (
 //
 //	record   pk             sk      other
 //	nonce    NONCE#<key>    NONCE   ttl = until (epoch seconds, rounded up)
+//	counter  COUNT#<key>    COUNT   n (N), ttl = until
 //
 // DynamoDB deletes expired rows only eventually (within days), so every
 // condition also treats a row whose ttl has passed as absent.
 const (
-	prefixNonce = "NONCE#"
-	skNonce     = "NONCE"
+	prefixNonce   = "NONCE#"
+	skNonce       = "NONCE"
+	prefixCounter = "COUNT#"
+	skCounter     = "COUNT"
+	attrCount     = "n"
 )
 
-var _ store.Nonces = (*Store)(nil)
+var (
+	_ store.Nonces   = (*Store)(nil)
+	_ store.Counters = (*Store)(nil)
+)
 
 // epochCeil is t in whole epoch seconds, rounded up, so a row is never
 // deleted before the instant it stands for.
@@ -62,4 +70,33 @@ func (s *Store) UseNonce(ctx context.Context, key string, now, until time.Time) 
 		return fmt.Errorf("%s: %w", what, classify(err))
 	}
 	return nil
+}
+
+// IncrementCounter implements store.Counters with one UpdateItem (ADD is
+// atomic); the ttl is set by the first increment only.
+func (s *Store) IncrementCounter(ctx context.Context, key string, until time.Time) (int64, error) {
+	what := "increment counter " + key
+	if key == "" || len(key) > store.MaxDisposableKeyLen {
+		return 0, fmt.Errorf("increment counter: key of %d bytes", len(key))
+	}
+	upd := expression.Add(expression.Name(attrCount), expression.Value(1)).
+		Set(expression.Name(AttrTTL), expression.IfNotExists(expression.Name(AttrTTL), expression.Value(epochCeil(until))))
+	e := mustBuild(expression.NewBuilder().WithUpdate(upd))
+	out, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 s.table,
+		Key:                       item{AttrPK: sv(prefixCounter + key), AttrSK: sv(skCounter)},
+		UpdateExpression:          e.Update(),
+		ExpressionAttributeNames:  e.Names(),
+		ExpressionAttributeValues: e.Values(),
+		ReturnValues:              types.ReturnValueUpdatedNew,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, classify(err))
+	}
+	r := reader{it: out.Attributes}
+	n := r.n(attrCount)
+	if r.err != nil {
+		return 0, fmt.Errorf("%s: %w", what, r.err)
+	}
+	return n, nil
 }

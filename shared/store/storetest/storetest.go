@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"AccountsAndChildren", testAccounts},
 		{"Roles", testRoles},
 		{"NoncesAreUsedOnce", testNonces},
+		{"CountersCountAtomically", testCounters},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
