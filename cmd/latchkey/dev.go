@@ -111,6 +111,7 @@ func printDevBanner(cmd *cobra.Command, srv *devserver.Server, storeName, accoun
   OpenAPI:     %[1]s/openapi.json
   console:     %[1]s/console   (sign in with the token below)
   API docs:    %[1]s/docs
+  OAuth:       %[1]s/oauth/token (issuer %[1]s, keys %[1]s/.well-known/jwks.json)
 
 Root admin token of account %[3]q (shown once; permissions: %[4]s):
 

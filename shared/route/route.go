@@ -58,6 +58,13 @@ var All = []Route{
 	{"GET", "/console/assets/{file}", FunctionIssue, false, "", "A static file of the admin web console"},
 	{"GET", "/docs", FunctionIssue, false, "", "Interactive API documentation (Swagger UI)"},
 	{"GET", "/docs/assets/{file}", FunctionIssue, false, "", "A static file of the API documentation"},
+	// OAuth2 (issue 3): public at the gateway; the oauth function
+	// authenticates its callers itself (client credentials or bearer).
+	{"POST", "/oauth/token", FunctionOAuth, false, "", "Exchange an API token for an access token"},
+	{"POST", "/oauth/introspect", FunctionOAuth, false, "", "Introspect a token"},
+	{"POST", "/oauth/revoke", FunctionOAuth, false, "", "Revoke a token"},
+	{"GET", "/.well-known/jwks.json", FunctionOAuth, false, "", "The access-token verification keys"},
+	{"GET", "/.well-known/oauth-authorization-server", FunctionOAuth, false, "", "Authorization server metadata"},
 }
 
 // Key identifies a route as API Gateway names it: "METHOD /resource".

@@ -27,6 +27,8 @@ type Store struct {
 	roles    map[string]account.Role // key account + "\x00" + name
 	// unpublished holds the IDs of events still in the outbox.
 	unpublished map[string]struct{}
+
+	disposable disposable // nonces and counters (disposable.go)
 }
 
 var _ store.Store = (*Store)(nil)

@@ -49,6 +49,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"AccountsAndChildren", testAccounts},
 		{"Roles", testRoles},
 		{"SweepPorts", testSweepPorts},
+		{"NoncesAreUsedOnce", testNonces},
+		{"CountersCountAtomically", testCounters},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
