@@ -29,6 +29,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDevCmd(), newBootstrapCmd())
+	root.AddCommand(newDevCmd(), newBootstrapCmd(), newLoadCmd())
 	return root
 }
