@@ -294,4 +294,3 @@ func foreignKeys(t *testing.T) (rsaPEM, p384PEM string) {
 	}
 	return enc(&rk.PublicKey), enc(&ek.PublicKey)
 }
-
