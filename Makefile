@@ -33,7 +33,7 @@ dev: ## Run the whole API on 127.0.0.1:3000 (in-memory store); prints an admin t
 	$(GO) run ./cmd/latchkey dev $(DEV_FLAGS)
 
 .PHONY: test
-test: lint build test-unit test-infra test-integration ## Every test: lint, the arm64 build (size limit), unit, CDK stack and cfn-lint, integration on moto_server
+test: lint build test-unit test-infra test-integration fuzz ## Every test: lint, the arm64 build (size limit), unit, CDK stack and cfn-lint, integration on moto_server, short fuzz runs
 
 .PHONY: test-unit
 test-unit: console-test-deps ## Unit and in-process end-to-end tests (the console's in headless Chromium too)
@@ -48,6 +48,16 @@ test-infra: ## CDK stack tests, cfn-lint of both templates, SAM/CDK parity (need
 test-integration: ## DynamoDB/KMS suites against moto_server (started and stopped by the tests)
 	@command -v moto_server >/dev/null || { echo "moto_server is not installed (pip install 'moto[server]')"; exit 1; }
 	$(GO_TEST) -v $(INTEGRATION) 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
+
+FUZZTIME ?= 5s
+.PHONY: fuzz
+fuzz: ## Run every fuzz target briefly (FUZZTIME each, default 5s)
+	@set -e; for pkg in $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.Dir}}{{end}}' ./...); do \
+	  for fn in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$pkg/*_test.go 2>/dev/null | cut -c6-); do \
+	    echo "fuzz $$fn in $$(realpath --relative-to=. $$pkg) for $(FUZZTIME)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$(realpath --relative-to=. $$pkg) > .fuzz.log 2>&1 || { cat .fuzz.log; rm -f .fuzz.log; exit 1; }; \
+	  done; \
+	done; rm -f .fuzz.log
 
 .PHONY: lint
 lint: ## go vet and gofmt

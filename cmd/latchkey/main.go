@@ -29,7 +29,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDevCmd(), newBootstrapCmd())
-	root.AddCommand(newSweepCmd())
+	root.AddCommand(newDevCmd(), newBootstrapCmd(), newSweepCmd(), newLoadCmd())
 	return root
 }

@@ -1,0 +1,114 @@
+package fault
+
+import (
+	"context"
+	"time"
+
+	"github.com/latchkey/latchkey/shared/account"
+	"github.com/latchkey/latchkey/shared/credential"
+	"github.com/latchkey/latchkey/shared/event"
+	"github.com/latchkey/latchkey/shared/store"
+)
+
+// Store wraps a store so its calls follow a Plan; throttling answers
+// store.ErrUnavailable, as the DynamoDB adapter does. Operation names are
+// the method names, e.g. "UpdateCredential".
+type Store struct {
+	Inner store.Store
+	Plan  *Plan
+}
+
+var _ store.Store = (*Store)(nil)
+
+func (s *Store) call(ctx context.Context, op string, do func(context.Context) error) error {
+	return Call(ctx, s.Plan, op, store.ErrUnavailable, do)
+}
+
+// CreateCredential implements store.Credentials.
+func (s *Store) CreateCredential(ctx context.Context, c credential.Credential, evs ...event.Event) error {
+	return s.call(ctx, "CreateCredential", func(ctx context.Context) error { return s.Inner.CreateCredential(ctx, c, evs...) })
+}
+
+// GetCredential implements store.Credentials.
+func (s *Store) GetCredential(ctx context.Context, id string) (c credential.Credential, err error) {
+	err = s.call(ctx, "GetCredential", func(ctx context.Context) (err error) { c, err = s.Inner.GetCredential(ctx, id); return })
+	return c, err
+}
+
+// UpdateCredential implements store.Credentials.
+func (s *Store) UpdateCredential(ctx context.Context, c credential.Credential, evs ...event.Event) (out credential.Credential, err error) {
+	err = s.call(ctx, "UpdateCredential", func(ctx context.Context) (err error) { out, err = s.Inner.UpdateCredential(ctx, c, evs...); return })
+	return out, err
+}
+
+// ListCredentials implements store.Credentials.
+func (s *Store) ListCredentials(ctx context.Context, q store.CredentialQuery) (p store.Page[credential.Credential], err error) {
+	err = s.call(ctx, "ListCredentials", func(ctx context.Context) (err error) { p, err = s.Inner.ListCredentials(ctx, q); return })
+	return p, err
+}
+
+// ListActiveExpiringOn implements store.Credentials.
+func (s *Store) ListActiveExpiringOn(ctx context.Context, day time.Time, limit int, cursor string) (p store.Page[credential.Credential], err error) {
+	err = s.call(ctx, "ListActiveExpiringOn", func(ctx context.Context) (err error) {
+		p, err = s.Inner.ListActiveExpiringOn(ctx, day, limit, cursor)
+		return
+	})
+	return p, err
+}
+
+// TouchCredential implements store.Credentials.
+func (s *Store) TouchCredential(ctx context.Context, id string, at time.Time, ip string, notAfter time.Time) (wrote bool, err error) {
+	err = s.call(ctx, "TouchCredential", func(ctx context.Context) (err error) {
+		wrote, err = s.Inner.TouchCredential(ctx, id, at, ip, notAfter)
+		return
+	})
+	return wrote, err
+}
+
+// AppendEvents implements store.Events.
+func (s *Store) AppendEvents(ctx context.Context, evs ...event.Event) error {
+	return s.call(ctx, "AppendEvents", func(ctx context.Context) error { return s.Inner.AppendEvents(ctx, evs...) })
+}
+
+// ListEvents implements store.Events.
+func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) (p store.Page[event.Event], err error) {
+	err = s.call(ctx, "ListEvents", func(ctx context.Context) (err error) { p, err = s.Inner.ListEvents(ctx, q); return })
+	return p, err
+}
+
+// CreateAccount implements store.Accounts.
+func (s *Store) CreateAccount(ctx context.Context, a account.Account, evs ...event.Event) error {
+	return s.call(ctx, "CreateAccount", func(ctx context.Context) error { return s.Inner.CreateAccount(ctx, a, evs...) })
+}
+
+// GetAccount implements store.Accounts.
+func (s *Store) GetAccount(ctx context.Context, id string) (a account.Account, err error) {
+	err = s.call(ctx, "GetAccount", func(ctx context.Context) (err error) { a, err = s.Inner.GetAccount(ctx, id); return })
+	return a, err
+}
+
+// ListChildAccounts implements store.Accounts.
+func (s *Store) ListChildAccounts(ctx context.Context, parent string, limit int, cursor string) (p store.Page[account.Account], err error) {
+	err = s.call(ctx, "ListChildAccounts", func(ctx context.Context) (err error) {
+		p, err = s.Inner.ListChildAccounts(ctx, parent, limit, cursor)
+		return
+	})
+	return p, err
+}
+
+// CreateRole implements store.Accounts.
+func (s *Store) CreateRole(ctx context.Context, r account.Role, evs ...event.Event) error {
+	return s.call(ctx, "CreateRole", func(ctx context.Context) error { return s.Inner.CreateRole(ctx, r, evs...) })
+}
+
+// GetRole implements store.Accounts.
+func (s *Store) GetRole(ctx context.Context, acct, name string) (r account.Role, err error) {
+	err = s.call(ctx, "GetRole", func(ctx context.Context) (err error) { r, err = s.Inner.GetRole(ctx, acct, name); return })
+	return r, err
+}
+
+// ListRoles implements store.Accounts.
+func (s *Store) ListRoles(ctx context.Context, acct string, limit int, cursor string) (p store.Page[account.Role], err error) {
+	err = s.call(ctx, "ListRoles", func(ctx context.Context) (err error) { p, err = s.Inner.ListRoles(ctx, acct, limit, cursor); return })
+	return p, err
+}
