@@ -118,6 +118,20 @@ console-test-deps: $(CONSOLE)/node_modules/.package-lock.json ## Install what th
 	  else echo "The console's browser tests need Chromium: sudo apt-get install -y chromium (or set LATCHKEY_CHROMIUM)"; exit 1; fi; \
 	fi
 
+LOAD_PHASE   ?= 5s
+LOAD_CLIENTS ?= 32
+.PHONY: load
+load: ## Load test: latchkey dev on loopback driven by latchkey load (LOAD_PHASE per phase, LOAD_CLIENTS clients)
+	@mkdir -p $(BUILD_DIR) && $(GO) build -o $(BUILD_DIR)/latchkey ./cmd/latchkey
+	@dir=$$(mktemp -d); port=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'); \
+	  $(BUILD_DIR)/latchkey dev --quiet --addr 127.0.0.1:$$port --root-token-file $$dir/root.token > $$dir/dev.log 2>&1 & pid=$$!; \
+	  trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$dir' EXIT; \
+	  for i in $$(seq 50); do [ -s $$dir/root.token ] && break; sleep 0.1; done; \
+	  [ -s $$dir/root.token ] || { cat $$dir/dev.log; exit 1; }; \
+	  echo "machine: $$(nproc) cores, $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $$(go version | cut -d' ' -f3)"; \
+	  $(BUILD_DIR)/latchkey load --url http://127.0.0.1:$$port --token-file $$dir/root.token \
+	    --phase $(LOAD_PHASE) --clients $(LOAD_CLIENTS) --server-pid $$pid
+
 .PHONY: clean
 clean: ## Remove build output
 	rm -rf $(BUILD_DIR) cdk.out

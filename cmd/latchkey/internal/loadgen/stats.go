@@ -20,6 +20,8 @@ type RouteStats struct {
 	// Unexpected counts other 2xx/4xx answers; Server5xx counts 5xx;
 	// Errors counts transport failures.
 	Unexpected, Server5xx, Errors int
+	// Statuses counts the unexpected answers by status.
+	Statuses map[int]int
 	// Rate is OK answers per second of the phase.
 	Rate     float64
 	P50, P99 time.Duration
@@ -33,6 +35,7 @@ type stats struct {
 
 type tally struct {
 	ok, unexpected, s5xx, errs int
+	statuses                   map[int]int
 	lat                        []time.Duration
 }
 
@@ -57,6 +60,12 @@ func (s *stats) observe(route string, start time.Time, status int, err error, wa
 		t.ok++
 	default:
 		t.unexpected++
+	}
+	if status != want {
+		if t.statuses == nil {
+			t.statuses = map[int]int{}
+		}
+		t.statuses[status]++
 	}
 	t.lat = append(t.lat, time.Since(start))
 }
@@ -83,6 +92,12 @@ func (r *recorder) merge(s *stats) {
 		a.unexpected += t.unexpected
 		a.s5xx += t.s5xx
 		a.errs += t.errs
+		for st, n := range t.statuses {
+			if a.statuses == nil {
+				a.statuses = map[int]int{}
+			}
+			a.statuses[st] += n
+		}
 		a.lat = append(a.lat, t.lat...)
 	}
 }
@@ -92,7 +107,7 @@ func (r *recorder) report(name string, d time.Duration) PhaseReport {
 	for k, t := range r.all {
 		slices.Sort(t.lat)
 		pr.Routes = append(pr.Routes, RouteStats{
-			Route: k, OK: t.ok, Unexpected: t.unexpected, Server5xx: t.s5xx, Errors: t.errs,
+			Route: k, OK: t.ok, Unexpected: t.unexpected, Server5xx: t.s5xx, Errors: t.errs, Statuses: t.statuses,
 			Rate: float64(t.ok) / d.Seconds(),
 			P50:  quantile(t.lat, 0.50), P99: quantile(t.lat, 0.99),
 		})
@@ -120,6 +135,11 @@ func (r Report) Print(w io.Writer) {
 				round(rs.P50), round(rs.P99), rs.Unexpected, rs.Server5xx, rs.Errors)
 		}
 		_ = tw.Flush()
+		for _, rs := range p.Routes {
+			if len(rs.Statuses) > 0 {
+				fmt.Fprintf(w, "  %s unexpected answers by status: %v\n", rs.Route, rs.Statuses)
+			}
+		}
 	}
 	if len(r.Checks) > 0 {
 		fmt.Fprintln(w, "\nconsistency after the mixed phase")
