@@ -7,13 +7,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/latchkey/latchkey/shared/authorizer"
-	"github.com/latchkey/latchkey/shared/bearer"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/lambdaenv"
 )
 
 func main() {
 	env := lambdaenv.MustLoad(context.Background())
-	a := &authorizer.Authorizer{Tokens: &bearer.Verifier{Store: env.Store, Clock: clock.System{}}, Log: env.Log}
+	a := authorizer.New(authorizer.Config{Store: env.Store, Clock: clock.System{}, Log: env.Log})
 	lambda.Start(a.Authorize)
 }

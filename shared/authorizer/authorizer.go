@@ -1,11 +1,18 @@
 // Package authorizer is the API Gateway REQUEST authorizer: it turns the
-// Authorization header and source IP of a request into an IAM policy over
-// every route plus the caller context the backends read (package caller).
+// Authorization header, source IP and method ARN of a request into an IAM
+// policy over every route plus the caller context the backends read
+// (package caller).
 //
 // It fails closed: a missing or bad credential is "Unauthorized" (401), a
-// valid credential without the right gets an explicit Deny (403), and any
-// internal error is returned as an error — API Gateway answers 500 and
-// caches nothing — never as an Allow.
+// valid credential without the right gets a Deny (403), and any internal
+// error is returned as an error — API Gateway answers 500 and caches
+// nothing — never as an Allow.
+//
+// A decision is cached by API Gateway per identity source values (see
+// route.IdentitySources), so the policy it returns must be right for every
+// route those values can reach: it lists every protected route, and the
+// routes under /v1/accounts/{account} only for the accounts the credential
+// may act on.
 package authorizer
 
 import (
@@ -13,12 +20,17 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/latchkey/latchkey/shared/account"
 	"github.com/latchkey/latchkey/shared/apigw"
 	"github.com/latchkey/latchkey/shared/bearer"
 	"github.com/latchkey/latchkey/shared/caller"
+	"github.com/latchkey/latchkey/shared/clock"
+	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/policy"
 )
 
@@ -29,70 +41,245 @@ var ErrUnauthorized = errors.New("Unauthorized")
 // Gateway answers 500 and the request does not reach the backend.
 var ErrInternal = errors.New("authorizer error")
 
-// Authorizer decides requests.
+// Store is the part of the store port the authorizer uses: one read by ID
+// per decision, the account tree for paths naming another account, and the
+// throttled last-use write.
+type Store interface {
+	bearer.CredentialReader
+	GetAccount(ctx context.Context, id string) (account.Account, error)
+	TouchCredential(ctx context.Context, id string, at time.Time, ip string, notAfter time.Time) (bool, error)
+}
+
+// Config wires an Authorizer.
+type Config struct {
+	Store Store
+	Clock clock.Clock
+	Log   *slog.Logger
+	// TouchTimeout bounds the last-use write; zero means DefaultTouchTimeout.
+	TouchTimeout time.Duration
+}
+
+// Authorizer decides requests. Build it once per process (cold start): it
+// keeps caches across invocations.
 type Authorizer struct {
-	Tokens *bearer.Verifier
-	Log    *slog.Logger
+	tokens       *bearer.Verifier
+	store        Store
+	clock        clock.Clock
+	log          *slog.Logger
+	touchTimeout time.Duration
+
+	arns      policy.ARNParser
+	accounts  accountPaths
+	responses responseMemo
+	touched   touchMemo
+}
+
+// New builds an Authorizer.
+func New(cfg Config) *Authorizer {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System{}
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.TouchTimeout <= 0 {
+		cfg.TouchTimeout = DefaultTouchTimeout
+	}
+	return &Authorizer{
+		tokens:       &bearer.Verifier{Store: cfg.Store, Clock: cfg.Clock},
+		store:        cfg.Store,
+		clock:        cfg.Clock,
+		log:          cfg.Log,
+		touchTimeout: cfg.TouchTimeout,
+	}
 }
 
 // Authorize handles one REQUEST authorizer event.
 func (a *Authorizer) Authorize(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-	log := a.Log
-	if log == nil {
-		log = slog.Default()
-	}
-	arn, ok := policy.ParseMethodARN(req.MethodArn)
+	arn, ok := a.arns.Parse(req.MethodArn)
 	if !ok {
-		log.ErrorContext(ctx, "authorizer: unparsable method ARN")
+		a.log.ErrorContext(ctx, "authorizer: unparsable method ARN")
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrInternal
 	}
-	header := apigw.Header(req.Headers, req.MultiValueHeaders, "Authorization")
 	ip := req.RequestContext.Identity.SourceIP
-	cred, err := bearer.FromHeader(header)
+	cred, err := bearer.FromHeader(apigw.Header(req.Headers, req.MultiValueHeaders, "Authorization"))
 	if err != nil {
-		log.InfoContext(ctx, "authorizer: denied", "reason", bearer.ReasonOf(err))
-		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+		return a.refuse(ctx, err)
 	}
-	if !strings.HasPrefix(cred, "lk_") {
-		log.InfoContext(ctx, "authorizer: denied", "reason", bearer.ReasonMalformed)
-		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
-	}
-	c, err := a.Tokens.Verify(ctx, cred, ip)
-	if errors.Is(err, bearer.ErrRejected) {
-		log.InfoContext(ctx, "authorizer: denied", "reason", bearer.ReasonOf(err), "token_id", idOf(err))
-		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+	var d decision
+	switch Classify(cred) {
+	case FormToken:
+		d, err = a.opaque(ctx, cred, ip)
+	default:
+		err = bearer.Reject(bearer.ReasonMalformed, "")
 	}
 	if err != nil {
-		log.ErrorContext(ctx, "authorizer: cannot decide", "error", err.Error())
-		return events.APIGatewayCustomAuthorizerResponse{}, ErrInternal
+		return a.refuse(ctx, err)
 	}
-	who := caller.Caller{
+	resp, err := a.respond(ctx, arn, d)
+	if err != nil {
+		return a.refuse(ctx, err)
+	}
+	if a.log.Enabled(ctx, slog.LevelDebug) {
+		a.log.DebugContext(ctx, "authorizer: decided", "credential_id", d.who.CredentialID, "auth", d.who.Auth, "account", d.who.Account)
+	}
+	return resp, nil
+}
+
+// refuse turns an error into the answer API Gateway expects: a rejection
+// is a 401, anything else an internal error (500, not cached).
+func (a *Authorizer) refuse(ctx context.Context, err error) (events.APIGatewayCustomAuthorizerResponse, error) {
+	var r *bearer.Rejection
+	if errors.As(err, &r) {
+		a.log.InfoContext(ctx, "authorizer: denied", "reason", r.Reason, "credential_id", r.ID)
+		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+	}
+	a.log.ErrorContext(ctx, "authorizer: cannot decide", "error", err.Error())
+	return events.APIGatewayCustomAuthorizerResponse{}, ErrInternal
+}
+
+// decision is an authenticated caller, before the policy is built.
+type decision struct {
+	who caller.Caller
+	// version of the credential record, part of the response memo's key.
+	version int64
+}
+
+// Form is the shape of a presented bearer credential.
+type Form int
+
+// Credential forms.
+const (
+	FormUnknown Form = iota
+	// FormToken is an lk_ API token.
+	FormToken
+	// FormJWT is a compact JWS: an access token or a client assertion.
+	FormJWT
+)
+
+// Classify tells the forms apart by shape alone; it reads nothing.
+func Classify(cred string) Form {
+	if strings.HasPrefix(cred, "lk_") {
+		return FormToken
+	}
+	if strings.Count(cred, ".") == 2 {
+		return FormJWT
+	}
+	return FormUnknown
+}
+
+// opaque authenticates an lk_ token: checksum, one store read, constant-time
+// hash comparison, status, expiry and source IP.
+func (a *Authorizer) opaque(ctx context.Context, token, ip string) (decision, error) {
+	now := a.clock.Now()
+	c, err := a.tokens.VerifyAt(ctx, token, ip, now)
+	if err != nil {
+		return decision{}, err
+	}
+	a.recordUse(ctx, c.ID, c.LastUsedAt, ip, now)
+	return decision{who: whoOf(&c, caller.AuthToken, c.Permissions), version: c.Version}, nil
+}
+
+// whoOf is the caller context of a credential authenticated by auth with perms.
+func whoOf(c *credential.Credential, auth string, perms []string) caller.Caller {
+	return caller.Caller{
 		Principal:    c.ID,
 		Account:      c.Account,
 		CredentialID: c.ID,
-		Permissions:  c.Permissions,
+		Permissions:  perms,
 		Groups:       c.Groups,
 		Kind:         string(c.Kind),
-		Auth:         caller.AuthToken,
+		Auth:         auth,
 	}
-	return Decide(arn, who), nil
+}
+
+// respond builds (or reuses) the response for an authenticated caller on
+// this request: the accounts the policy may name depend on the account in
+// the path, everything else on the caller alone.
+func (a *Authorizer) respond(ctx context.Context, arn policy.MethodARN, d decision) (events.APIGatewayCustomAuthorizerResponse, error) {
+	sc, err := a.scope(ctx, d.who.Account, arn.Path)
+	if err != nil {
+		return events.APIGatewayCustomAuthorizerResponse{}, err
+	}
+	key := memoKey{auth: d.who.Auth, id: d.who.CredentialID, version: d.version, perms: permKey(d.who), base: arn.Base, scope: sc}
+	if resp, ok := a.responses.get(key); ok {
+		return resp, nil
+	}
+	resp := Decide(arn, d.who, sc)
+	a.responses.put(key, resp)
+	return resp, nil
+}
+
+// permKey is the part of the memo key that varies between callers of one
+// credential: an access token carries the scope it was granted.
+func permKey(who caller.Caller) string {
+	if who.Auth == caller.AuthToken {
+		return ""
+	}
+	return strings.Join(who.Permissions, " ")
 }
 
 // Decide builds the response for an authenticated caller: the policy over
-// every route and the caller context. extraDeny adds resources to refuse
-// outright, which override any Allow.
-func Decide(arn policy.MethodARN, who caller.Caller, extraDeny ...string) events.APIGatewayCustomAuthorizerResponse {
+// every route within the accounts of sc, and the caller context. A path
+// account outside the caller's tree is denied outright.
+func Decide(arn policy.MethodARN, who caller.Caller, sc Scope) events.APIGatewayCustomAuthorizerResponse {
+	accounts := []string{who.Account}
+	var deny []string
+	switch {
+	case sc.Below != "":
+		accounts = append(accounts, sc.Below)
+	case sc.Outside != "":
+		deny = []string{arn.Base + "*/v1/accounts/" + sc.Outside, arn.Base + "*/v1/accounts/" + sc.Outside + "/*"}
+	}
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID:    who.Principal,
-		PolicyDocument: policy.ForPermissions(arn, who.Permissions, extraDeny...),
+		PolicyDocument: policy.ForCaller(arn, who.Permissions, accounts, deny...),
 		Context:        who.Context(),
 	}
 }
 
-func idOf(err error) string {
-	var r *bearer.Rejection
-	if errors.As(err, &r) {
-		return r.ID
+// responseMemo keeps built responses: a policy is a pure function of the
+// caller and the scope, and building one costs far more than the rest of a
+// decision. It holds one response per credential, keyed by ID and checked
+// against the rest of the key, since a credential is nearly always used
+// against one API stage in one scope. Responses are shared, so nothing may
+// modify one.
+type responseMemo struct {
+	mu sync.RWMutex
+	m  map[string]*memoEntry // by credential ID
+}
+
+type memoKey struct {
+	auth, id string
+	version  int64
+	perms    string
+	base     string
+	scope    Scope
+}
+
+type memoEntry struct {
+	key  memoKey
+	resp events.APIGatewayCustomAuthorizerResponse
+}
+
+// maxMemo bounds the memo; past it, the memo starts again.
+const maxMemo = 10_000
+
+func (m *responseMemo) get(k memoKey) (events.APIGatewayCustomAuthorizerResponse, bool) {
+	m.mu.RLock()
+	e, ok := m.m[k.id]
+	m.mu.RUnlock()
+	if ok && e.key == k {
+		return e.resp, true
 	}
-	return ""
+	return events.APIGatewayCustomAuthorizerResponse{}, false
+}
+
+func (m *responseMemo) put(k memoKey, r events.APIGatewayCustomAuthorizerResponse) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil || len(m.m) >= maxMemo {
+		m.m = make(map[string]*memoEntry)
+	}
+	m.m[k.id] = &memoEntry{key: k, resp: r}
 }

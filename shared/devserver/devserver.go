@@ -13,8 +13,8 @@ import (
 
 	"github.com/latchkey/latchkey/shared/admin"
 	"github.com/latchkey/latchkey/shared/authorizer"
-	"github.com/latchkey/latchkey/shared/bearer"
 	"github.com/latchkey/latchkey/shared/clock"
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/localgateway"
 	"github.com/latchkey/latchkey/shared/management"
 	"github.com/latchkey/latchkey/shared/openapi"
@@ -28,7 +28,7 @@ import (
 const DefaultAddr = "127.0.0.1:3000"
 
 // DefaultCacheTTL is the authorizer cache TTL, as deployed.
-const DefaultCacheTTL = 60 * time.Second
+const DefaultCacheTTL = config.DefaultAuthorizerCacheTTL
 
 // Config chooses the server's parts; zero values are the dev defaults.
 type Config struct {
@@ -99,7 +99,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 	svc := admin.New(cfg.Store, cfg.Clock)
 	mgmt := &management.Handler{Service: svc, Log: cfg.Log, OpenAPI: openapi.Document}
-	authz := &authorizer.Authorizer{Tokens: &bearer.Verifier{Store: cfg.Store, Clock: cfg.Clock}, Log: cfg.Log}
+	authz := authorizer.New(authorizer.Config{Store: cfg.Store, Clock: cfg.Clock, Log: cfg.Log})
 	gw := &localgateway.Gateway{
 		Functions:  map[string]localgateway.ProxyHandler{route.FunctionIssue: mgmt.Handle},
 		Authorizer: authz.Authorize,
