@@ -20,7 +20,7 @@ dev: ## Run the whole API on 127.0.0.1:3000 (in-memory store); prints an admin t
 	$(GO) run ./cmd/latchkey dev $(DEV_FLAGS)
 
 .PHONY: test
-test: lint test-unit test-integration ## Every test: lint, unit, and the integration suite on moto_server
+test: lint test-unit fuzz test-integration ## Every test: lint, unit, a short fuzz run, and the integration suite on moto_server
 
 .PHONY: test-unit
 test-unit: ## Unit and in-process end-to-end tests
@@ -30,6 +30,39 @@ test-unit: ## Unit and in-process end-to-end tests
 test-integration: ## DynamoDB/KMS suites against moto_server (started and stopped by the tests)
 	@command -v moto_server >/dev/null || { echo "moto_server is not installed (pip install 'moto[server]')"; exit 1; }
 	$(GO_TEST) -v $(INTEGRATION) 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
+
+# Fuzz targets run briefly by `make test`: package:FuzzName.
+FUZZTIME     ?= 10s
+FUZZ_TARGETS := shared/bearer:FuzzFromHeader shared/apitoken:FuzzParse \
+                shared/authorizer:FuzzAuthorizationHeader shared/authorizer:FuzzJOSEHeader
+
+.PHONY: fuzz
+fuzz: ## Fuzz the Authorization-header, token and JWT-header parsers (FUZZTIME each, default 10s)
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
+	done
+
+# Benchmarks and the baselines they are held to. Each package's test binary
+# is built once and run BENCH_COUNT times, so a benchmark and its baseline
+# are measured moments apart in every round; benchratio keeps each one's
+# fastest round (load only ever slows a run down).
+BENCH_COUNT  ?= 6
+BENCH_PKGS   := shared/authorizer
+BENCH_RATIOS := -ratio 'OpaqueDecision/OpaqueBaseline<=3' \
+                -ratio 'AccessTokenDecision/ECDSAVerifyBaseline<=1.5'
+
+.PHONY: bench
+bench: ## Benchmarks with their baselines: ns/op, allocs/op and ratios (fails past a bound)
+	@mkdir -p $(BUILD_DIR)/bench
+	@for pkg in $(BENCH_PKGS); do \
+	  $(GO) test -c -o $(BUILD_DIR)/bench/$$(basename $$pkg).test ./$$pkg || exit 1; \
+	done
+	@for i in $$(seq $(BENCH_COUNT)); do \
+	  for pkg in $(BENCH_PKGS); do \
+	    (cd $$pkg && $(CURDIR)/$(BUILD_DIR)/bench/$$(basename $$pkg).test -test.run '^$$' -test.bench . -test.benchmem) || exit 1; \
+	  done; \
+	done | tee $(BUILD_DIR)/bench/results.txt | $(GO) run ./cmd/benchratio $(BENCH_RATIOS)
 
 .PHONY: lint
 lint: ## go vet and gofmt

@@ -25,12 +25,16 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/latchkey/latchkey/shared/accesstoken"
 	"github.com/latchkey/latchkey/shared/account"
 	"github.com/latchkey/latchkey/shared/apigw"
+	"github.com/latchkey/latchkey/shared/apitoken"
 	"github.com/latchkey/latchkey/shared/bearer"
 	"github.com/latchkey/latchkey/shared/caller"
+	"github.com/latchkey/latchkey/shared/clientassertion"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
+	"github.com/latchkey/latchkey/shared/permission"
 	"github.com/latchkey/latchkey/shared/policy"
 )
 
@@ -57,6 +61,15 @@ type Config struct {
 	Log   *slog.Logger
 	// TouchTimeout bounds the last-use write; zero means DefaultTouchTimeout.
 	TouchTimeout time.Duration
+	// AccessTokens verifies access tokens from /oauth/token (keys cached
+	// across invocations); nil refuses them.
+	AccessTokens *accesstoken.Verifier
+	// Assertions verifies client assertions of public_key tokens, with the
+	// API's base URL as audience and the replay guard; nil refuses them.
+	Assertions *clientassertion.Verifier
+	// StatusTTL is how long a credential record read for a JWT decision is
+	// trusted; zero means DefaultStatusTTL.
+	StatusTTL time.Duration
 }
 
 // Authorizer decides requests. Build it once per process (cold start): it
@@ -67,7 +80,11 @@ type Authorizer struct {
 	clock        clock.Clock
 	log          *slog.Logger
 	touchTimeout time.Duration
+	access       *accesstoken.Verifier
+	assertions   *clientassertion.Verifier
+	statusTTL    time.Duration
 
+	status    statusCache
 	arns      policy.ARNParser
 	accounts  accountPaths
 	responses responseMemo
@@ -85,12 +102,18 @@ func New(cfg Config) *Authorizer {
 	if cfg.TouchTimeout <= 0 {
 		cfg.TouchTimeout = DefaultTouchTimeout
 	}
+	if cfg.StatusTTL <= 0 {
+		cfg.StatusTTL = DefaultStatusTTL
+	}
 	return &Authorizer{
 		tokens:       &bearer.Verifier{Store: cfg.Store, Clock: cfg.Clock},
 		store:        cfg.Store,
 		clock:        cfg.Clock,
 		log:          cfg.Log,
 		touchTimeout: cfg.TouchTimeout,
+		access:       cfg.AccessTokens,
+		assertions:   cfg.Assertions,
+		statusTTL:    cfg.StatusTTL,
 	}
 }
 
@@ -102,28 +125,43 @@ func (a *Authorizer) Authorize(ctx context.Context, req events.APIGatewayCustomA
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrInternal
 	}
 	ip := req.RequestContext.Identity.SourceIP
-	cred, err := bearer.FromHeader(apigw.Header(req.Headers, req.MultiValueHeaders, "Authorization"))
+	cred, err := credentialOf(apigw.Header(req.Headers, req.MultiValueHeaders, "Authorization"))
 	if err != nil {
 		return a.refuse(ctx, err)
 	}
+	// The caller's record stays in this frame: it is several hundred bytes,
+	// and every step below only reads it.
+	var c credential.Credential
 	var d decision
 	switch Classify(cred) {
 	case FormToken:
-		d, err = a.opaque(ctx, cred, ip)
+		d, err = a.opaque(ctx, cred, ip, &c)
+	case FormJWT:
+		d, err = a.jwt(ctx, cred, ip, &c)
 	default:
 		err = bearer.Reject(bearer.ReasonMalformed, "")
 	}
 	if err != nil {
 		return a.refuse(ctx, err)
 	}
-	resp, err := a.respond(ctx, arn, d)
+	resp, err := a.respond(ctx, arn, &c, d)
 	if err != nil {
 		return a.refuse(ctx, err)
 	}
-	if a.log.Enabled(ctx, slog.LevelDebug) {
-		a.log.DebugContext(ctx, "authorizer: decided", "credential_id", d.who.CredentialID, "auth", d.who.Auth, "account", d.who.Account)
-	}
+	// Allowed decisions are not logged: API Gateway's access log records
+	// each request with the principal, and the hot path stays lean.
 	return resp, nil
+}
+
+// credentialOf extracts the bearer credential from an Authorization
+// header. An lk_ token in the usual form, "Bearer lk_…" and nothing else,
+// skips the general parser, since apitoken.Parse checks every byte of it
+// anyway; every other header goes through bearer.FromHeader.
+func credentialOf(h string) (string, error) {
+	if len(h) == len("Bearer ")+apitoken.Len && strings.HasPrefix(h, "Bearer "+apitoken.Prefix) {
+		return h[len("Bearer "):], nil
+	}
+	return bearer.FromHeader(h)
 }
 
 // refuse turns an error into the answer API Gateway expects: a rejection
@@ -138,11 +176,13 @@ func (a *Authorizer) refuse(ctx context.Context, err error) (events.APIGatewayCu
 	return events.APIGatewayCustomAuthorizerResponse{}, ErrInternal
 }
 
-// decision is an authenticated caller, before the policy is built.
+// decision is how a caller whose record has been read authenticated.
 type decision struct {
-	who caller.Caller
-	// version of the credential record, part of the response memo's key.
-	version int64
+	// auth is caller.AuthToken, AuthAccessToken or AuthAssertion.
+	auth string
+	// scope is an access token's granted scope; the other kinds act with
+	// the record's permissions.
+	scope string
 }
 
 // Form is the shape of a presented bearer credential.
@@ -170,14 +210,13 @@ func Classify(cred string) Form {
 
 // opaque authenticates an lk_ token: checksum, one store read, constant-time
 // hash comparison, status, expiry and source IP.
-func (a *Authorizer) opaque(ctx context.Context, token, ip string) (decision, error) {
+func (a *Authorizer) opaque(ctx context.Context, token, ip string, c *credential.Credential) (decision, error) {
 	now := a.clock.Now()
-	c, err := a.tokens.VerifyAt(ctx, token, ip, now)
-	if err != nil {
+	if err := a.tokens.VerifyInto(ctx, token, ip, now, c); err != nil {
 		return decision{}, err
 	}
 	a.recordUse(ctx, c.ID, c.LastUsedAt, ip, now)
-	return decision{who: whoOf(&c, caller.AuthToken, c.Permissions), version: c.Version}, nil
+	return decision{auth: caller.AuthToken}, nil
 }
 
 // whoOf is the caller context of a credential authenticated by auth with perms.
@@ -196,27 +235,27 @@ func whoOf(c *credential.Credential, auth string, perms []string) caller.Caller 
 // respond builds (or reuses) the response for an authenticated caller on
 // this request: the accounts the policy may name depend on the account in
 // the path, everything else on the caller alone.
-func (a *Authorizer) respond(ctx context.Context, arn policy.MethodARN, d decision) (events.APIGatewayCustomAuthorizerResponse, error) {
-	sc, err := a.scope(ctx, d.who.Account, arn.Path)
+func (a *Authorizer) respond(ctx context.Context, arn policy.MethodARN, c *credential.Credential, d decision) (events.APIGatewayCustomAuthorizerResponse, error) {
+	sc, err := a.scope(ctx, c.Account, arn.Path)
 	if err != nil {
 		return events.APIGatewayCustomAuthorizerResponse{}, err
 	}
-	key := memoKey{auth: d.who.Auth, id: d.who.CredentialID, version: d.version, perms: permKey(d.who), base: arn.Base, scope: sc}
+	key := memoKey{auth: d.auth, id: c.ID, version: c.Version, perms: d.scope, base: arn.Base, scope: sc}
 	if resp, ok := a.responses.get(key); ok {
 		return resp, nil
 	}
-	resp := Decide(arn, d.who, sc)
+	perms := c.Permissions
+	if d.auth == caller.AuthAccessToken {
+		// The scope was a subset of the credential's permissions when the
+		// token was issued, and permissions never change; check anyway.
+		perms, err = permission.Fields(d.scope)
+		if err != nil || len(c.Permissions.Missing(perms)) > 0 {
+			return events.APIGatewayCustomAuthorizerResponse{}, bearer.Reject(ReasonClaimsDiffer, c.ID)
+		}
+	}
+	resp := Decide(arn, whoOf(c, d.auth, perms), sc)
 	a.responses.put(key, resp)
 	return resp, nil
-}
-
-// permKey is the part of the memo key that varies between callers of one
-// credential: an access token carries the scope it was granted.
-func permKey(who caller.Caller) string {
-	if who.Auth == caller.AuthToken {
-		return ""
-	}
-	return strings.Join(who.Permissions, " ")
 }
 
 // Decide builds the response for an authenticated caller: the policy over
@@ -252,9 +291,10 @@ type responseMemo struct {
 type memoKey struct {
 	auth, id string
 	version  int64
-	perms    string
-	base     string
-	scope    Scope
+	// perms is an access token's scope; other callers use the record's.
+	perms string
+	base  string
+	scope Scope
 }
 
 type memoEntry struct {

@@ -83,7 +83,7 @@ func (s *countingStore) fail(cred, acct, touch error) {
 //	acme ─┬─ acme-eu ── acme-eu-shop
 //	      └─ acme-us
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	authz *Authorizer
 	svc   *admin.Service
 	store *countingStore
@@ -111,7 +111,7 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	st := &countingStore{Store: memstore.New()}

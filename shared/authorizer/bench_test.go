@@ -2,16 +2,22 @@ package authorizer
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
 	"io"
 	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/shared/accesstoken"
 	"github.com/latchkey/latchkey/shared/account"
 	"github.com/latchkey/latchkey/shared/apitoken"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/permission"
+	"github.com/latchkey/latchkey/shared/signer"
 	"github.com/latchkey/latchkey/shared/store"
 )
 
@@ -87,6 +93,63 @@ func BenchmarkOpaqueBaseline(b *testing.B) {
 		c, ok := st[tok.ID]
 		if !ok || c.SecretHash != h {
 			b.Fatal("mismatch")
+		}
+	}
+}
+
+// BenchmarkAccessTokenDecision is a whole uncached decision on an access
+// token with the key set and the client's status warm: JWS parsing, the
+// ES256 signature, the claims, status, expiry, allowlist, policy and context.
+func BenchmarkAccessTokenDecision(b *testing.B) {
+	st, tok := benchToken(b)
+	key, err := signer.GenerateLocal()
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys, err := signer.SetOf(key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	clk := clock.System{}
+	a := New(Config{Store: st, Clock: clk, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		AccessTokens: &accesstoken.Verifier{Keys: keys, Issuer: api, Audience: api, Clock: clk}})
+	c := st[tok.ID]
+	raw, err := accesstoken.Issue(context.Background(), key, accesstoken.Claims{Issuer: api, Subject: c.ID, Audience: api,
+		ExpiresAt: benchNow.Add(time.Hour), IssuedAt: benchNow, ID: "bench-jti", ClientID: c.ID, Scope: "apikeys:view",
+		Account: c.Account, Groups: c.Groups})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := sample(b, "Bearer "+raw, "GET", "/v1/tokens", "203.0.113.10")
+	ctx := context.Background()
+	if _, err := a.Authorize(ctx, req); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		resp, err := a.Authorize(ctx, req)
+		if err != nil || resp.PrincipalID != tok.ID {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkECDSAVerifyBaseline prices what an access-token decision cannot
+// avoid: one bare ecdsa.Verify on P-256.
+func BenchmarkECDSAVerifyBaseline(b *testing.B) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	digest := sha256.Sum256([]byte("header.claims"))
+	r, s, err := ecdsa.Sign(rand.Reader, k, digest[:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if !ecdsa.Verify(&k.PublicKey, digest[:], r, s) {
+			b.Fatal("did not verify")
 		}
 	}
 }

@@ -24,6 +24,10 @@ func (a *Authorizer) recordUse(ctx context.Context, id string, lastUsed time.Tim
 	if !lastUsed.IsZero() && now.Sub(lastUsed) <= TouchInterval {
 		return
 	}
+	a.touch(ctx, id, ip, now)
+}
+
+func (a *Authorizer) touch(ctx context.Context, id, ip string, now time.Time) {
 	if !a.touched.claim(id, now) {
 		return
 	}

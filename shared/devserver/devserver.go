@@ -11,8 +11,10 @@ import (
 	"net"
 	"time"
 
+	"github.com/latchkey/latchkey/shared/accesstoken"
 	"github.com/latchkey/latchkey/shared/admin"
 	"github.com/latchkey/latchkey/shared/authorizer"
+	"github.com/latchkey/latchkey/shared/clientassertion"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/localgateway"
@@ -20,6 +22,7 @@ import (
 	"github.com/latchkey/latchkey/shared/openapi"
 	"github.com/latchkey/latchkey/shared/permission"
 	"github.com/latchkey/latchkey/shared/route"
+	"github.com/latchkey/latchkey/shared/signer"
 	"github.com/latchkey/latchkey/shared/store"
 	"github.com/latchkey/latchkey/shared/store/memstore"
 )
@@ -47,6 +50,9 @@ type Config struct {
 	RootGroups      []string
 	// AllowNeverExpires sets the root account's policy.
 	AllowNeverExpires bool
+	// Signer signs access tokens; a fresh local P-256 key when nil. The
+	// authorizer verifies access tokens with its public key.
+	Signer signer.Signer
 }
 
 // Server is a running local API.
@@ -60,6 +66,10 @@ type Server struct {
 	Gateway     *localgateway.Gateway
 	Admin       *admin.Service
 	Store       store.Store
+	// Signer is the access-token signing key; Issuer (the base URL) is
+	// the iss and aud of access tokens and the aud of client assertions.
+	Signer signer.Signer
+	Issuer string
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -99,14 +109,27 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 	svc := admin.New(cfg.Store, cfg.Clock)
 	mgmt := &management.Handler{Service: svc, Log: cfg.Log, OpenAPI: openapi.Document}
-	authz := authorizer.New(authorizer.Config{Store: cfg.Store, Clock: cfg.Clock, Log: cfg.Log})
 	gw := &localgateway.Gateway{
-		Functions:  map[string]localgateway.ProxyHandler{route.FunctionIssue: mgmt.Handle},
-		Authorizer: authz.Authorize,
-		CacheTTL:   cfg.CacheTTL,
-		Clock:      cfg.Clock,
-		Log:        cfg.Log,
-		Region:     "local", AccountID: "000000000000", APIID: "latchkey", Stage: "local",
+		Functions: map[string]localgateway.ProxyHandler{route.FunctionIssue: mgmt.Handle},
+		CacheTTL:  cfg.CacheTTL,
+		Clock:     cfg.Clock,
+		Log:       cfg.Log,
+		Region:    "local", AccountID: "000000000000", APIID: "latchkey", Stage: "local",
+	}
+	if cfg.Signer == nil {
+		key, err := signer.GenerateLocal()
+		if err != nil {
+			return nil, fmt.Errorf("make the local signing key: %w", err)
+		}
+		cfg.Signer = key
+	}
+	keys, err := signer.SetOf(cfg.Signer)
+	if err != nil {
+		return nil, err
+	}
+	nonces, ok := cfg.Store.(store.Nonces)
+	if !ok {
+		return nil, fmt.Errorf("the store %T keeps no nonces, which client assertions need", cfg.Store)
 	}
 
 	root, err := svc.Bootstrap(ctx, admin.BootstrapRequest{
@@ -125,14 +148,22 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	issuer := "http://" + ln.Addr().String()
+	gw.Authorizer = authorizer.New(authorizer.Config{
+		Store: cfg.Store, Clock: cfg.Clock, Log: cfg.Log,
+		AccessTokens: &accesstoken.Verifier{Keys: keys, Issuer: issuer, Audience: issuer, Clock: cfg.Clock},
+		Assertions:   &clientassertion.Verifier{Audiences: []string{issuer}, Replay: nonces, Clock: cfg.Clock},
+	}).Authorize
 	runCtx, cancel := context.WithCancel(ctx)
 	s := &Server{
-		URL:         "http://" + ln.Addr().String(),
+		URL:         issuer,
 		RootToken:   root.Token.String(),
 		RootTokenID: root.Credential.ID,
 		Gateway:     gw,
 		Admin:       svc,
 		Store:       cfg.Store,
+		Signer:      cfg.Signer,
+		Issuer:      issuer,
 		cancel:      cancel,
 		done:        make(chan struct{}),
 	}
