@@ -1,6 +1,7 @@
 // Package devserver assembles the whole API on one local HTTP server — the
 // same handlers and authorizer the Lambda functions run, behind the local
-// API Gateway — and issues the first admin token. `latchkey dev` and the
+// API Gateway, with a local key signing access tokens — and issues the
+// first admin token. `latchkey dev` and the
 // end-to-end tests start it.
 package devserver
 
@@ -19,6 +20,7 @@ import (
 	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/localgateway"
 	"github.com/latchkey/latchkey/shared/management"
+	"github.com/latchkey/latchkey/shared/oauth"
 	"github.com/latchkey/latchkey/shared/openapi"
 	"github.com/latchkey/latchkey/shared/permission"
 	"github.com/latchkey/latchkey/shared/route"
@@ -66,10 +68,11 @@ type Server struct {
 	Gateway     *localgateway.Gateway
 	Admin       *admin.Service
 	Store       store.Store
-	// Signer is the access-token signing key; Issuer (the base URL) is
-	// the iss and aud of access tokens and the aud of client assertions.
-	Signer signer.Signer
+	// Issuer is the OAuth issuer (the server's URL); Signer and Keys sign
+	// and verify its access tokens.
 	Issuer string
+	Signer signer.Signer
+	Keys   signer.KeySet
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -107,29 +110,50 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.RootGroups = []string{"admins"}
 	}
 
-	svc := admin.New(cfg.Store, cfg.Clock)
-	mgmt := &management.Handler{Service: svc, Log: cfg.Log, OpenAPI: openapi.Document}
-	gw := &localgateway.Gateway{
-		Functions: map[string]localgateway.ProxyHandler{route.FunctionIssue: mgmt.Handle},
-		CacheTTL:  cfg.CacheTTL,
-		Clock:     cfg.Clock,
-		Log:       cfg.Log,
-		Region:    "local", AccountID: "000000000000", APIID: "latchkey", Stage: "local",
-	}
 	if cfg.Signer == nil {
-		key, err := signer.GenerateLocal()
+		local, err := signer.GenerateLocal()
 		if err != nil {
-			return nil, fmt.Errorf("make the local signing key: %w", err)
+			return nil, err
 		}
-		cfg.Signer = key
+		cfg.Signer = local
 	}
 	keys, err := signer.SetOf(cfg.Signer)
 	if err != nil {
 		return nil, err
 	}
-	nonces, ok := cfg.Store.(store.Nonces)
+	oauthStore, ok := cfg.Store.(oauth.Store)
 	if !ok {
-		return nil, fmt.Errorf("the store %T keeps no nonces, which client assertions need", cfg.Store)
+		return nil, fmt.Errorf("store %T keeps no nonces or counters, which the OAuth endpoints need", cfg.Store)
+	}
+	// Listen first: the OAuth issuer is the server's own URL.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	url := "http://" + ln.Addr().String()
+	oauthH, err := oauth.New(oauth.Config{Store: oauthStore, Signer: cfg.Signer, Keys: keys, Clock: cfg.Clock, Log: cfg.Log, Issuer: url})
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+
+	svc := admin.New(cfg.Store, cfg.Clock)
+	mgmt := &management.Handler{Service: svc, Log: cfg.Log, OpenAPI: openapi.Document}
+	// The authorizer verifies the access tokens the OAuth endpoints issue
+	// (same keys, issuer and audience) and client assertions addressed to
+	// the API's base URL.
+	authz := authorizer.New(authorizer.Config{
+		Store: cfg.Store, Clock: cfg.Clock, Log: cfg.Log,
+		AccessTokens: &accesstoken.Verifier{Keys: keys, Issuer: oauthH.Issuer(), Audience: oauthH.Issuer(), Clock: cfg.Clock},
+		Assertions:   &clientassertion.Verifier{Audiences: []string{oauthH.Issuer()}, Replay: oauthStore, Clock: cfg.Clock},
+	})
+	gw := &localgateway.Gateway{
+		Functions:  map[string]localgateway.ProxyHandler{route.FunctionIssue: mgmt.Handle, route.FunctionOAuth: oauthH.Handle},
+		Authorizer: authz.Authorize,
+		CacheTTL:   cfg.CacheTTL,
+		Clock:      cfg.Clock,
+		Log:        cfg.Log,
+		Region:     "local", AccountID: "000000000000", APIID: "latchkey", Stage: "local",
 	}
 
 	root, err := svc.Bootstrap(ctx, admin.BootstrapRequest{
@@ -141,29 +165,21 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Groups:            cfg.RootGroups,
 	})
 	if err != nil {
+		_ = ln.Close()
 		return nil, fmt.Errorf("issue the root admin token: %w", err)
 	}
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
-	issuer := "http://" + ln.Addr().String()
-	gw.Authorizer = authorizer.New(authorizer.Config{
-		Store: cfg.Store, Clock: cfg.Clock, Log: cfg.Log,
-		AccessTokens: &accesstoken.Verifier{Keys: keys, Issuer: issuer, Audience: issuer, Clock: cfg.Clock},
-		Assertions:   &clientassertion.Verifier{Audiences: []string{issuer}, Replay: nonces, Clock: cfg.Clock},
-	}).Authorize
 	runCtx, cancel := context.WithCancel(ctx)
 	s := &Server{
-		URL:         issuer,
+		URL:         url,
 		RootToken:   root.Token.String(),
 		RootTokenID: root.Credential.ID,
 		Gateway:     gw,
 		Admin:       svc,
 		Store:       cfg.Store,
+		Issuer:      url,
 		Signer:      cfg.Signer,
-		Issuer:      issuer,
+		Keys:        keys,
 		cancel:      cancel,
 		done:        make(chan struct{}),
 	}

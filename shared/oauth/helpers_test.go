@@ -107,7 +107,7 @@ func (s *countingSigner) SignMessageContext(ctx context.Context, msg []byte) ([]
 // env is one OAuth server with an in-memory store, a stopped clock, a
 // local signing key and a root admin token.
 type env struct {
-	t         *testing.T
+	t         testing.TB
 	h         *oauth.Handler
 	store     *countingStore
 	signer    *countingSigner
@@ -121,7 +121,7 @@ type env struct {
 	seen []string
 }
 
-func newEnv(t *testing.T, mod ...func(*oauth.Config)) *env {
+func newEnv(t testing.TB, mod ...func(*oauth.Config)) *env {
 	t.Helper()
 	st := &countingStore{Store: memstore.New()}
 	clk := clock.NewManual(start)
@@ -290,7 +290,7 @@ func (e *env) exchange(tok apitoken.Token, scope string) oauth.TokenResponse {
 }
 
 func (e *env) verifier() *accesstoken.Verifier {
-	return &accesstoken.Verifier{Keys: e.keys, Issuer: issuer, Audience: issuer, Clock: e.clock}
+	return &accesstoken.Verifier{Keys: e.keys, Issuer: e.h.Issuer(), Audience: e.h.Issuer(), Clock: e.clock}
 }
 
 func (e *env) events(cred string, typ event.Type) []event.Event {

@@ -55,7 +55,9 @@ func (h *Handler) token(ctx context.Context, log *slog.Logger, req events.APIGat
 		return events.APIGatewayProxyResponse{}, err
 	}
 
-	now := h.clock.Now()
+	// JWT times are whole seconds (RFC 7519 §2); counting from the
+	// whole second makes expires_in match iat and exp exactly.
+	now := h.clock.Now().Truncate(time.Second)
 	jti, err := accesstoken.NewID()
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
@@ -105,15 +107,15 @@ func (h *Handler) token(ctx context.Context, log *slog.Logger, req events.APIGat
 	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK, Headers: responseHeaders(), Body: string(body)}, nil
 }
 
-// expiry is now + ttl, but never past the API token's own expiry: an
+// expiry is now + ttl (now in whole seconds), but never past the API token's own expiry: an
 // access token must not outlive the credential it was exchanged for.
 func expiry(now time.Time, ttl time.Duration, c credential.Credential) time.Time {
-	exp := now.Add(ttl).Truncate(time.Second)
+	exp := now.Add(ttl)
 	if c.Expires() && c.ExpiresAt.Before(exp) {
 		exp = c.ExpiresAt.Truncate(time.Second)
 	}
 	if !exp.After(now) {
-		exp = now.Truncate(time.Second).Add(time.Second)
+		exp = now.Add(time.Second)
 	}
 	return exp
 }

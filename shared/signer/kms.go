@@ -151,8 +151,9 @@ type KMSKeySet struct {
 	api    KMSAPI
 	keyIDs []string
 
-	mu   sync.Mutex
-	keys []PublicKey
+	mu    sync.Mutex
+	known map[string]PublicKey // by KMS key ID as configured
+	keys  []PublicKey          // all of them, in order, once read
 }
 
 var _ KeySet = (*KMSKeySet)(nil)
@@ -160,22 +161,9 @@ var _ KeySet = (*KMSKeySet)(nil)
 // NewKMSKeySet lists the keys by KMS key ID, ARN or alias; known holds keys
 // already read (such as a KMS signer's own), which are not fetched again.
 func NewKMSKeySet(api KMSAPI, keyIDs []string, known ...*KMS) *KMSKeySet {
-	s := &KMSKeySet{api: api, keyIDs: slices.Clone(keyIDs)}
-	if len(known) > 0 {
-		byID := map[string]PublicKey{}
-		for _, k := range known {
-			byID[k.keyID] = k.pub
-		}
-		keys := make([]PublicKey, 0, len(keyIDs))
-		for _, id := range keyIDs {
-			k, ok := byID[id]
-			if !ok {
-				keys = nil
-				break
-			}
-			keys = append(keys, k)
-		}
-		s.keys = keys
+	s := &KMSKeySet{api: api, keyIDs: slices.Clone(keyIDs), known: map[string]PublicKey{}}
+	for _, k := range known {
+		s.known[k.keyID] = k.pub
 	}
 	return s
 }
@@ -189,9 +177,13 @@ func (s *KMSKeySet) PublicKeys(ctx context.Context) ([]PublicKey, error) {
 	}
 	keys := make([]PublicKey, 0, len(s.keyIDs))
 	for _, id := range s.keyIDs {
-		k, err := FetchKMSPublicKey(ctx, s.api, id)
-		if err != nil {
-			return nil, err
+		k, ok := s.known[id]
+		if !ok {
+			var err error
+			if k, err = FetchKMSPublicKey(ctx, s.api, id); err != nil {
+				return nil, err
+			}
+			s.known[id] = k
 		}
 		keys = append(keys, k)
 	}

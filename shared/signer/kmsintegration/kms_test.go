@@ -170,9 +170,10 @@ func TestKeySetOfSeveralKeysIsCached(t *testing.T) {
 		t.Fatalf("%d GetPublicKey calls, want 3 (signer once, set twice)", n)
 	}
 	api.getPublicKey.Store(0)
-	known := signer.NewKMSKeySet(api, []string{current}, s)
-	if _, err := known.PublicKeys(ctx); err != nil || api.getPublicKey.Load() != 0 {
-		t.Fatalf("known key fetched again: %d calls, %v", api.getPublicKey.Load(), err)
+	known := signer.NewKMSKeySet(api, []string{current, previous}, s)
+	keys, err := known.PublicKeys(ctx)
+	if err != nil || len(keys) != 2 || keys[0].KeyID != s.KeyID() || api.getPublicKey.Load() != 1 {
+		t.Fatalf("with the signer's key known: %d GetPublicKey calls (want 1, the old key's), %v", api.getPublicKey.Load(), err)
 	}
 }
 
