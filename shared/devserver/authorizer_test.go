@@ -8,6 +8,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -119,4 +122,42 @@ func signAssertion(t *testing.T, key *ecdsa.PrivateKey, id, aud string, now time
 	r.FillBytes(sig[:32])
 	s.FillBytes(sig[32:])
 	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// TestExchangedAccessTokenCallsTheAPI exchanges a token's client
+// credentials at /oauth/token and calls the API with the access token, as
+// an integrator does; once the client is revoked and its status has aged
+// out of the authorizer's cache, the access token stops working.
+func TestExchangedAccessTokenCallsTheAPI(t *testing.T) {
+	t.Parallel()
+	clk := clock.NewManual(time.Now().UTC())
+	srv := start(t, Config{CacheTTL: -1, Clock: clk})
+	root := newClient(t, srv.URL, "127.0.0.1", srv.RootToken)
+	created := root.want(201, "POST", "/v1/tokens", `{"name":"integration","permissions":["apikeys:view","roles:view"]}`)
+	id := created["client_id"].(string)
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id},
+		"client_secret": {created["client_secret"].(string)}, "scope": {"apikeys:view"}}
+	resp, err := http.PostForm(srv.URL+"/oauth/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || tok.AccessToken == "" {
+		t.Fatalf("token endpoint: %d %v", resp.StatusCode, err)
+	}
+	c := newClient(t, srv.URL, "127.0.0.1", tok.AccessToken)
+	who := c.want(200, "GET", "/v1/whoami", "")
+	if who["auth"] != "access_token" || who["credential_id"] != id || fmt.Sprint(who["permissions"]) != "[apikeys:view]" {
+		t.Fatalf("whoami %v", who)
+	}
+	c.want(200, "GET", "/v1/tokens", "")
+	c.want(403, "GET", "/v1/roles", "") // held by the token, not granted to this access token
+
+	root.want(204, "DELETE", "/v1/tokens/"+id, "")
+	clk.Advance(30 * time.Second)
+	c.want(401, "GET", "/v1/whoami", "")
 }
