@@ -279,13 +279,13 @@ func Decide(arn policy.MethodARN, who caller.Caller, sc Scope) events.APIGateway
 
 // responseMemo keeps built responses: a policy is a pure function of the
 // caller and the scope, and building one costs far more than the rest of a
-// decision. It holds one response per credential, keyed by ID and checked
-// against the rest of the key, since a credential is nearly always used
-// against one API stage in one scope. Responses are shared, so nothing may
-// modify one.
+// decision. It holds one response per credential and path account (slot),
+// checked against the rest of the key, since a credential is nearly always
+// used against one API stage. Responses are shared, so nothing may modify
+// one.
 type responseMemo struct {
 	mu sync.RWMutex
-	m  map[string]*memoEntry // by credential ID
+	m  map[string]*memoEntry // by slot
 }
 
 type memoKey struct {
@@ -305,9 +305,22 @@ type memoEntry struct {
 // maxMemo bounds the memo; past it, the memo starts again.
 const maxMemo = 10_000
 
+// slot is the credential ID, plus the path's account for account-scoped
+// requests, so a vendor's token working through its sub-accounts keeps one
+// response for each.
+func (k memoKey) slot() string {
+	switch {
+	case k.scope.Below != "":
+		return k.id + "/" + k.scope.Below
+	case k.scope.Outside != "":
+		return k.id + "/" + k.scope.Outside
+	}
+	return k.id
+}
+
 func (m *responseMemo) get(k memoKey) (events.APIGatewayCustomAuthorizerResponse, bool) {
 	m.mu.RLock()
-	e, ok := m.m[k.id]
+	e, ok := m.m[k.slot()]
 	m.mu.RUnlock()
 	if ok && e.key == k {
 		return e.resp, true
@@ -321,5 +334,5 @@ func (m *responseMemo) put(k memoKey, r events.APIGatewayCustomAuthorizerRespons
 	if m.m == nil || len(m.m) >= maxMemo {
 		m.m = make(map[string]*memoEntry)
 	}
-	m.m[k.id] = &memoEntry{key: k, resp: r}
+	m.m[k.slot()] = &memoEntry{key: k, resp: r}
 }
