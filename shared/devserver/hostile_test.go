@@ -7,8 +7,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -55,7 +57,9 @@ func TestHostileInput(t *testing.T) {
 	mine := root.want(201, "POST", "/v1/tokens", `{"name":"mine"}`)["id"].(string)
 	root.want(201, "POST", "/v1/accounts", `{"id":"acme","name":"Acme"}`)
 	root.want(201, "POST", "/v1/roles", `{"name":"viewers","permissions":["apikeys:view"]}`)
-	viewer := root.want(201, "POST", "/v1/tokens", `{"name":"viewer","permissions":["apikeys:view"]}`)["token"].(string)
+	viewerTok := root.want(201, "POST", "/v1/tokens", `{"name":"viewer","permissions":["apikeys:view"]}`)
+	viewer := viewerTok["token"].(string)
+	viewerID, viewerSecret := viewerTok["client_id"].(string), viewerTok["client_secret"].(string)
 
 	long := strings.Repeat("x", 5000)
 	rsaPEM, p384PEM := foreignKeys(t)
@@ -134,11 +138,30 @@ func TestHostileInput(t *testing.T) {
 		{name: "account bad id", method: "POST", path: "/v1/accounts", body: `{"id":"Bad_ID","name":"x"}`, status: 400, field: "id"},
 		{name: "account foreign parent", method: "POST", path: "/v1/accounts", body: `{"id":"evil","name":"x","parent":"other"}`, status: 0, field: "parent"},
 		{name: "accounts bad limit", method: "GET", path: "/v1/accounts?limit=no", status: 400, field: "limit"},
-		{name: "account cross-tree", method: "GET", path: "/v1/accounts/other", status: 404},
+		{name: "account cross-tree", method: "GET", path: "/v1/accounts/other", status: 0},
 		{name: "sub-account token create bad", method: "POST", path: "/v1/accounts/acme/tokens", body: `{"name":5}`, status: 400, field: "name"},
 		{name: "foreign account tokens create", method: "POST", path: "/v1/accounts/other/tokens", body: `{"name":"x"}`, status: 0},
 		{name: "foreign account tokens", method: "GET", path: "/v1/accounts/other/tokens", status: 0},
 		{name: "foreign account events", method: "GET", path: "/v1/accounts/other/events", status: 0},
+		// OAuth2 endpoints: RFC 6749 §5.2 errors in the same shape.
+		{name: "token: json body", method: "POST", path: "/oauth/token", auth: "-", body: `{"grant_type":"client_credentials"}`},
+		{name: "token: no grant_type", method: "POST", path: "/oauth/token", auth: "-", contentType: formType, body: "client_id=" + mine, status: 400},
+		{name: "token: password grant", method: "POST", path: "/oauth/token", auth: "-", contentType: formType, body: "grant_type=password&username=a&password=b", status: 400},
+		{name: "token: malformed form", method: "POST", path: "/oauth/token", auth: "-", contentType: formType, body: "grant_type=%zz", status: 400},
+		{name: "token: repeated parameter", method: "POST", path: "/oauth/token", auth: "-", contentType: formType, body: "grant_type=client_credentials&grant_type=client_credentials", status: 400},
+		{name: "token: invalid utf-8", method: "POST", path: "/oauth/token", auth: "-", contentType: formType, body: "grant_type=client_credentials&scope=%ff%fe&client_id=" + viewerID + "&client_secret=" + viewerSecret, status: 400},
+		{name: "token: oversize", method: "POST", path: "/oauth/token", auth: "-", contentType: formType, body: "grant_type=client_credentials&scope=" + strings.Repeat("a", 70<<10)},
+		{name: "token: wrong secret", method: "POST", path: "/oauth/token", auth: "-", contentType: formType, body: "grant_type=client_credentials&client_id=" + mine + "&client_secret=" + strings.Repeat("a", 49), status: 401},
+		{name: "token: unknown client", method: "POST", path: "/oauth/token", auth: "-", contentType: formType, body: "grant_type=client_credentials&client_id=AAAAAAAAAAAAAAAA&client_secret=x", status: 401},
+		{name: "token: scope beyond the token", method: "POST", path: "/oauth/token", auth: "-", contentType: formType, body: "grant_type=client_credentials&scope=devices:manage&client_id=" + viewerID + "&client_secret=" + viewerSecret, status: 400},
+		{name: "token: unsigned assertion", method: "POST", path: "/oauth/token", auth: "-", contentType: formType, body: "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=" + noneJWT(mine), status: 401},
+		{name: "token: garbage assertion", method: "POST", path: "/oauth/token", auth: "-", contentType: formType, body: "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=a.b.c", status: 401},
+		{name: "introspect: no caller", method: "POST", path: "/oauth/introspect", auth: "-", contentType: formType, body: "token=x", status: 401},
+		{name: "introspect: no token", method: "POST", path: "/oauth/introspect", contentType: formType, body: "", status: 400},
+		{name: "introspect: forged bearer", method: "POST", path: "/oauth/introspect", auth: "Bearer " + noneJWT(mine), contentType: formType, body: "token=x", status: 401},
+		{name: "revoke: no caller", method: "POST", path: "/oauth/revoke", auth: "-", contentType: formType, body: "token=" + mine, status: 401},
+		{name: "revoke: view-only caller", method: "POST", path: "/oauth/revoke", auth: "Bearer " + viewer, contentType: formType, body: "token=" + mine, status: 403},
+		{name: "revoke: no token", method: "POST", path: "/oauth/revoke", contentType: formType, body: "", status: 400},
 		// Routing.
 		{name: "unknown route", method: "GET", path: "/v1/secrets", status: 404},
 		{name: "wrong method", method: "PUT", path: "/v1/tokens", body: `{}`, status: 405},
@@ -257,6 +280,16 @@ func snapshot(t *testing.T, st store.Store, accounts ...string) map[string]state
 		out[a] = s
 	}
 	return out
+}
+
+const formType = "application/x-www-form-urlencoded"
+
+// noneJWT is an unsigned JWT ("alg": "none") naming a token as its issuer.
+func noneJWT(id string) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	head := enc([]byte(`{"alg":"none","typ":"JWT","kid":"` + id + `"}`))
+	claims := enc([]byte(fmt.Sprintf(`{"iss":%q,"sub":%q,"aud":"http://x","exp":%d,"jti":"j1"}`, id, id, time.Now().Add(time.Minute).Unix())))
+	return head + "." + claims + "."
 }
 
 func flipLast(s string) string {
