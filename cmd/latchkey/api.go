@@ -53,6 +53,12 @@ type apiOptions struct {
 // global flags on the root command.
 func addAPICommands(root *cobra.Command) {
 	o := &apiOptions{}
+	root.Example = `  latchkey dev                                   # the whole API on ` + defaultURL + `
+  export LATCHKEY_TOKEN=lk_...                   # the admin token it prints
+  latchkey tokens create --name "CI deploys" --permission apikeys:view --out ci.token
+  latchkey --token-file ci.token whoami
+  latchkey keygen && latchkey tokens create --name "printer 7" --public-key publicKey.pem --out printer7.token
+  latchkey --token-file printer7.token login && latchkey --token-file printer7.token call GET /v1/whoami`
 	pf := root.PersistentFlags()
 	pf.StringVar(&o.url, "url", "", "API base URL (default $"+envURL+" or "+defaultURL+")")
 	pf.StringVar(&o.token, "token", "", "an lk_ API token (default $"+envToken+")")

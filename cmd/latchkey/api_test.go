@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/latchkey/latchkey/shared/apitoken"
 	"github.com/latchkey/latchkey/shared/devserver"
 	"github.com/latchkey/latchkey/shared/tokenfile"
@@ -336,5 +338,27 @@ func TestGlobalSettings(t *testing.T) {
 	t.Setenv(envTokenFile, file)
 	if r := ok(t, "whoami", "--json"); !strings.Contains(r.stdout, `"auth": "token"`) {
 		t.Fatalf("whoami from LATCHKEY_TOKEN_FILE: %s", r.stdout)
+	}
+}
+
+// TestEveryCommandHasHelpWithAnExample walks the command tree.
+func TestEveryCommandHasHelpWithAnExample(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Name() == "help" || c.Name() == "completion" || c.Parent() != nil && c.Parent().Name() == "completion" {
+			return
+		}
+		if c.Short == "" || strings.TrimSpace(c.Example) == "" {
+			t.Errorf("%q lacks a short description or an example", c.CommandPath())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	root := newRoot()
+	root.InitDefaultHelpCmd()
+	walk(root)
+	if r := ok(t, "tokens", "create", "--help"); !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, "--out") {
+		t.Fatalf("tokens create --help:\n%s", r.stdout)
 	}
 }
