@@ -315,6 +315,10 @@ func TestGlobalSettings(t *testing.T) {
 	fails(t, "no credential", "--url", srv.URL, "whoami")
 	fails(t, "only one of", "--url", srv.URL, "--token", srv.RootToken, "--token-id", root.ID, "whoami")
 	fails(t, "not a Latchkey token", "--url", srv.URL, "--token", "lk_nope", "whoami")
+	stranger, _ := apitoken.Generate()
+	if r := fails(t, "not valid", "--url", srv.URL, "--token", stranger.String(), "whoami"); strings.Contains(r.err.Error()+r.stderr+r.stdout, stranger.Secret) {
+		t.Fatal("the refused token's secret was printed")
+	}
 	fails(t, "API URL", "--url", "ftp://x", "--token", srv.RootToken, "whoami")
 	fails(t, "--auth", "--url", srv.URL, "--token", srv.RootToken, "--auth", "magic", "whoami")
 	t.Setenv(envURL, srv.URL)
