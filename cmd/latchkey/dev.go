@@ -100,6 +100,7 @@ func printDevBanner(cmd *cobra.Command, srv *devserver.Server, storeName, accoun
 	fmt.Fprintf(out, `Latchkey dev server on %[1]s
   store:       %[2]s
   OpenAPI:     %[1]s/openapi.json
+  OAuth:       %[1]s/oauth/token (issuer %[1]s, keys %[1]s/.well-known/jwks.json)
 
 Root admin token of account %[3]q (shown once; permissions: %[4]s):
 

@@ -1,6 +1,7 @@
 // Package devserver assembles the whole API on one local HTTP server — the
 // same handlers and authorizer the Lambda functions run, behind the local
-// API Gateway — and issues the first admin token. `latchkey dev` and the
+// API Gateway, with a local key signing access tokens — and issues the
+// first admin token. `latchkey dev` and the
 // end-to-end tests start it.
 package devserver
 
@@ -17,9 +18,11 @@ import (
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/localgateway"
 	"github.com/latchkey/latchkey/shared/management"
+	"github.com/latchkey/latchkey/shared/oauth"
 	"github.com/latchkey/latchkey/shared/openapi"
 	"github.com/latchkey/latchkey/shared/permission"
 	"github.com/latchkey/latchkey/shared/route"
+	"github.com/latchkey/latchkey/shared/signer"
 	"github.com/latchkey/latchkey/shared/store"
 	"github.com/latchkey/latchkey/shared/store/memstore"
 )
@@ -47,6 +50,8 @@ type Config struct {
 	RootGroups      []string
 	// AllowNeverExpires sets the root account's policy.
 	AllowNeverExpires bool
+	// Signer signs access tokens; a fresh local P-256 key when nil.
+	Signer signer.Signer
 }
 
 // Server is a running local API.
@@ -60,6 +65,11 @@ type Server struct {
 	Gateway     *localgateway.Gateway
 	Admin       *admin.Service
 	Store       store.Store
+	// Issuer is the OAuth issuer (the server's URL); Signer and Keys sign
+	// and verify its access tokens.
+	Issuer string
+	Signer signer.Signer
+	Keys   signer.KeySet
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -97,11 +107,38 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.RootGroups = []string{"admins"}
 	}
 
+	if cfg.Signer == nil {
+		local, err := signer.GenerateLocal()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Signer = local
+	}
+	keys, err := signer.SetOf(cfg.Signer)
+	if err != nil {
+		return nil, err
+	}
+	oauthStore, ok := cfg.Store.(oauth.Store)
+	if !ok {
+		return nil, fmt.Errorf("store %T keeps no nonces or counters, which the OAuth endpoints need", cfg.Store)
+	}
+	// Listen first: the OAuth issuer is the server's own URL.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	url := "http://" + ln.Addr().String()
+	oauthH, err := oauth.New(oauth.Config{Store: oauthStore, Signer: cfg.Signer, Keys: keys, Clock: cfg.Clock, Log: cfg.Log, Issuer: url})
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+
 	svc := admin.New(cfg.Store, cfg.Clock)
 	mgmt := &management.Handler{Service: svc, Log: cfg.Log, OpenAPI: openapi.Document}
 	authz := &authorizer.Authorizer{Tokens: &bearer.Verifier{Store: cfg.Store, Clock: cfg.Clock}, Log: cfg.Log}
 	gw := &localgateway.Gateway{
-		Functions:  map[string]localgateway.ProxyHandler{route.FunctionIssue: mgmt.Handle},
+		Functions:  map[string]localgateway.ProxyHandler{route.FunctionIssue: mgmt.Handle, route.FunctionOAuth: oauthH.Handle},
 		Authorizer: authz.Authorize,
 		CacheTTL:   cfg.CacheTTL,
 		Clock:      cfg.Clock,
@@ -118,21 +155,21 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Groups:            cfg.RootGroups,
 	})
 	if err != nil {
+		_ = ln.Close()
 		return nil, fmt.Errorf("issue the root admin token: %w", err)
 	}
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
 	runCtx, cancel := context.WithCancel(ctx)
 	s := &Server{
-		URL:         "http://" + ln.Addr().String(),
+		URL:         url,
 		RootToken:   root.Token.String(),
 		RootTokenID: root.Credential.ID,
 		Gateway:     gw,
 		Admin:       svc,
 		Store:       cfg.Store,
+		Issuer:      url,
+		Signer:      cfg.Signer,
+		Keys:        keys,
 		cancel:      cancel,
 		done:        make(chan struct{}),
 	}

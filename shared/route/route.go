@@ -52,6 +52,13 @@ var All = []Route{
 	{"POST", "/v1/accounts/{account}/tokens", FunctionIssue, true, permission.APIKeysModify, "Create a token in a sub-account"},
 	{"GET", "/v1/accounts/{account}/tokens", FunctionIssue, true, permission.APIKeysView, "List a sub-account's tokens"},
 	{"GET", "/v1/accounts/{account}/events", FunctionIssue, true, permission.APIKeysView, "List a sub-account's event history"},
+	// OAuth2 (issue 3): public at the gateway; the oauth function
+	// authenticates its callers itself (client credentials or bearer).
+	{"POST", "/oauth/token", FunctionOAuth, false, "", "Exchange an API token for an access token"},
+	{"POST", "/oauth/introspect", FunctionOAuth, false, "", "Introspect a token"},
+	{"POST", "/oauth/revoke", FunctionOAuth, false, "", "Revoke a token"},
+	{"GET", "/.well-known/jwks.json", FunctionOAuth, false, "", "The access-token verification keys"},
+	{"GET", "/.well-known/oauth-authorization-server", FunctionOAuth, false, "", "Authorization server metadata"},
 }
 
 // Key identifies a route as API Gateway names it: "METHOD /resource".

@@ -25,6 +25,8 @@ type Store struct {
 	events   map[string]event.Event
 	accounts map[string]account.Account
 	roles    map[string]account.Role // key account + "\x00" + name
+
+	disposable disposable // nonces and counters (disposable.go)
 }
 
 var _ store.Store = (*Store)(nil)

@@ -48,6 +48,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"EventsNewestFirstAndFiltered", testEvents},
 		{"AccountsAndChildren", testAccounts},
 		{"Roles", testRoles},
+		{"NoncesAreUsedOnce", testNonces},
+		{"CountersCountAtomically", testCounters},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,209 @@
+// Package clientassertion verifies the ES256 JWTs that holders of
+// public_key tokens sign with their own private key to prove possession
+// (RFC 7523 §3, the private_key_jwt client authentication of RFC 7521 and
+// OpenID Connect Core §9). The token endpoint accepts them with the token
+// endpoint URL as audience, the authorizer with the API's base URL.
+//
+// An assertion names its token three times — kid, iss and sub are all the
+// token ID — lives at most five minutes, carries a jti, and is accepted
+// once: its jti is recorded in a replay guard (DynamoDB, with TTL) until it
+// expires.
+package clientassertion
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+	"unicode"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/latchkey/latchkey/shared/apitoken"
+	"github.com/latchkey/latchkey/shared/clock"
+	"github.com/latchkey/latchkey/shared/credential"
+	"github.com/latchkey/latchkey/shared/store"
+)
+
+// Type is the client_assertion_type of RFC 7523 §2.2.
+const Type = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// Limits on an assertion.
+const (
+	// MaxLifetime is how far ahead of now exp may lie.
+	MaxLifetime = 5 * time.Minute
+	// MaxSkew is the clock difference tolerated on exp, nbf and iat.
+	MaxSkew = 60 * time.Second
+	// MaxLen bounds the assertion strings looked at.
+	MaxLen = 8 << 10
+	// MaxJTILen bounds the jti, which becomes part of a store key.
+	MaxJTILen = 256
+)
+
+// ErrInvalid is wrapped by every refusal; the text after it says why, for
+// logs only.
+var ErrInvalid = errors.New("invalid client assertion")
+
+// ErrReplayed means the assertion's jti was seen before; such errors also
+// wrap ErrInvalid.
+var ErrReplayed = store.ErrReplayed
+
+// Replay is the replay guard: store.Nonces, implemented by memstore and
+// dynamostore.
+type Replay = store.Nonces
+
+// Claims are a verified assertion's claims.
+type Claims struct {
+	// TokenID is the API token the assertion speaks for (iss = sub = kid).
+	TokenID   string
+	ID        string
+	Audience  []string
+	ExpiresAt time.Time
+	// IssuedAt is zero when the assertion has no iat.
+	IssuedAt time.Time
+}
+
+type wire struct {
+	Issuer    string           `json:"iss"`
+	Subject   string           `json:"sub"`
+	Audience  jwt.Audience     `json:"aud"`
+	Expiry    *jwt.NumericDate `json:"exp"`
+	IssuedAt  *jwt.NumericDate `json:"iat"`
+	NotBefore *jwt.NumericDate `json:"nbf"`
+	ID        string           `json:"jti"`
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+func parse(raw string) (*jwt.JSONWebToken, jose.Header, error) {
+	if raw == "" || len(raw) > MaxLen {
+		return nil, jose.Header{}, invalid("empty or too long")
+	}
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		return nil, jose.Header{}, invalid("parse: %v", err)
+	}
+	if len(tok.Headers) != 1 {
+		return nil, jose.Header{}, invalid("want one signature")
+	}
+	h := tok.Headers[0]
+	if jose.SignatureAlgorithm(h.Algorithm) != jose.ES256 {
+		return nil, jose.Header{}, invalid("algorithm %q", h.Algorithm)
+	}
+	return tok, h, nil
+}
+
+// TokenID reads, without verifying anything but the shape and algorithm,
+// which token an assertion claims to speak for (its kid), so the caller
+// can load that token's record and then call Verify.
+func TokenID(raw string) (string, error) {
+	_, h, err := parse(raw)
+	if err != nil {
+		return "", err
+	}
+	if !apitoken.ValidID(h.KeyID) {
+		return "", invalid("kid is not a token ID")
+	}
+	return h.KeyID, nil
+}
+
+// Verifier checks assertions for one audience.
+type Verifier struct {
+	// Audiences are the values aud may hold; one match is enough.
+	Audiences []string
+	Replay    Replay
+	Clock     clock.Clock
+}
+
+// Verify checks raw against the token's record c: ES256 only, kid = iss =
+// sub = c.ID, a signature by the token's key (or, during a rotation's grace
+// period, its previous key), an expected audience, exp no more than
+// MaxLifetime ahead and not past, nbf and iat not in the future (each
+// within MaxSkew), and a jti never seen before. The jti is recorded only
+// once everything else holds, so forged assertions cannot burn nonces.
+// Refusals wrap ErrInvalid (replays also ErrReplayed); a failing replay
+// store is returned as it is.
+func (v *Verifier) Verify(ctx context.Context, raw string, c credential.Credential) (Claims, error) {
+	tok, h, err := parse(raw)
+	if err != nil {
+		return Claims{}, err
+	}
+	if c.Kind != credential.KindPublicKey {
+		return Claims{}, invalid("token %s is not a public_key token", c.ID)
+	}
+	if h.KeyID != c.ID {
+		return Claims{}, invalid("kid is not token %s", c.ID)
+	}
+	now := v.Clock.Now()
+	keys, err := c.PublicKeys(now)
+	if err != nil {
+		return Claims{}, invalid("token %s has no usable key: %v", c.ID, err)
+	}
+	var w wire
+	verified := false
+	for _, k := range keys {
+		if err := tok.Claims(k, &w); err == nil {
+			verified = true
+			break
+		}
+	}
+	if !verified {
+		return Claims{}, invalid("signature does not verify with token %s's key", c.ID)
+	}
+	if w.Issuer != c.ID || w.Subject != c.ID {
+		return Claims{}, invalid("iss and sub must both be token %s", c.ID)
+	}
+	if !slices.ContainsFunc(w.Audience, func(a string) bool { return slices.Contains(v.Audiences, a) }) {
+		return Claims{}, invalid("audience %v is not %v", []string(w.Audience), v.Audiences)
+	}
+	if w.Expiry == nil {
+		return Claims{}, invalid("exp is required")
+	}
+	exp := w.Expiry.Time().UTC()
+	if !now.Before(exp.Add(MaxSkew)) {
+		return Claims{}, invalid("expired at %s", exp.Format(time.RFC3339))
+	}
+	if exp.After(now.Add(MaxLifetime + MaxSkew)) {
+		return Claims{}, invalid("exp is more than %s ahead", MaxLifetime)
+	}
+	out := Claims{TokenID: c.ID, ID: w.ID, Audience: w.Audience, ExpiresAt: exp}
+	if w.IssuedAt != nil {
+		out.IssuedAt = w.IssuedAt.Time().UTC()
+		if out.IssuedAt.After(now.Add(MaxSkew)) {
+			return Claims{}, invalid("issued in the future")
+		}
+	}
+	if w.NotBefore != nil && w.NotBefore.Time().After(now.Add(MaxSkew)) {
+		return Claims{}, invalid("not valid yet")
+	}
+	if !validJTI(w.ID) {
+		return Claims{}, invalid("jti is required: 1 to %d printable characters", MaxJTILen)
+	}
+	err = v.Replay.UseNonce(ctx, NonceKey(c.ID, w.ID), now, exp.Add(MaxSkew))
+	if errors.Is(err, store.ErrReplayed) {
+		return Claims{}, fmt.Errorf("%w: jti of token %s: %w", ErrInvalid, c.ID, ErrReplayed)
+	}
+	if err != nil {
+		return Claims{}, fmt.Errorf("record assertion of token %s: %w", c.ID, err)
+	}
+	return out, nil
+}
+
+// NonceKey is the replay guard's key for a token's jti.
+func NonceKey(tokenID, jti string) string { return "assertion#" + tokenID + "#" + jti }
+
+func validJTI(s string) bool {
+	if s == "" || len(s) > MaxJTILen {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
