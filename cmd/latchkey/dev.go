@@ -55,6 +55,15 @@ moto_server.`,
 				}
 				st, storeName = ts, "DynamoDB table "+table
 			}
+			if !cmd.Flags().Changed("authorizer-cache-ttl") {
+				ttl, err := config.AuthorizerCacheTTL()
+				if err != nil {
+					return err
+				}
+				if cacheTTL = ttl; ttl == 0 {
+					cacheTTL = -1
+				}
+			}
 			perms := permission.All()
 			if len(extraPerms) > 0 {
 				more, err := permission.Parse(extraPerms)
@@ -90,7 +99,7 @@ moto_server.`,
 	f.StringVar(&account, "account", "root", "ID of the root account")
 	f.StringSliceVar(&extraPerms, "permission", nil, "extra permission for the root token, e.g. devices:manage (repeatable)")
 	f.BoolVar(&neverOK, "allow-never-expires", false, "let the root account issue tokens that never expire")
-	f.DurationVar(&cacheTTL, "authorizer-cache-ttl", devserver.DefaultCacheTTL, "authorizer result cache TTL (negative disables it)")
+	f.DurationVar(&cacheTTL, "authorizer-cache-ttl", devserver.DefaultCacheTTL, "authorizer result cache TTL (negative disables it; default $"+config.EnvAuthorizerCacheTTL+" seconds, else 60s)")
 	f.BoolVar(&quiet, "quiet", false, "log warnings and errors only")
 	return cmd
 }

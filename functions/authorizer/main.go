@@ -5,15 +5,34 @@ import (
 	"context"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/latchkey/latchkey/shared/accesstoken"
 	"github.com/latchkey/latchkey/shared/authorizer"
-	"github.com/latchkey/latchkey/shared/bearer"
+	"github.com/latchkey/latchkey/shared/clientassertion"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/lambdaenv"
+	"github.com/latchkey/latchkey/shared/oauth"
+	"github.com/latchkey/latchkey/shared/signer"
 )
 
 func main() {
 	env := lambdaenv.MustLoad(context.Background())
-	a := &authorizer.Authorizer{Tokens: &bearer.Verifier{Store: env.Store, Clock: clock.System{}}, Log: env.Log}
+	// The oauth function's settings: the authorizer accepts exactly the
+	// access tokens it issues.
+	set, err := oauth.LoadSettings()
+	if err != nil {
+		lambdaenv.Fatal(env.Log, err)
+	}
+	clk := clock.System{}
+	a := authorizer.New(authorizer.Config{
+		Store: env.Store, Clock: clk, Log: env.Log,
+		// The key set reads the KMS public keys once, for the life of the process.
+		AccessTokens: &accesstoken.Verifier{Keys: signer.NewKMSKeySet(kms.NewFromConfig(env.AWS), set.KMSKeyIDs),
+			Issuer: set.Issuer, Audience: set.Audience, Clock: clk},
+		// Assertions are addressed to the API: its base URL (the issuer), or
+		// the audience its access tokens carry.
+		Assertions: &clientassertion.Verifier{Audiences: []string{set.Issuer, set.Audience}, Replay: env.Store, Clock: clk},
+	})
 	lambda.Start(a.Authorize)
 }

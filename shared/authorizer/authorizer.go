@@ -1,11 +1,18 @@
 // Package authorizer is the API Gateway REQUEST authorizer: it turns the
-// Authorization header and source IP of a request into an IAM policy over
-// every route plus the caller context the backends read (package caller).
+// Authorization header, source IP and method ARN of a request into an IAM
+// policy over every route plus the caller context the backends read
+// (package caller).
 //
 // It fails closed: a missing or bad credential is "Unauthorized" (401), a
-// valid credential without the right gets an explicit Deny (403), and any
-// internal error is returned as an error — API Gateway answers 500 and
-// caches nothing — never as an Allow.
+// valid credential without the right gets a Deny (403), and any internal
+// error is returned as an error — API Gateway answers 500 and caches
+// nothing — never as an Allow.
+//
+// A decision is cached by API Gateway per identity source values (see
+// route.IdentitySources), so the policy it returns must be right for every
+// route those values can reach: it lists every protected route, and the
+// routes under /v1/accounts/{account} only for the accounts the credential
+// may act on.
 package authorizer
 
 import (
@@ -13,12 +20,21 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/latchkey/latchkey/shared/accesstoken"
+	"github.com/latchkey/latchkey/shared/account"
 	"github.com/latchkey/latchkey/shared/apigw"
+	"github.com/latchkey/latchkey/shared/apitoken"
 	"github.com/latchkey/latchkey/shared/bearer"
 	"github.com/latchkey/latchkey/shared/caller"
+	"github.com/latchkey/latchkey/shared/clientassertion"
+	"github.com/latchkey/latchkey/shared/clock"
+	"github.com/latchkey/latchkey/shared/credential"
+	"github.com/latchkey/latchkey/shared/permission"
 	"github.com/latchkey/latchkey/shared/policy"
 )
 
@@ -29,70 +45,294 @@ var ErrUnauthorized = errors.New("Unauthorized")
 // Gateway answers 500 and the request does not reach the backend.
 var ErrInternal = errors.New("authorizer error")
 
-// Authorizer decides requests.
+// Store is the part of the store port the authorizer uses: one read by ID
+// per decision, the account tree for paths naming another account, and the
+// throttled last-use write.
+type Store interface {
+	bearer.CredentialReader
+	GetAccount(ctx context.Context, id string) (account.Account, error)
+	TouchCredential(ctx context.Context, id string, at time.Time, ip string, notAfter time.Time) (bool, error)
+}
+
+// Config wires an Authorizer.
+type Config struct {
+	Store Store
+	Clock clock.Clock
+	Log   *slog.Logger
+	// TouchTimeout bounds the last-use write; zero means DefaultTouchTimeout.
+	TouchTimeout time.Duration
+	// AccessTokens verifies access tokens from /oauth/token (keys cached
+	// across invocations); nil refuses them.
+	AccessTokens *accesstoken.Verifier
+	// Assertions verifies client assertions of public_key tokens, with the
+	// API's base URL as audience and the replay guard; nil refuses them.
+	Assertions *clientassertion.Verifier
+	// StatusTTL is how long a credential record read for a JWT decision is
+	// trusted; zero means DefaultStatusTTL.
+	StatusTTL time.Duration
+}
+
+// Authorizer decides requests. Build it once per process (cold start): it
+// keeps caches across invocations.
 type Authorizer struct {
-	Tokens *bearer.Verifier
-	Log    *slog.Logger
+	tokens       *bearer.Verifier
+	store        Store
+	clock        clock.Clock
+	log          *slog.Logger
+	touchTimeout time.Duration
+	access       *accesstoken.Verifier
+	assertions   *clientassertion.Verifier
+	statusTTL    time.Duration
+
+	status    statusCache
+	arns      policy.ARNParser
+	accounts  accountPaths
+	responses responseMemo
+	touched   touchMemo
+}
+
+// New builds an Authorizer.
+func New(cfg Config) *Authorizer {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System{}
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.TouchTimeout <= 0 {
+		cfg.TouchTimeout = DefaultTouchTimeout
+	}
+	if cfg.StatusTTL <= 0 {
+		cfg.StatusTTL = DefaultStatusTTL
+	}
+	return &Authorizer{
+		tokens:       &bearer.Verifier{Store: cfg.Store, Clock: cfg.Clock},
+		store:        cfg.Store,
+		clock:        cfg.Clock,
+		log:          cfg.Log,
+		touchTimeout: cfg.TouchTimeout,
+		access:       cfg.AccessTokens,
+		assertions:   cfg.Assertions,
+		statusTTL:    cfg.StatusTTL,
+	}
 }
 
 // Authorize handles one REQUEST authorizer event.
 func (a *Authorizer) Authorize(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-	log := a.Log
-	if log == nil {
-		log = slog.Default()
-	}
-	arn, ok := policy.ParseMethodARN(req.MethodArn)
+	arn, ok := a.arns.Parse(req.MethodArn)
 	if !ok {
-		log.ErrorContext(ctx, "authorizer: unparsable method ARN")
+		a.log.ErrorContext(ctx, "authorizer: unparsable method ARN")
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrInternal
 	}
-	header := apigw.Header(req.Headers, req.MultiValueHeaders, "Authorization")
 	ip := req.RequestContext.Identity.SourceIP
-	cred, err := bearer.FromHeader(header)
+	cred, err := credentialOf(apigw.Header(req.Headers, req.MultiValueHeaders, "Authorization"))
 	if err != nil {
-		log.InfoContext(ctx, "authorizer: denied", "reason", bearer.ReasonOf(err))
-		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+		return a.refuse(ctx, err)
 	}
-	if !strings.HasPrefix(cred, "lk_") {
-		log.InfoContext(ctx, "authorizer: denied", "reason", bearer.ReasonMalformed)
-		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
-	}
-	c, err := a.Tokens.Verify(ctx, cred, ip)
-	if errors.Is(err, bearer.ErrRejected) {
-		log.InfoContext(ctx, "authorizer: denied", "reason", bearer.ReasonOf(err), "token_id", idOf(err))
-		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+	// The caller's record stays in this frame: it is several hundred bytes,
+	// and every step below only reads it.
+	var c credential.Credential
+	var d decision
+	switch Classify(cred) {
+	case FormToken:
+		d, err = a.opaque(ctx, cred, ip, &c)
+	case FormJWT:
+		d, err = a.jwt(ctx, cred, ip, &c)
+	default:
+		err = bearer.Reject(bearer.ReasonMalformed, "")
 	}
 	if err != nil {
-		log.ErrorContext(ctx, "authorizer: cannot decide", "error", err.Error())
-		return events.APIGatewayCustomAuthorizerResponse{}, ErrInternal
+		return a.refuse(ctx, err)
 	}
-	who := caller.Caller{
+	resp, err := a.respond(ctx, arn, &c, d)
+	if err != nil {
+		return a.refuse(ctx, err)
+	}
+	// Allowed decisions are not logged: API Gateway's access log records
+	// each request with the principal, and the hot path stays lean.
+	return resp, nil
+}
+
+// credentialOf extracts the bearer credential from an Authorization
+// header. An lk_ token in the usual form, "Bearer lk_…" and nothing else,
+// skips the general parser, since apitoken.Parse checks every byte of it
+// anyway; every other header goes through bearer.FromHeader.
+func credentialOf(h string) (string, error) {
+	if len(h) == len("Bearer ")+apitoken.Len && strings.HasPrefix(h, "Bearer "+apitoken.Prefix) {
+		return h[len("Bearer "):], nil
+	}
+	return bearer.FromHeader(h)
+}
+
+// refuse turns an error into the answer API Gateway expects: a rejection
+// is a 401, anything else an internal error (500, not cached).
+func (a *Authorizer) refuse(ctx context.Context, err error) (events.APIGatewayCustomAuthorizerResponse, error) {
+	var r *bearer.Rejection
+	if errors.As(err, &r) {
+		a.log.InfoContext(ctx, "authorizer: denied", "reason", r.Reason, "credential_id", r.ID)
+		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+	}
+	a.log.ErrorContext(ctx, "authorizer: cannot decide", "error", err.Error())
+	return events.APIGatewayCustomAuthorizerResponse{}, ErrInternal
+}
+
+// decision is how a caller whose record has been read authenticated.
+type decision struct {
+	// auth is caller.AuthToken, AuthAccessToken or AuthAssertion.
+	auth string
+	// scope is an access token's granted scope; the other kinds act with
+	// the record's permissions.
+	scope string
+}
+
+// Form is the shape of a presented bearer credential.
+type Form int
+
+// Credential forms.
+const (
+	FormUnknown Form = iota
+	// FormToken is an lk_ API token.
+	FormToken
+	// FormJWT is a compact JWS: an access token or a client assertion.
+	FormJWT
+)
+
+// Classify tells the forms apart by shape alone; it reads nothing.
+func Classify(cred string) Form {
+	if strings.HasPrefix(cred, "lk_") {
+		return FormToken
+	}
+	if strings.Count(cred, ".") == 2 {
+		return FormJWT
+	}
+	return FormUnknown
+}
+
+// opaque authenticates an lk_ token: checksum, one store read, constant-time
+// hash comparison, status, expiry and source IP.
+func (a *Authorizer) opaque(ctx context.Context, token, ip string, c *credential.Credential) (decision, error) {
+	now := a.clock.Now()
+	if err := a.tokens.VerifyInto(ctx, token, ip, now, c); err != nil {
+		return decision{}, err
+	}
+	a.recordUse(ctx, c.ID, c.LastUsedAt, ip, now)
+	return decision{auth: caller.AuthToken}, nil
+}
+
+// whoOf is the caller context of a credential authenticated by auth with perms.
+func whoOf(c *credential.Credential, auth string, perms []string) caller.Caller {
+	return caller.Caller{
 		Principal:    c.ID,
 		Account:      c.Account,
 		CredentialID: c.ID,
-		Permissions:  c.Permissions,
+		Permissions:  perms,
 		Groups:       c.Groups,
 		Kind:         string(c.Kind),
-		Auth:         caller.AuthToken,
+		Auth:         auth,
 	}
-	return Decide(arn, who), nil
+}
+
+// respond builds (or reuses) the response for an authenticated caller on
+// this request: the accounts the policy may name depend on the account in
+// the path, everything else on the caller alone.
+func (a *Authorizer) respond(ctx context.Context, arn policy.MethodARN, c *credential.Credential, d decision) (events.APIGatewayCustomAuthorizerResponse, error) {
+	sc, err := a.scope(ctx, c.Account, arn.Path)
+	if err != nil {
+		return events.APIGatewayCustomAuthorizerResponse{}, err
+	}
+	key := memoKey{auth: d.auth, id: c.ID, version: c.Version, perms: d.scope, base: arn.Base, scope: sc}
+	if resp, ok := a.responses.get(key); ok {
+		return resp, nil
+	}
+	perms := c.Permissions
+	if d.auth == caller.AuthAccessToken {
+		// The scope was a subset of the credential's permissions when the
+		// token was issued, and permissions never change; check anyway.
+		perms, err = permission.Fields(d.scope)
+		if err != nil || len(c.Permissions.Missing(perms)) > 0 {
+			return events.APIGatewayCustomAuthorizerResponse{}, bearer.Reject(ReasonClaimsDiffer, c.ID)
+		}
+	}
+	resp := Decide(arn, whoOf(c, d.auth, perms), sc)
+	a.responses.put(key, resp)
+	return resp, nil
 }
 
 // Decide builds the response for an authenticated caller: the policy over
-// every route and the caller context. extraDeny adds resources to refuse
-// outright, which override any Allow.
-func Decide(arn policy.MethodARN, who caller.Caller, extraDeny ...string) events.APIGatewayCustomAuthorizerResponse {
+// every route within the accounts of sc, and the caller context. A path
+// account outside the caller's tree is denied outright.
+func Decide(arn policy.MethodARN, who caller.Caller, sc Scope) events.APIGatewayCustomAuthorizerResponse {
+	accounts := []string{who.Account}
+	var deny []string
+	switch {
+	case sc.Below != "":
+		accounts = append(accounts, sc.Below)
+	case sc.Outside != "":
+		deny = []string{arn.Base + "*/v1/accounts/" + sc.Outside, arn.Base + "*/v1/accounts/" + sc.Outside + "/*"}
+	}
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID:    who.Principal,
-		PolicyDocument: policy.ForPermissions(arn, who.Permissions, extraDeny...),
+		PolicyDocument: policy.ForCaller(arn, who.Permissions, accounts, deny...),
 		Context:        who.Context(),
 	}
 }
 
-func idOf(err error) string {
-	var r *bearer.Rejection
-	if errors.As(err, &r) {
-		return r.ID
+// responseMemo keeps built responses: a policy is a pure function of the
+// caller and the scope, and building one costs far more than the rest of a
+// decision. It holds one response per credential and path account (slot),
+// checked against the rest of the key, since a credential is nearly always
+// used against one API stage. Responses are shared, so nothing may modify
+// one.
+type responseMemo struct {
+	mu sync.RWMutex
+	m  map[string]*memoEntry // by slot
+}
+
+type memoKey struct {
+	auth, id string
+	version  int64
+	// perms is an access token's scope; other callers use the record's.
+	perms string
+	base  string
+	scope Scope
+}
+
+type memoEntry struct {
+	key  memoKey
+	resp events.APIGatewayCustomAuthorizerResponse
+}
+
+// maxMemo bounds the memo; past it, the memo starts again.
+const maxMemo = 10_000
+
+// slot is the credential ID, plus the path's account for account-scoped
+// requests, so a vendor's token working through its sub-accounts keeps one
+// response for each.
+func (k memoKey) slot() string {
+	switch {
+	case k.scope.Below != "":
+		return k.id + "/" + k.scope.Below
+	case k.scope.Outside != "":
+		return k.id + "/" + k.scope.Outside
 	}
-	return ""
+	return k.id
+}
+
+func (m *responseMemo) get(k memoKey) (events.APIGatewayCustomAuthorizerResponse, bool) {
+	m.mu.RLock()
+	e, ok := m.m[k.slot()]
+	m.mu.RUnlock()
+	if ok && e.key == k {
+		return e.resp, true
+	}
+	return events.APIGatewayCustomAuthorizerResponse{}, false
+}
+
+func (m *responseMemo) put(k memoKey, r events.APIGatewayCustomAuthorizerResponse) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil || len(m.m) >= maxMemo {
+		m.m = make(map[string]*memoEntry)
+	}
+	m.m[k.slot()] = &memoEntry{key: k, resp: r}
 }

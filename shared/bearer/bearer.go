@@ -10,10 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/latchkey/latchkey/shared/apitoken"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
+	"github.com/latchkey/latchkey/shared/iplist"
 	"github.com/latchkey/latchkey/shared/store"
 )
 
@@ -74,15 +76,31 @@ func FromHeader(h string) (string, error) {
 	if len(h) > MaxHeaderLen {
 		return "", Reject(ReasonMalformed, "")
 	}
+	// The usual form, "Bearer <credential>" with nothing else, needs no
+	// trimming; the authorizer reads one header per decision.
+	if len(h) > len("Bearer ") && h[len("Bearer")] == ' ' && strings.EqualFold(h[:len("Bearer")], "Bearer") && !hasSpace(h[len("Bearer "):]) {
+		return h[len("Bearer "):], nil
+	}
 	scheme, cred, ok := strings.Cut(strings.TrimSpace(h), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return "", Reject(ReasonMalformed, "")
 	}
 	cred = strings.TrimSpace(cred)
-	if cred == "" || strings.ContainsAny(cred, " \t\r\n") {
+	if cred == "" || hasSpace(cred) {
 		return "", Reject(ReasonMalformed, "")
 	}
 	return cred, nil
+}
+
+// hasSpace reports whether s holds a blank or a control character, which
+// no credential form contains.
+func hasSpace(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 // CredentialReader is the one store call verification needs.
@@ -90,51 +108,106 @@ type CredentialReader interface {
 	GetCredential(ctx context.Context, id string) (credential.Credential, error)
 }
 
-// Verifier checks lk_ tokens.
+// Verifier checks lk_ tokens. Use it by pointer: it caches parsed
+// allowlists across calls.
 type Verifier struct {
 	Store CredentialReader
 	Clock clock.Clock
+
+	allowlists iplist.Cache
 }
 
 // Verify checks a token string presented from sourceIP and returns its
 // record. A rejection wraps ErrRejected; any other error is the store's.
 func (v *Verifier) Verify(ctx context.Context, token, sourceIP string) (credential.Credential, error) {
-	t, err := apitoken.Parse(token)
-	if err != nil {
-		return credential.Credential{}, Reject(ReasonMalformed, "")
-	}
-	return v.VerifyParsed(ctx, t, sourceIP)
+	return v.VerifyAt(ctx, token, sourceIP, v.Clock.Now())
 }
 
-// VerifyParsed is Verify for a token already parsed (e.g. rebuilt from OAuth
-// client credentials).
-func (v *Verifier) VerifyParsed(ctx context.Context, t apitoken.Token, sourceIP string) (credential.Credential, error) {
-	c, err := v.Store.GetCredential(ctx, t.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		// Compare anyway so an unknown ID costs what a known one does.
-		t.Matches(apitoken.Hash{})
-		return credential.Credential{}, Reject(ReasonUnknown, t.ID)
-	}
-	if err != nil {
-		return credential.Credential{}, fmt.Errorf("verify token %s: %w", t.ID, err)
-	}
-	now := v.Clock.Now()
-	if c.Kind != credential.KindSecret {
-		return credential.Credential{}, Reject(ReasonWrongKind, t.ID)
-	}
-	if !c.SecretMatches(t, now) {
-		return credential.Credential{}, Reject(ReasonMismatch, t.ID)
-	}
-	if err := Usable(&c, sourceIP, v.Clock); err != nil {
+// VerifyAt is Verify at the instant now, for a caller that already read
+// the clock.
+func (v *Verifier) VerifyAt(ctx context.Context, token, sourceIP string, now time.Time) (credential.Credential, error) {
+	var c credential.Credential
+	if err := v.VerifyInto(ctx, token, sourceIP, now, &c); err != nil {
 		return credential.Credential{}, err
 	}
 	return c, nil
 }
 
+// VerifyInto is VerifyAt filling c, for the authorizer's hot path: a record
+// is several hundred bytes, and returning it by value copies it at every
+// level. c is set only when the token is accepted.
+func (v *Verifier) VerifyInto(ctx context.Context, token, sourceIP string, now time.Time, c *credential.Credential) error {
+	t, err := apitoken.Parse(token)
+	if err != nil {
+		return Reject(ReasonMalformed, "")
+	}
+	return v.verifyParsed(ctx, t, sourceIP, now, c)
+}
+
+// VerifyParsed is Verify for a token already parsed (e.g. rebuilt from OAuth
+// client credentials).
+func (v *Verifier) VerifyParsed(ctx context.Context, t apitoken.Token, sourceIP string) (credential.Credential, error) {
+	var c credential.Credential
+	if err := v.verifyParsed(ctx, t, sourceIP, v.Clock.Now(), &c); err != nil {
+		return credential.Credential{}, err
+	}
+	return c, nil
+}
+
+func (v *Verifier) verifyParsed(ctx context.Context, t apitoken.Token, sourceIP string, now time.Time, out *credential.Credential) error {
+	c, err := v.Store.GetCredential(ctx, t.ID)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			// Compare anyway so an unknown ID costs what a known one does.
+			t.Matches(apitoken.Hash{})
+			return Reject(ReasonUnknown, t.ID)
+		}
+		return fmt.Errorf("verify token %s: %w", t.ID, err)
+	}
+	if c.Kind != credential.KindSecret {
+		return Reject(ReasonWrongKind, t.ID)
+	}
+	if !c.SecretMatches(t, now) {
+		return Reject(ReasonMismatch, t.ID)
+	}
+	if err := v.usable(&c, sourceIP, now); err != nil {
+		return err
+	}
+	*out = c
+	return nil
+}
+
+// UsableAt is the package's Usable at now with the verifier's allowlist
+// cache, for callers that prove the holder another way (a signature).
+func (v *Verifier) UsableAt(c *credential.Credential, sourceIP string, now time.Time) error {
+	return v.usable(c, sourceIP, now)
+}
+
+func (v *Verifier) usable(c *credential.Credential, sourceIP string, now time.Time) error {
+	if err := statusAt(c, now); err != nil {
+		return err
+	}
+	if !v.allowlists.Contains(c.ID, c.AllowedIPs, sourceIP) {
+		return Reject(ReasonIPRefused, c.ID)
+	}
+	return nil
+}
+
 // Usable applies the checks every kind of credential shares once its holder
 // is proven: status, expiry at this instant, and the source-IP allowlist.
 func Usable(c *credential.Credential, sourceIP string, clk clock.Clock) error {
-	switch c.EffectiveStatus(clk.Now()) {
+	if err := statusAt(c, clk.Now()); err != nil {
+		return err
+	}
+	if !c.IPAllowed(sourceIP) {
+		return Reject(ReasonIPRefused, c.ID)
+	}
+	return nil
+}
+
+// statusAt refuses a credential that is not active at now, expiry included.
+func statusAt(c *credential.Credential, now time.Time) error {
+	switch c.EffectiveStatus(now) {
 	case credential.StatusActive:
 	case credential.StatusInactive:
 		return Reject(ReasonInactive, c.ID)
@@ -142,9 +215,6 @@ func Usable(c *credential.Credential, sourceIP string, clk clock.Clock) error {
 		return Reject(ReasonRevoked, c.ID)
 	default:
 		return Reject(ReasonExpired, c.ID)
-	}
-	if !c.IPAllowed(sourceIP) {
-		return Reject(ReasonIPRefused, c.ID)
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ func TestVerify(t *testing.T) {
 		name, token, ip, reason string
 	}{
 		{"malformed", "lk_nope", "10.0.0.7", ReasonMalformed},
-		{"bad checksum", tok.String()[:apitoken.Len-1] + "x", "10.0.0.7", ReasonMalformed},
+		{"bad checksum", flipLast(tok.String()), "10.0.0.7", ReasonMalformed},
 		{"wrong secret", other.String(), "10.0.0.7", ReasonMismatch},
 		{"unknown id", unknown.String(), "10.0.0.7", ReasonUnknown},
 		{"ipv4 outside", tok.String(), "10.0.1.0", ReasonIPRefused},
@@ -91,6 +91,16 @@ func TestVerifyStatus(t *testing.T) {
 	if _, err := v.Verify(context.Background(), tok.String(), "10.0.0.1"); ReasonOf(err) != ReasonWrongKind {
 		t.Errorf("public_key token used as a secret: %v", err)
 	}
+}
+
+// flipLast changes a token's last checksum character to another one.
+func flipLast(s string) string {
+	last := s[len(s)-1]
+	next := byte('x')
+	if last == next {
+		next = 'y'
+	}
+	return s[:len(s)-1] + string(next)
 }
 
 type failingStore struct{}

@@ -42,3 +42,24 @@ func Duration(name string, unit, def time.Duration) (time.Duration, error) {
 	}
 	return time.Duration(n) * unit, nil
 }
+
+// Authorizer result cache TTL bounds: API Gateway's default here, and its
+// maximum.
+const (
+	DefaultAuthorizerCacheTTL = 60 * time.Second
+	MaxAuthorizerCacheTTL     = time.Hour
+)
+
+// AuthorizerCacheTTL reads EnvAuthorizerCacheTTL (whole seconds, 0 turns the
+// cache off), DefaultAuthorizerCacheTTL when unset.
+func AuthorizerCacheTTL() (time.Duration, error) {
+	d, err := Duration(EnvAuthorizerCacheTTL, time.Second, DefaultAuthorizerCacheTTL)
+	if err != nil {
+		return 0, err
+	}
+	if d > MaxAuthorizerCacheTTL {
+		return 0, fmt.Errorf("environment variable %s=%d: API Gateway caches authorizer results for at most %d seconds",
+			EnvAuthorizerCacheTTL, int(d/time.Second), int(MaxAuthorizerCacheTTL/time.Second))
+	}
+	return d, nil
+}

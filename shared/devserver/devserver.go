@@ -12,10 +12,12 @@ import (
 	"net"
 	"time"
 
+	"github.com/latchkey/latchkey/shared/accesstoken"
 	"github.com/latchkey/latchkey/shared/admin"
 	"github.com/latchkey/latchkey/shared/authorizer"
-	"github.com/latchkey/latchkey/shared/bearer"
+	"github.com/latchkey/latchkey/shared/clientassertion"
 	"github.com/latchkey/latchkey/shared/clock"
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/localgateway"
 	"github.com/latchkey/latchkey/shared/management"
 	"github.com/latchkey/latchkey/shared/oauth"
@@ -31,7 +33,7 @@ import (
 const DefaultAddr = "127.0.0.1:3000"
 
 // DefaultCacheTTL is the authorizer cache TTL, as deployed.
-const DefaultCacheTTL = 60 * time.Second
+const DefaultCacheTTL = config.DefaultAuthorizerCacheTTL
 
 // Config chooses the server's parts; zero values are the dev defaults.
 type Config struct {
@@ -50,7 +52,8 @@ type Config struct {
 	RootGroups      []string
 	// AllowNeverExpires sets the root account's policy.
 	AllowNeverExpires bool
-	// Signer signs access tokens; a fresh local P-256 key when nil.
+	// Signer signs access tokens; a fresh local P-256 key when nil. The
+	// authorizer verifies access tokens with its public key.
 	Signer signer.Signer
 }
 
@@ -136,7 +139,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 	svc := admin.New(cfg.Store, cfg.Clock)
 	mgmt := &management.Handler{Service: svc, Log: cfg.Log, OpenAPI: openapi.Document}
-	authz := &authorizer.Authorizer{Tokens: &bearer.Verifier{Store: cfg.Store, Clock: cfg.Clock}, Log: cfg.Log}
+	// The authorizer verifies the access tokens the OAuth endpoints issue
+	// (same keys, issuer and audience) and client assertions addressed to
+	// the API's base URL.
+	authz := authorizer.New(authorizer.Config{
+		Store: cfg.Store, Clock: cfg.Clock, Log: cfg.Log,
+		AccessTokens: &accesstoken.Verifier{Keys: keys, Issuer: oauthH.Issuer(), Audience: oauthH.Issuer(), Clock: cfg.Clock},
+		Assertions:   &clientassertion.Verifier{Audiences: []string{oauthH.Issuer()}, Replay: oauthStore, Clock: cfg.Clock},
+	})
 	gw := &localgateway.Gateway{
 		Functions:  map[string]localgateway.ProxyHandler{route.FunctionIssue: mgmt.Handle, route.FunctionOAuth: oauthH.Handle},
 		Authorizer: authz.Authorize,

@@ -3,7 +3,9 @@
 // and path parameters from the shared route table, a REQUEST authorizer in
 // front of protected routes with identity sources (Authorization header and
 // source IP) and a result cache, the source IP taken from the connection,
-// proxy events in and proxy responses out.
+// proxy events in and proxy responses out. Each route's authorizer keys its
+// cache by that authorizer's identity sources (route.IdentitySources), as
+// the deployed API does.
 package localgateway
 
 import (
@@ -160,7 +162,7 @@ func (g *Gateway) authorize(ctx context.Context, w http.ResponseWriter, rt route
 		writeError(w, apigw.Unauthorized("a bearer credential is required"))
 		return nil, false
 	}
-	key := authHeader + "\x00" + req.RequestContext.Identity.SourceIP
+	key := cacheKey(rt, req)
 	now := g.now()
 	var resp events.APIGatewayCustomAuthorizerResponse
 	g.cacheMu.RLock()
@@ -216,6 +218,26 @@ func (g *Gateway) authorize(ctx context.Context, w http.ResponseWriter, rt route
 	}
 	ctxMap["principalId"] = resp.PrincipalID
 	return ctxMap, true
+}
+
+// cacheKey is what API Gateway keys the route's authorizer results by: the
+// authorizer and the values of its identity sources.
+func cacheKey(rt route.Route, req events.APIGatewayProxyRequest) string {
+	name := rt.Authorizer()
+	var b strings.Builder
+	b.WriteString(name)
+	for _, src := range route.IdentitySources(name) {
+		b.WriteByte(0)
+		switch src {
+		case route.IdentityAuthorization:
+			b.WriteString(req.Headers["Authorization"])
+		case route.IdentitySourceIP:
+			b.WriteString(req.RequestContext.Identity.SourceIP)
+		case route.IdentityPath:
+			b.WriteString(req.RequestContext.Path)
+		}
+	}
+	return b.String()
 }
 
 func (g *Gateway) remember(key string, c cached, now time.Time) {

@@ -1,14 +1,17 @@
 // Package policy builds and evaluates the IAM policies a REST API Lambda
 // authorizer returns. A policy lists every route of the API — Allow where the
 // credential may call it, Deny elsewhere — so a decision that API Gateway
-// caches for one route stays right for all the others.
+// caches for one route stays right for all the others. Routes that name an
+// account in their path are listed per allowed account.
 package policy
 
 import (
 	"strings"
+	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/latchkey/latchkey/shared/account"
 	"github.com/latchkey/latchkey/shared/permission"
 	"github.com/latchkey/latchkey/shared/route"
 )
@@ -22,32 +25,94 @@ type MethodARN struct {
 	Path   string
 }
 
-// ParseMethodARN splits a method ARN. ok is false when it is not one.
+// ParseMethodARN splits a method ARN. ok is false when it is not one. It
+// slices the ARN in one pass without allocating: the authorizer parses one
+// per decision.
 func ParseMethodARN(arn string) (MethodARN, bool) {
 	if !strings.HasPrefix(arn, "arn:") {
 		return MethodARN{}, false
 	}
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[2] != "execute-api" {
+	// arn:partition:service:region:account:{apiId}/{stage}/{METHOD}[/{path}]
+	colons, slashes := 0, 0
+	serviceStart, baseLen, methodEnd := 0, 0, len(arn)
+	for i := 0; i < len(arn); i++ {
+		switch {
+		case colons < 5 && arn[i] == ':':
+			colons++
+			switch colons {
+			case 2:
+				serviceStart = i + 1
+			case 3:
+				if arn[serviceStart:i] != "execute-api" {
+					return MethodARN{}, false
+				}
+			}
+		case colons == 5 && arn[i] == '/':
+			slashes++
+			switch slashes {
+			case 2:
+				baseLen = i + 1
+			case 3:
+				methodEnd = i
+			}
+		}
+		if slashes == 3 {
+			break
+		}
+	}
+	if colons < 5 || slashes < 2 {
 		return MethodARN{}, false
 	}
-	segs := strings.SplitN(parts[5], "/", 4)
-	if len(segs) < 3 {
-		return MethodARN{}, false
+	return splitTail(arn, baseLen, methodEnd), true
+}
+
+// ARNParser is ParseMethodARN remembering the last base it parsed: one
+// authorizer serves one API, so nearly every ARN starts with the same
+// "arn:…:{apiId}/{stage}/", and only the method and path are left to split.
+// Safe for concurrent use.
+type ARNParser struct {
+	base atomic.Pointer[string]
+}
+
+// Parse is ParseMethodARN.
+func (p *ARNParser) Parse(arn string) (MethodARN, bool) {
+	if b := p.base.Load(); b != nil && len(arn) > len(*b) && arn[:len(*b)] == *b && arn[len(*b)] != '/' {
+		methodEnd := strings.IndexByte(arn[len(*b):], '/')
+		if methodEnd < 0 {
+			methodEnd = len(arn)
+		} else {
+			methodEnd += len(*b)
+		}
+		return splitTail(arn, len(*b), methodEnd), true
 	}
+	m, ok := ParseMethodARN(arn)
+	if ok {
+		p.base.Store(&m.Base)
+	}
+	return m, ok
+}
+
+func splitTail(arn string, baseLen, methodEnd int) MethodARN {
 	path := "/"
-	if len(segs) == 4 {
-		path += segs[3]
+	if methodEnd < len(arn) {
+		path = arn[methodEnd:]
 	}
-	base := strings.Join(parts[:5], ":") + ":" + segs[0] + "/" + segs[1] + "/"
-	return MethodARN{Base: base, Method: segs[2], Path: path}, true
+	return MethodARN{Base: arn[:baseLen], Method: arn[baseLen:methodEnd], Path: path}
 }
 
 // Resource is the ARN of a method on a path, with path parameters as "*".
 func (m MethodARN) Resource(method, pathTemplate string) string {
+	return m.ResourceIn(method, pathTemplate, "*")
+}
+
+// ResourceIn is Resource with the {account} parameter set to account.
+func (m MethodARN) ResourceIn(method, pathTemplate, account string) string {
 	segs := strings.Split(strings.TrimPrefix(pathTemplate, "/"), "/")
 	for i, s := range segs {
-		if strings.HasPrefix(s, "{") {
+		switch {
+		case s == route.AccountParam:
+			segs[i] = account
+		case strings.HasPrefix(s, "{"):
 			segs[i] = "*"
 		}
 	}
@@ -66,38 +131,52 @@ func Allows(perms permission.Set, r route.Route) bool {
 	return true
 }
 
-// ForPermissions builds the policy for a credential: an Allow statement with
+// ForCaller builds the policy for a credential: an Allow statement with
 // every protected route it may call and a Deny statement with the routes it
-// may not, plus extra denied resources.
+// may not, plus extra denied resources. Routes under /v1/accounts/{account}
+// are allowed only for the listed accounts (the caller's own, and the one in
+// the request's path when it lies below); every other account is refused
+// because no allowed pattern covers it.
 //
 // IAM's "*" also matches "/", so the pattern of one route can cover another
-// (GET …/accounts/* covers GET …/accounts/x/tokens). A Deny is therefore
-// listed only when it covers no allowed route; a route left out is still
+// (GET …/tokens/* covers GET …/tokens/x/rotate). A Deny is therefore
+// listed only when it covers no allowed resource; a route left out is still
 // refused, implicitly, unless an allowed pattern covers it — and then it is
 // always listed, because its own pattern never covers a shorter allowed
 // route. TestPolicyMatchesPermissionsExhaustively checks this for every
-// combination of the catalogue's permissions.
-func ForPermissions(arn MethodARN, perms permission.Set, extraDeny ...string) events.APIGatewayCustomAuthorizerPolicy {
-	var allowed, denied []route.Route
+// combination of the catalogue's permissions and accounts.
+func ForCaller(arn MethodARN, perms permission.Set, accounts []string, extraDeny ...string) events.APIGatewayCustomAuthorizerPolicy {
+	var allow, samples, deny []string
+	var denied []route.Route
 	for _, r := range route.All {
 		if !r.Protected {
 			continue
 		}
-		if Allows(perms, r) {
-			allowed = append(allowed, r)
-		} else {
+		if !Allows(perms, r) {
 			denied = append(denied, r)
+			continue
 		}
-	}
-	var allow, deny []string
-	for _, r := range allowed {
-		allow = append(allow, arn.Resource(r.Method, r.Path))
+		if !r.AccountScoped() {
+			allow = append(allow, arn.Resource(r.Method, r.Path))
+			samples = append(samples, arn.Resource(r.Method, Sample(r.Path)))
+			continue
+		}
+		for _, a := range accounts {
+			if account.ValidID(a) != nil {
+				// Never put a wildcard or a path separator from a request
+				// into a resource pattern.
+				continue
+			}
+			res := arn.ResourceIn(r.Method, r.Path, a)
+			allow = append(allow, res)
+			samples = append(samples, arn.Resource(r.Method, SampleIn(r.Path, a)))
+		}
 	}
 	for _, r := range denied {
 		res := arn.Resource(r.Method, r.Path)
 		coversAllowed := false
-		for _, a := range allowed {
-			if Match(res, arn.Resource(a.Method, Sample(a.Path))) {
+		for _, s := range samples {
+			if Match(res, s) {
 				coversAllowed = true
 				break
 			}
@@ -118,10 +197,16 @@ func ForPermissions(arn MethodARN, perms permission.Set, extraDeny ...string) ev
 }
 
 // Sample is a concrete path of a route template, each parameter one segment.
-func Sample(template string) string {
+func Sample(template string) string { return SampleIn(template, "x") }
+
+// SampleIn is Sample with the {account} parameter set to account.
+func SampleIn(template, account string) string {
 	segs := strings.Split(template, "/")
 	for i, s := range segs {
-		if strings.HasPrefix(s, "{") {
+		switch {
+		case s == route.AccountParam:
+			segs[i] = account
+		case strings.HasPrefix(s, "{"):
 			segs[i] = "x"
 		}
 	}

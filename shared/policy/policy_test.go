@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/latchkey/latchkey/shared/permission"
@@ -65,7 +66,7 @@ func TestPolicyCoversEveryRoute(t *testing.T) {
 		{"read-only on unsafe even when held", permission.MustParse("apikeys:view", "roles:view"), "POST/v1/roles", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := ForPermissions(m, tc.perms)
+			p := ForCaller(m, tc.perms, []string{"acme"})
 			if got := Evaluate(p, arnBase+tc.arn); got != tc.want {
 				t.Fatalf("Evaluate(%s) = %v want %v; policy %+v", tc.arn, got, tc.want, p)
 			}
@@ -75,13 +76,13 @@ func TestPolicyCoversEveryRoute(t *testing.T) {
 
 func TestExtraDenyWins(t *testing.T) {
 	t.Parallel()
-	m, _ := ParseMethodARN(arnBase + "GET/v1/accounts/sibling/tokens")
-	p := ForPermissions(m, permission.All(), arnBase+"GET/v1/accounts/sibling/tokens")
-	if Evaluate(p, arnBase+"GET/v1/accounts/sibling/tokens") {
+	m, _ := ParseMethodARN(arnBase + "GET/v1/tokens/x")
+	p := ForCaller(m, permission.All(), []string{"acme"}, arnBase+"GET/v1/tokens/x")
+	if Evaluate(p, arnBase+"GET/v1/tokens/x") {
 		t.Fatal("explicit deny did not win")
 	}
-	if !Evaluate(p, arnBase+"GET/v1/accounts/child/tokens") {
-		t.Fatal("other accounts were denied too")
+	if !Evaluate(p, arnBase+"GET/v1/tokens/y") {
+		t.Fatal("other tokens were denied too")
 	}
 	if Evaluate(DenyAll(m), arnBase+"GET/v1/whoami") {
 		t.Fatal("DenyAll allowed")
@@ -107,15 +108,72 @@ func TestPolicyMatchesPermissionsExhaustively(t *testing.T) {
 			}
 		}
 		set := permission.MustParse(perms...)
-		pol := ForPermissions(m, set)
-		for _, r := range route.All {
-			if !r.Protected {
-				continue
-			}
-			got := Evaluate(pol, arnBase+r.Method+Sample(r.Path))
-			if want := Allows(set, r); got != want {
-				t.Fatalf("permissions %v, %s: policy says %v, want %v", perms, r.Key(), got, want)
+		for _, accounts := range [][]string{{"acme"}, {"acme", "acme-child"}} {
+			pol := ForCaller(m, set, accounts)
+			for _, r := range route.All {
+				if !r.Protected {
+					continue
+				}
+				for _, in := range []string{"acme", "acme-child", "sibling", "x"} {
+					got := Evaluate(pol, arnBase+r.Method+SampleIn(r.Path, in))
+					want := Allows(set, r) && (!r.AccountScoped() || slices.Contains(accounts, in))
+					if got != want {
+						t.Fatalf("permissions %v, accounts %v, %s in %s: policy says %v, want %v", perms, accounts, r.Key(), in, got, want)
+					}
+				}
 			}
 		}
+	}
+}
+
+func TestParseMethodARNShapes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		arn                string
+		ok                 bool
+		base, method, path string
+	}{
+		{arnBase + "GET/v1/accounts/acme/tokens", true, arnBase, "GET", "/v1/accounts/acme/tokens"},
+		{arnBase + "GET/", true, arnBase, "GET", "/"},
+		{arnBase + "GET", true, arnBase, "GET", "/"},
+		{arnBase + "/GET", true, arnBase, "", "/GET"},
+		{"arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod", false, "", "", ""},
+		{"arn:aws:execute-api:eu-west-1:123456789012", false, "", "", ""},
+		{"arn:aws:lambda:eu-west-1:123456789012:abcdef1234/prod/GET/", false, "", "", ""},
+		{"arn:aws-cn:execute-api:cn-north-1:123456789012:api/stage/POST/v1/tokens", true, "arn:aws-cn:execute-api:cn-north-1:123456789012:api/stage/", "POST", "/v1/tokens"},
+	} {
+		m, ok := ParseMethodARN(tc.arn)
+		if ok != tc.ok || m.Base != tc.base || m.Method != tc.method || m.Path != tc.path {
+			t.Errorf("ParseMethodARN(%q) = %+v, %v", tc.arn, m, ok)
+		}
+		for _, warm := range []string{arnBase + "GET/v1/whoami", "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/dev/GET/v1/whoami", "garbage"} {
+			var p ARNParser
+			p.Parse(warm)
+			if m2, ok2 := p.Parse(tc.arn); m2 != m || ok2 != ok {
+				t.Errorf("after %q, ARNParser.Parse(%q) = %+v, %v, want %+v, %v", warm, tc.arn, m2, ok2, m, ok)
+			}
+		}
+	}
+}
+
+func TestParseMethodARNAllocatesNothing(t *testing.T) {
+	if n := testing.AllocsPerRun(100, func() { ParseMethodARN(arnBase + "GET/v1/tokens") }); n != 0 {
+		t.Fatalf("%v allocations", n)
+	}
+}
+
+// TestAccountPatternsStayLiteral checks that an account that is not a valid
+// ID (a wildcard, a slash) never reaches a resource pattern.
+func TestAccountPatternsStayLiteral(t *testing.T) {
+	t.Parallel()
+	m, _ := ParseMethodARN(arnBase + "GET/v1/whoami")
+	p := ForCaller(m, permission.All(), []string{"acme", "*", "a/b", "?x"})
+	for _, in := range []string{"other", "a/b", "zz"} {
+		if Evaluate(p, arnBase+"GET/v1/accounts/"+in+"/tokens") {
+			t.Errorf("account %q allowed", in)
+		}
+	}
+	if !Evaluate(p, arnBase+"GET/v1/accounts/acme/tokens") {
+		t.Error("own account refused")
 	}
 }

@@ -1,0 +1,83 @@
+package authorizer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/latchkey/latchkey/shared/account"
+	"github.com/latchkey/latchkey/shared/route"
+	"github.com/latchkey/latchkey/shared/store"
+)
+
+// Scope is what the account in a request's path adds to a decision. A
+// credential of an account is valid for that account and every account below
+// it; the policy lists the account-scoped routes for the caller's own account
+// and, when the path names one below it, for that one too.
+type Scope struct {
+	// Below is the path's account when it lies below the caller's.
+	Below string
+	// Outside is the path's account when it is a valid account ID outside
+	// the caller's subtree (a sibling, an ancestor, or no account at all).
+	Outside string
+}
+
+// scope places the account named by path (if any) relative to own.
+//
+// The account tree only grows — an account never moves or disappears — so an
+// account's path from the root is cached for the life of the process and a
+// path naming a sub-account costs one account read per process, not per
+// decision. Unknown accounts are not cached (they may be created later).
+func (a *Authorizer) scope(ctx context.Context, own, path string) (Scope, error) {
+	target, ok := route.AccountInPath(path)
+	if !ok || target == own {
+		return Scope{}, nil
+	}
+	if account.ValidID(target) != nil {
+		// Not an account ID: no account-scoped pattern covers it, so the
+		// policy refuses it without naming it.
+		return Scope{}, nil
+	}
+	ancestors, err := a.accounts.path(ctx, a.store, target)
+	if errors.Is(err, store.ErrNotFound) {
+		return Scope{Outside: target}, nil
+	}
+	if err != nil {
+		return Scope{}, err
+	}
+	if slices.Contains(ancestors, own) {
+		return Scope{Below: target}, nil
+	}
+	return Scope{Outside: target}, nil
+}
+
+// accountPaths caches each account's path from the root.
+type accountPaths struct {
+	mu sync.RWMutex
+	m  map[string][]string
+}
+
+// maxAccountPaths bounds the cache; past it, it starts again.
+const maxAccountPaths = 10_000
+
+func (c *accountPaths) path(ctx context.Context, st Store, id string) ([]string, error) {
+	c.mu.RLock()
+	p, ok := c.m[id]
+	c.mu.RUnlock()
+	if ok {
+		return p, nil
+	}
+	acct, err := st.GetAccount(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("load account %s: %w", id, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxAccountPaths {
+		c.m = make(map[string][]string)
+	}
+	c.m[id] = slices.Clone(acct.Path)
+	return acct.Path, nil
+}

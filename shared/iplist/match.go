@@ -1,0 +1,95 @@
+package iplist
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Contains reports whether ip is allowed by stored, already-normalised
+// entries, without building a List: the authorizer calls it on every
+// decision, so it parses each entry in place and allocates nothing. An empty
+// list allows every address. An unparsable address is refused, and so is
+// any address when an entry no longer parses (fail closed, as Parse would).
+func Contains(entries []string, ip string) bool {
+	if len(entries) == 0 {
+		return true
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap().WithZone("")
+	found := false
+	for _, e := range entries {
+		if strings.IndexByte(e, '/') >= 0 {
+			p, err := netip.ParsePrefix(e)
+			if err != nil || p.Addr().Zone() != "" {
+				return false
+			}
+			found = found || p.Masked().Contains(a)
+			continue
+		}
+		b, err := netip.ParseAddr(e)
+		if err != nil || b.Zone() != "" {
+			return false
+		}
+		found = found || b.Unmap() == a
+	}
+	return found
+}
+
+// Cache keeps parsed allowlists by a caller's key (a credential ID), so a
+// hot path parses each list once. An entry is used only while the stored
+// entries it was parsed from are unchanged, so an edited list is parsed
+// again and a stale one is never applied. Safe for concurrent use.
+type Cache struct {
+	mu sync.RWMutex
+	m  map[string]*cachedList
+}
+
+type cachedList struct {
+	entries []string
+	list    List
+	err     error
+	// lastAllowed is the last address the list allowed: an integration
+	// calls from one address again and again, so most checks end here.
+	lastAllowed atomic.Pointer[string]
+}
+
+// maxCached bounds the cache; past it, the cache starts again.
+const maxCached = 10_000
+
+// Contains is the package-level Contains for the list stored under key.
+func (c *Cache) Contains(key string, entries []string, ip string) bool {
+	if len(entries) == 0 {
+		return true
+	}
+	c.mu.RLock()
+	cl, ok := c.m[key]
+	c.mu.RUnlock()
+	if !ok || !slices.Equal(cl.entries, entries) {
+		l, err := Parse(entries)
+		cl = &cachedList{entries: slices.Clone(entries), list: l, err: err}
+		c.mu.Lock()
+		if c.m == nil || len(c.m) >= maxCached {
+			c.m = make(map[string]*cachedList)
+		}
+		c.m[key] = cl
+		c.mu.Unlock()
+	}
+	if cl.err != nil {
+		return false
+	}
+	if last := cl.lastAllowed.Load(); last != nil && *last == ip {
+		return true
+	}
+	if !cl.list.Allows(ip) {
+		return false
+	}
+	allowed := ip // only this copy escapes, so a hit allocates nothing
+	cl.lastAllowed.Store(&allowed)
+	return true
+}
