@@ -134,6 +134,11 @@ Try it:
   curl -s -X POST -H "Authorization: Bearer $LATCHKEY_TOKEN" -H 'Content-Type: application/json' \
        -d '{"name":"my integration","permissions":["apikeys:view"]}' $LATCHKEY_URL/v1/tokens
 
+or, with the same two variables, the latchkey command:
+
+  latchkey whoami
+  latchkey tokens create --name "my integration" --permission apikeys:view --out my-integration.token
+
 Press Ctrl-C to stop.
 `, srv.URL, storeName, account, strings.Join(perms, " "), srv.RootToken)
 }

@@ -1,6 +1,8 @@
 // Command latchkey is Latchkey's tool for operators, admins and integrators:
 // `latchkey dev` runs the whole API locally, `latchkey bootstrap` issues the
-// first admin token of a deployment.
+// first admin token of a deployment, and the API commands (tokens, events,
+// roles, accounts, keygen, assert, login, whoami, call) manage tokens and
+// authenticate with them.
 package main
 
 import (
@@ -30,5 +32,6 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newDevCmd(), newBootstrapCmd(), newSweepCmd(), newLoadCmd())
+	addAPICommands(root)
 	return root
 }

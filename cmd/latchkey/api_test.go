@@ -1,0 +1,368 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/latchkey/latchkey/shared/apitoken"
+	"github.com/latchkey/latchkey/shared/devserver"
+	"github.com/latchkey/latchkey/shared/tokenfile"
+)
+
+// isolate clears the environment the API commands read and gives the test
+// its own user cache directory, so a developer's settings never leak in.
+func isolate(t *testing.T) string {
+	t.Helper()
+	for _, k := range []string{envURL, envToken, envTokenID, envClientSecret, envTokenFile, envKeyFile} {
+		t.Setenv(k, "")
+	}
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	t.Setenv("HOME", t.TempDir())
+	return cache
+}
+
+// startAPI runs the local API in-process, without the authorizer cache so a
+// revocation shows at once.
+func startAPI(t *testing.T) *devserver.Server {
+	t.Helper()
+	srv, err := devserver.Start(context.Background(), devserver.Config{
+		Addr: "127.0.0.1:0", CacheTTL: -1, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			t.Errorf("close dev server: %v", err)
+		}
+	})
+	return srv
+}
+
+// result is one run of the command.
+type result struct {
+	stdout, stderr string
+	err            error
+}
+
+// lk runs `latchkey args...` in-process.
+func lk(t *testing.T, args ...string) result {
+	t.Helper()
+	var stdout, stderr strings.Builder
+	err := run(context.Background(), &stdout, &stderr, args...)
+	return result{stdout.String(), stderr.String(), err}
+}
+
+// ok runs the command and fails the test if it fails.
+func ok(t *testing.T, args ...string) result {
+	t.Helper()
+	r := lk(t, args...)
+	if r.err != nil {
+		t.Fatalf("latchkey %s: %v\nstderr: %s", strings.Join(args, " "), r.err, r.stderr)
+	}
+	return r
+}
+
+// fails runs the command, wants an error mentioning want, and returns it.
+func fails(t *testing.T, want string, args ...string) result {
+	t.Helper()
+	r := lk(t, args...)
+	if r.err == nil {
+		t.Fatalf("latchkey %s succeeded; want an error about %q\nstdout: %s", strings.Join(args, " "), want, r.stdout)
+	}
+	if !strings.Contains(r.err.Error(), want) {
+		t.Fatalf("latchkey %s: error %q does not mention %q", strings.Join(args, " "), r.err, want)
+	}
+	return r
+}
+
+func decode[T any](t *testing.T, s string) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, s)
+	}
+	return v
+}
+
+type listOut struct {
+	Items []struct {
+		ID     string `json:"id"`
+		Name   string `json:"name"`
+		Status string `json:"status"`
+		Type   string `json:"type"`
+	} `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+func TestTokensCommands(t *testing.T) {
+	isolate(t)
+	srv := startAPI(t)
+	t.Setenv(envURL, srv.URL)
+	t.Setenv(envToken, srv.RootToken)
+	dir := t.TempDir()
+
+	// create: the secret on stdout only, once.
+	r := ok(t, "tokens", "create", "--name", "CI deploys", "--permission", "apikeys:view", "--allowed-ips", "10.0.0.1, 10.0.0.0/24;10.0.0.1")
+	tok, err := apitoken.Parse(strings.TrimSpace(r.stdout))
+	if err != nil {
+		t.Fatalf("stdout is not just the token: %q", r.stdout)
+	}
+	if strings.Contains(r.stderr, tok.Secret) || !strings.Contains(r.stderr, tok.ID) || !strings.Contains(r.stderr, "shown once") {
+		t.Fatalf("stderr: %s", r.stderr)
+	}
+
+	// create --json: the API's answer, secret included.
+	created := decode[struct {
+		ID           string `json:"id"`
+		Token        string `json:"token"`
+		ClientSecret string `json:"client_secret"`
+	}](t, ok(t, "tokens", "create", "--name", "json one", "--json", "--type", "embedded").stdout)
+	if _, err := apitoken.Parse(created.Token); err != nil || created.ID == "" || created.ClientSecret == "" {
+		t.Fatalf("--json create: %+v", created)
+	}
+
+	// create --out: a .token file, mode 0600; the secret is nowhere else.
+	file := filepath.Join(dir, "ci.token")
+	r = ok(t, "tokens", "create", "--name", "filed", "--out", file)
+	info, err := os.Stat(file)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf(".token file: %v %v", info, err)
+	}
+	raw, _ := os.ReadFile(file)
+	tf, err := tokenfile.Parse(string(raw))
+	if err != nil || strings.TrimSpace(r.stdout) != tf.ID {
+		t.Fatalf("--out: stdout %q, file %+v %v", r.stdout, tf, err)
+	}
+	if secret := tf.ClientSecret; strings.Contains(r.stdout+r.stderr, secret) {
+		t.Fatal("--out also printed the secret")
+	}
+	// The token in the file works, read back by --token-file.
+	who := decode[struct{ Principal, Auth string }](t, ok(t, "--token-file", file, "whoami", "--json").stdout)
+	if who.Principal != tf.ID || who.Auth != "token" {
+		t.Fatalf("whoami with --token-file: %+v", who)
+	}
+
+	// --out never replaces another file, and a refused --out creates nothing.
+	before := decode[listOut](t, ok(t, "tokens", "list", "--json", "--all").stdout)
+	fails(t, "exists", "tokens", "create", "--name", "again", "--out", file)
+	after := decode[listOut](t, ok(t, "tokens", "list", "--json", "--all").stdout)
+	if len(after.Items) != len(before.Items) {
+		t.Fatalf("a token was created although --out was refused: %d → %d", len(before.Items), len(after.Items))
+	}
+
+	// API errors: the error_description, naming the field, and a failure.
+	r = fails(t, `Invalid IP address: "10.0.0.300"`, "tokens", "create", "--name", "bad", "--allowed-ips", "10.0.0.300")
+	if !strings.Contains(r.err.Error(), "allowed_ips") {
+		t.Fatalf("error does not name the field: %v", r.err)
+	}
+	fails(t, "--name is required", "tokens", "create")
+	fails(t, "not found", "tokens", "get", "AAAAAAAAAAAAAAAA")
+
+	// list: a table by default, JSON for scripts, pages.
+	r = ok(t, "tokens", "list")
+	for _, want := range []string{"ID", "STATUS", "CI deploys", "json one", "filed", "dev root admin"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("table lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	page := decode[listOut](t, ok(t, "tokens", "list", "--json", "--limit", "2").stdout)
+	if len(page.Items) != 2 || page.NextCursor == nil {
+		t.Fatalf("--limit 2: %+v", page)
+	}
+	r = ok(t, "tokens", "list", "--limit", "2")
+	if !strings.Contains(r.stderr, "--cursor "+*page.NextCursor) {
+		t.Fatalf("no hint for the next page: %s", r.stderr)
+	}
+	rest := decode[listOut](t, ok(t, "tokens", "list", "--json", "--cursor", *page.NextCursor, "--all").stdout)
+	if len(page.Items)+len(rest.Items) != len(after.Items) || rest.NextCursor != nil {
+		t.Fatalf("paging: %d + %d of %d", len(page.Items), len(rest.Items), len(after.Items))
+	}
+
+	// get and update.
+	r = ok(t, "tokens", "get", tok.ID)
+	for _, want := range []string{"CI deploys", "10.0.0.0/24", "apikeys:view", "Status:"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("get lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	upd := decode[struct {
+		Name       string   `json:"name"`
+		Status     string   `json:"status"`
+		AllowedIPs []string `json:"allowed_ips"`
+	}](t, ok(t, "tokens", "update", tok.ID, "--name", "CI deploys (prod)", "--add-allowed-ips", "192.0.2.7", "--active=false", "--json").stdout)
+	if upd.Name != "CI deploys (prod)" || upd.Status != "inactive" || strings.Join(upd.AllowedIPs, " ") != "10.0.0.1 10.0.0.0/24 192.0.2.7" {
+		t.Fatalf("update: %+v", upd)
+	}
+	fails(t, "nothing to change", "tokens", "update", tok.ID)
+	fails(t, "cannot be changed", "call", "PATCH", "/v1/tokens/"+tok.ID, "--data", `{"permissions":["apikeys:view"]}`)
+
+	// rotate: a new secret for the same ID, into the token's own file.
+	r = ok(t, "tokens", "rotate", tf.ID, "--grace", "1h", "--out", file)
+	raw, _ = os.ReadFile(file)
+	rotated, err := tokenfile.Parse(string(raw))
+	if err != nil || rotated.ID != tf.ID || rotated.Token == tf.Token || !strings.Contains(r.stderr, "stays valid until") {
+		t.Fatalf("rotate --out: %+v %v\n%s", rotated, err, r.stderr)
+	}
+	ok(t, "--token", rotated.Token, "whoami")
+	ok(t, "--token", tf.Token, "whoami") // within the grace period
+	fails(t, "exists", "tokens", "rotate", tok.ID, "--out", file)
+
+	// revoke, and the history shows it.
+	r = ok(t, "tokens", "revoke", tf.ID)
+	if !strings.Contains(r.stderr, "Revoked "+tf.ID) {
+		t.Fatalf("revoke: %s", r.stderr)
+	}
+	fails(t, "not valid", "--token", rotated.Token, "whoami")
+	got := decode[struct{ Status string }](t, ok(t, "tokens", "get", tf.ID, "--json").stdout)
+	if got.Status != "revoked" {
+		t.Fatalf("status after revoke: %s", got.Status)
+	}
+	r = ok(t, "events", "--token-id", tf.ID)
+	for _, want := range []string{"token.created", "token.rotated", "token.revoked", "AT"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("events lack %q:\n%s", want, r.stdout)
+		}
+	}
+	evs := decode[struct {
+		Items []struct {
+			Type    string `json:"type"`
+			TokenID string `json:"token_id"`
+		} `json:"items"`
+	}](t, ok(t, "events", "--token-id", tf.ID, "--type", "token.revoked", "--json").stdout)
+	if len(evs.Items) != 1 || evs.Items[0].TokenID != tf.ID {
+		t.Fatalf("events --type: %+v", evs)
+	}
+	out := ok(t, "events", "--all").stdout + ok(t, "events", "--json", "--all").stdout
+	for _, s := range []string{tok.Secret, created.ClientSecret, tf.ClientSecret, rotated.ClientSecret} {
+		if s == "" || strings.Contains(out, s) {
+			t.Fatal("a secret is in the event history")
+		}
+	}
+}
+
+func TestRolesAndAccountsCommands(t *testing.T) {
+	isolate(t)
+	srv := startAPI(t)
+	base := []string{"--url", srv.URL + "/", "--token", srv.RootToken}
+
+	r := ok(t, append(base, "roles", "create", "reader", "--permission", "apikeys:view", "--description", "read-only integrations")...)
+	if !strings.Contains(r.stdout, "reader") || !strings.Contains(r.stdout, "apikeys:view") {
+		t.Fatalf("roles create: %s", r.stdout)
+	}
+	fails(t, "--permission is required", append(base, "roles", "create", "empty")...)
+	if r := ok(t, append(base, "roles", "list")...); !strings.Contains(r.stdout, "read-only integrations") {
+		t.Fatalf("roles list: %s", r.stdout)
+	}
+	role := decode[struct{ Name, Account string }](t, ok(t, append(base, "roles", "get", "reader", "--json")...).stdout)
+	if role.Name != "reader" || role.Account != "root" {
+		t.Fatalf("roles get: %+v", role)
+	}
+	fails(t, "not found", append(base, "roles", "get", "nobody")...)
+
+	r = ok(t, append(base, "accounts", "create", "acme", "--name", "ACME Corp.")...)
+	if !strings.Contains(r.stdout, "ACME Corp.") || !strings.Contains(r.stdout, "root acme") {
+		t.Fatalf("accounts create: %s", r.stdout)
+	}
+	ok(t, append(base, "accounts", "create", "acme-eu", "--parent", "acme")...)
+	if r := ok(t, append(base, "accounts", "list")...); !strings.Contains(r.stdout, "ACME Corp.") {
+		t.Fatalf("accounts list: %s", r.stdout)
+	}
+	kids := decode[struct {
+		Items []struct{ ID string } `json:"items"`
+	}](t, ok(t, append(base, "accounts", "list", "--parent", "acme", "--json")...).stdout)
+	if len(kids.Items) != 1 || kids.Items[0].ID != "acme-eu" {
+		t.Fatalf("accounts list --parent: %+v", kids)
+	}
+	acct := decode[struct {
+		Path []string `json:"path"`
+	}](t, ok(t, append(base, "accounts", "get", "acme-eu", "--json")...).stdout)
+	if strings.Join(acct.Path, "/") != "root/acme/acme-eu" {
+		t.Fatalf("accounts get: %+v", acct)
+	}
+	fails(t, "", append(base, "accounts", "create", "Bad ID")...)
+
+	// A token in a sub-account, from a role; listed there.
+	sub := decode[struct {
+		Account     string   `json:"account"`
+		Permissions []string `json:"permissions"`
+	}](t, ok(t, append(base, "tokens", "create", "--name", "acme reader", "--account", "acme", "--role", "reader", "--json")...).stdout)
+	if sub.Account != "acme" || strings.Join(sub.Permissions, " ") != "apikeys:view" {
+		t.Fatalf("sub-account token: %+v", sub)
+	}
+	if r := ok(t, append(base, "tokens", "list", "--account", "acme")...); !strings.Contains(r.stdout, "acme reader") {
+		t.Fatalf("tokens list --account: %s", r.stdout)
+	}
+	if r := ok(t, append(base, "events", "--account", "acme")...); !strings.Contains(r.stdout, "token.created") {
+		t.Fatalf("events --account: %s", r.stdout)
+	}
+}
+
+func TestGlobalSettings(t *testing.T) {
+	isolate(t)
+	srv := startAPI(t)
+	root, _ := apitoken.Parse(srv.RootToken)
+
+	fails(t, "no credential", "--url", srv.URL, "whoami")
+	fails(t, "only one of", "--url", srv.URL, "--token", srv.RootToken, "--token-id", root.ID, "whoami")
+	fails(t, "not a Latchkey token", "--url", srv.URL, "--token", "lk_nope", "whoami")
+	stranger, _ := apitoken.Generate()
+	if r := fails(t, "not valid", "--url", srv.URL, "--token", stranger.String(), "whoami"); strings.Contains(r.err.Error()+r.stderr+r.stdout, stranger.Secret) {
+		t.Fatal("the refused token's secret was printed")
+	}
+	fails(t, "API URL", "--url", "ftp://x", "--token", srv.RootToken, "whoami")
+	fails(t, "--auth", "--url", srv.URL, "--token", srv.RootToken, "--auth", "magic", "whoami")
+	t.Setenv(envURL, srv.URL)
+
+	// The keys of a sourced .token file configure the command too.
+	t.Setenv(envTokenID, root.ID)
+	t.Setenv(envClientSecret, root.ClientSecret())
+	if r := ok(t, "whoami"); !strings.Contains(r.stdout, root.ID) || !strings.Contains(r.stdout, "apikeys:manage") {
+		t.Fatalf("whoami from LATCHKEY_TOKEN_ID + LATCHKEY_CLIENT_SECRET: %s", r.stdout)
+	}
+	t.Setenv(envClientSecret, "")
+	// A token ID alone is a public_key token: it needs a private key.
+	fails(t, "privateKey.pem does not exist", "whoami")
+	fails(t, "without its secret", "--auth", "token", "whoami")
+
+	file := filepath.Join(t.TempDir(), "root.token")
+	if err := os.WriteFile(file, []byte(srv.RootToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(envTokenID, "")
+	t.Setenv(envTokenFile, file)
+	if r := ok(t, "whoami", "--json"); !strings.Contains(r.stdout, `"auth": "token"`) {
+		t.Fatalf("whoami from LATCHKEY_TOKEN_FILE: %s", r.stdout)
+	}
+}
+
+// TestEveryCommandHasHelpWithAnExample walks the command tree.
+func TestEveryCommandHasHelpWithAnExample(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Name() == "help" || c.Name() == "completion" || c.Parent() != nil && c.Parent().Name() == "completion" {
+			return
+		}
+		if c.Short == "" || strings.TrimSpace(c.Example) == "" {
+			t.Errorf("%q lacks a short description or an example", c.CommandPath())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	root := newRoot()
+	root.InitDefaultHelpCmd()
+	walk(root)
+	if r := ok(t, "tokens", "create", "--help"); !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, "--out") {
+		t.Fatalf("tokens create --help:\n%s", r.stdout)
+	}
+}
