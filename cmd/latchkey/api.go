@@ -73,8 +73,8 @@ func addAPICommands(root *cobra.Command) {
 	)
 }
 
-// credential is the token the commands act as.
-type credential struct {
+// identity is the token the commands act as.
+type identity struct {
 	id string
 	// token is set for secret tokens.
 	token *apitoken.Token
@@ -86,7 +86,7 @@ var errNoCredential = errors.New("no credential: give --token, --token-file or -
 	envToken + " (latchkey dev prints one)")
 
 // credential finds the token from the flags, then from the environment.
-func (o *apiOptions) credential() (credential, error) {
+func (o *apiOptions) credential() (identity, error) {
 	given := 0
 	for _, v := range []string{o.token, o.tokenFile, o.tokenID} {
 		if v != "" {
@@ -94,7 +94,7 @@ func (o *apiOptions) credential() (credential, error) {
 		}
 	}
 	if given > 1 {
-		return credential{}, errors.New("give only one of --token, --token-file and --token-id")
+		return identity{}, errors.New("give only one of --token, --token-file and --token-id")
 	}
 	switch {
 	case o.token != "":
@@ -112,39 +112,39 @@ func (o *apiOptions) credential() (credential, error) {
 	case os.Getenv(envTokenID) != "" && os.Getenv(envClientSecret) != "":
 		t, err := apitoken.FromClientCredentials(os.Getenv(envTokenID), os.Getenv(envClientSecret))
 		if err != nil {
-			return credential{}, fmt.Errorf("$%s and $%s: %w", envTokenID, envClientSecret, err)
+			return identity{}, fmt.Errorf("$%s and $%s: %w", envTokenID, envClientSecret, err)
 		}
-		return credential{id: t.ID, token: &t, source: "$" + envClientSecret}, nil
+		return identity{id: t.ID, token: &t, source: "$" + envClientSecret}, nil
 	case os.Getenv(envTokenID) != "":
 		return idCredential(os.Getenv(envTokenID), "$"+envTokenID)
 	}
-	return credential{}, errNoCredential
+	return identity{}, errNoCredential
 }
 
-func parseTokenCredential(s, source string) (credential, error) {
+func parseTokenCredential(s, source string) (identity, error) {
 	t, err := apitoken.Parse(strings.TrimSpace(s))
 	if err != nil {
-		return credential{}, fmt.Errorf("%s: not a Latchkey token (lk_<id>_<secret><checksum>): %w", source, err)
+		return identity{}, fmt.Errorf("%s: not a Latchkey token (lk_<id>_<secret><checksum>): %w", source, err)
 	}
-	return credential{id: t.ID, token: &t, source: source}, nil
+	return identity{id: t.ID, token: &t, source: source}, nil
 }
 
-func idCredential(id, source string) (credential, error) {
+func idCredential(id, source string) (identity, error) {
 	id = strings.TrimSpace(id)
 	if !apitoken.ValidID(id) {
-		return credential{}, fmt.Errorf("%s: %q is not a token ID", source, id)
+		return identity{}, fmt.Errorf("%s: %q is not a token ID", source, id)
 	}
-	return credential{id: id, source: source}, nil
+	return identity{id: id, source: source}, nil
 }
 
-func readTokenFile(path string) (credential, error) {
+func readTokenFile(path string) (identity, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return credential{}, fmt.Errorf("read token file: %w", err)
+		return identity{}, fmt.Errorf("read token file: %w", err)
 	}
 	f, err := tokenfile.Parse(string(raw))
 	if err != nil {
-		return credential{}, fmt.Errorf("%s: %w", path, err)
+		return identity{}, fmt.Errorf("%s: %w", path, err)
 	}
 	if f.Token == "" {
 		return idCredential(f.ID, path)
@@ -156,7 +156,7 @@ func readTokenFile(path string) (credential, error) {
 type session struct {
 	opts   *apiOptions
 	url    string
-	cred   credential
+	cred   identity
 	credOK error // why there is no credential, when there is none
 	key    *ecdsa.PrivateKey
 	client *client.Client
