@@ -112,7 +112,7 @@ func New(spec Spec, by Creator, now time.Time) (Credential, error) {
 		Groups:      append([]string{}, by.Groups...),
 	}
 	var err error
-	if c.Name, err = ValidName(spec.Name); err != nil {
+	if c.Name, err = validTokenName(spec.Name); err != nil {
 		return Credential{}, err
 	}
 	if c.Description, err = validDescription(spec.Description); err != nil {
@@ -214,7 +214,7 @@ func (c *Credential) Apply(u Update, now time.Time, p Policy) ([]string, error) 
 	next := c.Clone()
 	var changed []string
 	if u.Name != nil {
-		name, err := ValidName(*u.Name)
+		name, err := validTokenName(*u.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -320,6 +320,14 @@ func equalStrings(a, b []string) bool {
 	return true
 }
 
+// validTokenName is ValidName with a hint for what a token's name is for.
+func validTokenName(s string) (string, error) {
+	if strings.TrimSpace(s) == "" {
+		return "", fieldErr("name", "is required (name the integration that uses the token)")
+	}
+	return ValidName(s)
+}
+
 // ValidName checks and trims a one-line name.
 func ValidName(s string) (string, error) {
 	name, err := CleanText("name", s, MaxNameLen, true)
@@ -338,9 +346,6 @@ func validDescription(s string) (string, error) {
 func CleanText(field, s string, max int, required bool) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" && required {
-		if field == "name" {
-			return "", fieldErr(field, "is required (name the integration that uses the token)")
-		}
 		return "", fieldErr(field, "is required")
 	}
 	if !utf8.ValidString(s) {
