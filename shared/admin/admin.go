@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +30,21 @@ const DefaultRetention = 90 * 24 * time.Hour
 
 // maxAttempts bounds optimistic-concurrency retries of one change.
 const maxAttempts = 8
+
+// backoff waits before retry attempt+1 of a change that lost a race: a
+// random time up to 2^attempt milliseconds (capped at 64 ms), so writers
+// that collided spread out instead of colliding again ("full jitter").
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 6)))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
 
 // ErrNotFound means the record does not exist or lies outside the caller's
 // account tree (the two are not told apart, so IDs do not leak).
@@ -223,6 +239,9 @@ func (s *Service) change(ctx context.Context, by caller.Caller, id string, mutat
 		}
 		stored, err := s.Store.UpdateCredential(ctx, c, *ev)
 		if errors.Is(err, store.ErrConflict) {
+			if err := backoff(ctx, attempt); err != nil {
+				return credential.Credential{}, fmt.Errorf("change token %s: %w", id, err)
+			}
 			continue
 		}
 		if err != nil {
