@@ -60,7 +60,7 @@ func TestIntrospect(t *testing.T) {
 
 	// Inactive: garbage, a wrong secret, a tampered access token.
 	wrong := tok
-	wrong.Secret = wrong.Secret[:10] + "0" + wrong.Secret[11:]
+	wrong.Secret = changeChar(wrong.Secret, 10)
 	for _, s := range []string{"garbage", wrong.String(), at[:len(at)-4] + "AAAA", "lk_nope"} {
 		if got := e.introspect(rootBearer, nil, s); len(got) != 1 || got["active"] != false {
 			t.Fatalf("%q: %v, want only active=false", s, got)
@@ -175,7 +175,7 @@ func TestRevoke(t *testing.T) {
 	}
 	// An admin may, by ID or whole token; an invalid whole token revokes nothing.
 	wrong := victim
-	wrong.Secret = wrong.Secret[:5] + "1" + wrong.Secret[6:]
+	wrong.Secret = changeChar(wrong.Secret, 5)
 	revoke(bearerHeader(e.root.Token.String()), wrong.String())
 	if status(victim.ID) != credential.StatusActive {
 		t.Fatal("an invalid token string revoked its ID")
@@ -250,4 +250,13 @@ func TestJWKSOutage(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(c *oauth.Config) { c.Keys = failingKeys{} })
 	e.fail(call{method: "GET", path: oauth.PathJWKS}, http.StatusServiceUnavailable, oauth.CodeTemporarilyUnavailable, "")
+}
+
+// changeChar replaces the i-th character of a base62 string by another one.
+func changeChar(s string, i int) string {
+	c := byte('0')
+	if s[i] == c {
+		c = '1'
+	}
+	return s[:i] + string(c) + s[i+1:]
 }
