@@ -30,11 +30,9 @@ one way in before any token exists. The token is printed once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if table == "" {
-				table = os.Getenv(config.EnvTable)
-			}
-			if table == "" {
-				return fmt.Errorf("--table is required (or set %s)", config.EnvTable)
+			table, err := tableName(table)
+			if err != nil {
+				return err
 			}
 			if account == "" {
 				return fmt.Errorf("--account is required")

@@ -44,11 +44,9 @@ the Lambda function.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if table == "" {
-				table = os.Getenv(config.EnvTable)
-			}
-			if table == "" {
-				return fmt.Errorf("--table (or %s) is required", config.EnvTable)
+			table, err := tableName(table)
+			if err != nil {
+				return err
 			}
 			if bus == "" {
 				bus = os.Getenv(config.EnvEventBus)
