@@ -190,13 +190,13 @@ func fromCDK(t cfn) (system, error) {
 		}
 		arch := strs(r.Props["Architectures"])
 		sys.Functions[name] = function{
-			LogicalID: r.ID,
-			Runtime:   fmt.Sprint(r.Props["Runtime"]),
-			Arch:      strings.Join(arch, ","),
-			Handler:   fmt.Sprint(r.Props["Handler"]),
-			Tracing:   fmt.Sprint(path(r.Props, "TracingConfig", "Mode")),
-			MemoryMB:  num(r.Props["MemorySize"]),
-			Timeout:   num(r.Props["Timeout"]),
+			LogicalID:  r.ID,
+			Runtime:    fmt.Sprint(r.Props["Runtime"]),
+			Arch:       strings.Join(arch, ","),
+			Handler:    fmt.Sprint(r.Props["Handler"]),
+			Tracing:    fmt.Sprint(path(r.Props, "TracingConfig", "Mode")),
+			MemoryMB:   num(r.Props["MemorySize"]),
+			Timeout:    num(r.Props["Timeout"]),
 			Env:        sorted(env),
 			Actions:    actionsOf(docs...),
 			Conditions: conditionsOf(docs...),
@@ -337,13 +337,13 @@ func fromSAM(t cfn) (system, error) {
 			docs = append(docs, p)
 		}
 		sys.Functions[name] = function{
-			LogicalID: r.ID,
-			Runtime:   fmt.Sprint(prop("Runtime")),
-			Arch:      strings.Join(strs(prop("Architectures")), ","),
-			Handler:   fmt.Sprint(prop("Handler")),
-			Tracing:   fmt.Sprint(prop("Tracing")),
-			MemoryMB:  num(prop("MemorySize")),
-			Timeout:   num(prop("Timeout")),
+			LogicalID:  r.ID,
+			Runtime:    fmt.Sprint(prop("Runtime")),
+			Arch:       strings.Join(strs(prop("Architectures")), ","),
+			Handler:    fmt.Sprint(prop("Handler")),
+			Tracing:    fmt.Sprint(prop("Tracing")),
+			MemoryMB:   num(prop("MemorySize")),
+			Timeout:    num(prop("Timeout")),
 			Env:        sorted(env),
 			Actions:    actionsOf(docs...),
 			Conditions: conditionsOf(docs...),
