@@ -133,7 +133,7 @@ func TestGrantsAreExactlyTheDeployList(t *testing.T) {
 			t.Errorf("%s: conditional grants\n got %v\nwant %v", f.Name, got, want)
 		}
 	}
-	// The authorizer's only write is an UpdateItem limited to the
+	// The authorizer's last-use write is an UpdateItem limited to the
 	// last-use attributes.
 	check(t, "authorizer touch grant", func() {
 		defaults.assert.HasResourceProperties(jsii.String("AWS::IAM::Policy"), &map[string]any{
