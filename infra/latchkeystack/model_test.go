@@ -1,26 +1,27 @@
 package latchkeystack
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/latchkey/latchkey/shared/deploy"
+	"github.com/latchkey/latchkey/shared/route"
 )
 
 // system is what the parity test compares between the CDK stack and the SAM
 // template: the parts both must describe the same way.
 type system struct {
 	Functions map[string]function
-	// Routes maps "METHOD /path" to the serving function and whether the
-	// authorizer guards it.
-	Routes          map[string]routeTarget
-	StageName       string
-	IdentitySources []string
-	CacheTTL        int
-	// AuthorizerFunction is the function behind the API's authorizer.
-	AuthorizerFunction string
-	Table              table
+	// Routes maps "METHOD /path" to the serving function and the
+	// authorizer guarding it.
+	Routes    map[string]routeTarget
+	StageName string
+	// Authorizers maps shared/route's authorizer names to what the
+	// template makes of them.
+	Authorizers map[string]authorizer
+	Table       table
 	// Schedules maps a function to its schedule expression.
 	Schedules map[string]string
 }
@@ -37,11 +38,35 @@ type function struct {
 	// Actions are the IAM actions its role is granted (X-Ray's excepted,
 	// which both add for tracing), sorted.
 	Actions []string
+	// Conditions are its conditional statements, "actions => condition",
+	// sorted.
+	Conditions []string
 }
 
 type routeTarget struct {
-	Function  string
-	Protected bool
+	Function string
+	// Authorizer is shared/route's name of the authorizer guarding the
+	// route, "" for a public one.
+	Authorizer string
+}
+
+// authorizer is one API Gateway REQUEST authorizer.
+type authorizer struct {
+	IdentitySources []string
+	CacheTTL        int
+	// Function is the function behind it.
+	Function string
+}
+
+// authorizerNamed maps a template's name for an authorizer (its key under
+// Auth.Authorizers, its Name in CloudFormation) to shared/route's.
+func authorizerNamed(logicalID string) (string, error) {
+	for _, a := range deploy.Authorizers {
+		if a.LogicalID == logicalID {
+			return a.Name, nil
+		}
+	}
+	return "", fmt.Errorf("authorizer %q is not in shared/deploy", logicalID)
 }
 
 type table struct {
@@ -102,6 +127,25 @@ func actionsOf(docs ...any) []string {
 	return sorted(out)
 }
 
+// conditionsOf describes the conditional statements of policy documents,
+// one "actions => condition" each, sorted.
+func conditionsOf(docs ...any) []string {
+	var out []string
+	for _, d := range docs {
+		for _, s := range statements(d) {
+			if s["Condition"] == nil {
+				continue
+			}
+			c, err := json.Marshal(s["Condition"])
+			if err != nil {
+				c = []byte(err.Error())
+			}
+			out = append(out, strings.Join(sorted(strs(s["Action"])), ",")+" => "+string(c))
+		}
+	}
+	return sorted(out)
+}
+
 // functionTags maps logical IDs of functions to their FunctionTag.
 func functionTagOf(props map[string]any) string {
 	switch tags := props["Tags"].(type) {
@@ -146,16 +190,43 @@ func fromCDK(t cfn) (system, error) {
 		}
 		arch := strs(r.Props["Architectures"])
 		sys.Functions[name] = function{
-			LogicalID: r.ID,
-			Runtime:   fmt.Sprint(r.Props["Runtime"]),
-			Arch:      strings.Join(arch, ","),
-			Handler:   fmt.Sprint(r.Props["Handler"]),
-			Tracing:   fmt.Sprint(path(r.Props, "TracingConfig", "Mode")),
-			MemoryMB:  num(r.Props["MemorySize"]),
-			Timeout:   num(r.Props["Timeout"]),
-			Env:       sorted(env),
-			Actions:   actionsOf(docs...),
+			LogicalID:  r.ID,
+			Runtime:    fmt.Sprint(r.Props["Runtime"]),
+			Arch:       strings.Join(arch, ","),
+			Handler:    fmt.Sprint(r.Props["Handler"]),
+			Tracing:    fmt.Sprint(path(r.Props, "TracingConfig", "Mode")),
+			MemoryMB:   num(r.Props["MemorySize"]),
+			Timeout:    num(r.Props["Timeout"]),
+			Env:        sorted(env),
+			Actions:    actionsOf(docs...),
+			Conditions: conditionsOf(docs...),
 		}
+	}
+	sys.Authorizers = map[string]authorizer{}
+	authByID := map[string]string{}
+	for _, a := range t.all("AWS::ApiGateway::Authorizer") {
+		name, err := authorizerNamed(fmt.Sprint(a.Props["Name"]))
+		if err != nil {
+			return sys, err
+		}
+		if _, dup := sys.Authorizers[name]; dup {
+			return sys, fmt.Errorf("authorizer %s twice", name)
+		}
+		if a.Props["Type"] != "REQUEST" {
+			return sys, fmt.Errorf("authorizer %s: type %v", name, a.Props["Type"])
+		}
+		var az authorizer
+		for _, s := range strings.Split(fmt.Sprint(a.Props["IdentitySource"]), ",") {
+			az.IdentitySources = append(az.IdentitySources, strings.TrimSpace(s))
+		}
+		az.CacheTTL = num(a.Props["AuthorizerResultTtlInSeconds"])
+		for _, id := range refsIn(a.Props["AuthorizerUri"]) {
+			if n, ok := byID[id]; ok {
+				az.Function = n
+			}
+		}
+		sys.Authorizers[name] = az
+		authByID[a.ID] = name
 	}
 	// Resource paths: each AWS::ApiGateway::Resource names its parent.
 	var pathOf func(id string) string
@@ -180,24 +251,20 @@ func fromCDK(t cfn) (system, error) {
 		if path(m.Props, "Integration", "Type") != "AWS_PROXY" {
 			return sys, fmt.Errorf("method %s %s is not a Lambda proxy integration", m.Props["HttpMethod"], p)
 		}
-		sys.Routes[fmt.Sprint(m.Props["HttpMethod"])+" "+p] = routeTarget{Function: fn, Protected: m.Props["AuthorizationType"] == "CUSTOM"}
-	}
-	auths := t.all("AWS::ApiGateway::Authorizer")
-	if len(auths) != 1 {
-		return sys, fmt.Errorf("%d authorizers", len(auths))
-	}
-	a := auths[0].Props
-	if a["Type"] != "REQUEST" {
-		return sys, fmt.Errorf("authorizer type %v", a["Type"])
-	}
-	for _, s := range strings.Split(fmt.Sprint(a["IdentitySource"]), ",") {
-		sys.IdentitySources = append(sys.IdentitySources, strings.TrimSpace(s))
-	}
-	sys.CacheTTL = num(a["AuthorizerResultTtlInSeconds"])
-	for _, id := range refsIn(a["AuthorizerUri"]) {
-		if n, ok := byID[id]; ok {
-			sys.AuthorizerFunction = n
+		key := fmt.Sprint(m.Props["HttpMethod"]) + " " + p
+		rt := routeTarget{Function: fn}
+		switch m.Props["AuthorizationType"] {
+		case "NONE":
+		case "CUSTOM":
+			name, ok := authByID[refOf(m.Props["AuthorizerId"])]
+			if !ok {
+				return sys, fmt.Errorf("method %s: authorizer %v is not in the template", key, m.Props["AuthorizerId"])
+			}
+			rt.Authorizer = name
+		default:
+			return sys, fmt.Errorf("method %s: authorization type %v", key, m.Props["AuthorizationType"])
 		}
+		sys.Routes[key] = rt
 	}
 	for _, s := range t.all("AWS::ApiGateway::Stage") {
 		sys.StageName = fmt.Sprint(s.Props["StageName"])
@@ -232,6 +299,14 @@ func fromSAM(t cfn) (system, error) {
 		return sys, fmt.Errorf("%d AWS::Serverless::Api", len(apis))
 	}
 	api := apis[0]
+	var defaultAuthorizer string
+	if def, ok := path(api.Props, "Auth", "DefaultAuthorizer").(string); ok {
+		n, err := authorizerNamed(def)
+		if err != nil {
+			return sys, fmt.Errorf("default %w", err)
+		}
+		defaultAuthorizer = n
+	}
 	for _, r := range t.all("AWS::Serverless::Function") {
 		name := functionTagOf(r.Props)
 		if name == "" {
@@ -262,15 +337,16 @@ func fromSAM(t cfn) (system, error) {
 			docs = append(docs, p)
 		}
 		sys.Functions[name] = function{
-			LogicalID: r.ID,
-			Runtime:   fmt.Sprint(prop("Runtime")),
-			Arch:      strings.Join(strs(prop("Architectures")), ","),
-			Handler:   fmt.Sprint(prop("Handler")),
-			Tracing:   fmt.Sprint(prop("Tracing")),
-			MemoryMB:  num(prop("MemorySize")),
-			Timeout:   num(prop("Timeout")),
-			Env:       sorted(env),
-			Actions:   actionsOf(docs...),
+			LogicalID:  r.ID,
+			Runtime:    fmt.Sprint(prop("Runtime")),
+			Arch:       strings.Join(strs(prop("Architectures")), ","),
+			Handler:    fmt.Sprint(prop("Handler")),
+			Tracing:    fmt.Sprint(prop("Tracing")),
+			MemoryMB:   num(prop("MemorySize")),
+			Timeout:    num(prop("Timeout")),
+			Env:        sorted(env),
+			Actions:    actionsOf(docs...),
+			Conditions: conditionsOf(docs...),
 		}
 		events, _ := r.Props["Events"].(map[string]any)
 		for evName, ev := range events {
@@ -284,7 +360,22 @@ func fromSAM(t cfn) (system, error) {
 				if _, dup := sys.Routes[key]; dup {
 					return sys, fmt.Errorf("route %s appears twice", key)
 				}
-				sys.Routes[key] = routeTarget{Function: name, Protected: path(props, "Auth", "Authorizer") != "NONE"}
+				rt := routeTarget{Function: name}
+				switch a := path(props, "Auth", "Authorizer"); a {
+				case "NONE":
+				case nil:
+					rt.Authorizer = defaultAuthorizer
+				default:
+					n, err := authorizerNamed(fmt.Sprint(a))
+					if err != nil {
+						return sys, fmt.Errorf("route %s: %w", key, err)
+					}
+					rt.Authorizer = n
+				}
+				if rt.Authorizer == "" && path(props, "Auth", "Authorizer") != "NONE" {
+					return sys, fmt.Errorf("route %s: no authorizer and no default one", key)
+				}
+				sys.Routes[key] = rt
 			case "Schedule":
 				sys.Schedules[name] = fmt.Sprint(props["Schedule"])
 			default:
@@ -293,29 +384,37 @@ func fromSAM(t cfn) (system, error) {
 		}
 	}
 	sys.StageName = fmt.Sprint(api.Props["StageName"])
-	def, _ := path(api.Props, "Auth", "DefaultAuthorizer").(string)
-	a, _ := path(api.Props, "Auth", "Authorizers", def).(map[string]any)
-	if def == "" || a == nil {
-		return sys, fmt.Errorf("the API has no default authorizer")
+	sys.Authorizers = map[string]authorizer{}
+	auths, _ := path(api.Props, "Auth", "Authorizers").(map[string]any)
+	for id, v := range auths {
+		name, err := authorizerNamed(id)
+		if err != nil {
+			return sys, err
+		}
+		a, _ := v.(map[string]any)
+		if a["FunctionPayloadType"] != "REQUEST" {
+			return sys, fmt.Errorf("authorizer %s: payload type %v", id, a["FunctionPayloadType"])
+		}
+		az := authorizer{Function: byID[refOf(a["FunctionArn"])]}
+		// SAM's identity notation, in the order SAM lists the sources.
+		for _, h := range strs(path(a, "Identity", "Headers")) {
+			az.IdentitySources = append(az.IdentitySources, "method.request.header."+h)
+		}
+		for _, q := range strs(path(a, "Identity", "QueryStrings")) {
+			az.IdentitySources = append(az.IdentitySources, "method.request.querystring."+q)
+		}
+		for _, s := range strs(path(a, "Identity", "StageVariables")) {
+			az.IdentitySources = append(az.IdentitySources, "stageVariables."+s)
+		}
+		for _, c := range strs(path(a, "Identity", "Context")) {
+			az.IdentitySources = append(az.IdentitySources, "context."+c)
+		}
+		az.CacheTTL = num(path(a, "Identity", "ReauthorizeEvery"))
+		sys.Authorizers[name] = az
 	}
-	if a["FunctionPayloadType"] != "REQUEST" {
-		return sys, fmt.Errorf("authorizer payload type %v", a["FunctionPayloadType"])
+	if _, ok := sys.Authorizers[defaultAuthorizer]; defaultAuthorizer != "" && !ok {
+		return sys, fmt.Errorf("default authorizer %s is not under Auth.Authorizers", defaultAuthorizer)
 	}
-	sys.AuthorizerFunction = byID[refOf(a["FunctionArn"])]
-	// SAM's identity notation, in the order API Gateway lists sources.
-	for _, h := range strs(path(a, "Identity", "Headers")) {
-		sys.IdentitySources = append(sys.IdentitySources, "method.request.header."+h)
-	}
-	for _, q := range strs(path(a, "Identity", "QueryStrings")) {
-		sys.IdentitySources = append(sys.IdentitySources, "method.request.querystring."+q)
-	}
-	for _, s := range strs(path(a, "Identity", "StageVariables")) {
-		sys.IdentitySources = append(sys.IdentitySources, "stageVariables."+s)
-	}
-	for _, c := range strs(path(a, "Identity", "Context")) {
-		sys.IdentitySources = append(sys.IdentitySources, "context."+c)
-	}
-	sys.CacheTTL = num(path(a, "Identity", "ReauthorizeEvery"))
 	tables := t.all("AWS::DynamoDB::Table")
 	if len(tables) != 1 {
 		return sys, fmt.Errorf("%d tables", len(tables))
@@ -326,7 +425,7 @@ func fromSAM(t cfn) (system, error) {
 
 // samEvent renders the template.yaml event a route needs, for messages
 // that say exactly what to add.
-func samEvent(method, p string, protected bool) string {
+func samEvent(method, p, authorizerName string) string {
 	name := strings.ToUpper(method[:1]) + strings.ToLower(method[1:])
 	for _, part := range strings.FieldsFunc(p, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
@@ -334,8 +433,11 @@ func samEvent(method, p string, protected bool) string {
 		name += strings.ToUpper(part[:1]) + part[1:]
 	}
 	s := fmt.Sprintf("        %s:\n          Type: Api\n          Properties:\n            RestApiId: !Ref Api\n            Path: %s\n            Method: %s\n", name, p, method)
-	if !protected {
+	switch a, _ := deploy.LookupAuthorizer(authorizerName); {
+	case authorizerName == "":
 		s += "            Auth:\n              Authorizer: NONE\n"
+	case authorizerName != route.AuthorizerToken: // the token one is the default
+		s += "            Auth:\n              Authorizer: " + a.LogicalID + "\n"
 	}
 	return s
 }

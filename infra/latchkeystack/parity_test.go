@@ -35,9 +35,9 @@ func loadSAM(t *testing.T) (cfn, system) {
 
 // TestSAMTemplateMatchesStack proves template.yaml and the CDK stack
 // describe the same system: functions (runtime, memory, timeout,
-// environment names, granted actions), routes with their function and
-// authorizer, stage, authorizer identity sources and cache TTL, table, and
-// schedule.
+// environment names, granted actions and their conditions), routes with
+// their function and the authorizer guarding each, stage, each authorizer's
+// function, identity sources and cache TTL, table, and schedule.
 func TestSAMTemplateMatchesStack(t *testing.T) {
 	_, sam := loadSAM(t)
 	cdk := model(t, defaults)
@@ -66,7 +66,7 @@ func TestSAMTemplateMatchesStack(t *testing.T) {
 		case !ok:
 			method, p, _ := strings.Cut(key, " ")
 			f, _ := deploy.Lookup(c.Function)
-			missing = append(missing, fmt.Sprintf("route %s: add to %s.Properties.Events in template.yaml:\n%s", key, f.LogicalID, samEvent(method, p, c.Protected)))
+			missing = append(missing, fmt.Sprintf("route %s: add to %s.Properties.Events in template.yaml:\n%s", key, f.LogicalID, samEvent(method, p, c.Authorizer)))
 		case s != c:
 			t.Errorf("route %s: template.yaml %+v, stack %+v", key, s, c)
 		}
@@ -82,12 +82,10 @@ func TestSAMTemplateMatchesStack(t *testing.T) {
 	}
 
 	for what, pair := range map[string][2]any{
-		"stage":               {sam.StageName, cdk.StageName},
-		"identity sources":    {sam.IdentitySources, cdk.IdentitySources},
-		"authorizer cache":    {sam.CacheTTL, cdk.CacheTTL},
-		"authorizer function": {sam.AuthorizerFunction, cdk.AuthorizerFunction},
-		"table":               {sam.Table, cdk.Table},
-		"schedules":           {sam.Schedules, cdk.Schedules},
+		"stage":       {sam.StageName, cdk.StageName},
+		"authorizers": {sam.Authorizers, cdk.Authorizers},
+		"table":       {sam.Table, cdk.Table},
+		"schedules":   {sam.Schedules, cdk.Schedules},
 	} {
 		if !reflect.DeepEqual(pair[0], pair[1]) {
 			t.Errorf("%s: template.yaml %v, stack %v", what, pair[0], pair[1])

@@ -1,10 +1,12 @@
 // Package latchkeystack is the CDK stack of a Latchkey deployment: one
 // DynamoDB table, the KMS signing keys, the four functions from the
-// binaries `make build` leaves in .build/, the REST API with the Lambda
-// REQUEST authorizer on every protected route, the sweep schedule, the
-// event bus, optional e-mail notifications, and alarms. Everything it
-// creates follows shared/deploy (functions, settings, permissions),
-// shared/route (routes) and shared/store/dynamostore (table), so the stack
+// binaries `make build` leaves in .build/, the REST API with a Lambda
+// REQUEST authorizer on every protected route (two authorizers, one
+// function: account-scoped routes cache decisions by path too), the sweep
+// schedule, the event bus, optional e-mail notifications, and alarms.
+// Everything it creates follows shared/deploy (functions, settings,
+// permissions, authorizers), shared/route (routes and the authorizer
+// guarding each) and shared/store/dynamostore (table), so the stack
 // changes when they do and the SAM template is held to it by a test.
 package latchkeystack
 
@@ -119,12 +121,18 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 		fns[f.Name] = fn
 	}
 
-	authorizer := awsapigateway.NewRequestAuthorizer(stack, jsii.String("Authorizer"), &awsapigateway.RequestAuthorizerProps{
-		Handler:         fns[deploy.FunctionAuthorizer],
-		IdentitySources: jsii.Strings(deploy.AuthorizerIdentitySources...),
-		ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(float64(s.AuthorizerCacheTTL))),
-	})
-	addRoutes(api, fns, authorizer)
+	// One function behind every authorizer, with the same cache TTL: they
+	// differ only in what API Gateway keys a cached decision by.
+	authorizers := map[string]awsapigateway.IAuthorizer{}
+	for _, a := range deploy.Authorizers {
+		authorizers[a.Name] = awsapigateway.NewRequestAuthorizer(stack, jsii.String(a.LogicalID), &awsapigateway.RequestAuthorizerProps{
+			AuthorizerName:  jsii.String(a.LogicalID),
+			Handler:         fns[deploy.FunctionAuthorizer],
+			IdentitySources: jsii.Strings(a.IdentitySources()...),
+			ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(float64(s.AuthorizerCacheTTL))),
+		})
+	}
+	addRoutes(api, fns, authorizers)
 	for _, r := range deploy.GatewayResponses {
 		opts := &awsapigateway.GatewayResponseOptions{
 			Type:            awsapigateway.ResponseType_Of(jsii.String(r.Type)),
@@ -319,16 +327,19 @@ func newFunction(stack awscdk.Stack, f deploy.Function, assetDir string, all map
 // grant gives a function exactly the access shared/deploy lists.
 func grant(fn awslambda.Function, f deploy.Function, table awsdynamodb.Table, keys []awskms.Key, bus awsevents.EventBus) {
 	for _, g := range f.Table {
-		if len(g.Attributes) == 0 {
+		cond := g.Condition()
+		if cond == nil {
 			table.Grant(fn, *jsii.Strings(g.Actions...)...)
 			continue
 		}
+		conditions := map[string]any{}
+		for op, keys := range cond {
+			conditions[op] = keys
+		}
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:   jsii.Strings(g.Actions...),
-			Resources: &[]*string{table.TableArn()},
-			Conditions: &map[string]any{
-				"ForAllValues:StringEquals": map[string]any{"dynamodb:Attributes": g.Attributes},
-			},
+			Actions:    jsii.Strings(g.Actions...),
+			Resources:  &[]*string{table.TableArn()},
+			Conditions: &conditions,
 		}))
 	}
 	useKey := func(k awskms.Key, action string) {
@@ -355,8 +366,9 @@ func grant(fn awslambda.Function, f deploy.Function, table awsdynamodb.Table, ke
 }
 
 // addRoutes creates a method for every route of shared/route, with a Lambda
-// proxy integration of its function and, when protected, the authorizer.
-func addRoutes(api awsapigateway.RestApi, fns map[string]awslambda.Function, authorizer awsapigateway.IAuthorizer) {
+// proxy integration of its function and, when protected, the authorizer the
+// route names.
+func addRoutes(api awsapigateway.RestApi, fns map[string]awslambda.Function, authorizers map[string]awsapigateway.IAuthorizer) {
 	integrations := map[string]awsapigateway.LambdaIntegration{}
 	for _, r := range route.All {
 		fn, ok := fns[r.Function]
@@ -373,8 +385,12 @@ func addRoutes(api awsapigateway.RestApi, fns map[string]awslambda.Function, aut
 			integrations[r.Function] = in
 		}
 		opts := &awsapigateway.MethodOptions{AuthorizationType: awsapigateway.AuthorizationType_NONE}
-		if r.Protected {
-			opts = &awsapigateway.MethodOptions{AuthorizationType: awsapigateway.AuthorizationType_CUSTOM, Authorizer: authorizer}
+		if name := r.Authorizer(); name != "" {
+			a, ok := authorizers[name]
+			if !ok {
+				panic(fmt.Sprintf("latchkeystack: route %s names authorizer %q, which shared/deploy does not list", r.Key(), name))
+			}
+			opts = &awsapigateway.MethodOptions{AuthorizationType: awsapigateway.AuthorizationType_CUSTOM, Authorizer: a}
 		}
 		api.Root().ResourceForPath(jsii.String(r.Path)).AddMethod(jsii.String(r.Method), in, opts)
 	}

@@ -71,7 +71,8 @@ func TestFunctionsFollowTheDeployList(t *testing.T) {
 	for _, f := range deploy.Functions {
 		got := sys.Functions[f.Name]
 		want := function{LogicalID: got.LogicalID, Runtime: deploy.Runtime, Arch: deploy.Architecture, Handler: deploy.Handler,
-			Tracing: "Active", MemoryMB: f.MemoryMB, Timeout: f.TimeoutSec, Env: sorted(f.Env), Actions: got.Actions}
+			Tracing: "Active", MemoryMB: f.MemoryMB, Timeout: f.TimeoutSec, Env: sorted(f.Env), Actions: got.Actions,
+			Conditions: got.Conditions}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", f.Name, got, want)
 		}
@@ -101,14 +102,38 @@ func expectedActions(f deploy.Function) []string {
 	return sorted(a)
 }
 
+// expectedConditions is what shared/deploy grants a function under
+// conditions, as conditionsOf describes it.
+func expectedConditions(t *testing.T, f deploy.Function) []string {
+	var docs []any
+	for _, g := range f.Table {
+		if c := g.Condition(); c != nil {
+			// Through JSON, as the template reaches the test.
+			b, err := json.Marshal(map[string]any{"Statement": []any{map[string]any{"Action": g.Actions, "Condition": c}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc any
+			if err := json.Unmarshal(b, &doc); err != nil {
+				t.Fatal(err)
+			}
+			docs = append(docs, doc)
+		}
+	}
+	return conditionsOf(docs...)
+}
+
 func TestGrantsAreExactlyTheDeployList(t *testing.T) {
 	sys := model(t, defaults)
 	for _, f := range deploy.Functions {
 		if got, want := sys.Functions[f.Name].Actions, expectedActions(f); !slices.Equal(got, want) {
 			t.Errorf("%s: granted %v, want %v", f.Name, got, want)
 		}
+		if got, want := sys.Functions[f.Name].Conditions, expectedConditions(t, f); !slices.Equal(got, want) {
+			t.Errorf("%s: conditional grants\n got %v\nwant %v", f.Name, got, want)
+		}
 	}
-	// The authorizer's only write is an UpdateItem limited to the
+	// The authorizer's last-use write is an UpdateItem limited to the
 	// last-use attributes.
 	check(t, "authorizer touch grant", func() {
 		defaults.assert.HasResourceProperties(jsii.String("AWS::IAM::Policy"), &map[string]any{
@@ -117,6 +142,21 @@ func TestGrantsAreExactlyTheDeployList(t *testing.T) {
 				"Condition": map[string]any{"ForAllValues:StringEquals": map[string]any{
 					"dynamodb:Attributes": dynamostore.TouchAttributes,
 				}},
+			})})},
+		})
+	})
+	// Its replay nonces are a PutItem confined to nonce partitions
+	// (and to the nonce row's attributes), on the table alone.
+	check(t, "authorizer nonce grant", func() {
+		defaults.assert.HasResourceProperties(jsii.String("AWS::IAM::Policy"), &map[string]any{
+			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectEquals(&map[string]any{
+				"Effect": "Allow",
+				"Action": "dynamodb:PutItem",
+				"Condition": map[string]any{
+					"ForAllValues:StringLike":   map[string]any{"dynamodb:LeadingKeys": []any{"NONCE#*"}},
+					"ForAllValues:StringEquals": map[string]any{"dynamodb:Attributes": dynamostore.NonceAttributes},
+				},
+				"Resource": assertions.Match_ObjectLike(&map[string]any{"Fn::GetAtt": assertions.Match_AnyValue()}),
 			})})},
 		})
 	})
@@ -201,7 +241,7 @@ func TestEveryRouteIsAMethod(t *testing.T) {
 	sys := model(t, defaults)
 	want := map[string]routeTarget{}
 	for _, r := range route.All {
-		want[r.Key()] = routeTarget{Function: r.Function, Protected: r.Protected}
+		want[r.Key()] = routeTarget{Function: r.Function, Authorizer: r.Authorizer()}
 	}
 	if !reflect.DeepEqual(sys.Routes, want) {
 		for k, v := range want {
@@ -227,9 +267,17 @@ func TestAuthorizer(t *testing.T) {
 		ttl  int
 	}{{"defaults", defaults, deploy.AuthorizerCacheTTLSeconds}, {"rotating", rotating, 300}} {
 		sys := model(t, tc.s)
-		if !slices.Equal(sys.IdentitySources, deploy.AuthorizerIdentitySources) || sys.CacheTTL != tc.ttl ||
-			sys.AuthorizerFunction != deploy.FunctionAuthorizer {
-			t.Errorf("%s: sources %v ttl %d function %q", tc.name, sys.IdentitySources, sys.CacheTTL, sys.AuthorizerFunction)
+		want := map[string]authorizer{}
+		for _, a := range deploy.Authorizers {
+			want[a.Name] = authorizer{IdentitySources: route.IdentitySources(a.Name), CacheTTL: tc.ttl, Function: deploy.FunctionAuthorizer}
+		}
+		if !reflect.DeepEqual(sys.Authorizers, want) {
+			t.Errorf("%s: authorizers\n got %+v\nwant %+v", tc.name, sys.Authorizers, want)
+		}
+		// The account authorizer's cache is keyed by the path: a decision
+		// for one account is never reused for another.
+		if a := sys.Authorizers[route.AuthorizerAccount]; !slices.Contains(a.IdentitySources, route.IdentityPath) {
+			t.Errorf("%s: account authorizer sources %v", tc.name, a.IdentitySources)
 		}
 		// The authorizer's own view of the TTL follows the gateway's.
 		fn, _ := tc.s.tmpl.get(sys.Functions[deploy.FunctionAuthorizer].LogicalID)

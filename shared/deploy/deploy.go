@@ -1,6 +1,6 @@
 // Package deploy describes the deployed system once: its functions with
 // their memory, timeout, environment and permissions, the API stage and its
-// authorizer, and the operational defaults. The CDK stack (infra/) builds
+// authorizers, and the operational defaults. The CDK stack (infra/) builds
 // its resources from this package, the SAM template (template.yaml) is
 // proved equal to that stack by a parity test, and a test here holds the
 // Makefile's build targets and the events/ samples to the same list, so the
@@ -92,10 +92,38 @@ var PublishedSamples = []string{"token-expired-event.json", "token-expiring-even
 // NotifyEventTypes are the events the optional e-mail topic receives.
 var NotifyEventTypes = []string{string(event.TokenExpiring), string(event.TokenExpired)}
 
-// AuthorizerIdentitySources are the request parts that key the
-// authorizer's cache, in API Gateway's notation. A request without any of
-// them is refused with 401 before the authorizer runs.
-var AuthorizerIdentitySources = []string{"method.request.header.Authorization", "context.identity.sourceIp"}
+// Authorizer is one API Gateway REQUEST authorizer. Every one runs the
+// authorizer function with the same cache TTL; they differ in what
+// API Gateway keys their cached decisions by (route.IdentitySources).
+type Authorizer struct {
+	// Name is the authorizer's name in shared/route (route.AuthorizerToken,
+	// route.AuthorizerAccount), which Route.Authorizer returns.
+	Name string
+	// LogicalID is its key under the API's Auth.Authorizers in
+	// template.yaml, and its construct ID and name in the CDK stack.
+	LogicalID string
+}
+
+// Authorizers lists the API's authorizers; the stack and the template
+// create exactly these, and a test holds them to the names routes use.
+var Authorizers = []Authorizer{
+	{Name: route.AuthorizerToken, LogicalID: "TokenAuthorizer"},
+	{Name: route.AuthorizerAccount, LogicalID: "AccountAuthorizer"},
+}
+
+// IdentitySources are the request parts that key a's cache, in
+// API Gateway's notation. A request without any of them is refused with
+// 401 before the authorizer runs.
+func (a Authorizer) IdentitySources() []string { return route.IdentitySources(a.Name) }
+
+// LookupAuthorizer returns the authorizer shared/route calls name.
+func LookupAuthorizer(name string) (Authorizer, bool) {
+	i := slices.IndexFunc(Authorizers, func(a Authorizer) bool { return a.Name == name })
+	if i < 0 {
+		return Authorizer{}, false
+	}
+	return Authorizers[i], true
+}
 
 // DynamoDB actions, by intent. TransactWriteItems has no IAM action of its
 // own: each of its parts is authorized as PutItem, UpdateItem, DeleteItem or
@@ -107,11 +135,33 @@ var (
 )
 
 // TableGrant is one set of DynamoDB actions on the table and its indexes.
+// A grant with a condition applies to the table alone, never its indexes.
 type TableGrant struct {
 	Actions []string
 	// Attributes, when set, limits the grant to requests that name only
 	// these top-level attributes (IAM condition key dynamodb:Attributes).
 	Attributes []string
+	// LeadingKeys, when set, limits the grant to items whose partition key
+	// matches one of these patterns (IAM condition key
+	// dynamodb:LeadingKeys, StringLike: * matches any run of characters).
+	LeadingKeys []string
+}
+
+// Condition is the IAM condition block of g, in the form both the stack
+// and template.yaml write: operator → condition key → values; nil when the
+// grant is unconditional.
+func (g TableGrant) Condition() map[string]map[string][]string {
+	c := map[string]map[string][]string{}
+	if len(g.Attributes) > 0 {
+		c["ForAllValues:StringEquals"] = map[string][]string{"dynamodb:Attributes": g.Attributes}
+	}
+	if len(g.LeadingKeys) > 0 {
+		c["ForAllValues:StringLike"] = map[string][]string{"dynamodb:LeadingKeys": g.LeadingKeys}
+	}
+	if len(c) == 0 {
+		return nil
+	}
+	return c
 }
 
 // Function is one Lambda function.
@@ -172,6 +222,11 @@ var Functions = []Function{
 			// conditional UpdateItem that may name nothing but the key
 			// and the last_used_* attributes.
 			{Actions: []string{"dynamodb:UpdateItem"}, Attributes: TouchAttributes},
+			// A client assertion's jti is recorded once, as a conditional
+			// PutItem of a nonce row: its own partition (NONCE#...) and
+			// nothing but the key and the ttl, so the grant cannot
+			// overwrite a credential, an account or an event.
+			{Actions: []string{"dynamodb:PutItem"}, Attributes: NonceAttributes, LeadingKeys: NonceLeadingKeys},
 		},
 		KMSPublicKey: true,
 		Samples:      []string{"authorizer-request.json"},
@@ -193,6 +248,13 @@ var Functions = []Function{
 // TouchAttributes are the attributes the authorizer's last-use update may
 // name: the key and the two last_used_* attributes.
 var TouchAttributes = dynamostore.TouchAttributes
+
+// NonceAttributes and NonceLeadingKeys bound the authorizer's nonce put:
+// the attributes it may name and the partition keys it may write.
+var (
+	NonceAttributes  = dynamostore.NonceAttributes
+	NonceLeadingKeys = dynamostore.NonceLeadingKeys
+)
 
 // Lookup returns the function called name.
 func Lookup(name string) (Function, bool) {

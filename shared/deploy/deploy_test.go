@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -156,4 +157,78 @@ func TestGatewayResponsesAreJSON(t *testing.T) {
 			t.Errorf("%s: %s %v", r.Type, r.Template(), err)
 		}
 	}
+}
+
+// TestAuthorizersAreTheRoutesAuthorizers: every authorizer a route names is
+// deployed, and every deployed authorizer guards some route.
+func TestAuthorizersAreTheRoutesAuthorizers(t *testing.T) {
+	t.Parallel()
+	used := map[string]bool{}
+	for _, r := range route.All {
+		name := r.Authorizer()
+		if name == "" {
+			continue
+		}
+		used[name] = true
+		if _, ok := LookupAuthorizer(name); !ok {
+			t.Errorf("route %s: authorizer %q is not in Authorizers", r.Key(), name)
+		}
+	}
+	ids := map[string]bool{}
+	for _, a := range Authorizers {
+		if !used[a.Name] {
+			t.Errorf("authorizer %s guards no route", a.Name)
+		}
+		if ids[a.LogicalID] || !strings.HasSuffix(a.LogicalID, "Authorizer") {
+			t.Errorf("authorizer %s: logical ID %q", a.Name, a.LogicalID)
+		}
+		ids[a.LogicalID] = true
+		if src := a.IdentitySources(); !slices.Equal(src, route.IdentitySources(a.Name)) || len(src) < 2 {
+			t.Errorf("authorizer %s: identity sources %v", a.Name, src)
+		}
+	}
+	if _, ok := LookupAuthorizer(""); ok {
+		t.Error("a public route must not find an authorizer")
+	}
+}
+
+func TestTableGrantConditions(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		g    TableGrant
+		want map[string]map[string][]string
+	}{
+		{"unconditional", TableGrant{Actions: TableRead}, nil},
+		{"attributes", TableGrant{Actions: []string{"dynamodb:UpdateItem"}, Attributes: []string{"pk"}},
+			map[string]map[string][]string{"ForAllValues:StringEquals": {"dynamodb:Attributes": {"pk"}}}},
+		{"leading keys", TableGrant{Actions: []string{"dynamodb:PutItem"}, LeadingKeys: []string{"NONCE#*"}},
+			map[string]map[string][]string{"ForAllValues:StringLike": {"dynamodb:LeadingKeys": {"NONCE#*"}}}},
+		{"both", TableGrant{Actions: []string{"dynamodb:PutItem"}, Attributes: []string{"pk"}, LeadingKeys: []string{"NONCE#*"}},
+			map[string]map[string][]string{
+				"ForAllValues:StringEquals": {"dynamodb:Attributes": {"pk"}},
+				"ForAllValues:StringLike":   {"dynamodb:LeadingKeys": {"NONCE#*"}},
+			}},
+	} {
+		if got := tc.g.Condition(); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestAuthorizerWritesOnlyNonces: the authorizer's PutItem is limited to
+// nonce rows, so it cannot overwrite a credential.
+func TestAuthorizerWritesOnlyNonces(t *testing.T) {
+	t.Parallel()
+	f, _ := Lookup(FunctionAuthorizer)
+	for _, g := range f.Table {
+		if !slices.Contains(g.Actions, "dynamodb:PutItem") {
+			continue
+		}
+		if !slices.Equal(g.LeadingKeys, []string{"NONCE#*"}) || !slices.Equal(g.Actions, []string{"dynamodb:PutItem"}) {
+			t.Errorf("authorizer put grant %+v", g)
+		}
+		return
+	}
+	t.Error("the authorizer has no PutItem grant for its replay nonces")
 }

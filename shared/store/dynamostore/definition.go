@@ -14,6 +14,15 @@ import (
 // UpdateItem restricted to them.
 var TouchAttributes = []string{AttrPK, AttrSK, attrLastUsedAt, attrLastUsedIP}
 
+// NonceAttributes are the only attributes UseNonce names, and
+// NonceLeadingKeys (IAM StringLike patterns) match every partition key it
+// writes, so the replay guard's caller may be granted a PutItem restricted
+// to nonce rows.
+var (
+	NonceAttributes  = []string{AttrPK, AttrSK, AttrTTL}
+	NonceLeadingKeys = []string{prefixNonce + "*"}
+)
+
 // Definition is the table as CreateTable makes it.
 type Definition struct {
 	// Table is the CreateTable request: attribute definitions, key schema,
