@@ -88,4 +88,3 @@ func FuzzForm(f *testing.F) {
 		}
 	})
 }
-
