@@ -23,12 +23,13 @@ import (
 )
 
 // faultEnv is env with its store (records, history, replay guard,
-// counters) and its signer going through plan.
+// counters), its signer and its key set going through plan.
 func faultEnv(t *testing.T, plan *fault.Plan) *env {
 	t.Helper()
 	return newEnv(t, func(cfg *oauth.Config) {
 		cfg.Store = &fault.Store{Inner: cfg.Store, Plan: plan}
 		cfg.Signer = &fault.Signer{Inner: cfg.Signer, Plan: plan}
+		cfg.Keys = &fault.KeySet{Inner: cfg.Keys, Plan: plan}
 	})
 }
 
@@ -125,7 +126,7 @@ func TestTokenEndpointUnderFaults(t *testing.T) {
 					e := faultEnv(t, plan)
 					r := flow.setup(e)
 					before := plan.Calls()
-					plan.OnNth("", before+k+1, m)
+					plan.OnNth("", k+1, m) // counted from here
 					resp := e.do(call{path: oauth.PathToken, form: r.form})
 					if got := plan.Ops()[before+k]; got != op {
 						t.Fatalf("call %d is %s, was %s without faults", k+1, got, op)
@@ -190,6 +191,58 @@ func checkFaultAnswer(t *testing.T, status int, headers map[string]string, body 
 	case http.StatusInternalServerError:
 		if out.Error != oauth.CodeServerError || headers["Retry-After"] != "" {
 			t.Fatalf("500 must be server_error without Retry-After: %v %s", headers, body)
+		}
+	}
+}
+
+// TestIntrospectionUnderFaults makes each store and key-set call of an
+// introspection misbehave in each way and checks that an outage is never
+// answered as a verdict on the token: a slow call still gets "active":
+// true, anything else a 503 (500 for an unexpected error) that says
+// nothing about the token.
+func TestIntrospectionUnderFaults(t *testing.T) {
+	t.Parallel()
+	setup := func(e *env, accessToken bool) call {
+		client := e.newToken([]string{"apikeys:view"})
+		subject := client.Token.String()
+		if accessToken {
+			subject = e.exchange(*client.Token, "").AccessToken
+		}
+		return call{path: oauth.PathIntrospect, form: url.Values{"token": {subject}},
+			headers: map[string]string{"Authorization": basic(client.Token.ID, client.Token.ClientSecret())}}
+	}
+	for _, accessToken := range []bool{false, true} {
+		name := map[bool]string{false: "api token", true: "access token"}[accessToken]
+		plan := &fault.Plan{}
+		e := faultEnv(t, plan)
+		c := setup(e, accessToken)
+		before := plan.Calls()
+		if body := e.json(c, http.StatusOK); body["active"] != true {
+			t.Fatalf("%s without faults: %v", name, body)
+		}
+		ops := plan.Ops()[before:]
+		for k, op := range ops {
+			for _, m := range fault.Modes {
+				t.Run(fmt.Sprintf("%s/call %d %s/%s", name, k+1, op, m), func(t *testing.T) {
+					t.Parallel()
+					plan := &fault.Plan{Hang: 5 * time.Millisecond, Delay: time.Millisecond}
+					e := faultEnv(t, plan)
+					c := setup(e, accessToken)
+					before := plan.Calls()
+					plan.OnNth("", k+1, m) // counted from here
+					resp := e.do(c)
+					if got := plan.Ops()[before+k]; got != op {
+						t.Fatalf("call %d is %s, was %s without faults", k+1, got, op)
+					}
+					checkFaultAnswer(t, resp.StatusCode, resp.Headers, resp.Body, http.StatusOK, m, op)
+					if resp.StatusCode == http.StatusOK && !strings.Contains(resp.Body, `"active":true`) {
+						t.Fatalf("%s of %s changed the verdict: %s", m, op, resp.Body)
+					}
+					if resp.StatusCode != http.StatusOK && strings.Contains(resp.Body, "active") {
+						t.Fatalf("an outage answered with a verdict: %s", resp.Body)
+					}
+				})
+			}
 		}
 	}
 }
