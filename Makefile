@@ -56,10 +56,12 @@ test-integration: ## DynamoDB/KMS suites against moto_server (started and stoppe
 # golang/go#75804, fixed in Go 1.27). FUZZTIME=5m overrides every budget.
 FUZZ_TARGETS := shared/bearer:FuzzFromHeader:300000x shared/apitoken:FuzzParse:300000x \
                 shared/authorizer:FuzzAuthorizationHeader:50000x shared/authorizer:FuzzJOSEHeader:100000x \
-                shared/iplist:FuzzParse:100000x shared/pubkey:FuzzParse:100000x
+                shared/iplist:FuzzParse:100000x shared/pubkey:FuzzParse:100000x \
+                shared/accesstoken:FuzzVerify:60000x shared/accesstoken:FuzzIssueVerify:10000x \
+                shared/clientassertion:FuzzVerify:60000x shared/oauth:FuzzForm:30000x
 
 .PHONY: fuzz
-fuzz: ## Fuzz the Authorization-header, token and JWT-header parsers briefly (FUZZTIME=5m for longer)
+fuzz: ## Fuzz every parser briefly: Authorization header, tokens, JWTs, assertions, IP lists, PEM, form bodies (FUZZTIME=5m for longer)
 	@for t in $(FUZZ_TARGETS); do \
 	  IFS=: read -r pkg fn budget <<< "$$t"; budget=$${FUZZTIME:-$$budget}; \
 	  echo "fuzz $$fn in $$pkg for $$budget"; \

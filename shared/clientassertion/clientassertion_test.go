@@ -28,7 +28,7 @@ const (
 
 var now = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 
-func newKey(t *testing.T) *ecdsa.PrivateKey {
+func newKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -37,7 +37,7 @@ func newKey(t *testing.T) *ecdsa.PrivateKey {
 	return k
 }
 
-func pemOf(t *testing.T, k *ecdsa.PrivateKey) string {
+func pemOf(t testing.TB, k *ecdsa.PrivateKey) string {
 	t.Helper()
 	p, err := pubkey.Encode(&k.PublicKey)
 	if err != nil {
@@ -46,14 +46,14 @@ func pemOf(t *testing.T, k *ecdsa.PrivateKey) string {
 	return p
 }
 
-func publicKeyCred(t *testing.T, k *ecdsa.PrivateKey) credential.Credential {
+func publicKeyCred(t testing.TB, k *ecdsa.PrivateKey) credential.Credential {
 	return credential.Credential{ID: tokenID, Account: "acme", Kind: credential.KindPublicKey,
 		PublicKeyPEM: pemOf(t, k), Status: credential.StatusActive}
 }
 
 // sign makes an assertion the way a client would, with jwx, a library
 // that shares nothing with the verifier's go-jose.
-func sign(t *testing.T, alg jwa.SignatureAlgorithm, key any, hdr, claims map[string]any) string {
+func sign(t testing.TB, alg jwa.SignatureAlgorithm, key any, hdr, claims map[string]any) string {
 	t.Helper()
 	payload, err := json.Marshal(claims)
 	if err != nil {

@@ -2,6 +2,7 @@ package fault
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/latchkey/latchkey/shared/account"
@@ -111,4 +112,72 @@ func (s *Store) GetRole(ctx context.Context, acct, name string) (r account.Role,
 func (s *Store) ListRoles(ctx context.Context, acct string, limit int, cursor string) (p store.Page[account.Role], err error) {
 	err = s.call(ctx, "ListRoles", func(ctx context.Context) (err error) { p, err = s.Inner.ListRoles(ctx, acct, limit, cursor); return })
 	return p, err
+}
+
+// The ports below are not part of store.Store; the adapters that implement
+// it (memstore, dynamostore) implement them too. Store forwards each to
+// its inner store when that has it, and otherwise fails the call (a test
+// wiring mistake, reported as such rather than as an injected fault).
+
+var (
+	_ store.Nonces         = (*Store)(nil)
+	_ store.Counters       = (*Store)(nil)
+	_ store.ExpiryWarnings = (*Store)(nil)
+	_ store.Outbox         = (*Store)(nil)
+)
+
+// lacks is the error of a port the inner store does not implement.
+func (s *Store) lacks(port string) error {
+	return fmt.Errorf("fault: the inner store %T does not implement %s", s.Inner, port)
+}
+
+// UseNonce implements store.Nonces.
+func (s *Store) UseNonce(ctx context.Context, key string, now, until time.Time) error {
+	n, ok := s.Inner.(store.Nonces)
+	if !ok {
+		return s.lacks("store.Nonces")
+	}
+	return s.call(ctx, "UseNonce", func(ctx context.Context) error { return n.UseNonce(ctx, key, now, until) })
+}
+
+// IncrementCounter implements store.Counters.
+func (s *Store) IncrementCounter(ctx context.Context, key string, until time.Time) (v int64, err error) {
+	c, ok := s.Inner.(store.Counters)
+	if !ok {
+		return 0, s.lacks("store.Counters")
+	}
+	err = s.call(ctx, "IncrementCounter", func(ctx context.Context) (err error) { v, err = c.IncrementCounter(ctx, key, until); return })
+	return v, err
+}
+
+// ListUnwarnedExpiringOn implements store.ExpiryWarnings.
+func (s *Store) ListUnwarnedExpiringOn(ctx context.Context, day time.Time, limit int, cursor string) (p store.Page[credential.Credential], err error) {
+	w, ok := s.Inner.(store.ExpiryWarnings)
+	if !ok {
+		return p, s.lacks("store.ExpiryWarnings")
+	}
+	err = s.call(ctx, "ListUnwarnedExpiringOn", func(ctx context.Context) (err error) {
+		p, err = w.ListUnwarnedExpiringOn(ctx, day, limit, cursor)
+		return
+	})
+	return p, err
+}
+
+// ListUnpublished implements store.Outbox.
+func (s *Store) ListUnpublished(ctx context.Context, limit int, cursor string) (p store.Page[event.Event], err error) {
+	o, ok := s.Inner.(store.Outbox)
+	if !ok {
+		return p, s.lacks("store.Outbox")
+	}
+	err = s.call(ctx, "ListUnpublished", func(ctx context.Context) (err error) { p, err = o.ListUnpublished(ctx, limit, cursor); return })
+	return p, err
+}
+
+// MarkPublished implements store.Outbox.
+func (s *Store) MarkPublished(ctx context.Context, evs ...event.Event) error {
+	o, ok := s.Inner.(store.Outbox)
+	if !ok {
+		return s.lacks("store.Outbox")
+	}
+	return s.call(ctx, "MarkPublished", func(ctx context.Context) error { return o.MarkPublished(ctx, evs...) })
 }

@@ -1,0 +1,90 @@
+package oauth
+
+import (
+	"encoding/base64"
+	"maps"
+	"mime"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/latchkey/latchkey/shared/apigw"
+)
+
+// FuzzForm feeds arbitrary Content-Types and bodies (plain or base64, as
+// API Gateway may deliver them) to the form parser of every OAuth
+// endpoint. It must never panic; a refusal must be a 4xx protocol error
+// with a code and a description (413 past the body limit); an accepted
+// body must have been declared application/x-www-form-urlencoded, hold
+// each parameter once with a value — exactly the parameters the body gave
+// once and with a value — and read back the same once re-encoded.
+func FuzzForm(f *testing.F) {
+	const ct = "application/x-www-form-urlencoded"
+	for _, s := range []struct {
+		ct, body string
+		b64      bool
+	}{
+		{ct, "grant_type=client_credentials&client_id=AbCdEfGhIjKlMnOp&client_secret=s3cr%2Bt", false},
+		{ct + "; charset=UTF-8", "grant_type=client_credentials&scope=apikeys%3Aview+devices%3Aview", false},
+		{ct, base64.StdEncoding.EncodeToString([]byte("token=abc&token_type_hint=access_token")), true},
+		{ct, "a=1&a=2", false},
+		{ct, "a=&b=2&c", false},
+		{ct, "%zz=1", false},
+		{ct, "a=1;b=2", false},
+		{ct, "not base64!", true},
+		{"application/json", `{"grant_type":"client_credentials"}`, false},
+		{"", "a=1", false},
+		{"application/x-www-form-urlencoded; =broken", "a=1", false},
+		{ct, strings.Repeat("a", apigw.MaxBodyBytes+1), false},
+		{ct, "\xff\xfe=\x00", false},
+	} {
+		f.Add(s.ct, s.body, s.b64)
+	}
+	f.Fuzz(func(t *testing.T, contentType, body string, b64 bool) {
+		req := events.APIGatewayProxyRequest{Headers: map[string]string{"Content-Type": contentType}, Body: body, IsBase64Encoded: b64}
+		vals, err := form(req)
+		if err != nil {
+			e := toError(err)
+			if e.Status < 400 || e.Status > 499 || e.Code == "" || e.Description == "" {
+				t.Fatalf("refusal is not a 4xx protocol error: %+v", e)
+			}
+			return
+		}
+		if mt, _, err := mime.ParseMediaType(contentType); err != nil || mt != ct {
+			t.Fatalf("accepted Content-Type %q", contentType)
+		}
+		raw := body
+		if b64 {
+			b, err := base64.StdEncoding.DecodeString(body)
+			if err != nil {
+				t.Fatalf("accepted a body that is not base64: %q", body)
+			}
+			raw = string(b)
+		}
+		if len(raw) > apigw.MaxBodyBytes {
+			t.Fatalf("accepted a body of %d bytes", len(raw))
+		}
+		given, err := url.ParseQuery(raw)
+		if err != nil {
+			t.Fatalf("accepted a body url.ParseQuery refuses: %v", err)
+		}
+		for k, v := range given {
+			if len(v) > 1 {
+				t.Fatalf("accepted %q given %d times", k, len(v))
+			}
+			if got, ok := vals[k]; (v[0] != "") != ok || (ok && !slices.Equal(got, v)) {
+				t.Fatalf("parameter %q: body gave %q, form read %q", k, v, got)
+			}
+		}
+		if len(vals) > len(given) {
+			t.Fatalf("form invented parameters: %v from %q", slices.Collect(maps.Keys(vals)), raw)
+		}
+		again, err := form(events.APIGatewayProxyRequest{Headers: map[string]string{"Content-Type": ct}, Body: vals.Encode()})
+		if err != nil || !maps.EqualFunc(again, vals, slices.Equal) {
+			t.Fatalf("round trip: %v then %v (%v)", vals, again, err)
+		}
+	})
+}
