@@ -3,8 +3,8 @@ package admin
 import (
 	"context"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/shared/apitoken"
 	"github.com/latchkey/latchkey/shared/caller"
