@@ -120,6 +120,7 @@ bench: ## One performance report: benchmarks vs baselines, arm64 sizes, cold sta
 .PHONY: lint
 lint: ## go vet and gofmt
 	$(GO) vet ./...
+	$(GO) vet -tags bench ./shared/benchreport
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
