@@ -8,7 +8,8 @@
 //	    go run ./cmd/benchratio -ratio 'OpaqueDecision/OpaqueBaseline<=3'
 //
 // It prints every benchmark (ns/op, B/op, allocs/op) and every ratio, and
-// exits 1 when a ratio exceeds its bound.
+// exits 1 when a ratio exceeds its bound. -report 'Bench/Baseline' prints a
+// ratio that has no bound.
 package main
 
 import (
@@ -32,7 +33,8 @@ type Result struct {
 	Runs        int
 }
 
-// Ratio is a benchmark over its baseline, with the largest ratio allowed.
+// Ratio is a benchmark over its baseline, with the largest ratio allowed
+// (zero: reported, not held to a bound).
 type Ratio struct {
 	Bench, Baseline string
 	Max             float64
@@ -100,6 +102,10 @@ func Report(w io.Writer, results map[string]*Result, order []string, ratios []Ra
 			return false, fmt.Errorf("ratio %s/%s: benchmark missing from the input", q.Bench, q.Baseline)
 		}
 		got := b.NsPerOp / base.NsPerOp
+		if q.Max == 0 {
+			fmt.Fprintf(w, "%-58s %6.2fx  (no bound)\n", q.Bench+" / "+q.Baseline, got)
+			continue
+		}
 		verdict := "ok"
 		if got > q.Max {
 			verdict, ok = "OVER", false
@@ -107,6 +113,15 @@ func Report(w io.Writer, results map[string]*Result, order []string, ratios []Ra
 		fmt.Fprintf(w, "%-58s %6.2fx  (bound %.2fx)  %s\n", q.Bench+" / "+q.Baseline, got, q.Max, verdict)
 	}
 	return ok, nil
+}
+
+// ParseReport reads "Bench/Baseline": a ratio shown without a bound.
+func ParseReport(s string) (Ratio, error) {
+	bench, base, ok := strings.Cut(s, "/")
+	if !ok || bench == "" || base == "" || strings.Contains(base, "<=") {
+		return Ratio{}, fmt.Errorf("report %q: want Bench/Baseline", s)
+	}
+	return Ratio{Bench: bench, Baseline: base}, nil
 }
 
 type ratioFlags []Ratio
@@ -121,9 +136,22 @@ func (r *ratioFlags) Set(s string) error {
 	return nil
 }
 
+type reportFlags struct{ r *ratioFlags }
+
+func (r reportFlags) String() string { return "" }
+func (r reportFlags) Set(s string) error {
+	q, err := ParseReport(s)
+	if err != nil {
+		return err
+	}
+	*r.r = append(*r.r, q)
+	return nil
+}
+
 func main() {
 	var ratios ratioFlags
 	flag.Var(&ratios, "ratio", "Bench/Baseline<=max (repeatable)")
+	flag.Var(reportFlags{&ratios}, "report", "Bench/Baseline, a ratio shown without a bound (repeatable)")
 	flag.Parse()
 	results, order, err := Parse(os.Stdin)
 	if err == nil && len(results) == 0 {

@@ -57,6 +57,19 @@ func TestReportRatios(t *testing.T) {
 	if _, err := Report(&bytes.Buffer{}, res, order, []Ratio{{Bench: "Nope", Baseline: "OpaqueBaseline", Max: 1}}); err == nil {
 		t.Fatal("a missing benchmark was not reported")
 	}
+	q, err := ParseReport("OpaqueDecision/OpaqueBaseline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if ok, err := Report(&out, res, order, []Ratio{q}); err != nil || !ok || !strings.Contains(out.String(), "3.45x  (no bound)") {
+		t.Fatalf("unbounded ratio: ok=%v err=%v\n%s", ok, err, out.String())
+	}
+	for _, bad := range []string{"a", "/b", "a/", "a/b<=3"} {
+		if _, err := ParseReport(bad); err == nil {
+			t.Errorf("ParseReport(%q) accepted", bad)
+		}
+	}
 	for _, bad := range []string{"a/b", "a<=3", "/b<=3", "a/b<=x", "a/b<=0"} {
 		if _, err := ParseRatio(bad); err == nil {
 			t.Errorf("ParseRatio(%q) accepted", bad)

@@ -79,6 +79,7 @@ type Runtime struct {
 	inflight  map[string]*invocation
 	initErr   *FunctionError
 	seq       int
+	firstPoll time.Time
 	cmd       *exec.Cmd
 	exited    chan struct{}
 	exitErr   error
@@ -232,8 +233,21 @@ func (r *Runtime) Close() {
 	})
 }
 
+// FirstPoll is when the function first asked for an event, the end of its
+// init phase (Lambda's Init Duration runs from exec to here); zero before.
+func (r *Runtime) FirstPoll() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.firstPoll
+}
+
 // next long-polls until an event is queued, as Lambda's does.
 func (r *Runtime) next(w http.ResponseWriter, req *http.Request) {
+	r.mu.Lock()
+	if r.firstPoll.IsZero() {
+		r.firstPoll = time.Now()
+	}
+	r.mu.Unlock()
 	var inv *invocation
 	select {
 	case inv = <-r.pending:

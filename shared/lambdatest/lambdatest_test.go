@@ -12,6 +12,7 @@ import (
 func echo(t *testing.T) string { return binary(t, "./shared/lambdatest/testdata/echo") }
 
 func TestInvokeReturnsResponsesInTurn(t *testing.T) {
+	started := time.Now()
 	fn := lambdatest.Start(t, echo(t), nil)
 	seen := map[string]bool{}
 	for _, in := range []string{`{"n":1}`, `{"n":2}`} {
@@ -32,6 +33,10 @@ func TestInvokeReturnsResponsesInTurn(t *testing.T) {
 			t.Fatalf("response %s", res.Payload)
 		}
 		seen[out.RequestID] = true
+	}
+	// The first poll ended the init phase: after exec, before the answers.
+	if p := fn.FirstPoll(); p.Before(started) || p.After(time.Now()) {
+		t.Fatalf("first poll at %v, started at %v", p, started)
 	}
 }
 

@@ -1,0 +1,269 @@
+//go:build bench
+
+package benchreport
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/latchkey/latchkey/shared/admin"
+	"github.com/latchkey/latchkey/shared/awstest"
+	"github.com/latchkey/latchkey/shared/clock"
+	"github.com/latchkey/latchkey/shared/deploy"
+	"github.com/latchkey/latchkey/shared/lambdatest"
+	"github.com/latchkey/latchkey/shared/permission"
+	"github.com/latchkey/latchkey/shared/store/dynamostore"
+)
+
+// binDir holds the binaries built for this run.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "benchreport-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := awstest.Main(m)
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// build compiles pkg for this machine as lambdatest does for the harness
+// tests (-tags lambda.norpc, -trimpath, no cgo).
+func build(t *testing.T, pkg string) string {
+	t.Helper()
+	bin, err := lambdatest.BuildTo(binDir, pkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// fixture is one deployment's AWS resources on moto, with an admin token.
+type fixture struct {
+	store *dynamostore.Store
+	root  admin.Created
+	env   map[string]string
+}
+
+func newFixture(t *testing.T, name string) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	cfg := awstest.Shared().Config()
+	table := "bench-" + name
+	api := dynamodb.NewFromConfig(cfg)
+	if err := dynamostore.CreateTable(ctx, api, table); err != nil {
+		t.Fatal(err)
+	}
+	st := dynamostore.New(api, table)
+	root, err := admin.New(st, clock.System{}).Bootstrap(ctx, admin.BootstrapRequest{
+		Account: "acme", TokenName: "bench admin", Permissions: permission.All(), Groups: []string{"admins"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := kms.NewFromConfig(cfg).CreateKey(ctx, &kms.CreateKeyInput{
+		KeySpec: kmstypes.KeySpecEccNistP256, KeyUsage: kmstypes.KeyUsageTypeSignVerify, Description: aws.String("bench signing key"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus := table + "-events"
+	if _, err := eventbridge.NewFromConfig(cfg).CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
+		t.Fatal(err)
+	}
+	issuer := "https://abcdef1234.execute-api.eu-west-1.amazonaws.com/" + deploy.StageName
+	return &fixture{store: st, root: root, env: map[string]string{
+		deploy.EnvTable:              table,
+		deploy.EnvAuthorizerCacheTTL: fmt.Sprint(deploy.AuthorizerCacheTTLSeconds),
+		deploy.EnvRetentionDays:      fmt.Sprint(deploy.RetentionDays),
+		deploy.EnvEventRetentionDays: fmt.Sprint(deploy.EventRetentionDays),
+		deploy.EnvAccessTokenTTL:     fmt.Sprint(deploy.AccessTokenTTLSeconds),
+		deploy.EnvEventBus:           bus,
+		deploy.EnvKMSKeyIDs:          aws.ToString(key.KeyMetadata.KeyId),
+		deploy.EnvIssuer:             issuer,
+		deploy.EnvAudience:           issuer,
+	}}
+}
+
+// environ is what Lambda would give f (the variables shared/deploy lists
+// for it) with the SDK pointed at endpoint.
+func (fx *fixture) environ(t *testing.T, f deploy.Function, endpoint string) []string {
+	t.Helper()
+	env := []string{
+		"AWS_ENDPOINT_URL=" + endpoint,
+		"AWS_REGION=" + awstest.Region,
+		"AWS_ACCESS_KEY_ID=test",
+		"AWS_SECRET_ACCESS_KEY=test",
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_MAX_ATTEMPTS=2",
+	}
+	for _, name := range f.Env {
+		v, ok := fx.env[name]
+		if !ok {
+			t.Fatalf("the report has no value for %s", name)
+		}
+		env = append(env, name+"="+v)
+	}
+	return env
+}
+
+// Placeholders in the events/ samples.
+const (
+	sampleID     = "REPLACEWITHID0001"
+	sampleToken  = "lk_REPLACEWITHID0001_REPLACEWITHSECRETREPLACEWITHSECRETREPLACEW000000"
+	sampleSecret = "REPLACEWITHCLIENTSECRET"
+)
+
+func readSample(t *testing.T, name string) string {
+	t.Helper()
+	root, err := lambdatest.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// sample is an events/ sample with its placeholders naming the admin token.
+func (fx *fixture) sample(t *testing.T, name string) []byte {
+	t.Helper()
+	tok := fx.root.Token
+	return []byte(strings.NewReplacer(
+		sampleToken, tok.String(),
+		sampleSecret, tok.ClientSecret(),
+		sampleID, fx.root.Credential.ID,
+	).Replace(readSample(t, name)))
+}
+
+// counter is a reverse proxy in front of moto that counts the AWS calls
+// passing through it by service and operation, read from the JSON
+// protocol's X-Amz-Target (DynamoDB_20120810.GetItem, TrentService.Sign,
+// AWSEvents.PutEvents): what the binaries really send, retries included.
+//
+// It also keeps the time during which at least one call was in flight, so
+// a measurement can set apart the time spent waiting on moto.
+type counter struct {
+	*httptest.Server
+	mu     sync.Mutex
+	calls  map[string]int
+	active int
+	since  time.Time
+	busy   time.Duration
+}
+
+func newCounter(t *testing.T) *counter {
+	t.Helper()
+	target, err := url.Parse(awstest.Shared().URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &counter{calls: map[string]int{}}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op := r.Header.Get("X-Amz-Target")
+		if op == "" {
+			op = "other." + r.Method + " " + r.URL.Path
+		}
+		c.mu.Lock()
+		c.calls[op]++
+		if c.active == 0 {
+			c.since = time.Now()
+		}
+		c.active++
+		c.mu.Unlock()
+		proxy.ServeHTTP(w, r)
+		c.mu.Lock()
+		c.active--
+		if c.active == 0 {
+			c.busy += time.Since(c.since)
+		}
+		c.mu.Unlock()
+	}))
+	t.Cleanup(c.Close)
+	return c
+}
+
+// take returns the calls counted since the last take, per service.
+func (c *counter) take() calls {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := calls{}
+	for op, n := range c.calls {
+		svc, name, _ := strings.Cut(op, ".")
+		switch {
+		case strings.HasPrefix(svc, "DynamoDB"):
+			svc = "DynamoDB"
+		case svc == "TrentService":
+			svc = "KMS"
+		case svc == "AWSEvents":
+			svc = "EventBridge"
+		}
+		out[svc] = append(out[svc], opCount{name, n})
+	}
+	for _, ops := range out {
+		sort.Slice(ops, func(i, j int) bool { return ops[i].name < ops[j].name })
+	}
+	c.calls = map[string]int{}
+	return out
+}
+
+// takeBusy returns the time calls were in flight since the last takeBusy.
+func (c *counter) takeBusy() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := c.busy
+	c.busy = 0
+	return b
+}
+
+type opCount struct {
+	name string
+	n    int
+}
+
+// calls are the operations counted per service.
+type calls map[string][]opCount
+
+func (c calls) total(svc string) int {
+	n := 0
+	for _, o := range c[svc] {
+		n += o.n
+	}
+	return n
+}
+
+// detail is "GetItem, 2×UpdateItem" for one service.
+func (c calls) detail(svc string) string {
+	var parts []string
+	for _, o := range c[svc] {
+		if o.n == 1 {
+			parts = append(parts, o.name)
+		} else {
+			parts = append(parts, fmt.Sprintf("%d×%s", o.n, o.name))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
