@@ -4,6 +4,26 @@
 // honours AWS_ENDPOINT_URL, so the same binary runs against moto or sam
 // local), and the DynamoDB store (keeping events for
 // LATCHKEY_EVENT_RETENTION_DAYS, 400 by default).
+//
+// # The AWS configuration is read from the environment Lambda sets
+//
+// Lambda hands every function its region and its role's credentials in
+// environment variables, so the functions build their aws.Config from those
+// alone and do not link the SDK's config package: its credential chain
+// (shared files, SSO, STS web identity, IMDS) brings service clients whose
+// package init and size cost about a millisecond of every cold start (the
+// "Cold start" section of README's Performance). What is read:
+//
+//   - AWS_REGION (or AWS_DEFAULT_REGION): required;
+//   - AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN: the first
+//     two required, a missing credential is an init error, not a
+//     half-working function;
+//   - AWS_ENDPOINT_URL: every client's endpoint (moto, sam local), when set;
+//   - AWS_MAX_ATTEMPTS: the retryer's attempts, when set.
+//
+// Nothing else of the SDK's shared configuration applies to the functions
+// (profiles, AWS_CA_BUNDLE, service-specific endpoint variables);
+// cmd/latchkey, which runs on a workstation, keeps the full chain.
 package lambdaenv
 
 import (
@@ -11,11 +31,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/latchkey/latchkey/shared/config"
@@ -37,7 +59,7 @@ func Load(ctx context.Context) (Env, error) {
 	if err != nil {
 		return Env{}, err
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := AWSConfig(os.Getenv)
 	if err != nil {
 		return Env{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
@@ -49,6 +71,39 @@ func Load(ctx context.Context) (Env, error) {
 	st := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
 	st.EventRetention = eventRetention
 	return Env{Log: log, AWS: cfg, Store: st}, nil
+}
+
+// AWSConfig is the AWS configuration from the variables Lambda sets (see
+// the package comment), read through getenv.
+func AWSConfig(getenv func(string) string) (aws.Config, error) {
+	region := getenv("AWS_REGION")
+	if region == "" {
+		region = getenv("AWS_DEFAULT_REGION")
+	}
+	if region == "" {
+		return aws.Config{}, fmt.Errorf("AWS_REGION is not set")
+	}
+	id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+	if id == "" || secret == "" {
+		return aws.Config{}, fmt.Errorf("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set (Lambda sets the role's credentials there)")
+	}
+	cfg := aws.Config{
+		Region:      region,
+		Credentials: credentials.NewStaticCredentialsProvider(id, secret, getenv("AWS_SESSION_TOKEN")),
+		// The SDK's default client, as the config package would build it.
+		HTTPClient: awshttp.NewBuildableClient(),
+	}
+	if u := getenv("AWS_ENDPOINT_URL"); u != "" {
+		cfg.BaseEndpoint = aws.String(u)
+	}
+	if v := getenv("AWS_MAX_ATTEMPTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return aws.Config{}, fmt.Errorf("AWS_MAX_ATTEMPTS: %q is not a positive number", v)
+		}
+		cfg.RetryMaxAttempts = n
+	}
+	return cfg, nil
 }
 
 // MustLoad is Load for main: a function that cannot start logs why and exits,
