@@ -1,0 +1,59 @@
+package apitoken
+
+import (
+	"bytes"
+	"hash/crc32"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestCRCIEEEMatchesLibrary checks the two-chain checksum against
+// hash/crc32 on bodies of every length around the token's, random and
+// constant, so a wrong table or shift cannot go unnoticed.
+func TestCRCIEEEMatchesLibrary(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := 0; n <= 2*bodyLen; n++ {
+		for i := range 200 {
+			p := make([]byte, n)
+			switch i {
+			case 0: // all zero
+			case 1:
+				copy(p, bytes.Repeat([]byte{0xff}, n))
+			default:
+				for j := range p {
+					p[j] = byte(r.Uint32())
+				}
+			}
+			if got, want := crcIEEE(p), crc32.ChecksumIEEE(p); got != want {
+				t.Fatalf("len %d body %x: crcIEEE %08x, crc32 %08x", n, p, got, want)
+			}
+		}
+	}
+}
+
+func FuzzCRCIEEE(f *testing.F) {
+	f.Add(bytes.Repeat([]byte("a"), bodyLen))
+	f.Fuzz(func(t *testing.T, p []byte) {
+		if got, want := crcIEEE(p), crc32.ChecksumIEEE(p); got != want {
+			t.Fatalf("body %x: crcIEEE %08x, crc32 %08x", p, got, want)
+		}
+	})
+}
+
+// TestIsBase62MatchesTable puts every byte value at every position of a
+// word-and-a-bit string and compares the word-wise check with the table.
+func TestIsBase62MatchesTable(t *testing.T) {
+	for c := range 256 {
+		for pos := range 19 {
+			b := []byte("0123456789ABCDEFGHz")
+			b[pos] = byte(c)
+			want := true
+			for _, x := range b {
+				want = want && base62[x]
+			}
+			if got := isBase62(string(b)); got != want {
+				t.Fatalf("byte %#x at %d: isBase62 %v, want %v", c, pos, got, want)
+			}
+		}
+	}
+}
