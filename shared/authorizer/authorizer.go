@@ -241,8 +241,8 @@ func (a *Authorizer) respond(ctx context.Context, arn policy.MethodARN, c *crede
 		return events.APIGatewayCustomAuthorizerResponse{}, err
 	}
 	key := memoKey{auth: d.auth, id: c.ID, version: c.Version, perms: d.scope, base: arn.Base, scope: sc}
-	if resp, ok := a.responses.get(key); ok {
-		return resp, nil
+	if e := a.responses.get(key); e != nil {
+		return e.resp, nil
 	}
 	perms := c.Permissions
 	if d.auth == caller.AuthAccessToken {
@@ -318,14 +318,16 @@ func (k memoKey) slot() string {
 	return k.id
 }
 
-func (m *responseMemo) get(k memoKey) (events.APIGatewayCustomAuthorizerResponse, bool) {
+// get returns the entry built for k, or nil. Entries are never modified
+// once stored, so the caller reads it without the lock.
+func (m *responseMemo) get(k memoKey) *memoEntry {
 	m.mu.RLock()
-	e, ok := m.m[k.slot()]
+	e := m.m[k.slot()]
 	m.mu.RUnlock()
-	if ok && e.key == k {
-		return e.resp, true
+	if e != nil && e.key == k {
+		return e
 	}
-	return events.APIGatewayCustomAuthorizerResponse{}, false
+	return nil
 }
 
 func (m *responseMemo) put(k memoKey, r events.APIGatewayCustomAuthorizerResponse) {

@@ -158,6 +158,17 @@ func TestExpiredAtEndOfDay(t *testing.T) {
 	if never.ExpiredAt(next.AddDate(50, 0, 0)) {
 		t.Fatal("a never-expiring token expired")
 	}
+	// Instants too far apart for a Duration still compare the right way.
+	if c.ExpiredAt(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatal("expired in year 1")
+	}
+	if !c.ExpiredAt(time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatal("not expired in year 9999")
+	}
+	// A clock reading with a monotonic part compares by its wall time.
+	if !c.ExpiredAt(next.Add(time.Hour).Local()) || c.ExpiredAt(time.Now().Truncate(0).AddDate(-100, 0, 0)) {
+		t.Fatal("expiry depends on the instant's location or monotonic reading")
+	}
 }
 
 func TestPublicKeyKind(t *testing.T) {
