@@ -106,8 +106,12 @@ func Parse(s string) (Token, error) {
 		return Token{}, ErrMalformed
 	}
 	body := s[:len(s)-ChecksumLen]
-	want := checksumDigits(body)
-	if subtle.ConstantTimeCompare(want[:], []byte(s[len(body):])) != 1 {
+	// The presented digits are read as a number and compared with the CRC,
+	// rather than the CRC spelled out and compared as text: the digits are
+	// independent lookups, the spelling six dependent divisions. A number
+	// below 62^6 has exactly one six-digit spelling, so the two tests agree.
+	diff := checksumValue(s[len(body):]) ^ uint64(crcIEEE(unsafe.Slice(unsafe.StringData(body), len(body))))
+	if subtle.ConstantTimeEq(int32(diff), 0)&subtle.ConstantTimeEq(int32(diff>>32), 0) != 1 {
 		return Token{}, ErrMalformed
 	}
 	return Token{ID: id, Secret: rest[:SecretLen]}, nil
@@ -144,23 +148,24 @@ var base62 = func() (t [256]bool) {
 }()
 
 // isBase62 checks eight bytes at a time (Parse, which the authorizer runs
-// on every decision, checks 65): a word passes when no byte has its top bit
-// set and every byte lies in one of the alphabet's three ranges.
+// on every decision, checks 65): a byte passes when its top bit is clear and
+// it lies in one of the alphabet's three ranges. Failures are collected and
+// tested once at the end, so a valid string costs no branch per word.
 func isBase62(s string) bool {
-	for len(s) >= 8 {
+	var bad uint64
+	for ; len(s) >= 8; s = s[8:] {
 		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
 			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-		if w&highBits != 0 || (inRange(w, '0', '9')|inRange(w, 'A', 'Z')|inRange(w, 'a', 'z'))&highBits != highBits {
-			return false
-		}
-		s = s[8:]
+		// A byte with its top bit set may carry into its neighbour in
+		// inRange, but it has already made the word fail.
+		bad |= w&highBits | ^(inRange(w, '0', '9')|inRange(w, 'A', 'Z')|inRange(w, 'a', 'z'))&highBits
 	}
 	for i := 0; i < len(s); i++ {
 		if !base62[s[i]] {
 			return false
 		}
 	}
-	return true
+	return bad == 0
 }
 
 const (
@@ -176,17 +181,37 @@ func inRange(w uint64, lo, hi byte) uint64 {
 	return (w + lowBits*uint64(0x80-lo)) &^ (w + lowBits*uint64(0x7f-hi))
 }
 
+// digit is each alphabet byte's value (other bytes read as zero; Parse
+// checks the alphabet first).
+var digit = func() (t [256]uint8) {
+	for i := 0; i < len(alphabet); i++ {
+		t[alphabet[i]] = uint8(i)
+	}
+	return t
+}()
+
+// checksumValue reads ChecksumLen base62 digits, most significant first.
+func checksumValue(d string) uint64 {
+	_ = d[ChecksumLen-1]
+	const b = 62
+	return uint64(digit[d[0]])*(b*b*b*b*b) + uint64(digit[d[1]])*(b*b*b*b) + uint64(digit[d[2]])*(b*b*b) +
+		uint64(digit[d[3]])*(b*b) + uint64(digit[d[4]])*b + uint64(digit[d[5]])
+}
+
 func checksum(body string) string {
 	out := checksumDigits(body)
 	return string(out[:])
 }
 
-// checksumDigits is the base62 CRC32 of body, as an array so that checking
-// a token builds no string. The CRC only reads its input, so it is handed a
-// read-only view of the string's bytes rather than a copy: Parse runs on
-// every authorizer decision, and the copy was its only allocation.
+// checksumDigits is the base62 CRC32 of body. The CRC only reads its
+// input, so it is handed a read-only view of the string's bytes rather
+// than a copy.
 func checksumDigits(body string) [ChecksumLen]byte {
-	n := crcIEEE(unsafe.Slice(unsafe.StringData(body), len(body)))
+	return spell(crcIEEE(unsafe.Slice(unsafe.StringData(body), len(body))))
+}
+
+// spell writes n as ChecksumLen base62 digits, most significant first.
+func spell(n uint32) [ChecksumLen]byte {
 	var out [ChecksumLen]byte
 	for i := ChecksumLen - 1; i >= 0; i-- {
 		out[i] = alphabet[n%62]

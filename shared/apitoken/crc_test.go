@@ -57,3 +57,52 @@ func TestIsBase62MatchesTable(t *testing.T) {
 		}
 	}
 }
+
+// TestChecksumValueReadsDigits checks that reading the six digits back
+// gives the number they spell, for the extremes and random sums, so that
+// Parse's numeric comparison accepts exactly the spelled checksum.
+func TestChecksumValueReadsDigits(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 100000 {
+		n := r.Uint32()
+		switch i {
+		case 0:
+			n = 0
+		case 1:
+			n = ^uint32(0)
+		}
+		d := spell(n)
+		if got := checksumValue(string(d[:])); got != uint64(n) {
+			t.Fatalf("%q reads %d, want %d", d, got, n)
+		}
+	}
+	if got := checksumValue("zzzzzz"); got != 62*62*62*62*62*62-1 {
+		t.Fatalf("zzzzzz reads %d", got)
+	}
+}
+
+// TestParseRefusesEveryOtherChecksum changes each checksum digit of a valid
+// token to every other alphabet byte: no variant may parse.
+func TestParseRefusesEveryOtherChecksum(t *testing.T) {
+	tok, err := Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := []byte(tok.String())
+	for pos := len(s) - ChecksumLen; pos < len(s); pos++ {
+		orig := s[pos]
+		for i := 0; i < len(alphabet); i++ {
+			if alphabet[i] == orig {
+				continue
+			}
+			s[pos] = alphabet[i]
+			if _, err := Parse(string(s)); err == nil {
+				t.Fatalf("%s parsed with checksum digit %d changed", s, pos)
+			}
+		}
+		s[pos] = orig
+	}
+	if _, err := Parse(string(s)); err != nil {
+		t.Fatalf("original token refused: %v", err)
+	}
+}
