@@ -21,10 +21,19 @@ const DefaultTouchTimeout = 300 * time.Millisecond
 // interval per credential by this process, and its failure is logged and
 // otherwise ignored: it never changes the decision.
 func (a *Authorizer) recordUse(ctx context.Context, id string, lastUsed time.Time, ip string, now time.Time) {
-	if !lastUsed.IsZero() && now.Sub(lastUsed) <= TouchInterval {
+	if !lastUsed.IsZero() && !after(now, lastUsed, TouchInterval) {
 		return
 	}
 	a.touch(ctx, id, ip, now)
+}
+
+// after reports whether now is more than d (whole seconds) past t, that is
+// now-t > d, compared as (Unix second, nanosecond) pairs: every decision
+// asks, and time's Sub (which checks its result with Add) costs several
+// times these reads.
+func after(now, t time.Time, d time.Duration) bool {
+	s, l := now.Unix(), t.Unix()+int64(d/time.Second)
+	return s > l || s == l && now.Nanosecond() > t.Nanosecond()
 }
 
 func (a *Authorizer) touch(ctx context.Context, id, ip string, now time.Time) {

@@ -103,10 +103,14 @@ func (c *Credential) Expires() bool { return !c.ExpiresAt.IsZero() }
 // ExpiredAt reports whether the token's validity has ended at now: a token
 // expiring on day D is valid through D 23:59:59.999… UTC and not at D+1 00:00.
 func (c *Credential) ExpiredAt(now time.Time) bool {
-	// now-ExpiresAt ≥ 1s is now ≥ ExpiresAt+1s without building the sum
-	// (every decision asks); Sub saturates with the right sign, so far
-	// past and far future instants still compare correctly.
-	return c.Expires() && now.Sub(c.ExpiresAt) >= time.Second
+	// now ≥ ExpiresAt+1s, compared as (Unix second, nanosecond) pairs:
+	// every decision asks, and time's Add and Sub (which checks its result
+	// with Add) cost several times these two reads.
+	if !c.Expires() {
+		return false
+	}
+	s, e := now.Unix(), c.ExpiresAt.Unix()+1
+	return s > e || s == e && now.Nanosecond() >= c.ExpiresAt.Nanosecond()
 }
 
 // EffectiveStatus is the status users see at now: an active token past its

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	mrand "math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -164,6 +165,19 @@ func TestExpiredAtEndOfDay(t *testing.T) {
 	}
 	if !c.ExpiredAt(time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Fatal("not expired in year 9999")
+	}
+	// Around the boundary and at random instants, ExpiredAt is exactly
+	// now ≥ ExpiresAt+1s by time's own arithmetic.
+	r := mrand.New(mrand.NewPCG(7, 8))
+	for i := range 20000 {
+		off := time.Duration(r.Int64N(int64(4*time.Second))) - 2*time.Second
+		if i < 5 {
+			off = []time.Duration{-1, 0, 1, time.Second - 1, time.Second}[i]
+		}
+		now := c.ExpiresAt.Add(off)
+		if got, want := c.ExpiredAt(now), !now.Before(c.ExpiresAt.Add(time.Second)); got != want {
+			t.Fatalf("ExpiredAt(%v) = %v, want %v", now, got, want)
+		}
 	}
 	// A clock reading with a monotonic part compares by its wall time.
 	if !c.ExpiredAt(next.Add(time.Hour).Local()) || c.ExpiredAt(time.Now().Truncate(0).AddDate(-100, 0, 0)) {
