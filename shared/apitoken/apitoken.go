@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -68,7 +69,17 @@ func HashSecret(secret string) Hash { return sha256.Sum256([]byte(secret)) }
 // Matches reports in constant time whether the token's secret hashes to h.
 func (t Token) Matches(h Hash) bool {
 	got := t.Hash()
-	return subtle.ConstantTimeCompare(got[:], h[:]) == 1
+	return hashesEqual(&got, &h)
+}
+
+// hashesEqual compares two hashes in constant time, a word at a time: the
+// differences of all four words are folded together and tested once.
+func hashesEqual(a, b *Hash) bool {
+	var d uint64
+	for i := 0; i < len(a); i += 8 {
+		d |= binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:])
+	}
+	return subtle.ConstantTimeEq(int32(d), 0)&subtle.ConstantTimeEq(int32(d>>32), 0) == 1
 }
 
 // NewID returns a fresh random token ID.
@@ -102,16 +113,18 @@ func Parse(s string) (Token, error) {
 	}
 	id := s[len(Prefix) : len(Prefix)+IDLen]
 	rest := s[len(Prefix)+IDLen+1:]
-	if !validID(id) || !isBase62(rest) {
-		return Token{}, ErrMalformed
-	}
 	body := s[:len(s)-ChecksumLen]
+	// The alphabet and the checksum are both checked before either is
+	// acted on: the CRC is a chain of dependent lookups, and with no branch
+	// between them the processor checks the alphabet while it waits.
+	bad := notBase62(id) | notBase62(rest)
 	// The presented digits are read as a number and compared with the CRC,
 	// rather than the CRC spelled out and compared as text: the digits are
 	// independent lookups, the spelling six dependent divisions. A number
-	// below 62^6 has exactly one six-digit spelling, so the two tests agree.
+	// below 62^6 has exactly one six-digit spelling, so the two tests agree
+	// (digits outside the alphabet read as zero, but then bad is set).
 	diff := checksumValue(s[len(body):]) ^ uint64(crcIEEE(unsafe.Slice(unsafe.StringData(body), len(body))))
-	if subtle.ConstantTimeEq(int32(diff), 0)&subtle.ConstantTimeEq(int32(diff>>32), 0) != 1 {
+	if bad != 0 || subtle.ConstantTimeEq(int32(diff), 0)&subtle.ConstantTimeEq(int32(diff>>32), 0) != 1 {
 		return Token{}, ErrMalformed
 	}
 	return Token{ID: id, Secret: rest[:SecretLen]}, nil
@@ -138,20 +151,27 @@ func ValidID(s string) bool { return validID(s) }
 
 func validID(s string) bool { return len(s) == IDLen && isBase62(s) }
 
-// base62 marks the bytes of the alphabet, for the few bytes past the last
-// whole word that isBase62 checks.
-var base62 = func() (t [256]bool) {
+// outside is 1 for the bytes not in the alphabet, for the few bytes past
+// the last whole word that notBase62 checks.
+var outside = func() (t [256]uint8) {
+	for i := range t {
+		t[i] = 1
+	}
 	for i := 0; i < len(alphabet); i++ {
-		t[alphabet[i]] = true
+		t[alphabet[i]] = 0
 	}
 	return t
 }()
 
-// isBase62 checks eight bytes at a time (Parse, which the authorizer runs
-// on every decision, checks 65): a byte passes when its top bit is clear and
-// it lies in one of the alphabet's three ranges. Failures are collected and
-// tested once at the end, so a valid string costs no branch per word.
-func isBase62(s string) bool {
+// isBase62 reports whether every byte of s is in the alphabet.
+func isBase62(s string) bool { return notBase62(s) == 0 }
+
+// notBase62 is zero when every byte of s is in the alphabet. It checks
+// eight bytes at a time (Parse, which the authorizer runs on every
+// decision, checks 65): a byte passes when its top bit is clear and it lies
+// in one of the alphabet's three ranges. Failures are collected, not
+// branched on, so a valid string costs no branch per word.
+func notBase62(s string) uint64 {
 	var bad uint64
 	for ; len(s) >= 8; s = s[8:] {
 		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
@@ -161,11 +181,9 @@ func isBase62(s string) bool {
 		bad |= w&highBits | ^(inRange(w, '0', '9')|inRange(w, 'A', 'Z')|inRange(w, 'a', 'z'))&highBits
 	}
 	for i := 0; i < len(s); i++ {
-		if !base62[s[i]] {
-			return false
-		}
+		bad |= uint64(outside[s[i]])
 	}
-	return bad == 0
+	return bad
 }
 
 const (

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"hash/crc32"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -49,7 +50,7 @@ func TestIsBase62MatchesTable(t *testing.T) {
 			b[pos] = byte(c)
 			want := true
 			for _, x := range b {
-				want = want && base62[x]
+				want = want && strings.IndexByte(alphabet, x) >= 0
 			}
 			if got := isBase62(string(b)); got != want {
 				t.Fatalf("byte %#x at %d: isBase62 %v, want %v", c, pos, got, want)
@@ -104,5 +105,21 @@ func TestParseRefusesEveryOtherChecksum(t *testing.T) {
 	}
 	if _, err := Parse(string(s)); err != nil {
 		t.Fatalf("original token refused: %v", err)
+	}
+}
+
+// TestHashesEqual flips each bit of a hash in turn: every flip must be
+// seen, and the untouched hash must match.
+func TestHashesEqual(t *testing.T) {
+	a := HashSecret("secret")
+	if b := a; !hashesEqual(&a, &b) {
+		t.Fatal("equal hashes differ")
+	}
+	for i := range len(a) * 8 {
+		b := a
+		b[i/8] ^= 1 << (i % 8)
+		if hashesEqual(&a, &b) {
+			t.Fatalf("bit %d flipped went unseen", i)
+		}
 	}
 }
