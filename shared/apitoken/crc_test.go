@@ -123,3 +123,34 @@ func TestHashesEqual(t *testing.T) {
 		}
 	}
 }
+
+// TestParseRefusesForeignBytesWithValidChecksum puts every byte outside the
+// alphabet at every position of the ID and secret and fixes the checksum
+// up, so that only the alphabet check can refuse the result.
+func TestParseRefusesForeignBytesWithValidChecksum(t *testing.T) {
+	tok, err := Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := tok.String()
+	body := []byte(s[:bodyLen])
+	for pos := len(Prefix); pos < bodyLen; pos++ {
+		if pos == len(Prefix)+IDLen {
+			continue // the '_' separator
+		}
+		for c := range 256 {
+			if strings.IndexByte(alphabet, byte(c)) >= 0 {
+				continue
+			}
+			b := append([]byte(nil), body...)
+			b[pos] = byte(c)
+			bad := string(b) + checksum(string(b))
+			if _, err := Parse(bad); err == nil {
+				t.Fatalf("Parse accepted byte %#x at %d", c, pos)
+			}
+		}
+	}
+	if _, err := Parse(s); err != nil {
+		t.Fatalf("original refused: %v", err)
+	}
+}
