@@ -135,8 +135,7 @@ func (v *Verifier) VerifyAt(ctx context.Context, token, sourceIP string, now tim
 
 // VerifyInto is VerifyAt filling c, for the authorizer's hot path: a record
 // is several hundred bytes, and returning it by value copies it at every
-// level. c holds the record only when the token is accepted; a refusal
-// leaves it zero.
+// level. c is set only when the token is accepted.
 func (v *Verifier) VerifyInto(ctx context.Context, token, sourceIP string, now time.Time, c *credential.Credential) error {
 	t, err := apitoken.Parse(token)
 	if err != nil {
@@ -156,20 +155,7 @@ func (v *Verifier) VerifyParsed(ctx context.Context, t apitoken.Token, sourceIP 
 }
 
 func (v *Verifier) verifyParsed(ctx context.Context, t apitoken.Token, sourceIP string, now time.Time, out *credential.Credential) error {
-	// The record is read straight into out, not into a local copied there
-	// at the end: it is several hundred bytes and this runs on every
-	// decision. Every refusal zeroes out again, so a refused record never
-	// reaches the caller.
-	if err := v.checkInto(ctx, t, sourceIP, now, out); err != nil {
-		*out = credential.Credential{}
-		return err
-	}
-	return nil
-}
-
-func (v *Verifier) checkInto(ctx context.Context, t apitoken.Token, sourceIP string, now time.Time, c *credential.Credential) error {
-	var err error
-	*c, err = v.Store.GetCredential(ctx, t.ID)
+	c, err := v.Store.GetCredential(ctx, t.ID)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			// Compare anyway so an unknown ID costs what a known one does.
@@ -184,7 +170,11 @@ func (v *Verifier) checkInto(ctx context.Context, t apitoken.Token, sourceIP str
 	if !c.SecretMatches(t, now) {
 		return Reject(ReasonMismatch, t.ID)
 	}
-	return v.usable(c, sourceIP, now)
+	if err := v.usable(&c, sourceIP, now); err != nil {
+		return err
+	}
+	*out = c
+	return nil
 }
 
 // UsableAt is the package's Usable at now with the verifier's allowlist
