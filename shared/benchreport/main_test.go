@@ -109,22 +109,7 @@ func newFixture(t *testing.T, name string) *fixture {
 // for it) with the SDK pointed at endpoint.
 func (fx *fixture) environ(t *testing.T, f deploy.Function, endpoint string) []string {
 	t.Helper()
-	env := []string{
-		"AWS_ENDPOINT_URL=" + endpoint,
-		"AWS_REGION=" + awstest.Region,
-		"AWS_ACCESS_KEY_ID=test",
-		"AWS_SECRET_ACCESS_KEY=test",
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_MAX_ATTEMPTS=2",
-	}
-	for _, name := range f.Env {
-		v, ok := fx.env[name]
-		if !ok {
-			t.Fatalf("the report has no value for %s", name)
-		}
-		env = append(env, name+"="+v)
-	}
-	return env
+	return lambdatest.Environ(t, endpoint, awstest.Region, f.Env, fx.env)
 }
 
 // Placeholders in the events/ samples.

@@ -84,22 +84,7 @@ func newFixture(t *testing.T) *fixture {
 // plus the SDK's region, credentials and the moto endpoint.
 func (fx *fixture) environ(t *testing.T, f deploy.Function) []string {
 	t.Helper()
-	env := []string{
-		"AWS_ENDPOINT_URL=" + awstest.Shared().URL,
-		"AWS_REGION=" + awstest.Region,
-		"AWS_ACCESS_KEY_ID=test",
-		"AWS_SECRET_ACCESS_KEY=test",
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_MAX_ATTEMPTS=2",
-	}
-	for _, name := range f.Env {
-		v, ok := fx.env[name]
-		if !ok {
-			t.Fatalf("the harness has no value for %s", name)
-		}
-		env = append(env, name+"="+v)
-	}
-	return env
+	return lambdatest.Environ(t, awstest.Shared().URL, awstest.Region, f.Env, fx.env)
 }
 
 // motoJSON calls a JSON-protocol AWS API on moto without an SDK client.

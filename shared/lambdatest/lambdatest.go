@@ -378,3 +378,28 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// Environ is the environment Lambda would give a function that reads the
+// variables names: test credentials and the SDK pointed at endpoint in
+// region, plus each name with its value from values. A name without a
+// value fails the test, so a function's declared environment cannot
+// silently go missing.
+func Environ(t testing.TB, endpoint, region string, names []string, values map[string]string) []string {
+	t.Helper()
+	env := []string{
+		"AWS_ENDPOINT_URL=" + endpoint,
+		"AWS_REGION=" + region,
+		"AWS_ACCESS_KEY_ID=test",
+		"AWS_SECRET_ACCESS_KEY=test",
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_MAX_ATTEMPTS=2",
+	}
+	for _, name := range names {
+		v, ok := values[name]
+		if !ok {
+			t.Fatalf("no value for %s", name)
+		}
+		env = append(env, name+"="+v)
+	}
+	return env
+}
