@@ -7,6 +7,8 @@ package accesstoken
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -28,7 +30,9 @@ const Type = "at+jwt"
 // MaxSkew is the clock difference tolerated on exp, nbf and iat.
 const MaxSkew = 60 * time.Second
 
-// MaxLen bounds the token strings Verify looks at; ours are under 2 KiB.
+// MaxLen bounds the token strings Verify looks at, and so the tokens Issue
+// makes: ours are under 2 KiB unless a credential carries hundreds of
+// permissions or groups.
 const MaxLen = 8 << 10
 
 // DefaultTTL is an access token's lifetime unless configured otherwise, as
@@ -38,6 +42,10 @@ const DefaultTTL = time.Hour
 // ErrInvalid is wrapped by every refusal of a token; the text after it says
 // why, for logs only.
 var ErrInvalid = errors.New("invalid access token")
+
+// ErrTooLarge means the claims would make a token longer than MaxLen, one
+// Verify would refuse; Issue says so before anything is signed.
+var ErrTooLarge = errors.New("access token too large")
 
 // Claims are an access token's claims (RFC 9068 §2.2 plus Latchkey's own).
 type Claims struct {
@@ -118,11 +126,37 @@ func Issue(ctx context.Context, s signer.Signer, c Claims) (string, error) {
 	if !c.NotBefore.IsZero() {
 		w.NotBefore = jwt.NewNumericDate(c.NotBefore)
 	}
-	raw, err := jwt.Signed(js).Claims(w).Serialize()
+	// The claims are marshalled once, here, and signed as they are:
+	// go-jose's jwt builder would marshal them, decode them into a map and
+	// marshal that again.
+	payload, err := json.Marshal(w)
 	if err != nil {
 		return "", fmt.Errorf("issue access token %s: %w", c.ID, err)
 	}
+	if n := compactLen(s.KeyID(), len(payload)); n > MaxLen {
+		return "", fmt.Errorf("issue access token %s: %w: about %d bytes, at most %d", c.ID, ErrTooLarge, n, MaxLen)
+	}
+	obj, err := js.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("issue access token %s: %w", c.ID, err)
+	}
+	raw, err := obj.CompactSerialize()
+	if err != nil {
+		return "", fmt.Errorf("issue access token %s: %w", c.ID, err)
+	}
+	if len(raw) > MaxLen {
+		return "", fmt.Errorf("issue access token %s: %w: %d bytes, at most %d", c.ID, ErrTooLarge, len(raw), MaxLen)
+	}
 	return raw, nil
+}
+
+// compactLen is the length of a compact ES256 JWS with key ID kid and a
+// payload of n bytes: the header {"alg":"ES256","kid":…,"typ":"at+jwt"},
+// two dots and the 64-byte signature, all base64url.
+func compactLen(kid string, n int) int {
+	q, _ := json.Marshal(kid) // a string always marshals
+	b64 := base64.RawURLEncoding.EncodedLen
+	return b64(len(`{"alg":"ES256","kid":,"typ":"at+jwt"}`)+len(q)) + 1 + b64(n) + 1 + b64(64)
 }
 
 // Verifier checks access tokens offline. Keys may cache across calls (the

@@ -285,3 +285,58 @@ func TestIssueNeedsClaims(t *testing.T) {
 		t.Fatal("no client_id accepted")
 	}
 }
+
+// countingSigner counts the signatures asked of it.
+type countingSigner struct {
+	signer.Signer
+	signs int
+}
+
+func (c *countingSigner) SignMessageContext(ctx context.Context, msg []byte) ([]byte, error) {
+	c.signs++
+	return c.Signer.SignMessageContext(ctx, msg)
+}
+
+func TestIssueRefusesTokensVerifyWouldRefuse(t *testing.T) {
+	f := newFixture(t)
+	s := &countingSigner{Signer: f.signer}
+	// A credential with hundreds of permissions: the scope alone is over
+	// MaxLen once base64-encoded.
+	var perms []string
+	for i := 0; len(strings.Join(perms, " ")) < accesstoken.MaxLen; i++ {
+		perms = append(perms, "resource-with-a-long-name-"+strings.Repeat("x", i%20)+":view")
+	}
+	c := sampleClaims()
+	c.Scope = strings.Join(perms, " ")
+	_, err := accesstoken.Issue(context.Background(), s, c)
+	if !errors.Is(err, accesstoken.ErrTooLarge) {
+		t.Fatalf("issue with a %d-byte scope: %v, want ErrTooLarge", len(c.Scope), err)
+	}
+	if s.signs != 0 {
+		t.Fatalf("%d signatures made for a token that is never handed out", s.signs)
+	}
+
+	// Shrink the scope until Issue takes it: that token verifies, and it
+	// is within 100 bytes of MaxLen, so the bound is not loose.
+	var raw string
+	for len(perms) > 0 {
+		perms = perms[:len(perms)-1]
+		c.Scope = strings.Join(perms, " ")
+		if raw, err = accesstoken.Issue(context.Background(), s, c); !errors.Is(err, accesstoken.ErrTooLarge) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) > accesstoken.MaxLen || len(raw) < accesstoken.MaxLen-100 {
+		t.Fatalf("largest token issued is %d bytes; want within 100 of %d", len(raw), accesstoken.MaxLen)
+	}
+	got, err := f.v.Verify(context.Background(), raw)
+	if err != nil {
+		t.Fatalf("verify the largest token issued: %v", err)
+	}
+	if got.Scope != c.Scope {
+		t.Fatal("scope changed in the round trip")
+	}
+}

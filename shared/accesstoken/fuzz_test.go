@@ -134,8 +134,19 @@ func FuzzIssueVerify(f *testing.F) {
 			}
 			return
 		}
+		if errors.Is(err, accesstoken.ErrTooLarge) {
+			// Each claim byte takes at most six in JSON (\u00XX), and
+			// base64 adds a third; below this no token may be refused.
+			if n := 2*len(sub) + len(jti) + len(scope) + len(acct) + len(group); (n*6+300)*4/3+250 <= accesstoken.MaxLen {
+				t.Fatalf("refused %d bytes of claims as too large: %v", n, err)
+			}
+			return
+		}
 		if err != nil {
 			t.Fatalf("issue %+v: %v", in, err)
+		}
+		if len(raw) > accesstoken.MaxLen {
+			t.Fatalf("issued a %d-byte token, Verify takes at most %d", len(raw), accesstoken.MaxLen)
 		}
 		out, err := fx.v.Verify(context.Background(), raw)
 		if in.NotBefore.After(now.Add(accesstoken.MaxSkew)) {

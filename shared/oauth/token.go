@@ -3,6 +3,8 @@ package oauth
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -75,6 +77,10 @@ func (h *Handler) token(ctx context.Context, log *slog.Logger, req events.APIGat
 		Groups:    c.Groups,
 	}
 	raw, err := accesstoken.Issue(ctx, h.signer, claims)
+	if errors.Is(err, accesstoken.ErrTooLarge) {
+		return events.APIGatewayProxyResponse{}, invalidScope(fmt.Sprintf(
+			"the access token for this scope would be longer than %d bytes; request fewer scopes", accesstoken.MaxLen))
+	}
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, storeError("sign access token for "+c.ID, err)
 	}

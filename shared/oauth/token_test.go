@@ -2,6 +2,7 @@ package oauth_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -9,11 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/shared/admin"
 	"github.com/latchkey/latchkey/shared/apigw"
 	"github.com/latchkey/latchkey/shared/apitoken"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/oauth"
+	"github.com/latchkey/latchkey/shared/permission"
 )
 
 func TestTokenBothSecretStyles(t *testing.T) {
@@ -305,5 +308,39 @@ func TestMethodsAndRoutes(t *testing.T) {
 	resp := e.do(call{method: "GET", path: oauth.PathToken})
 	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Headers["Allow"] != "POST" {
 		t.Fatalf("GET /oauth/token: %d %v", resp.StatusCode, resp.Headers)
+	}
+}
+
+// A credential whose claims would not fit in an access token that Verify
+// takes gets invalid_scope (a narrower scope fits), before any signature
+// and with nothing recorded.
+func TestScopeTooLargeForOneAccessToken(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var perms []string
+	for i := range 300 {
+		perms = append(perms, fmt.Sprintf("integrator-resource-%03d:view", i))
+	}
+	big, err := e.admin.Bootstrap(context.Background(), admin.BootstrapRequest{
+		Account: "big", Permissions: permission.MustParse(perms...), Groups: []string{"admins"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := *big.Token
+	e.signer.signs.Store(0)
+	resp := e.fail(call{path: oauth.PathToken, form: tokenForm(tok, "")}, http.StatusBadRequest, oauth.CodeInvalidScope, "scope")
+	if !strings.Contains(resp.Body, "request fewer scopes") {
+		t.Fatalf("body %s", resp.Body)
+	}
+	if n := e.signer.signs.Load(); n != 0 {
+		t.Fatalf("%d signatures for a token never handed out", n)
+	}
+	if n := len(e.events(tok.ID, event.TokenExchanged)); n != 0 {
+		t.Fatalf("%d exchanges recorded", n)
+	}
+	out := e.exchange(tok, strings.Join(perms[:20], " "))
+	if out.Scope != strings.Join(perms[:20], " ") {
+		t.Fatalf("scope %q", out.Scope)
 	}
 }
