@@ -5,6 +5,7 @@ package benchreport
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -14,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -149,9 +151,13 @@ func (fx *fixture) sample(t *testing.T, name string) []byte {
 // AWSEvents.PutEvents): what the binaries really send, retries included.
 //
 // It also keeps the time during which at least one call was in flight, so
-// a measurement can set apart the time spent waiting on moto.
+// a measurement can set apart the time spent waiting on AWS: a call is in
+// flight from the moment the first bytes of its request reach the proxy to
+// the moment the last byte of its answer is written back, so the proxy's
+// own parsing and forwarding (test equipment, not the function) fall inside.
 type counter struct {
 	*httptest.Server
+	conns  sync.Map // net.Conn → *arrival
 	mu     sync.Mutex
 	calls  map[string]int
 	active int
@@ -167,19 +173,27 @@ func newCounter(t *testing.T) *counter {
 	}
 	c := &counter{calls: map[string]int{}}
 	proxy := httputil.NewSingleHostReverseProxy(target)
-	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		op := r.Header.Get("X-Amz-Target")
 		if op == "" {
 			op = "other." + r.Method + " " + r.URL.Path
 		}
+		// The call is in flight from the first byte of its request on
+		// the wire, before the proxy parsed it, ...
+		began := time.Now()
+		if a, ok := r.Context().Value(arrivalKey{}).(*arrival); ok {
+			began = a.get()
+		}
 		c.mu.Lock()
 		c.calls[op]++
 		if c.active == 0 {
-			c.since = time.Now()
+			c.since = began
 		}
 		c.active++
 		c.mu.Unlock()
 		proxy.ServeHTTP(w, r)
+		// ... to the last byte of its answer written back.
+		_ = http.NewResponseController(w).Flush()
 		c.mu.Lock()
 		c.active--
 		if c.active == 0 {
@@ -187,8 +201,42 @@ func newCounter(t *testing.T) *counter {
 		}
 		c.mu.Unlock()
 	}))
+	// net/http reports a connection active when it has read the first
+	// bytes of a request: that moment, kept per connection, starts the call.
+	srv.Config.ConnContext = func(ctx context.Context, conn net.Conn) context.Context {
+		a := &arrival{}
+		c.conns.Store(conn, a)
+		return context.WithValue(ctx, arrivalKey{}, a)
+	}
+	srv.Config.ConnState = func(conn net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateActive:
+			if a, ok := c.conns.Load(conn); ok {
+				a.(*arrival).set(time.Now())
+			}
+		case http.StateClosed, http.StateHijacked:
+			c.conns.Delete(conn)
+		}
+	}
+	srv.Start()
+	c.Server = srv
 	t.Cleanup(c.Close)
 	return c
+}
+
+// arrival is when a connection's current request began to arrive.
+type arrival struct{ at atomic.Int64 }
+
+type arrivalKey struct{}
+
+func (a *arrival) set(t time.Time) { a.at.Store(t.UnixNano()) }
+
+// get is the arrival time, or now if none was recorded.
+func (a *arrival) get() time.Time {
+	if n := a.at.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Now()
 }
 
 // take returns the calls counted since the last take, per service.
