@@ -4,8 +4,9 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
+
+	"github.com/latchkey/latchkey/shared/slotcache"
 )
 
 // Contains reports whether ip is allowed by stored, already-normalised
@@ -44,13 +45,15 @@ func Contains(entries []string, ip string) bool {
 // Cache keeps parsed allowlists by a caller's key (a credential ID), so a
 // hot path parses each list once. An entry is used only while the stored
 // entries it was parsed from are unchanged, so an edited list is parsed
-// again and a stale one is never applied. Safe for concurrent use.
+// again and a stale one is never applied. It is a fixed-size direct-mapped
+// table (package slotcache): a lookup is one atomic load, and two keys
+// sharing a slot only cost each other a parse. Safe for concurrent use.
 type Cache struct {
-	mu sync.RWMutex
-	m  map[string]*cachedList
+	t slotcache.Table[cachedList]
 }
 
 type cachedList struct {
+	key     string
 	entries []string
 	list    List
 	err     error
@@ -59,26 +62,17 @@ type cachedList struct {
 	lastAllowed atomic.Pointer[string]
 }
 
-// maxCached bounds the cache; past it, the cache starts again.
-const maxCached = 10_000
-
 // Contains is the package-level Contains for the list stored under key.
 func (c *Cache) Contains(key string, entries []string, ip string) bool {
 	if len(entries) == 0 {
 		return true
 	}
-	c.mu.RLock()
-	cl, ok := c.m[key]
-	c.mu.RUnlock()
-	if !ok || !slices.Equal(cl.entries, entries) {
+	h := slotcache.ID(key)
+	cl := c.t.Load(h)
+	if cl == nil || cl.key != key || !slices.Equal(cl.entries, entries) {
 		l, err := Parse(entries)
-		cl = &cachedList{entries: slices.Clone(entries), list: l, err: err}
-		c.mu.Lock()
-		if c.m == nil || len(c.m) >= maxCached {
-			c.m = make(map[string]*cachedList)
-		}
-		c.m[key] = cl
-		c.mu.Unlock()
+		cl = &cachedList{key: key, entries: slices.Clone(entries), list: l, err: err}
+		c.t.Store(h, cl)
 	}
 	if cl.err != nil {
 		return false
