@@ -20,7 +20,6 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -36,6 +35,7 @@ import (
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/permission"
 	"github.com/latchkey/latchkey/shared/policy"
+	"github.com/latchkey/latchkey/shared/slotcache"
 )
 
 // ErrUnauthorized is the exact error API Gateway turns into a 401.
@@ -118,7 +118,7 @@ func New(cfg Config) *Authorizer {
 }
 
 // Authorize handles one REQUEST authorizer event.
-func (a *Authorizer) Authorize(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+func (a *Authorizer) Authorize(ctx context.Context, req *events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 	arn, ok := a.arns.Parse(req.MethodArn)
 	if !ok {
 		a.log.ErrorContext(ctx, "authorizer: unparsable method ARN")
@@ -241,7 +241,7 @@ func (a *Authorizer) respond(ctx context.Context, arn policy.MethodARN, c *crede
 		return events.APIGatewayCustomAuthorizerResponse{}, err
 	}
 	key := memoKey{auth: d.auth, id: c.ID, version: c.Version, perms: d.scope, base: arn.Base, scope: sc}
-	if e := a.responses.get(key); e != nil {
+	if e := a.responses.get(&key); e != nil {
 		return e.resp, nil
 	}
 	perms := c.Permissions
@@ -254,7 +254,7 @@ func (a *Authorizer) respond(ctx context.Context, arn policy.MethodARN, c *crede
 		}
 	}
 	resp := Decide(arn, whoOf(c, d.auth, perms), sc)
-	a.responses.put(key, resp)
+	a.responses.put(&key, resp)
 	return resp, nil
 }
 
@@ -279,13 +279,12 @@ func Decide(arn policy.MethodARN, who caller.Caller, sc Scope) events.APIGateway
 
 // responseMemo keeps built responses: a policy is a pure function of the
 // caller and the scope, and building one costs far more than the rest of a
-// decision. It holds one response per credential and path account (slot),
-// checked against the rest of the key, since a credential is nearly always
-// used against one API stage. Responses are shared, so nothing may modify
-// one.
+// decision. It holds one response per credential and path account (a slot
+// of a direct-mapped table, package slotcache), checked against the rest of
+// the key, since a credential is nearly always used against one API stage.
+// Responses are shared, so nothing may modify one.
 type responseMemo struct {
-	mu sync.RWMutex
-	m  map[string]*memoEntry // by slot
+	t slotcache.Table[memoEntry]
 }
 
 type memoKey struct {
@@ -302,39 +301,29 @@ type memoEntry struct {
 	resp events.APIGatewayCustomAuthorizerResponse
 }
 
-// maxMemo bounds the memo; past it, the memo starts again.
-const maxMemo = 10_000
-
-// slot is the credential ID, plus the path's account for account-scoped
-// requests, so a vendor's token working through its sub-accounts keeps one
-// response for each.
-func (k memoKey) slot() string {
+// hash picks k's slot: the credential ID, and the path's account for
+// account-scoped requests, so a vendor's token working through its
+// sub-accounts keeps one response for each.
+func (k *memoKey) hash() uint64 {
+	h := slotcache.ID(k.id)
 	switch {
 	case k.scope.Below != "":
-		return k.id + "/" + k.scope.Below
+		h ^= slotcache.String(k.scope.Below)
 	case k.scope.Outside != "":
-		return k.id + "/" + k.scope.Outside
+		h ^= slotcache.String(k.scope.Outside)
 	}
-	return k.id
+	return h
 }
 
 // get returns the entry built for k, or nil. Entries are never modified
-// once stored, so the caller reads it without the lock.
-func (m *responseMemo) get(k memoKey) *memoEntry {
-	m.mu.RLock()
-	e := m.m[k.slot()]
-	m.mu.RUnlock()
-	if e != nil && e.key == k {
+// once stored, so the caller reads it without a lock.
+func (m *responseMemo) get(k *memoKey) *memoEntry {
+	if e := m.t.Load(k.hash()); e != nil && e.key == *k {
 		return e
 	}
 	return nil
 }
 
-func (m *responseMemo) put(k memoKey, r events.APIGatewayCustomAuthorizerResponse) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.m == nil || len(m.m) >= maxMemo {
-		m.m = make(map[string]*memoEntry)
-	}
-	m.m[k.slot()] = &memoEntry{key: k, resp: r}
+func (m *responseMemo) put(k *memoKey, r events.APIGatewayCustomAuthorizerResponse) {
+	m.t.Store(k.hash(), &memoEntry{key: *k, resp: r})
 }

@@ -213,7 +213,7 @@ func outcome(resp events.APIGatewayCustomAuthorizerResponse, err error, methodAR
 func (e *env) call(authorization, method, path, ip string) (events.APIGatewayCustomAuthorizerResponse, string) {
 	e.t.Helper()
 	req := sample(e.t, authorization, method, path, ip)
-	resp, err := e.authz.Authorize(context.Background(), req)
+	resp, err := e.authz.Authorize(context.Background(), &req)
 	if err != nil && !errors.Is(err, ErrUnauthorized) && !errors.Is(err, ErrInternal) {
 		e.t.Fatalf("unexpected error kind %v", err)
 	}
@@ -328,7 +328,7 @@ func TestTokenDecisions(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := sample(t, tc.authorization, tc.method, tc.path, tc.ip)
-			resp, err := e.authz.Authorize(context.Background(), req)
+			resp, err := e.authz.Authorize(context.Background(), &req)
 			if got := outcome(resp, err, req.MethodArn); got != tc.want {
 				t.Fatalf("got %s want %s (err %v, policy %+v)", got, tc.want, err, resp.PolicyDocument)
 			}

@@ -27,11 +27,10 @@ import (
 type mapStore map[string]credential.Credential
 
 func (m mapStore) GetCredential(_ context.Context, id string) (credential.Credential, error) {
-	c, ok := m[id]
-	if !ok {
-		return credential.Credential{}, store.ErrNotFound
+	if c, ok := m[id]; ok {
+		return c, nil
 	}
-	return c, nil
+	return credential.Credential{}, store.ErrNotFound
 }
 
 func (mapStore) GetAccount(context.Context, string) (account.Account, error) {
@@ -73,12 +72,12 @@ func BenchmarkOpaqueDecision(b *testing.B) {
 	a := New(Config{Store: st, Clock: clock.System{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	req := sample(b, "Bearer "+tok.String(), "GET", "/v1/tokens", "203.0.113.10")
 	ctx := context.Background()
-	if _, err := a.Authorize(ctx, req); err != nil {
+	if _, err := a.Authorize(ctx, &req); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		resp, err := a.Authorize(ctx, req)
+		resp, err := a.Authorize(ctx, &req)
 		if err != nil || resp.PrincipalID != tok.ID {
 			b.Fatal(err)
 		}
@@ -124,12 +123,12 @@ func BenchmarkAccessTokenDecision(b *testing.B) {
 	}
 	req := sample(b, "Bearer "+raw, "GET", "/v1/tokens", "203.0.113.10")
 	ctx := context.Background()
-	if _, err := a.Authorize(ctx, req); err != nil {
+	if _, err := a.Authorize(ctx, &req); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		resp, err := a.Authorize(ctx, req)
+		resp, err := a.Authorize(ctx, &req)
 		if err != nil || resp.PrincipalID != tok.ID {
 			b.Fatal(err)
 		}
@@ -196,12 +195,12 @@ func BenchmarkAssertionDecision(b *testing.B) {
 			"exp": now.Add(clientassertion.MaxLifetime).Unix(), "jti": "bench-assertion"}, es256(b, k))
 	req := sample(b, "Bearer "+raw, "GET", "/v1/tokens", "203.0.113.10")
 	ctx := context.Background()
-	if resp, err := a.Authorize(ctx, req); err != nil || resp.PrincipalID != tok.ID {
+	if resp, err := a.Authorize(ctx, &req); err != nil || resp.PrincipalID != tok.ID {
 		b.Fatalf("assertion refused: %v %+v", err, resp)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		resp, err := a.Authorize(ctx, req)
+		resp, err := a.Authorize(ctx, &req)
 		if err != nil || resp.PrincipalID != tok.ID {
 			b.Fatal(err)
 		}

@@ -36,7 +36,7 @@ func (e *jwtEnv) faultAuthz(plan *fault.Plan) *Authorizer {
 func (e *jwtEnv) decide(authz *Authorizer, authorization, path string) string {
 	e.t.Helper()
 	req := sample(e.t, authorization, "GET", path, "")
-	resp, err := authz.Authorize(context.Background(), req)
+	resp, err := authz.Authorize(context.Background(), &req)
 	got := outcome(resp, err, req.MethodArn)
 	if err != nil && (len(resp.PolicyDocument.Statement) != 0 || resp.PrincipalID != "" || len(resp.Context) != 0) {
 		e.t.Fatalf("an error came with a policy or a caller context: %+v", resp)

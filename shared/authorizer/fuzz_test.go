@@ -35,7 +35,7 @@ func FuzzAuthorizationHeader(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, header string) {
 		req := sample(t, header, "GET", "/v1/tokens", "")
-		resp, err := e.authz.Authorize(context.Background(), req)
+		resp, err := e.authz.Authorize(context.Background(), &req)
 		if err != nil {
 			if !errors.Is(err, ErrUnauthorized) {
 				t.Fatalf("header %q: %v", header, err)

@@ -135,7 +135,8 @@ func (v *Verifier) VerifyAt(ctx context.Context, token, sourceIP string, now tim
 
 // VerifyInto is VerifyAt filling c, for the authorizer's hot path: a record
 // is several hundred bytes, and returning it by value copies it at every
-// level. c is set only when the token is accepted.
+// level, so the record is read straight into c. On an error c may hold the
+// record of a refused token: callers use c only when VerifyInto returns nil.
 func (v *Verifier) VerifyInto(ctx context.Context, token, sourceIP string, now time.Time, c *credential.Credential) error {
 	t, err := apitoken.Parse(token)
 	if err != nil {
@@ -154,8 +155,9 @@ func (v *Verifier) VerifyParsed(ctx context.Context, t apitoken.Token, sourceIP 
 	return c, nil
 }
 
-func (v *Verifier) verifyParsed(ctx context.Context, t apitoken.Token, sourceIP string, now time.Time, out *credential.Credential) error {
-	c, err := v.Store.GetCredential(ctx, t.ID)
+func (v *Verifier) verifyParsed(ctx context.Context, t apitoken.Token, sourceIP string, now time.Time, c *credential.Credential) error {
+	var err error
+	*c, err = v.Store.GetCredential(ctx, t.ID)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			// Compare anyway so an unknown ID costs what a known one does.
@@ -170,11 +172,7 @@ func (v *Verifier) verifyParsed(ctx context.Context, t apitoken.Token, sourceIP 
 	if !c.SecretMatches(t, now) {
 		return Reject(ReasonMismatch, t.ID)
 	}
-	if err := v.usable(&c, sourceIP, now); err != nil {
-		return err
-	}
-	*out = c
-	return nil
+	return v.usable(c, sourceIP, now)
 }
 
 // UsableAt is the package's Usable at now with the verifier's allowlist

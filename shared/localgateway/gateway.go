@@ -38,7 +38,7 @@ const MaxPayload = 10 << 20
 type ProxyHandler func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
 
 // AuthorizerHandler is a REQUEST authorizer's Lambda handler.
-type AuthorizerHandler func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error)
+type AuthorizerHandler func(context.Context, *events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error)
 
 // Gateway is the local API Gateway.
 type Gateway struct {
@@ -194,7 +194,7 @@ func (g *Gateway) authorize(ctx context.Context, w http.ResponseWriter, rt route
 			},
 		}
 		var err error
-		resp, err = g.Authorizer(ctx, areq)
+		resp, err = g.Authorizer(ctx, &areq)
 		if err != nil {
 			if err.Error() == "Unauthorized" {
 				writeError(w, apigw.Unauthorized("the credential is not valid"))
