@@ -27,7 +27,7 @@ type faultSweep struct {
 	warning  []string
 }
 
-func newFaultSweep(t *testing.T, plan *fault.Plan) *faultSweep {
+func newFaultSweep(t *testing.T, plan *fault.Plan, readAhead int) *faultSweep {
 	t.Helper()
 	now := at(day.AddDate(0, 0, 1), "00:05:00")
 	f := &faultSweep{mem: memstore.New(), sink: &eventbus.Memory{}}
@@ -42,7 +42,7 @@ func newFaultSweep(t *testing.T, plan *fault.Plan) *faultSweep {
 		f.warning = append(f.warning, c.ID)
 	}
 	st := &fault.Store{Inner: f.mem, Plan: plan}
-	f.s = &Sweeper{Store: st, Clock: clock.NewManual(now), Lookback: 2,
+	f.s = &Sweeper{Store: st, Clock: clock.NewManual(now), Lookback: 2, ReadAhead: readAhead,
 		Publisher: &eventbus.Publisher{Outbox: st, Sink: &fault.Sink{Inner: f.sink, Plan: plan}, PageSize: 2}}
 	return f
 }
@@ -57,41 +57,60 @@ func newFaultSweep(t *testing.T, plan *fault.Plan) *faultSweep {
 // with the outbox empty.
 func TestSweepResumesAfterFaults(t *testing.T) {
 	t.Parallel()
-	plan := &fault.Plan{}
-	base := newFaultSweep(t, plan)
-	if res, err := base.s.Run(context.Background()); err != nil || !res.Complete || res.Expired != 3 || res.Warned != 2 || res.Published != 5 {
-		t.Fatalf("sweep without faults: %+v %v", res, err)
+	// Read one day after another, the calls come in a fixed order, so each
+	// fault is named by the call it hits; read ahead (the default), the
+	// index reads race, and the n-th call is whichever comes n-th.
+	for _, readAhead := range []int{1, 0} {
+		t.Run(fmt.Sprintf("read ahead %d", readAhead), func(t *testing.T) {
+			t.Parallel()
+			plan := &fault.Plan{}
+			base := newFaultSweep(t, plan, readAhead)
+			if res, err := base.s.Run(context.Background()); err != nil || !res.Complete || res.Expired != 3 || res.Warned != 2 || res.Published != 5 {
+				t.Fatalf("sweep without faults: %+v %v", res, err)
+			}
+			ops := plan.Ops()
+			for k, op := range ops {
+				if readAhead != 1 {
+					op = "any"
+				}
+				for _, m := range fault.Modes {
+					t.Run(fmt.Sprintf("call %d %s/%s", k+1, op, m), func(t *testing.T) {
+						t.Parallel()
+						sweepWithFault(t, readAhead, k, op, m)
+					})
+				}
+			}
+		})
 	}
-	ops := plan.Ops()
-	for k, op := range ops {
-		for _, m := range fault.Modes {
-			t.Run(fmt.Sprintf("call %d %s/%s", k+1, op, m), func(t *testing.T) {
-				t.Parallel()
-				ctx := context.Background()
-				plan := &fault.Plan{Hang: 5 * time.Millisecond, Delay: time.Millisecond}
-				f := newFaultSweep(t, plan)
-				plan.OnNth("", k+1, m)
-				res, err := f.s.Run(ctx)
-				if got := plan.Ops(); len(got) <= k || got[k] != op {
-					t.Fatalf("call %d is not %s: %v", k+1, op, got)
-				}
-				switch {
-				case m == fault.Slow:
-					if err != nil || !res.Complete {
-						t.Fatalf("a slow call broke the sweep: %+v %v", res, err)
-					}
-				case err == nil && res.Complete:
-					t.Fatalf("%s of %s went unnoticed: %+v", m, op, res)
-				}
-				plan.Clear()
-				f.s.Clock.(*clock.Manual).Advance(15 * time.Minute)
-				if res, err := f.s.Run(ctx); err != nil || !res.Complete {
-					t.Fatalf("the clean sweep after the fault: %+v %v", res, err)
-				}
-				f.check(t, m != fault.Slow && (op == "Publish" || op == "MarkPublished"))
-			})
+}
+
+// sweepWithFault runs a sweep whose (k+1)-th call meets m (op names that
+// call, or is "any"), then a clean one, and checks the end state.
+func sweepWithFault(t *testing.T, readAhead, k int, op string, m fault.Mode) {
+	ctx := context.Background()
+	plan := &fault.Plan{Hang: 5 * time.Millisecond, Delay: time.Millisecond}
+	f := newFaultSweep(t, plan, readAhead)
+	plan.OnNth("", k+1, m)
+	res, err := f.s.Run(ctx)
+	got := plan.Ops()
+	if len(got) <= k || op != "any" && got[k] != op {
+		t.Fatalf("call %d is not %s: %v", k+1, op, got)
+	}
+	op = got[k]
+	switch {
+	case m == fault.Slow:
+		if err != nil || !res.Complete {
+			t.Fatalf("a slow call broke the sweep: %+v %v", res, err)
 		}
+	case err == nil && res.Complete:
+		t.Fatalf("%s of %s went unnoticed: %+v", m, op, res)
 	}
+	plan.Clear()
+	f.s.Clock.(*clock.Manual).Advance(15 * time.Minute)
+	if res, err := f.s.Run(ctx); err != nil || !res.Complete {
+		t.Fatalf("the clean sweep after the fault: %+v %v", res, err)
+	}
+	f.check(t, m != fault.Slow && (op == "Publish" || op == "MarkPublished"))
 }
 
 // check verifies the end state: every change stored with exactly one

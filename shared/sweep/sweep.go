@@ -5,7 +5,9 @@
 // # Reads only what it changes
 //
 // Every read goes through the sparse expiry index, one Query per UTC day,
-// paged; never a Scan. A token leaves the index the moment it is stored as
+// paged; never a Scan. The days' first pages are read ReadAhead at a time
+// (nearly all are empty, and each is a round trip); the changes are then
+// made one at a time, in day order. A token leaves the index the moment it is stored as
 // expired (only active tokens carry its keys), and a warned token moves to
 // the warned part of its day, so a sweep that finds nothing to do reads
 // nothing, and the rows a sweep reads are the rows it changes. The only
@@ -45,6 +47,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/latchkey/latchkey/shared/clock"
@@ -69,6 +72,12 @@ const (
 	// DefaultMargin is left before the context's deadline, or a fifth of
 	// the time there is when that is less (a short function timeout).
 	DefaultMargin = 10 * time.Second
+	// DefaultReadAhead is how many days' first pages are read at once. A
+	// sweep reads Lookback + WarnDays days, nearly all empty; read one
+	// after another, each empty day costs a round trip, so the days' first
+	// pages are read together, before any token is changed. Changes still
+	// happen one at a time, in day order.
+	DefaultReadAhead = 8
 	// pageSize of index Queries.
 	pageSize = 100
 	// maxAttempts bounds the re-reads of one token that keeps changing.
@@ -99,6 +108,9 @@ type Sweeper struct {
 	Lookback int
 	// WarnDays ahead of expiry; DefaultWarnDays when zero.
 	WarnDays int
+	// ReadAhead is how many days' first pages are read at once;
+	// DefaultReadAhead when zero, 1 to read them one after another.
+	ReadAhead int
 	// Margin left before the context's deadline; DefaultMargin (or a fifth
 	// of the time left, if less) when zero.
 	Margin time.Duration
@@ -200,41 +212,91 @@ func (s *Sweeper) Run(ctx context.Context) (Result, error) {
 }
 
 func (s *Sweeper) sweep(ctx context.Context, now, today time.Time, more func() bool, res *Result) error {
+	warnDays := orInt(s.WarnDays, DefaultWarnDays)
+	var days []sweepDay
 	for d := orInt(s.Lookback, DefaultLookback); d >= 1; d-- {
 		day := today.AddDate(0, 0, -d)
-		if err := s.eachOnDay(ctx, day, s.Store.ListActiveExpiringOn, more, func(c credential.Credential) error {
-			return s.settle(ctx, c, &res.Expired, &res.Settled, func(c *credential.Credential) (*event.Event, error) {
-				return s.expire(c, now)
-			})
-		}); err != nil {
-			return fmt.Errorf("expire tokens of %s: %w", store.DayKey(day), err)
-		}
+		days = append(days, sweepDay{day: day, list: s.Store.ListActiveExpiringOn,
+			what: "expire tokens of " + store.DayKey(day),
+			each: func(c credential.Credential) error {
+				return s.settle(ctx, c, &res.Expired, &res.Settled, func(c *credential.Credential) (*event.Event, error) {
+					return s.expire(c, now)
+				})
+			}})
 	}
-	warnDays := orInt(s.WarnDays, DefaultWarnDays)
 	for d := 1; d <= warnDays; d++ {
 		day := today.AddDate(0, 0, d)
-		if err := s.eachOnDay(ctx, day, s.Store.ListUnwarnedExpiringOn, more, func(c credential.Credential) error {
-			return s.settle(ctx, c, &res.Warned, &res.Settled, func(c *credential.Credential) (*event.Event, error) {
-				return warn(c, now, today, warnDays)
-			})
-		}); err != nil {
-			return fmt.Errorf("warn of tokens expiring %s: %w", store.DayKey(day), err)
+		days = append(days, sweepDay{day: day, list: s.Store.ListUnwarnedExpiringOn,
+			what: "warn of tokens expiring " + store.DayKey(day),
+			each: func(c credential.Credential) error {
+				return s.settle(ctx, c, &res.Warned, &res.Settled, func(c *credential.Credential) (*event.Event, error) {
+					return warn(c, now, today, warnDays)
+				})
+			}})
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	first := s.firstPages(rctx, days, more)
+	for i, d := range days {
+		if err := s.eachOnDay(ctx, d, first[i], more); err != nil {
+			return fmt.Errorf("%s: %w", d.what, err)
 		}
 	}
 	return nil
 }
 
-// eachOnDay pages through one day of the index and calls fn per token,
+// sweepDay is one day of the index and what the sweep does to its tokens.
+type sweepDay struct {
+	day  time.Time
+	list func(context.Context, time.Time, int, string) (store.Page[credential.Credential], error)
+	what string
+	each func(credential.Credential) error
+}
+
+// firstPage is a day's first page read ahead, or not (ok false).
+type firstPage struct {
+	page store.Page[credential.Credential]
+	err  error
+	ok   bool
+}
+
+// firstPages reads the first page of every day, ReadAhead at a time,
+// while more says there is time; a day it did not read is read in turn.
+func (s *Sweeper) firstPages(ctx context.Context, days []sweepDay, more func() bool) []firstPage {
+	out := make([]firstPage, len(days))
+	sem := make(chan struct{}, orInt(s.ReadAhead, DefaultReadAhead))
+	var wg sync.WaitGroup
+	for i, d := range days {
+		if !more() {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			page, err := d.list(ctx, d.day, pageSize, "")
+			out[i] = firstPage{page: page, err: err, ok: true}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// eachOnDay pages through one day of the index, starting from the page
+// read ahead if there is one, and calls the day's function per token,
 // stopping (errStop) when more says time is up.
-func (s *Sweeper) eachOnDay(ctx context.Context, day time.Time,
-	list func(context.Context, time.Time, int, string) (store.Page[credential.Credential], error),
-	more func() bool, fn func(credential.Credential) error) error {
+func (s *Sweeper) eachOnDay(ctx context.Context, d sweepDay, first firstPage, more func() bool) error {
 	cursor := ""
 	for {
-		if !more() {
-			return stopOrCancel(ctx)
+		page, err := first.page, first.err
+		if !first.ok {
+			if !more() {
+				return stopOrCancel(ctx)
+			}
+			page, err = d.list(ctx, d.day, pageSize, cursor)
 		}
-		page, err := list(ctx, day, pageSize, cursor)
+		first = firstPage{}
 		if err != nil {
 			return err
 		}
@@ -242,7 +304,7 @@ func (s *Sweeper) eachOnDay(ctx context.Context, day time.Time,
 			if !more() {
 				return stopOrCancel(ctx)
 			}
-			if err := fn(c); err != nil {
+			if err := d.each(c); err != nil {
 				return err
 			}
 		}

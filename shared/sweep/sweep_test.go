@@ -760,3 +760,52 @@ func TestShortTimeoutStillSweeps(t *testing.T) {
 		t.Fatalf("%+v %v", res, err)
 	}
 }
+
+// inFlightStore records how many index reads are in flight at once; each
+// takes a few milliseconds, as a round trip would.
+type inFlightStore struct {
+	Store
+	mu            sync.Mutex
+	now, max, all int
+}
+
+func (s *inFlightStore) enter() {
+	s.mu.Lock()
+	s.now++
+	s.all++
+	s.max = max(s.max, s.now)
+	s.mu.Unlock()
+	time.Sleep(5 * time.Millisecond)
+	s.mu.Lock()
+	s.now--
+	s.mu.Unlock()
+}
+
+func (s *inFlightStore) ListActiveExpiringOn(ctx context.Context, d time.Time, limit int, cursor string) (store.Page[credential.Credential], error) {
+	s.enter()
+	return s.Store.ListActiveExpiringOn(ctx, d, limit, cursor)
+}
+
+func (s *inFlightStore) ListUnwarnedExpiringOn(ctx context.Context, d time.Time, limit int, cursor string) (store.Page[credential.Credential], error) {
+	s.enter()
+	return s.Store.ListUnwarnedExpiringOn(ctx, d, limit, cursor)
+}
+
+// An idle sweep reads its days' first pages DefaultReadAhead at a time, so
+// it costs a few round trips, not one per day; ReadAhead 1 reads them one
+// after another.
+func TestIdleSweepReadsDaysTogether(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ readAhead, want int }{{0, DefaultReadAhead}, {1, 1}, {3, 3}} {
+		st := &inFlightStore{Store: memstore.New()}
+		s := &Sweeper{Store: st, Clock: clock.NewManual(at(day, "01:00:00")), ReadAhead: tc.readAhead}
+		res, err := s.Run(context.Background())
+		if err != nil || !res.Complete || res.Expired+res.Warned != 0 {
+			t.Fatalf("idle sweep: %+v %v", res, err)
+		}
+		if st.all != DefaultLookback+DefaultWarnDays || st.max != tc.want {
+			t.Fatalf("read ahead %d: %d reads, at most %d at once; want %d reads, %d at once",
+				tc.readAhead, st.all, st.max, DefaultLookback+DefaultWarnDays, tc.want)
+		}
+	}
+}
