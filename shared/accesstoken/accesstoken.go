@@ -20,6 +20,7 @@ import (
 
 	"github.com/latchkey/latchkey/shared/apitoken"
 	"github.com/latchkey/latchkey/shared/clock"
+	"github.com/latchkey/latchkey/shared/jws"
 	"github.com/latchkey/latchkey/shared/permission"
 	"github.com/latchkey/latchkey/shared/signer"
 )
@@ -178,7 +179,8 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
 
-// Verify checks raw and returns its claims. It accepts only ES256 (never
+// Verify checks raw and returns its claims. It accepts only the one
+// spelling the signature covers (jws.Canonical), only ES256 (never
 // none, HS* or any other algorithm), typ at+jwt, a kid of the key set, a
 // valid signature, the expected issuer and audience, and exp, nbf and iat
 // within MaxSkew of the clock. A refusal wraps ErrInvalid; a failure to
@@ -187,6 +189,10 @@ func invalid(format string, args ...any) error {
 func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	if raw == "" || len(raw) > MaxLen {
 		return Claims{}, invalid("empty or too long")
+	}
+	if !jws.Canonical(raw) {
+		// go-jose would accept other spellings of a signed token too.
+		return Claims{}, invalid("not a compact JWS in canonical base64url")
 	}
 	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {

@@ -340,3 +340,60 @@ func TestIssueRefusesTokensVerifyWouldRefuse(t *testing.T) {
 		t.Fatal("scope changed in the round trip")
 	}
 }
+
+// respellings returns other spellings of the compact JWS raw that Go's
+// base64 decoder reads as the same bytes: a CR or LF inside each segment,
+// and each segment with unused bits with its last character's lowest bit
+// set. go-jose verifies the signature over the segments re-encoded, so it
+// took them all for the token itself.
+func respellings(t *testing.T, raw string) map[string]string {
+	t.Helper()
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a compact JWS: %q", raw)
+	}
+	out := map[string]string{}
+	names := []string{"header", "payload", "signature"}
+	for i, seg := range parts {
+		alt := func(s string) string {
+			p := append([]string(nil), parts...)
+			p[i] = s
+			return strings.Join(p, ".")
+		}
+		out["LF in the "+names[i]] = alt(seg[:3] + "\n" + seg[3:])
+		out["CR in the "+names[i]] = alt(seg[:3] + "\r" + seg[3:])
+		if len(seg)%4 != 0 {
+			last := strings.IndexByte(alphabet, seg[len(seg)-1])
+			out["unused bits of the "+names[i]] = alt(seg[:len(seg)-1] + string(alphabet[last|1]))
+		}
+	}
+	return out
+}
+
+// A signature covers one spelling of a token: Verify refuses the others
+// (FuzzVerify's oracle checks the signature over the token as given).
+func TestVerifyRefusesOtherSpellings(t *testing.T) {
+	f := newFixture(t)
+	c := sampleClaims()
+	var raw string
+	for ; ; c.Account += "x" { // until the payload has unused bits too
+		var err error
+		if raw, err = accesstoken.Issue(context.Background(), f.signer, c); err != nil {
+			t.Fatal(err)
+		}
+		if len(strings.Split(raw, ".")[1])%4 != 0 {
+			break
+		}
+	}
+	if _, err := f.v.Verify(context.Background(), raw); err != nil {
+		t.Fatalf("the token as issued: %v", err)
+	}
+	for name, alt := range respellings(t, raw) {
+		t.Run(name, func(t *testing.T) {
+			if _, err := f.v.Verify(context.Background(), alt); !errors.Is(err, accesstoken.ErrInvalid) {
+				t.Fatalf("got %v, want ErrInvalid", err)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/shared/accesstoken"
 	"github.com/latchkey/latchkey/shared/apitoken"
@@ -36,7 +37,8 @@ const (
 	ReasonClaimsDiffer = "claims_do_not_match_credential"
 )
 
-// maxJOSEHeader bounds the protected header we decode to route a JWT.
+// maxJOSEHeader bounds the protected header we decode to route a JWT, and
+// so the decoded alg, typ and kid together.
 const maxJOSEHeader = 1024
 
 // JOSEHeader is the part of a JWS protected header that tells the kinds of
@@ -56,6 +58,11 @@ func ParseJOSEHeader(raw string) (JOSEHeader, error) {
 	b, err := base64.RawURLEncoding.DecodeString(seg)
 	if err != nil {
 		return JOSEHeader{}, fmt.Errorf("JWS header: %w", err)
+	}
+	if !utf8.Valid(b) {
+		// JSON is UTF-8 (RFC 8259 §8.1); encoding/json would turn each
+		// invalid byte into U+FFFD, three bytes, and so past the bound.
+		return JOSEHeader{}, errors.New("JWS header: not UTF-8")
 	}
 	var h JOSEHeader
 	if err := json.Unmarshal(b, &h); err != nil {

@@ -447,6 +447,12 @@ func TestParseJOSEHeader(t *testing.T) {
 		{enc(`{"alg":"ES256"`) + ".e30.x", JOSEHeader{}, false},
 		{"eyJ=.e30.x", JOSEHeader{}, false},
 		{enc(`{"alg":"ES256","pad":"`+strings.Repeat("a", 2000)+`"}`) + ".e30.x", JOSEHeader{}, false},
+		// JSON is UTF-8 (RFC 7515 §4, RFC 8259 §8.1). encoding/json turns
+		// each invalid byte into U+FFFD, three bytes, so a header within
+		// maxJOSEHeader could decode to fields three times its size.
+		{enc(`{"alg":"ES256","kid":"k`+"\xff"+`"}`) + ".e30.x", JOSEHeader{}, false},
+		{enc(`{"kid":"`+strings.Repeat("\xff", maxJOSEHeader-10)+`"}`) + ".e30.x", JOSEHeader{}, false},
+		{enc(`{"alg":"ES256","kid":"k\u00ff\ufffd"}`) + ".e30.x", JOSEHeader{Alg: "ES256", Kid: "k\u00ff\ufffd"}, true},
 	} {
 		got, err := ParseJOSEHeader(tc.in)
 		if (err == nil) != tc.ok || got != tc.want {

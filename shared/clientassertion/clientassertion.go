@@ -24,6 +24,7 @@ import (
 	"github.com/latchkey/latchkey/shared/apitoken"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
+	"github.com/latchkey/latchkey/shared/jws"
 	"github.com/latchkey/latchkey/shared/store"
 )
 
@@ -82,6 +83,10 @@ func invalid(format string, args ...any) error {
 func parse(raw string) (*jwt.JSONWebToken, jose.Header, error) {
 	if raw == "" || len(raw) > MaxLen {
 		return nil, jose.Header{}, invalid("empty or too long")
+	}
+	if !jws.Canonical(raw) {
+		// go-jose would accept other spellings of a signed assertion too.
+		return nil, jose.Header{}, invalid("not a compact JWS in canonical base64url")
 	}
 	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"strings"
 	"testing"
 	"time"
 
@@ -220,5 +221,51 @@ func TestTokenIDRefusesNonIDs(t *testing.T) {
 		if _, err := clientassertion.TokenID(raw); !errors.Is(err, clientassertion.ErrInvalid) {
 			t.Fatalf("kid %q: %v", kid, err)
 		}
+	}
+}
+
+// A signature covers one spelling of an assertion: a CR or LF inside a
+// segment, or a segment's last character changed in its unused bits, is
+// read by Go's base64 decoder as the same bytes and was accepted by
+// go-jose, which verifies over the segments re-encoded. TokenID and Verify
+// refuse them, even for a jti never seen.
+func TestVerifyRefusesOtherSpellings(t *testing.T) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	key := newKey(t)
+	c := publicKeyCred(t, key)
+	var raw string
+	for jti := "j"; ; jti += "x" { // until the payload has unused bits too
+		raw = sign(t, jwa.ES256(), key, map[string]any{"kid": tokenID}, goodClaims(jti))
+		if len(strings.Split(raw, ".")[1])%4 != 0 {
+			break
+		}
+	}
+	parts := strings.Split(raw, ".")
+	alts := map[string]string{}
+	for i, name := range []string{"header", "payload", "signature"} {
+		alt := func(s string) string {
+			p := append([]string(nil), parts...)
+			p[i] = s
+			return strings.Join(p, ".")
+		}
+		seg := parts[i]
+		alts["LF in the "+name] = alt(seg[:3] + "\n" + seg[3:])
+		alts["CR in the "+name] = alt(seg[:3] + "\r" + seg[3:])
+		if len(seg)%4 != 0 {
+			alts["unused bits of the "+name] = alt(seg[:len(seg)-1] + string(alphabet[strings.IndexByte(alphabet, seg[len(seg)-1])|1]))
+		}
+	}
+	for name, alt := range alts {
+		t.Run(name, func(t *testing.T) {
+			if _, err := clientassertion.TokenID(alt); !errors.Is(err, clientassertion.ErrInvalid) {
+				t.Fatalf("TokenID: got %v, want ErrInvalid", err)
+			}
+			if _, err := newVerifier().Verify(context.Background(), alt, c); !errors.Is(err, clientassertion.ErrInvalid) {
+				t.Fatalf("got %v, want ErrInvalid", err)
+			}
+		})
+	}
+	if _, err := newVerifier().Verify(context.Background(), raw, c); err != nil {
+		t.Fatalf("the assertion as signed: %v", err)
 	}
 }
