@@ -77,7 +77,7 @@ func parseEntry(e string) (netip.Prefix, string, error) {
 		if err != nil || p.Addr().Zone() != "" {
 			return netip.Prefix{}, "", &EntryError{Entry: e}
 		}
-		p = p.Masked()
+		p = unmapPrefix(p)
 		return p, p.String(), nil
 	}
 	a, err := netip.ParseAddr(e)
@@ -86,6 +86,16 @@ func parseEntry(e string) (netip.Prefix, string, error) {
 	}
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), a.String(), nil
+}
+
+// unmapPrefix masks p and writes an IPv4-mapped IPv6 block
+// (::ffff:a.b.c.d/n, n ≥ 96) as the IPv4 block it stands for: addresses
+// are matched unmapped, so the mapped spelling would never match anything.
+func unmapPrefix(p netip.Prefix) netip.Prefix {
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p.Masked()
 }
 
 // Merge returns l with the entries of more appended, still without duplicates.

@@ -127,3 +127,32 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// An IPv4-mapped IPv6 block is the IPv4 block it stands for: addresses are
+// matched unmapped, so kept as written it would never allow anything.
+func TestMappedBlocksAreIPv4Blocks(t *testing.T) {
+	t.Parallel()
+	l, err := Parse([]string{"::ffff:192.0.2.0/120", "::ffff:10.0.0.7/128", "::ffff:0:0/96", "::ffff:0:0/80"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"192.0.2.0/24", "10.0.0.7/32", "0.0.0.0/0", "::/80"}
+	if !slices.Equal(l.Entries(), want) {
+		t.Fatalf("got %v want %v", l.Entries(), want)
+	}
+	one, err := Parse([]string{"::ffff:192.0.2.0/120"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ip, allowed := range map[string]bool{
+		"192.0.2.9": true, "::ffff:192.0.2.9": true, "192.0.3.1": false, "2001:db8::1": false,
+	} {
+		if one.Allows(ip) != allowed || Contains(one.Entries(), ip) != allowed {
+			t.Errorf("%s: Allows %v, Contains %v, want %v", ip, one.Allows(ip), Contains(one.Entries(), ip), allowed)
+		}
+		// A list stored before mapped blocks were rewritten matches alike.
+		if Contains([]string{"::ffff:192.0.2.0/120"}, ip) != allowed {
+			t.Errorf("%s: stored mapped block: want %v", ip, allowed)
+		}
+	}
+}

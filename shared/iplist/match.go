@@ -30,7 +30,7 @@ func Contains(entries []string, ip string) bool {
 			if err != nil || p.Addr().Zone() != "" {
 				return false
 			}
-			found = found || p.Masked().Contains(a)
+			found = found || unmapPrefix(p).Contains(a)
 			continue
 		}
 		b, err := netip.ParseAddr(e)
