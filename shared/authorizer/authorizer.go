@@ -20,6 +20,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -37,6 +38,13 @@ import (
 	"github.com/latchkey/latchkey/shared/policy"
 	"github.com/latchkey/latchkey/shared/slotcache"
 )
+
+// records holds the structs decisions read a caller's record into: a record
+// is several hundred bytes, and a decision reads one and then only reads
+// it. Nothing keeps a pointer to one past its decision (responses copy
+// fields, whose strings and slices are never written to), so the next
+// decision may overwrite it.
+var records = sync.Pool{New: func() any { return new(credential.Credential) }}
 
 // ErrUnauthorized is the exact error API Gateway turns into a 401.
 var ErrUnauthorized = errors.New("Unauthorized")
@@ -129,22 +137,21 @@ func (a *Authorizer) Authorize(ctx context.Context, req *events.APIGatewayCustom
 	if err != nil {
 		return a.refuse(ctx, err)
 	}
-	// The caller's record stays in this frame: it is several hundred bytes,
-	// and every step below only reads it.
-	var c credential.Credential
+	c := records.Get().(*credential.Credential)
+	defer records.Put(c)
 	var d decision
 	switch Classify(cred) {
 	case FormToken:
-		d, err = a.opaque(ctx, cred, ip, &c)
+		d, err = a.opaque(ctx, cred, ip, c)
 	case FormJWT:
-		d, err = a.jwt(ctx, cred, ip, &c)
+		d, err = a.jwt(ctx, cred, ip, c)
 	default:
 		err = bearer.Reject(bearer.ReasonMalformed, "")
 	}
 	if err != nil {
 		return a.refuse(ctx, err)
 	}
-	resp, err := a.respond(ctx, arn, &c, d)
+	resp, err := a.respond(ctx, arn, c, d)
 	if err != nil {
 		return a.refuse(ctx, err)
 	}

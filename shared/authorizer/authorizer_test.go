@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/latchkey/latchkey/shared/permission"
 	"github.com/latchkey/latchkey/shared/policy"
 	"github.com/latchkey/latchkey/shared/route"
+	"github.com/latchkey/latchkey/shared/store"
 	"github.com/latchkey/latchkey/shared/store/memstore"
 )
 
@@ -569,5 +571,64 @@ func TestClassify(t *testing.T) {
 		if got := Classify(in); got != want {
 			t.Errorf("Classify(%q) = %v want %v", in, got, want)
 		}
+	}
+}
+
+// intoStore is countingStore with store.CredentialInto, as DynamoDB has it.
+type intoStore struct {
+	*countingStore
+	intoReads atomic.Int64
+}
+
+func (s *intoStore) ReadCredential(ctx context.Context, id string, into *credential.Credential) error {
+	s.intoReads.Add(1)
+	s.mu.Lock()
+	err := s.credErr
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	c, err := s.Store.GetCredential(ctx, id)
+	*into = c
+	return err
+}
+
+// With a store that reads records into the decision's struct (DynamoDB),
+// an uncached opaque decision reads once that way and never by value; the
+// pooled structs carry nothing from one decision to the next (two tokens
+// with different allowlists, permissions and accounts, alternating); and a
+// failed read is an error, never an allow.
+func TestReadsIntoPooledRecords(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	st := &intoStore{countingStore: e.store}
+	e.authz = New(Config{Store: st, Clock: e.clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	narrow := e.token("acme-eu", credential.Spec{Name: "narrow", Permissions: []string{"apikeys:view"}, PermsGiven: true,
+		AllowedIPs: []string{"203.0.113.0/24"}})
+	wide := e.token("", credential.Spec{Name: "wide"})
+	baseGet := e.store.credReads.Load()
+	for i := range 6 {
+		tok, ip, want := narrow, "203.0.113.9", allow
+		if i%2 == 1 {
+			tok, ip = wide, "198.51.100.7"
+		}
+		resp, got := e.call(bearerOf(tok), "GET", "/v1/tokens", ip)
+		if got != want || resp.PrincipalID != tok.Credential.ID || resp.Context["account"] != tok.Credential.Account {
+			t.Fatalf("decision %d for %s: %s, principal %q, context %v", i, tok.Credential.Name, got, resp.PrincipalID, resp.Context)
+		}
+		if i%2 == 0 {
+			// The narrow token from outside its allowlist, right after the
+			// wide one (no allowlist) was decided in the same struct.
+			if _, got := e.call(bearerOf(narrow), "GET", "/v1/tokens", "198.51.100.7"); got == allow {
+				t.Fatalf("decision %d: the narrow token allowed from outside its list", i)
+			}
+		}
+	}
+	if n, g := st.intoReads.Load(), e.store.credReads.Load()-baseGet; n != 9 || g != 0 {
+		t.Fatalf("%d reads into the decision's record and %d by value, want 9 and 0", n, g)
+	}
+	e.store.fail(store.ErrUnavailable, nil, nil)
+	if _, got := e.call(bearerOf(wide), "GET", "/v1/tokens", ""); got != internal {
+		t.Fatalf("failed read: %s, want %s", got, internal)
 	}
 }

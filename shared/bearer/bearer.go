@@ -103,7 +103,9 @@ func hasSpace(s string) bool {
 	return false
 }
 
-// CredentialReader is the one store call verification needs.
+// CredentialReader is the one store call verification needs. A store that
+// also implements store.CredentialInto reads the record straight into the
+// caller's (VerifyInto).
 type CredentialReader interface {
 	GetCredential(ctx context.Context, id string) (credential.Credential, error)
 }
@@ -135,8 +137,10 @@ func (v *Verifier) VerifyAt(ctx context.Context, token, sourceIP string, now tim
 
 // VerifyInto is VerifyAt filling c, for the authorizer's hot path: a record
 // is several hundred bytes, and returning it by value copies it at every
-// level, so the record is read straight into c. On an error c may hold the
-// record of a refused token: callers use c only when VerifyInto returns nil.
+// level, so the record is read straight into c (by store.CredentialInto
+// where the store has it). c escapes to the heap: the authorizer passes a
+// pooled one. On an error c may hold the record of a refused token: callers
+// use c only when VerifyInto returns nil.
 func (v *Verifier) VerifyInto(ctx context.Context, token, sourceIP string, now time.Time, c *credential.Credential) error {
 	t, err := apitoken.Parse(token)
 	if err != nil {
@@ -157,7 +161,11 @@ func (v *Verifier) VerifyParsed(ctx context.Context, t apitoken.Token, sourceIP 
 
 func (v *Verifier) verifyParsed(ctx context.Context, t apitoken.Token, sourceIP string, now time.Time, c *credential.Credential) error {
 	var err error
-	*c, err = v.Store.GetCredential(ctx, t.ID)
+	if r, ok := v.Store.(store.CredentialInto); ok {
+		err = r.ReadCredential(ctx, t.ID, c)
+	} else {
+		*c, err = v.Store.GetCredential(ctx, t.ID)
+	}
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			// Compare anyway so an unknown ID costs what a known one does.
