@@ -3,6 +3,7 @@ package apitoken
 import (
 	"encoding/binary"
 	"hash/crc32"
+	"math/bits"
 )
 
 // The checksum is the standard CRC-32 (IEEE) of the token body. The body is
@@ -37,15 +38,23 @@ const bodyLen = Len - ChecksumLen
 const splitAt = 32
 
 // crcShift[k][b] advances state byte k holding b over the second half's
-// length in zero bytes, so joining the halves is four lookups.
+// length in zero bytes, so joining the halves is four lookups. Advancing
+// over zeros is linear, so each entry is built from the 32 advanced unit
+// states (b with its lowest bit cleared, XOR that bit's state) rather than
+// by stepping every one of the 1024 entries 31 times: that took a twentieth
+// of a millisecond of every function's cold start.
 var crcShift = func() (t [4][256]uint32) {
+	var unit [32]uint32
+	for i := range unit {
+		s := uint32(1) << i
+		for range bodyLen - splitAt {
+			s = crcTab[0][s&0xff] ^ s>>8
+		}
+		unit[i] = s
+	}
 	for k := range 4 {
-		for b := range 256 {
-			s := uint32(b) << (8 * k)
-			for range bodyLen - splitAt {
-				s = crcTab[0][s&0xff] ^ s>>8
-			}
-			t[k][b] = s
+		for b := 1; b < 256; b++ {
+			t[k][b] = t[k][b&(b-1)] ^ unit[8*k+bits.TrailingZeros(uint(b))]
 		}
 	}
 	return t
