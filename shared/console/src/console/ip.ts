@@ -1,7 +1,7 @@
 // Allowed-IP lists as the API reads them (Go's shared/iplist): entries
 // separated by spaces, commas, semicolons or line breaks; each an IPv4 or
 // IPv6 address or CIDR block; CIDRs masked to their network, IPv4-mapped
-// addresses unmapped; duplicates dropped. The console shows the list it
+// addresses and blocks (/96 and longer) unmapped; duplicates dropped. The console shows the list it
 // will send before sending it, and the API checks it again.
 
 export const INVALID = 'Invalid IP address';
@@ -48,11 +48,16 @@ export function canonicalEntry(e: string): string | null {
     if (!a) return null;
     return format(unmap(a));
   }
-  const a = parseAddr(e.slice(0, slash));
+  let a = parseAddr(e.slice(0, slash));
   const bitsText = e.slice(slash + 1);
   if (!a || !/^(0|[1-9][0-9]{0,2})$/.test(bitsText)) return null;
-  const bits = Number(bitsText);
+  let bits = Number(bitsText);
   if (bits > a.length * 8) return null;
+  if (bits >= 96 && unmap(a).length === 4) {
+    // An IPv4-mapped block is the IPv4 block it stands for.
+    a = unmap(a);
+    bits -= 96;
+  }
   const masked = a.map((byte, i) => {
     const keep = Math.max(0, Math.min(8, bits - i * 8));
     return byte & (0xff << (8 - keep)) & 0xff;
