@@ -761,10 +761,13 @@ func TestShortTimeoutStillSweeps(t *testing.T) {
 	}
 }
 
-// inFlightStore records how many index reads are in flight at once; each
-// takes a few milliseconds, as a round trip would.
+// inFlightStore records how many index reads are in flight at once. The
+// first want reads wait for one another (at most two seconds), so reads
+// made together are seen together however the goroutines are scheduled.
 type inFlightStore struct {
 	Store
+	want          int
+	release       chan struct{}
 	mu            sync.Mutex
 	now, max, all int
 }
@@ -774,8 +777,17 @@ func (s *inFlightStore) enter() {
 	s.now++
 	s.all++
 	s.max = max(s.max, s.now)
+	first := s.all <= s.want
+	if s.all == s.want {
+		close(s.release)
+	}
 	s.mu.Unlock()
-	time.Sleep(5 * time.Millisecond)
+	if first {
+		select {
+		case <-s.release:
+		case <-time.After(2 * time.Second):
+		}
+	}
 	s.mu.Lock()
 	s.now--
 	s.mu.Unlock()
@@ -797,7 +809,7 @@ func (s *inFlightStore) ListUnwarnedExpiringOn(ctx context.Context, d time.Time,
 func TestIdleSweepReadsDaysTogether(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ readAhead, want int }{{0, DefaultReadAhead}, {1, 1}, {3, 3}} {
-		st := &inFlightStore{Store: memstore.New()}
+		st := &inFlightStore{Store: memstore.New(), want: tc.want, release: make(chan struct{})}
 		s := &Sweeper{Store: st, Clock: clock.NewManual(at(day, "01:00:00")), ReadAhead: tc.readAhead}
 		res, err := s.Run(context.Background())
 		if err != nil || !res.Complete || res.Expired+res.Warned != 0 {
