@@ -10,9 +10,9 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/spf13/cobra"
 
+	"github.com/latchkey/latchkey/shared/awsjson/eventsapi"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/event"
@@ -72,7 +72,7 @@ the Lambda function.`,
 				Log:       slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 			}
 			if bus != "" {
-				s.Publisher = &eventbus.Publisher{Outbox: st, Sink: eventbus.NewEventBridge(eventbridge.NewFromConfig(cfg), bus), Log: s.Log}
+				s.Publisher = &eventbus.Publisher{Outbox: st, Sink: eventbus.NewEventBridge(eventsapi.New(cfg), bus), Log: s.Log}
 			}
 			res, runErr := s.Run(ctx)
 			out := cmd.OutOrStdout()
@@ -113,7 +113,7 @@ func devEventSink(ctx context.Context, bus string, inMemory bool, log *slog.Logg
 		if err != nil {
 			return nil, fmt.Errorf("load AWS configuration: %w", err)
 		}
-		return eventbus.NewEventBridge(eventbridge.NewFromConfig(cfg), bus), nil
+		return eventbus.NewEventBridge(eventsapi.New(cfg), bus), nil
 	case inMemory:
 		return eventbus.Log{Logger: log}, nil
 	}

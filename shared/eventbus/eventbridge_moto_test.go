@@ -5,8 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-
+	"github.com/latchkey/latchkey/shared/awsjson/eventsapi"
 	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/event"
 )
@@ -18,7 +17,7 @@ func TestEventBridgeOnMoto(t *testing.T) {
 	moto := awstest.Shared()
 	bq := moto.NewBusQueue(t, awstest.UniqueName("latchkey"),
 		`{"source":["latchkey"],"detail":{"type":["token.expiring","token.expired"]}}`) // the README's rule
-	sink := NewEventBridge(eventbridge.NewFromConfig(moto.Config()), bq.Bus)
+	sink := NewEventBridge(eventsapi.New(moto.Config()), bq.Bus)
 
 	evs := newEvents(t, 12) // token.expired: more than one batch
 	for i := range 3 {

@@ -9,27 +9,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"slices"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/latchkey/latchkey/shared/awsjson"
+	"github.com/latchkey/latchkey/shared/awsjson/kmsapi"
 )
 
-// KMSAPI is the part of *kms.Client the adapter uses; callers build the
-// client once at cold start and may wrap it (to count calls or inject
-// faults).
+// KMSAPI is the part of KMS the adapter uses (*kmsapi.Client); callers
+// build the client once at cold start and may wrap it (to count calls or
+// inject faults).
 type KMSAPI interface {
-	Sign(ctx context.Context, in *kms.SignInput, optFns ...func(*kms.Options)) (*kms.SignOutput, error)
-	GetPublicKey(ctx context.Context, in *kms.GetPublicKeyInput, optFns ...func(*kms.Options)) (*kms.GetPublicKeyOutput, error)
+	Sign(ctx context.Context, in *kmsapi.SignInput) (*kmsapi.SignOutput, error)
+	GetPublicKey(ctx context.Context, in *kmsapi.GetPublicKeyInput) (*kmsapi.GetPublicKeyOutput, error)
 }
 
-var _ KMSAPI = (*kms.Client)(nil)
+var _ KMSAPI = (*kmsapi.Client)(nil)
 
 // MaxKMSMessage is the largest message KMS signs with MessageType RAW; an
 // access token's signing input is well under it.
@@ -62,7 +61,7 @@ func NewKMS(ctx context.Context, api KMSAPI, keyID string) (*KMS, error) {
 // FetchKMSPublicKey reads a KMS key's public key with GetPublicKey and
 // checks that it can sign ES256.
 func FetchKMSPublicKey(ctx context.Context, api KMSAPI, keyID string) (PublicKey, error) {
-	out, err := api.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: aws.String(keyID)})
+	out, err := api.GetPublicKey(ctx, &kmsapi.GetPublicKeyInput{KeyId: aws.String(keyID)})
 	if err != nil {
 		return PublicKey{}, fmt.Errorf("get public key of KMS key %s: %w", keyID, classifyKMS(err))
 	}
@@ -128,7 +127,7 @@ func (k *KMS) SignMessageContext(ctx context.Context, msg []byte) ([]byte, error
 }
 
 func (k *KMS) sign(ctx context.Context, msg []byte, mt types.MessageType) ([]byte, error) {
-	out, err := k.api.Sign(ctx, &kms.SignInput{
+	out, err := k.api.Sign(ctx, &kmsapi.SignInput{
 		KeyId:            aws.String(k.keyID),
 		Message:          msg,
 		MessageType:      mt,
@@ -202,22 +201,13 @@ var kmsTransient = map[string]bool{
 }
 
 // classifyKMS marks errors a caller may retry later with ErrUnavailable,
-// keeping the SDK error in the chain.
+// keeping the API error in the chain.
 func classifyKMS(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) && (kmsTransient[apiErr.ErrorCode()] || apiErr.ErrorFault() == smithy.FaultServer) {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	var resp *awshttp.ResponseError
-	if errors.As(err, &resp) && (resp.HTTPStatusCode() >= 500 || resp.HTTPStatusCode() == 429) {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	var send *smithyhttp.RequestSendError
-	var netErr net.Error
-	if errors.As(err, &send) || errors.As(err, &netErr) {
+	if awsjson.Retryable(err) || errors.As(err, &apiErr) && kmsTransient[apiErr.ErrorCode()] {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return err

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
+	"github.com/latchkey/latchkey/shared/awsjson/eventsapi"
 	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
@@ -215,7 +215,7 @@ func TestSweepPublishesToEventBridge(t *testing.T) {
 		Clock: clock.NewManual(now),
 		Publisher: &eventbus.Publisher{
 			Outbox: st,
-			Sink:   eventbus.NewEventBridge(eventbridge.NewFromConfig(moto.Config()), bq.Bus),
+			Sink:   eventbus.NewEventBridge(eventsapi.New(moto.Config()), bq.Bus),
 		},
 	}
 	res, err := s.Run(ctx)

@@ -32,6 +32,7 @@ import (
 
 	"github.com/latchkey/latchkey/shared/accesstoken"
 	"github.com/latchkey/latchkey/shared/admin"
+	"github.com/latchkey/latchkey/shared/awsjson/kmsapi"
 	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
@@ -85,12 +86,12 @@ type switchableKMS struct {
 	signs atomic.Int64
 }
 
-func (s *switchableKMS) Sign(ctx context.Context, in *kms.SignInput, f ...func(*kms.Options)) (*kms.SignOutput, error) {
+func (s *switchableKMS) Sign(ctx context.Context, in *kmsapi.SignInput) (*kmsapi.SignOutput, error) {
 	s.signs.Add(1)
 	if s.down.Load() {
-		return s.dead.Sign(ctx, in, f...)
+		return s.dead.Sign(ctx, in)
 	}
-	return s.KMSAPI.Sign(ctx, in, f...)
+	return s.KMSAPI.Sign(ctx, in)
 }
 
 type system struct {
@@ -127,7 +128,7 @@ func start(t *testing.T, limit oauth.RateLimit) *system {
 	}
 	keyID := *key.KeyMetadata.KeyId
 	cd := &countingDynamo{API: db}
-	sk := &switchableKMS{KMSAPI: km, dead: kms.NewFromConfig(deadConfig())}
+	sk := &switchableKMS{KMSAPI: kmsapi.New(awstest.Shared().Config()), dead: kmsapi.New(deadConfig())}
 	st := dynamostore.New(cd, table)
 	sg, err := signer.NewKMS(ctx, sk, keyID)
 	if err != nil {
