@@ -6,8 +6,8 @@ import (
 	"os"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/store/dynamostore"
 )
@@ -31,7 +31,7 @@ func openTable(ctx context.Context, table string, create bool) (*dynamostore.Sto
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	client := dynamodb.NewFromConfig(cfg)
+	client := ddb.New(cfg)
 	if create {
 		if err := dynamostore.CreateTable(ctx, client, table); err != nil {
 			return nil, fmt.Errorf("create table %s: %w", table, err)

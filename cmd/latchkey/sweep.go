@@ -9,9 +9,9 @@ import (
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/spf13/cobra"
 
+	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 	"github.com/latchkey/latchkey/shared/awsjson/eventsapi"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/config"
@@ -63,7 +63,7 @@ the Lambda function.`,
 			if err != nil {
 				return fmt.Errorf("load AWS configuration: %w", err)
 			}
-			st := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
+			st := dynamostore.New(ddb.New(cfg), table)
 			st.EventRetention = eventRetention
 			s := &sweep.Sweeper{
 				Store:     st,

@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/latchkey/latchkey/shared/apitoken"
+	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/event"
@@ -26,7 +25,7 @@ import (
 func sweepTable(t *testing.T) (*dynamostore.Store, string, []string) {
 	t.Helper()
 	ctx := context.Background()
-	client := dynamodb.NewFromConfig(awstest.Shared().Config())
+	client := ddb.New(awstest.Shared().Config())
 	table := awstest.UniqueName("sweep-cmd")
 	if err := dynamostore.CreateTable(ctx, client, table); err != nil {
 		t.Fatal(err)

@@ -24,6 +24,9 @@
 // Nothing else of the SDK's shared configuration applies to the functions
 // (profiles, AWS_CA_BUNDLE, service-specific endpoint variables);
 // cmd/latchkey, which runs on a workstation, keeps the full chain.
+//
+// For the same reason the store's DynamoDB client is shared/awsjson/ddb,
+// not the SDK's service client.
 package lambdaenv
 
 import (
@@ -38,8 +41,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/store/dynamostore"
@@ -68,7 +71,7 @@ func Load(ctx context.Context) (Env, error) {
 	if err != nil {
 		return Env{}, err
 	}
-	st := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
+	st := dynamostore.New(ddb.New(cfg), table)
 	st.EventRetention = eventRetention
 	return Env{Log: log, AWS: cfg, Store: st}, nil
 }

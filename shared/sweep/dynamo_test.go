@@ -7,8 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
+	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 	"github.com/latchkey/latchkey/shared/awsjson/eventsapi"
 	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/clock"
@@ -58,32 +57,32 @@ func (c *itemCounter) reset() (read, writes int, ops map[string]int) {
 	return
 }
 
-func (c *itemCounter) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	out, err := c.API.Query(ctx, in, o...)
+func (c *itemCounter) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutput, error) {
+	out, err := c.API.Query(ctx, in)
 	if err == nil {
 		c.count("Query", int(out.ScannedCount), 0)
 	}
 	return out, err
 }
 
-func (c *itemCounter) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	out, err := c.API.GetItem(ctx, in, o...)
+func (c *itemCounter) GetItem(ctx context.Context, in *ddb.GetItemInput) (*ddb.GetItemOutput, error) {
+	out, err := c.API.GetItem(ctx, in)
 	if err == nil && out.Item != nil {
 		c.count("GetItem", 1, 0)
 	}
 	return out, err
 }
 
-func (c *itemCounter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	out, err := c.API.TransactWriteItems(ctx, in, o...)
+func (c *itemCounter) TransactWriteItems(ctx context.Context, in *ddb.TransactWriteItemsInput) (*ddb.TransactWriteItemsOutput, error) {
+	out, err := c.API.TransactWriteItems(ctx, in)
 	if err == nil {
 		c.count("TransactWriteItems", 0, 1)
 	}
 	return out, err
 }
 
-func (c *itemCounter) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	out, err := c.API.UpdateItem(ctx, in, o...)
+func (c *itemCounter) UpdateItem(ctx context.Context, in *ddb.UpdateItemInput) (*ddb.UpdateItemOutput, error) {
+	out, err := c.API.UpdateItem(ctx, in)
 	if err == nil {
 		c.count("UpdateItem", 0, 1)
 	}
@@ -94,7 +93,7 @@ func (c *itemCounter) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInp
 // items it changes (counted as DynamoDB counts them), with Queries only.
 func TestReadsOnDynamoDB(t *testing.T) {
 	ctx := context.Background()
-	client := dynamodb.NewFromConfig(awstest.Shared().Config())
+	client := ddb.New(awstest.Shared().Config())
 	counter := &itemCounter{API: client}
 	st := dynamostore.New(counter, newTable(t, client))
 	now := at(day.AddDate(0, 0, 1), "00:00:30")
@@ -142,7 +141,7 @@ func TestReadsOnDynamoDB(t *testing.T) {
 // TestConcurrentSweepsOnDynamoDB: sweeps racing (goroutines, in lockstep) on
 // DynamoDB yield each event exactly once.
 func TestConcurrentSweepsOnDynamoDB(t *testing.T) {
-	client := dynamodb.NewFromConfig(awstest.Shared().Config())
+	client := ddb.New(awstest.Shared().Config())
 	st := dynamostore.New(client, newTable(t, client))
 	runConcurrentSweeps(t, st, &lockstepStore{Store: st, n: 3}, 12, 6, 3)
 }
@@ -150,7 +149,7 @@ func TestConcurrentSweepsOnDynamoDB(t *testing.T) {
 // TestConcurrentSweepsOnDynamoDBFreeRunning: the same without lockstep, as
 // the schedule and a manual `latchkey sweep` would overlap.
 func TestConcurrentSweepsOnDynamoDBFreeRunning(t *testing.T) {
-	client := dynamodb.NewFromConfig(awstest.Shared().Config())
+	client := ddb.New(awstest.Shared().Config())
 	st := dynamostore.New(client, newTable(t, client))
 	now := at(day.AddDate(0, 0, 1), "00:02:00")
 	var ids []string
@@ -194,7 +193,7 @@ func TestConcurrentSweepsOnDynamoDBFreeRunning(t *testing.T) {
 func TestSweepPublishesToEventBridge(t *testing.T) {
 	ctx := context.Background()
 	moto := awstest.Shared()
-	client := dynamodb.NewFromConfig(moto.Config())
+	client := ddb.New(moto.Config())
 	st := dynamostore.New(client, newTable(t, client))
 	bq := moto.NewBusQueue(t, awstest.UniqueName("latchkey"), `{"source":["latchkey"]}`)
 

@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/go-jose/go-jose/v4"
@@ -32,6 +31,7 @@ import (
 
 	"github.com/latchkey/latchkey/shared/accesstoken"
 	"github.com/latchkey/latchkey/shared/admin"
+	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 	"github.com/latchkey/latchkey/shared/awsjson/kmsapi"
 	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/clock"
@@ -49,15 +49,15 @@ func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 
 var (
 	once     sync.Once
-	dynamo   *dynamodb.Client
+	dynamo   *ddb.Client
 	kmsAPI   *kms.Client
 	tableSeq atomic.Int64
 )
 
-func clients() (*dynamodb.Client, *kms.Client) {
+func clients() (*ddb.Client, *kms.Client) {
 	once.Do(func() {
 		cfg := awstest.Shared().Config()
-		dynamo, kmsAPI = dynamodb.NewFromConfig(cfg), kms.NewFromConfig(cfg)
+		dynamo, kmsAPI = ddb.New(cfg), kms.NewFromConfig(cfg)
 	})
 	return dynamo, kmsAPI
 }
@@ -68,14 +68,14 @@ type countingDynamo struct {
 	reads atomic.Int64
 }
 
-func (c *countingDynamo) GetItem(ctx context.Context, in *dynamodb.GetItemInput, f ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+func (c *countingDynamo) GetItem(ctx context.Context, in *ddb.GetItemInput) (*ddb.GetItemOutput, error) {
 	c.reads.Add(1)
-	return c.API.GetItem(ctx, in, f...)
+	return c.API.GetItem(ctx, in)
 }
 
-func (c *countingDynamo) Query(ctx context.Context, in *dynamodb.QueryInput, f ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+func (c *countingDynamo) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutput, error) {
 	c.reads.Add(1)
-	return c.API.Query(ctx, in, f...)
+	return c.API.Query(ctx, in)
 }
 
 // switchableKMS counts Sign calls and can send them to a dead endpoint.
@@ -319,7 +319,7 @@ func TestOutagesAre503(t *testing.T) {
 	}
 	s.kms.down.Store(false)
 
-	dead := dynamostore.New(dynamodb.NewFromConfig(deadConfig()), "nowhere")
+	dead := dynamostore.New(ddb.New(deadConfig()), "nowhere")
 	sg, _ := signer.GenerateLocal()
 	keys, _ := signer.SetOf(sg)
 	h2, err := oauth.New(oauth.Config{Store: dead, Signer: sg, Keys: keys, Issuer: "https://api.example.test",

@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 )
 
 // TouchAttributes are the only attributes TouchCredential names (the key and
@@ -27,7 +28,7 @@ var (
 type Definition struct {
 	// Table is the CreateTable request: attribute definitions, key schema,
 	// global secondary indexes with their projections, billing mode.
-	Table *dynamodb.CreateTableInput
+	Table *ddb.CreateTableInput
 	// TTLAttribute is the time-to-live attribute CreateTable turns on.
 	TTLAttribute string
 }
@@ -53,22 +54,22 @@ func TableDefinition() (Definition, error) {
 // interface grows; CreateTable never reads or writes items.
 type recorder struct {
 	API
-	create *dynamodb.CreateTableInput
+	create *ddb.CreateTableInput
 	ttl    string
 }
 
-func (r *recorder) CreateTable(_ context.Context, in *dynamodb.CreateTableInput, _ ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error) {
+func (r *recorder) CreateTable(_ context.Context, in *ddb.CreateTableInput) (*ddb.CreateTableOutput, error) {
 	r.create = in
-	return &dynamodb.CreateTableOutput{}, nil
+	return &ddb.CreateTableOutput{}, nil
 }
 
-func (r *recorder) DescribeTable(_ context.Context, in *dynamodb.DescribeTableInput, _ ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
-	return &dynamodb.DescribeTableOutput{Table: &types.TableDescription{TableName: in.TableName, TableStatus: types.TableStatusActive}}, nil
+func (r *recorder) DescribeTable(_ context.Context, in *ddb.DescribeTableInput) (*ddb.DescribeTableOutput, error) {
+	return &ddb.DescribeTableOutput{Table: &types.TableDescription{TableName: in.TableName, TableStatus: types.TableStatusActive}}, nil
 }
 
-func (r *recorder) UpdateTimeToLive(_ context.Context, in *dynamodb.UpdateTimeToLiveInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error) {
+func (r *recorder) UpdateTimeToLive(_ context.Context, in *ddb.UpdateTimeToLiveInput) (*ddb.UpdateTimeToLiveOutput, error) {
 	if in.TimeToLiveSpecification != nil && in.TimeToLiveSpecification.AttributeName != nil {
 		r.ttl = *in.TimeToLiveSpecification.AttributeName
 	}
-	return &dynamodb.UpdateTimeToLiveOutput{}, nil
+	return &ddb.UpdateTimeToLiveOutput{}, nil
 }

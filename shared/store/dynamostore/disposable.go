@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 	"github.com/latchkey/latchkey/shared/store"
 )
 
@@ -56,7 +56,7 @@ func (s *Store) UseNonce(ctx context.Context, key string, now, until time.Time) 
 	cond := expression.AttributeNotExists(expression.Name(AttrPK)).
 		Or(expression.Name(AttrTTL).LessThanEqual(expression.Value(now.Unix())))
 	e := mustBuild(expression.NewBuilder().WithCondition(cond))
-	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
+	_, err := s.api.PutItem(ctx, &ddb.PutItemInput{
 		TableName:                 s.table,
 		Item:                      it,
 		ConditionExpression:       e.Condition(),
@@ -82,7 +82,7 @@ func (s *Store) IncrementCounter(ctx context.Context, key string, until time.Tim
 	upd := expression.Add(expression.Name(attrCount), expression.Value(1)).
 		Set(expression.Name(AttrTTL), expression.IfNotExists(expression.Name(AttrTTL), expression.Value(epochCeil(until))))
 	e := mustBuild(expression.NewBuilder().WithUpdate(upd))
-	out, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := s.api.UpdateItem(ctx, &ddb.UpdateItemInput{
 		TableName:                 s.table,
 		Key:                       item{AttrPK: sv(prefixCounter + key), AttrSK: sv(skCounter)},
 		UpdateExpression:          e.Update(),

@@ -19,6 +19,7 @@ import (
 
 	"github.com/latchkey/latchkey/shared/account"
 	"github.com/latchkey/latchkey/shared/apitoken"
+	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/event"
@@ -31,13 +32,22 @@ func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 
 var (
 	clientOnce sync.Once
-	client     *dynamodb.Client
+	client     *ddb.Client
+	sdkOnce    sync.Once
+	sdk        *dynamodb.Client
 	tableSeq   atomic.Int64
 )
 
-func sharedClient() *dynamodb.Client {
-	clientOnce.Do(func() { client = dynamodb.NewFromConfig(awstest.Shared().Config()) })
+func sharedClient() *ddb.Client {
+	clientOnce.Do(func() { client = ddb.New(awstest.Shared().Config()) })
 	return client
+}
+
+// sdkClient is the SDK's own client, which tests use to read what the
+// adapter stored with a decoder other than its own.
+func sdkClient() *dynamodb.Client {
+	sdkOnce.Do(func() { sdk = dynamodb.NewFromConfig(awstest.Shared().Config()) })
+	return sdk
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
@@ -71,7 +81,7 @@ func TestCreateTableIsIdempotent(t *testing.T) {
 	if err := CreateTable(context.Background(), api, name); err != nil {
 		t.Fatalf("second create: %v", err)
 	}
-	out, err := api.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: &name})
+	out, err := api.DescribeTable(context.Background(), &ddb.DescribeTableInput{TableName: &name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,29 +125,29 @@ func (c *countingAPI) reset() map[string]int {
 	return got
 }
 
-func (c *countingAPI) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+func (c *countingAPI) GetItem(ctx context.Context, in *ddb.GetItemInput) (*ddb.GetItemOutput, error) {
 	c.count("GetItem")
-	return c.API.GetItem(ctx, in, o...)
+	return c.API.GetItem(ctx, in)
 }
 
-func (c *countingAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+func (c *countingAPI) PutItem(ctx context.Context, in *ddb.PutItemInput) (*ddb.PutItemOutput, error) {
 	c.count("PutItem")
-	return c.API.PutItem(ctx, in, o...)
+	return c.API.PutItem(ctx, in)
 }
 
-func (c *countingAPI) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+func (c *countingAPI) UpdateItem(ctx context.Context, in *ddb.UpdateItemInput) (*ddb.UpdateItemOutput, error) {
 	c.count("UpdateItem")
-	return c.API.UpdateItem(ctx, in, o...)
+	return c.API.UpdateItem(ctx, in)
 }
 
-func (c *countingAPI) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+func (c *countingAPI) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutput, error) {
 	c.count("Query")
-	return c.API.Query(ctx, in, o...)
+	return c.API.Query(ctx, in)
 }
 
-func (c *countingAPI) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+func (c *countingAPI) TransactWriteItems(ctx context.Context, in *ddb.TransactWriteItemsInput) (*ddb.TransactWriteItemsOutput, error) {
 	c.count("TransactWriteItems")
-	return c.API.TransactWriteItems(ctx, in, o...)
+	return c.API.TransactWriteItems(ctx, in)
 }
 
 var base = time.Date(2026, 5, 4, 10, 20, 30, 123456789, time.UTC)
@@ -279,7 +289,7 @@ func TestItemLayout(t *testing.T) {
 	}
 	raw := func(pk, sk string) item {
 		t.Helper()
-		out, err := api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: item{AttrPK: sv(pk), AttrSK: sv(sk)}})
+		out, err := sdkClient().GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: item{AttrPK: sv(pk), AttrSK: sv(sk)}})
 		if err != nil || out.Item == nil {
 			t.Fatalf("get %s/%s: %v", pk, sk, err)
 		}
@@ -422,7 +432,7 @@ func TestErrors(t *testing.T) {
 	cfg := awstest.Shared().Config()
 	dead := "http://127.0.0.1:1"
 	cfg.BaseEndpoint = &dead
-	s := New(dynamodb.NewFromConfig(cfg), "nowhere")
+	s := New(ddb.New(cfg), "nowhere")
 	c := cred(t, "acme", base)
 	ctx := context.Background()
 	_, err := s.GetCredential(ctx, c.ID)
@@ -491,7 +501,7 @@ func TestSweepKeys(t *testing.T) {
 	}
 	get := func(pk, sk string) item {
 		t.Helper()
-		out, err := api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: item{AttrPK: sv(pk), AttrSK: sv(sk)}})
+		out, err := sdkClient().GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: item{AttrPK: sv(pk), AttrSK: sv(sk)}})
 		if err != nil || out.Item == nil {
 			t.Fatalf("get %s/%s: %v", pk, sk, err)
 		}

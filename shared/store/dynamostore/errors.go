@@ -1,72 +1,31 @@
 package dynamostore
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
 
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/latchkey/latchkey/shared/awsjson"
 	"github.com/latchkey/latchkey/shared/store"
 )
 
-// classify marks errors a caller may retry later (throttling, 5xx, network)
-// with store.ErrUnavailable, keeping the SDK error in the chain so both
-// errors.Is(err, store.ErrUnavailable) and errors.As(err, &sdkErr) work.
-// SDK error messages carry codes, request IDs and messages, never item
-// values, so no secret reaches an error string this way.
+// classify marks errors a caller may retry later (throttling, 5xx, network;
+// see awsjson.Retryable) with store.ErrUnavailable, keeping the client's
+// error in the chain so both errors.Is(err, store.ErrUnavailable) and
+// errors.As(err, &apiErr) work. A canceled or expired context is not
+// unavailability: the caller gave up. The client's error messages carry
+// codes, request IDs and messages, never item values, so no secret reaches
+// an error string this way.
 func classify(err error) error {
-	if err == nil || !unavailable(err) {
+	if err == nil || !awsjson.Retryable(err) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 }
 
-// throttleCodes are the error codes DynamoDB uses for transient refusals.
-var throttleCodes = map[string]bool{
-	"ProvisionedThroughputExceededException": true,
-	"RequestLimitExceeded":                   true,
-	"ThrottlingException":                    true,
-	"Throttling":                             true,
-	"InternalServerError":                    true,
-	"ServiceUnavailable":                     true,
-	"ReplicatedWriteConflictException":       true,
-}
-
-func unavailable(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		// The caller gave up; that says nothing about the service.
-		return false
-	}
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		if throttleCodes[apiErr.ErrorCode()] || apiErr.ErrorFault() == smithy.FaultServer {
-			return true
-		}
-	}
-	var resp *awshttp.ResponseError
-	if errors.As(err, &resp) {
-		if code := resp.HTTPStatusCode(); code >= 500 || code == 429 {
-			return true
-		}
-	}
-	var send *smithyhttp.RequestSendError
-	if errors.As(err, &send) {
-		return true
-	}
-	var netErr net.Error
-	return errors.As(err, &netErr)
-}
-
 // isCode reports whether err is a DynamoDB API error with that code.
-func isCode(err error, code string) bool {
-	var apiErr smithy.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode() == code
-}
+func isCode(err error, code string) bool { return awsjson.IsCode(err, code) }
 
 // conditionFailed reports whether err is a failed condition of a single
 // write, and the item as it was if DynamoDB returned it (ALL_OLD).

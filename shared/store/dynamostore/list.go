@@ -7,8 +7,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 	"github.com/latchkey/latchkey/shared/store"
 )
 
@@ -66,7 +66,7 @@ func list[T any](ctx context.Context, s *Store, q listQuery, limit int, cursor s
 	if err != nil {
 		return store.Page[T]{}, fmt.Errorf("%s: %w", q.what, err)
 	}
-	in := &dynamodb.QueryInput{
+	in := &ddb.QueryInput{
 		TableName:                 s.table,
 		KeyConditionExpression:    e.KeyCondition(),
 		FilterExpression:          e.Filter(),

@@ -2,13 +2,13 @@ package dynamostore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 )
 
 // The table's key schema. The CDK stack (infra/) and the SAM template read
@@ -71,7 +71,7 @@ func CreateTable(ctx context.Context, api API, name string) error {
 		}
 	}
 	all := &types.Projection{ProjectionType: types.ProjectionTypeAll}
-	_, err := api.CreateTable(ctx, &dynamodb.CreateTableInput{
+	_, err := api.CreateTable(ctx, &ddb.CreateTableInput{
 		TableName:   aws.String(name),
 		BillingMode: types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{
@@ -85,8 +85,7 @@ func CreateTable(ctx context.Context, api API, name string) error {
 			{IndexName: aws.String(IndexOutbox), KeySchema: key(AttrOutboxPK, AttrOutboxSK), Projection: all},
 		},
 	})
-	var inUse *types.ResourceInUseException
-	existed := errors.As(err, &inUse)
+	existed := isCode(err, "ResourceInUseException")
 	if err != nil && !existed {
 		return fmt.Errorf("create table %s: %w", name, classify(err))
 	}
@@ -96,7 +95,7 @@ func CreateTable(ctx context.Context, api API, name string) error {
 	if existed {
 		return nil
 	}
-	_, err = api.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+	_, err = api.UpdateTimeToLive(ctx, &ddb.UpdateTimeToLiveInput{
 		TableName: aws.String(name),
 		TimeToLiveSpecification: &types.TimeToLiveSpecification{
 			AttributeName: aws.String(AttrTTL),
@@ -116,10 +115,9 @@ func waitActive(ctx context.Context, api API, name string) error {
 	defer cancel()
 	delay := 50 * time.Millisecond
 	for {
-		out, err := api.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
-		var missing *types.ResourceNotFoundException
+		out, err := api.DescribeTable(ctx, &ddb.DescribeTableInput{TableName: aws.String(name)})
 		switch {
-		case errors.As(err, &missing):
+		case isCode(err, "ResourceNotFoundException"):
 			// Just created: DynamoDB may not list it yet.
 		case err != nil:
 			return fmt.Errorf("describe table %s: %w", name, classify(err))

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/store"
@@ -73,7 +73,7 @@ func (s *Store) MarkPublished(ctx context.Context, evs ...event.Event) error {
 		WithCondition(expression.AttributeExists(expression.Name(AttrPK))))
 	var errs []error
 	for _, ev := range evs {
-		_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		_, err := s.api.UpdateItem(ctx, &ddb.UpdateItemInput{
 			TableName:                 s.table,
 			Key:                       eventKey(ev.Account, ev.ID),
 			UpdateExpression:          e.Update(),

@@ -1,0 +1,322 @@
+package ddb
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Item is an item, a key, or a set of expression attribute values:
+// attribute values by name. An SDK-style map[string]types.AttributeValue
+// assigns to it, and it to one. Its JSON form is DynamoDB's: each value an
+// object with one member named after its type.
+type Item map[string]types.AttributeValue
+
+// ErrMalformed marks an attribute value that cannot be encoded (nil, or a
+// type DynamoDB does not have) or an answer that is not DynamoDB JSON. Its
+// messages name what is wrong, never a value.
+var ErrMalformed = errors.New("malformed attribute value")
+
+// MarshalJSON encodes the item in DynamoDB JSON, names in sorted order. A
+// nil item encodes as {}.
+func (it Item) MarshalJSON() ([]byte, error) {
+	return appendItem(make([]byte, 0, 64*len(it)+2), it)
+}
+
+// UnmarshalJSON decodes an item from DynamoDB JSON. A JSON null leaves the
+// item nil.
+func (it *Item) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		*it = nil
+		return nil
+	}
+	var raw map[string]value
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return sanitize(err)
+	}
+	out := make(Item, len(raw))
+	for name, v := range raw {
+		out[name] = v.av
+	}
+	*it = out
+	return nil
+}
+
+// appendItem appends m as a JSON object of attribute values.
+func appendItem(buf []byte, m map[string]types.AttributeValue) ([]byte, error) {
+	names := make([]string, 0, len(m))
+	for name := range m {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	buf = append(buf, '{')
+	for i, name := range names {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendString(buf, name)
+		buf = append(buf, ':')
+		var err error
+		if buf, err = appendValue(buf, m[name]); err != nil {
+			return nil, fmt.Errorf("attribute %q: %w", name, err)
+		}
+	}
+	return append(buf, '}'), nil
+}
+
+var errNil = fmt.Errorf("%w: nil", ErrMalformed)
+
+// appendValue appends one attribute value as DynamoDB JSON.
+func appendValue(buf []byte, v types.AttributeValue) ([]byte, error) {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		if v == nil {
+			return nil, errNil
+		}
+		buf = append(buf, `{"S":`...)
+		buf = appendString(buf, v.Value)
+	case *types.AttributeValueMemberN:
+		if v == nil {
+			return nil, errNil
+		}
+		buf = append(buf, `{"N":`...)
+		buf = appendString(buf, v.Value)
+	case *types.AttributeValueMemberB:
+		if v == nil {
+			return nil, errNil
+		}
+		buf = append(buf, `{"B":`...)
+		buf = appendBytes(buf, v.Value)
+	case *types.AttributeValueMemberSS:
+		if v == nil {
+			return nil, errNil
+		}
+		buf = append(buf, `{"SS":`...)
+		buf = appendStrings(buf, v.Value)
+	case *types.AttributeValueMemberNS:
+		if v == nil {
+			return nil, errNil
+		}
+		buf = append(buf, `{"NS":`...)
+		buf = appendStrings(buf, v.Value)
+	case *types.AttributeValueMemberBS:
+		if v == nil {
+			return nil, errNil
+		}
+		buf = append(buf, `{"BS":[`...)
+		for i, b := range v.Value {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = appendBytes(buf, b)
+		}
+		buf = append(buf, ']')
+	case *types.AttributeValueMemberM:
+		if v == nil {
+			return nil, errNil
+		}
+		buf = append(buf, `{"M":`...)
+		var err error
+		if buf, err = appendItem(buf, v.Value); err != nil {
+			return nil, err
+		}
+	case *types.AttributeValueMemberL:
+		if v == nil {
+			return nil, errNil
+		}
+		buf = append(buf, `{"L":[`...)
+		for i, e := range v.Value {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			var err error
+			if buf, err = appendValue(buf, e); err != nil {
+				return nil, fmt.Errorf("element %d: %w", i, err)
+			}
+		}
+		buf = append(buf, ']')
+	case *types.AttributeValueMemberNULL:
+		if v == nil {
+			return nil, errNil
+		}
+		buf = append(buf, `{"NULL":`...)
+		buf = strconv.AppendBool(buf, v.Value)
+	case *types.AttributeValueMemberBOOL:
+		if v == nil {
+			return nil, errNil
+		}
+		buf = append(buf, `{"BOOL":`...)
+		buf = strconv.AppendBool(buf, v.Value)
+	case nil:
+		return nil, errNil
+	default:
+		return nil, fmt.Errorf("%w: type %T", ErrMalformed, v)
+	}
+	return append(buf, '}'), nil
+}
+
+func appendStrings(buf []byte, ss []string) []byte {
+	buf = append(buf, '[')
+	for i, s := range ss {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendString(buf, s)
+	}
+	return append(buf, ']')
+}
+
+// appendBytes appends b as a JSON string in standard base64, as DynamoDB
+// sends and expects binary values.
+func appendBytes(buf, b []byte) []byte {
+	buf = append(buf, '"')
+	buf = base64.StdEncoding.AppendEncode(buf, b)
+	return append(buf, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string. Like encoding/json it replaces
+// invalid UTF-8 with U+FFFD (as the SDK does too).
+func appendString(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				buf = append(buf, '\\', c)
+			case '\n':
+				buf = append(buf, `\n`...)
+			case '\r':
+				buf = append(buf, `\r`...)
+			case '\t':
+				buf = append(buf, `\t`...)
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}
+
+// value decodes one attribute value.
+type value struct{ av types.AttributeValue }
+
+// wireValue is an attribute value on the wire: exactly one member is set.
+// Pointers tell an absent member from an empty one.
+type wireValue struct {
+	S    *string
+	N    *string
+	B    *[]byte
+	SS   *[]string
+	NS   *[]string
+	BS   *[][]byte
+	M    *map[string]value
+	L    *[]value
+	NULL *bool
+	BOOL *bool
+}
+
+func (v *value) UnmarshalJSON(data []byte) error {
+	var w wireValue
+	if err := json.Unmarshal(data, &w); err != nil {
+		return sanitize(err)
+	}
+	n := 0
+	set := func(av types.AttributeValue) {
+		n++
+		v.av = av
+	}
+	if w.S != nil {
+		set(&types.AttributeValueMemberS{Value: *w.S})
+	}
+	if w.N != nil {
+		set(&types.AttributeValueMemberN{Value: *w.N})
+	}
+	if w.B != nil {
+		set(&types.AttributeValueMemberB{Value: *w.B})
+	}
+	if w.SS != nil {
+		set(&types.AttributeValueMemberSS{Value: *w.SS})
+	}
+	if w.NS != nil {
+		set(&types.AttributeValueMemberNS{Value: *w.NS})
+	}
+	if w.BS != nil {
+		set(&types.AttributeValueMemberBS{Value: *w.BS})
+	}
+	if w.M != nil {
+		m := make(map[string]types.AttributeValue, len(*w.M))
+		for name, e := range *w.M {
+			m[name] = e.av
+		}
+		set(&types.AttributeValueMemberM{Value: m})
+	}
+	if w.L != nil {
+		l := make([]types.AttributeValue, len(*w.L))
+		for i, e := range *w.L {
+			l[i] = e.av
+		}
+		set(&types.AttributeValueMemberL{Value: l})
+	}
+	if w.NULL != nil {
+		set(&types.AttributeValueMemberNULL{Value: *w.NULL})
+	}
+	if w.BOOL != nil {
+		set(&types.AttributeValueMemberBOOL{Value: *w.BOOL})
+	}
+	if n != 1 {
+		v.av = nil
+		return fmt.Errorf("%w: %d known members, want 1", ErrMalformed, n)
+	}
+	return nil
+}
+
+// sanitize turns a decoding error into one that says what kind of problem
+// it was and quotes nothing of the input (encoding/json's type errors quote
+// numbers).
+func sanitize(err error) error {
+	if errors.Is(err, ErrMalformed) {
+		return err
+	}
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+		b64 base64.CorruptInputError
+	)
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Errorf("%w: invalid JSON at offset %d", ErrMalformed, syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Errorf("%w: a member is not %s", ErrMalformed, typ.Type)
+	case errors.As(err, &b64):
+		return fmt.Errorf("%w: binary member is not base64", ErrMalformed)
+	}
+	return fmt.Errorf("%w: invalid", ErrMalformed)
+}
