@@ -3,7 +3,6 @@ package apitoken
 import (
 	"encoding/binary"
 	"hash/crc32"
-	"math/bits"
 )
 
 // The checksum is the standard CRC-32 (IEEE) of the token body. The body is
@@ -17,18 +16,12 @@ import (
 // to crc32.ChecksumIEEE (tested over random and edge-case bodies).
 
 // crcTab[j][b] is the CRC state contributed by byte b followed by j zero
-// bytes (the slicing-by-8 tables).
-var crcTab = func() (t [8][256]uint32) {
-	t[0] = *crc32.IEEETable
-	for b := range 256 {
-		c := t[0][b]
-		for j := 1; j < 8; j++ {
-			c = t[0][c&0xff] ^ c>>8
-			t[j][b] = c
-		}
-	}
-	return t
-}()
+// bytes (the slicing-by-8 tables); crcShift[k][b] advances state byte k
+// holding b over the second half's length in zero bytes, so joining the
+// halves is four lookups. Both are constants in crc_tables.go, so no
+// function computes them at cold start (they took a fifth of a millisecond
+// of every init); TestCRCTables derives them again and rewrites the file
+// with -update-crc-tables.
 
 // bodyLen is the length of the checksummed part of a token.
 const bodyLen = Len - ChecksumLen
@@ -36,29 +29,6 @@ const bodyLen = Len - ChecksumLen
 // splitAt is where the body is cut into two chains: the first half is four
 // 8-byte steps, the second three 8-byte steps and one 7-byte step.
 const splitAt = 32
-
-// crcShift[k][b] advances state byte k holding b over the second half's
-// length in zero bytes, so joining the halves is four lookups. Advancing
-// over zeros is linear, so each entry is built from the 32 advanced unit
-// states (b with its lowest bit cleared, XOR that bit's state) rather than
-// by stepping every one of the 1024 entries 31 times: that took a twentieth
-// of a millisecond of every function's cold start.
-var crcShift = func() (t [4][256]uint32) {
-	var unit [32]uint32
-	for i := range unit {
-		s := uint32(1) << i
-		for range bodyLen - splitAt {
-			s = crcTab[0][s&0xff] ^ s>>8
-		}
-		unit[i] = s
-	}
-	for k := range 4 {
-		for b := 1; b < 256; b++ {
-			t[k][b] = t[k][b&(b-1)] ^ unit[8*k+bits.TrailingZeros(uint(b))]
-		}
-	}
-	return t
-}()
 
 // crc8 feeds 8 bytes to the CRC state s.
 func crc8(s uint32, p []byte) uint32 {
