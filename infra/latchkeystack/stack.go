@@ -112,6 +112,7 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 		deploy.EnvKMSKeyIDs:          awscdk.Fn_Join(jsii.String(","), &keyIDs),
 		deploy.EnvIssuer:             issuer,
 		deploy.EnvAudience:           audience,
+		deploy.EnvGoMaxProcs:         jsii.String(strconv.Itoa(deploy.GoMaxProcs)),
 	}
 
 	fns := map[string]awslambda.Function{}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -95,6 +96,7 @@ func newFixture(t *testing.T, name string) *fixture {
 	}
 	issuer := "https://abcdef1234.execute-api.eu-west-1.amazonaws.com/" + deploy.StageName
 	return &fixture{store: st, root: root, env: map[string]string{
+		deploy.EnvGoMaxProcs:         strconv.Itoa(deploy.GoMaxProcs),
 		deploy.EnvTable:              table,
 		deploy.EnvAuthorizerCacheTTL: fmt.Sprint(deploy.AuthorizerCacheTTLSeconds),
 		deploy.EnvRetentionDays:      fmt.Sprint(deploy.RetentionDays),

@@ -42,11 +42,23 @@ const (
 	// EnvAccessTokenTTL is the access-token lifetime in seconds.
 	EnvAccessTokenTTL     = "LATCHKEY_ACCESS_TOKEN_TTL"
 	EnvEventRetentionDays = config.EnvEventRetentionDays
+	// EnvGoMaxProcs is the Go runtime's processor count; every function
+	// is deployed with GoMaxProcs.
+	EnvGoMaxProcs = "GOMAXPROCS"
 )
 
-// Env lists every LATCHKEY_ variable, for tests that compare descriptions.
+// GoMaxProcs is the functions' GOMAXPROCS. An execution environment serves
+// one request at a time, and Lambda gives a function CPU in proportion to
+// its memory (one vCPU at 1,769 MB, so a sixth of one at 256 MB); the
+// runtime's default of one processor per visible core only adds threads,
+// and each thread's start is paid in every cold start (README, "Cold
+// start"). I/O still overlaps: the sweeper's reads run concurrently.
+const GoMaxProcs = 1
+
+// Env lists every variable a function is deployed with (the LATCHKEY_
+// ones and GOMAXPROCS), for tests that compare descriptions.
 var Env = []string{EnvTable, EnvAuthorizerCacheTTL, EnvRetentionDays, EnvEventBus,
-	EnvKMSKeyIDs, EnvIssuer, EnvAudience, EnvAccessTokenTTL, EnvEventRetentionDays}
+	EnvKMSKeyIDs, EnvIssuer, EnvAudience, EnvAccessTokenTTL, EnvEventRetentionDays, EnvGoMaxProcs}
 
 // Defaults of the settings an operator may change (CDK context values, SAM
 // parameters).
@@ -194,7 +206,7 @@ var Functions = []Function{
 		Name: FunctionIssue, LogicalID: "IssueFunction",
 		Description: "Latchkey token management API",
 		MemoryMB:    256, TimeoutSec: 10,
-		Env:       []string{EnvTable, EnvRetentionDays, EnvEventRetentionDays, EnvEventBus},
+		Env:       []string{EnvTable, EnvRetentionDays, EnvEventRetentionDays, EnvEventBus, EnvGoMaxProcs},
 		Table:     []TableGrant{{Actions: concat(TableRead, TableWrite)}},
 		PutEvents: true,
 		Samples:   []string{"token-create.json"},
@@ -204,7 +216,7 @@ var Functions = []Function{
 		Description: "Latchkey OAuth2 token endpoint, JWKS, discovery, introspection and revocation",
 		MemoryMB:    256, TimeoutSec: 10,
 		Env: []string{EnvTable, EnvKMSKeyIDs, EnvIssuer, EnvAudience, EnvAccessTokenTTL,
-			EnvEventRetentionDays, EnvEventBus},
+			EnvEventRetentionDays, EnvEventBus, EnvGoMaxProcs},
 		Table:        []TableGrant{{Actions: concat(TableRead, TableWrite)}},
 		KMSSign:      true,
 		KMSPublicKey: true,
@@ -215,7 +227,7 @@ var Functions = []Function{
 		Name: FunctionAuthorizer, LogicalID: "AuthorizerFunction",
 		Description: "Latchkey API Gateway REQUEST authorizer",
 		MemoryMB:    256, TimeoutSec: 5,
-		Env: []string{EnvTable, EnvAuthorizerCacheTTL, EnvKMSKeyIDs, EnvIssuer, EnvAudience},
+		Env: []string{EnvTable, EnvAuthorizerCacheTTL, EnvKMSKeyIDs, EnvIssuer, EnvAudience, EnvGoMaxProcs},
 		Table: []TableGrant{
 			{Actions: []string{"dynamodb:GetItem"}},
 			// Recording last use is the authorizer's only write: a
@@ -235,7 +247,7 @@ var Functions = []Function{
 		Name: FunctionSweeper, LogicalID: "SweeperFunction",
 		Description: "Latchkey scheduled expiry sweep",
 		MemoryMB:    256, TimeoutSec: 300,
-		Env: []string{EnvTable, EnvRetentionDays, EnvEventRetentionDays, EnvEventBus},
+		Env: []string{EnvTable, EnvRetentionDays, EnvEventRetentionDays, EnvEventBus, EnvGoMaxProcs},
 		Table: []TableGrant{{Actions: []string{
 			"dynamodb:GetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem",
 			"dynamodb:UpdateItem", "dynamodb:PutItem",

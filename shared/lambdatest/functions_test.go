@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -67,6 +68,7 @@ func newFixture(t *testing.T) *fixture {
 	motoJSON(t, "events", "AWSEvents.CreateEventBus", map[string]any{"Name": bus})
 	issuer := "https://abcdef1234.execute-api.eu-west-1.amazonaws.com/" + deploy.StageName
 	return &fixture{store: st, root: root, env: map[string]string{
+		deploy.EnvGoMaxProcs:         strconv.Itoa(deploy.GoMaxProcs),
 		deploy.EnvTable:              table,
 		deploy.EnvAuthorizerCacheTTL: fmt.Sprint(deploy.AuthorizerCacheTTLSeconds),
 		deploy.EnvRetentionDays:      fmt.Sprint(deploy.RetentionDays),
