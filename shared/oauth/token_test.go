@@ -125,7 +125,7 @@ func TestTokenErrors(t *testing.T) {
 		{"client_id without secret", call{form: with("client_secret", "")}, 401, oauth.CodeInvalidClient, "", false},
 		{"client_secret without client_id", call{form: with("client_id", "")}, 400, oauth.CodeInvalidRequest, "client_id", false},
 		{"wrong secret", call{form: with("client_secret", wrongSecret.ClientSecret())}, 401, oauth.CodeInvalidClient, "", false},
-		{"mistyped secret", call{form: with("client_secret", tok.ClientSecret()[:20]+"x"+tok.ClientSecret()[21:])}, 401, oauth.CodeInvalidClient, "", false},
+		{"mistyped secret", call{form: with("client_secret", mistype(tok.ClientSecret(), 20))}, 401, oauth.CodeInvalidClient, "", false},
 		{"another token's secret", call{form: with("client_secret", other.ClientSecret())}, 401, oauth.CodeInvalidClient, "", false},
 		{"unknown client", call{form: with("client_id", "ZZZZZZZZZZZZZZZZ")}, 401, oauth.CodeInvalidClient, "", false},
 		{"not a client id", call{form: with("client_id", "nope")}, 401, oauth.CodeInvalidClient, "", false},
@@ -343,4 +343,14 @@ func TestScopeTooLargeForOneAccessToken(t *testing.T) {
 	if out.Scope != strings.Join(perms[:20], " ") {
 		t.Fatalf("scope %q", out.Scope)
 	}
+}
+
+// mistype changes the character at i to another one ('x', or 'y' where it
+// was an 'x', which a fixed 'x' left unchanged one time in 62).
+func mistype(secret string, i int) string {
+	c := byte('x')
+	if secret[i] == c {
+		c = 'y'
+	}
+	return secret[:i] + string(c) + secret[i+1:]
 }
