@@ -98,7 +98,7 @@ func TestCallsPerOperation(t *testing.T) {
 
 	// Authorizer, warmed by one decision on the admin token.
 	authz := func(token string) []byte {
-		return []byte(strings.ReplaceAll(readSample(t, "authorizer-request.json"), sampleToken, token))
+		return []byte(strings.ReplaceAll(lambdatest.ReadSample(t, "authorizer-request.json"), lambdatest.SampleToken, token))
 	}
 	invoke(deploy.FunctionAuthorizer, authz(fx.root.Token.String()))
 	fresh := newToken().Token.String()

@@ -11,7 +11,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -116,35 +115,15 @@ func (fx *fixture) environ(t *testing.T, f deploy.Function, endpoint string) []s
 	return lambdatest.Environ(t, endpoint, awstest.Region, f.Env, fx.env)
 }
 
-// Placeholders in the events/ samples.
-const (
-	sampleID     = "REPLACEWITHID0001"
-	sampleToken  = "lk_REPLACEWITHID0001_REPLACEWITHSECRETREPLACEWITHSECRETREPLACEW000000"
-	sampleSecret = "REPLACEWITHCLIENTSECRET"
-)
-
-func readSample(t *testing.T, name string) string {
-	t.Helper()
-	root, err := lambdatest.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(root, "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 // sample is an events/ sample with its placeholders naming the admin token.
 func (fx *fixture) sample(t *testing.T, name string) []byte {
 	t.Helper()
 	tok := fx.root.Token
 	return []byte(strings.NewReplacer(
-		sampleToken, tok.String(),
-		sampleSecret, tok.ClientSecret(),
-		sampleID, fx.root.Credential.ID,
-	).Replace(readSample(t, name)))
+		lambdatest.SampleToken, tok.String(),
+		lambdatest.SampleSecret, tok.ClientSecret(),
+		lambdatest.SampleID, fx.root.Credential.ID,
+	).Replace(lambdatest.ReadSample(t, name)))
 }
 
 // counter is a reverse proxy in front of moto that counts the AWS calls

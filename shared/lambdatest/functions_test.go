@@ -37,13 +37,6 @@ type fixture struct {
 	env   map[string]string
 }
 
-// Placeholders in the events/ samples, replaced with real values.
-const (
-	sampleID     = "REPLACEWITHID0001"
-	sampleToken  = "lk_REPLACEWITHID0001_REPLACEWITHSECRETREPLACEWITHSECRETREPLACEW000000"
-	sampleSecret = "REPLACEWITHCLIENTSECRET"
-)
-
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
@@ -128,7 +121,7 @@ type sampleCase struct {
 var samples = map[string]sampleCase{
 	"authorizer-request.json": {
 		prepare: func(t *testing.T, fx *fixture, s string) string {
-			return strings.ReplaceAll(s, sampleToken, fx.root.Token.String())
+			return strings.ReplaceAll(s, lambdatest.SampleToken, fx.root.Token.String())
 		},
 		check: func(t *testing.T, fx *fixture, fn *lambdatest.Runtime, res lambdatest.Result) {
 			var resp events.APIGatewayCustomAuthorizerResponse
@@ -138,9 +131,9 @@ var samples = map[string]sampleCase{
 				t.Fatalf("not allowed: %s", res.Payload)
 			}
 			// The same request with a mistyped token: API Gateway's 401.
-			raw := readSample(t, "authorizer-request.json")
+			raw := lambdatest.ReadSample(t, "authorizer-request.json")
 			tok := fx.root.Token.String()
-			bad := strings.ReplaceAll(raw, sampleToken, tok[:len(tok)-1]+flip(tok[len(tok)-1:]))
+			bad := strings.ReplaceAll(raw, lambdatest.SampleToken, tok[:len(tok)-1]+flip(tok[len(tok)-1:]))
 			denied := fn.Invoke(t, []byte(bad))
 			if denied.Error == nil || denied.Error.Message != "Unauthorized" {
 				t.Fatalf("mistyped token: %+v %s", denied.Error, denied.Payload)
@@ -149,7 +142,7 @@ var samples = map[string]sampleCase{
 	},
 	"token-create.json": {
 		prepare: func(t *testing.T, fx *fixture, s string) string {
-			return strings.ReplaceAll(s, sampleID, fx.root.Credential.ID)
+			return strings.ReplaceAll(s, lambdatest.SampleID, fx.root.Credential.ID)
 		},
 		check: func(t *testing.T, fx *fixture, fn *lambdatest.Runtime, res lambdatest.Result) {
 			var resp events.APIGatewayProxyResponse
@@ -177,8 +170,8 @@ var samples = map[string]sampleCase{
 	"oauth-token.json": {
 		prepare: func(t *testing.T, fx *fixture, s string) string {
 			tok := fx.root.Token.String()
-			s = strings.ReplaceAll(s, sampleSecret, strings.TrimPrefix(tok, apitoken.Prefix+fx.root.Credential.ID+"_"))
-			return strings.ReplaceAll(s, sampleID, fx.root.Credential.ID)
+			s = strings.ReplaceAll(s, lambdatest.SampleSecret, strings.TrimPrefix(tok, apitoken.Prefix+fx.root.Credential.ID+"_"))
+			return strings.ReplaceAll(s, lambdatest.SampleID, fx.root.Credential.ID)
 		},
 		check: func(t *testing.T, fx *fixture, fn *lambdatest.Runtime, res lambdatest.Result) {
 			var resp events.APIGatewayProxyResponse
@@ -272,7 +265,7 @@ func TestFunctionsServeTheirSamples(t *testing.T) {
 				if !ok {
 					t.Fatalf("sample %s has no case in this test", name)
 				}
-				event := readSample(t, name)
+				event := lambdatest.ReadSample(t, name)
 				if tc.prepare != nil {
 					event = tc.prepare(t, fx, event)
 				}
@@ -288,19 +281,6 @@ func TestFunctionsServeTheirSamples(t *testing.T) {
 	if ran == 0 {
 		t.Fatal("no function ran")
 	}
-}
-
-func readSample(t *testing.T, name string) string {
-	t.Helper()
-	root, err := lambdatest.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(root, "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 func decode(t *testing.T, res lambdatest.Result, v any) {

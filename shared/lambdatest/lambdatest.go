@@ -403,3 +403,25 @@ func Environ(t testing.TB, endpoint, region string, names []string, values map[s
 	}
 	return env
 }
+
+// Placeholders in the events/ samples, which tests replace with a real
+// credential's ID, token and client secret.
+const (
+	SampleID     = "REPLACEWITHID0001"
+	SampleToken  = "lk_REPLACEWITHID0001_REPLACEWITHSECRETREPLACEWITHSECRETREPLACEW000000"
+	SampleSecret = "REPLACEWITHCLIENTSECRET"
+)
+
+// ReadSample is the sample event events/<name>, placeholders and all.
+func ReadSample(t testing.TB, name string) string {
+	t.Helper()
+	root, err := ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

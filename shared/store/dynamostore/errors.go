@@ -24,9 +24,6 @@ func classify(err error) error {
 	return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 }
 
-// isCode reports whether err is a DynamoDB API error with that code.
-func isCode(err error, code string) bool { return awsjson.IsCode(err, code) }
-
 // conditionFailed reports whether err is a failed condition of a single
 // write, and the item as it was if DynamoDB returned it (ALL_OLD).
 func conditionFailed(err error) (bool, map[string]types.AttributeValue) {

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
+	"github.com/latchkey/latchkey/shared/awsjson"
 	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 	"github.com/latchkey/latchkey/shared/store"
 )
@@ -94,7 +95,7 @@ func list[T any](ctx context.Context, s *Store, q listQuery, limit int, cursor s
 	for first := true; ; first = false {
 		out, err := s.api.Query(ctx, in)
 		if err != nil {
-			if first && after != "" && isCode(err, "ValidationException") {
+			if first && after != "" && awsjson.IsCode(err, "ValidationException") {
 				// DynamoDB refused the start key built from the cursor.
 				return store.Page[T]{}, fmt.Errorf("%s: %w: %w", q.what, store.ErrBadCursor, err)
 			}

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/latchkey/latchkey/shared/awsjson"
 	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 )
 
@@ -85,7 +86,7 @@ func CreateTable(ctx context.Context, api API, name string) error {
 			{IndexName: aws.String(IndexOutbox), KeySchema: key(AttrOutboxPK, AttrOutboxSK), Projection: all},
 		},
 	})
-	existed := isCode(err, "ResourceInUseException")
+	existed := awsjson.IsCode(err, "ResourceInUseException")
 	if err != nil && !existed {
 		return fmt.Errorf("create table %s: %w", name, classify(err))
 	}
@@ -117,7 +118,7 @@ func waitActive(ctx context.Context, api API, name string) error {
 	for {
 		out, err := api.DescribeTable(ctx, &ddb.DescribeTableInput{TableName: aws.String(name)})
 		switch {
-		case isCode(err, "ResourceNotFoundException"):
+		case awsjson.IsCode(err, "ResourceNotFoundException"):
 			// Just created: DynamoDB may not list it yet.
 		case err != nil:
 			return fmt.Errorf("describe table %s: %w", name, classify(err))
