@@ -520,3 +520,70 @@ func TestSweepKeys(t *testing.T) {
 		t.Fatalf("event read back: %+v %v", p.Items, err)
 	}
 }
+
+// inFlightAPI records the most UpdateItems it had in flight at once.
+type inFlightAPI struct {
+	API
+	mu       sync.Mutex
+	now, max int
+}
+
+func (c *inFlightAPI) UpdateItem(ctx context.Context, in *ddb.UpdateItemInput) (*ddb.UpdateItemOutput, error) {
+	c.mu.Lock()
+	c.now++
+	c.max = max(c.max, c.now)
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.now--
+		c.mu.Unlock()
+	}()
+	// Long enough for the other marks to start while this one is out.
+	time.Sleep(20 * time.Millisecond)
+	return c.API.UpdateItem(ctx, in)
+}
+
+// A drain's batch is marked markAtOnce at a time, not one after another;
+// once the caller gives up, no more are started and they stay pending.
+func TestMarkPublishedAtOnce(t *testing.T) {
+	ctx := context.Background()
+	api := &inFlightAPI{API: sharedClient()}
+	s := New(api, newTable(t, sharedClient()))
+	var evs []event.Event
+	for i := range 10 {
+		ev, err := event.New(event.TokenCreated, "acme", "", "a", base.Add(time.Duration(i)*time.Millisecond), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	if err := s.AppendEvents(ctx, evs...); err != nil {
+		t.Fatal(err)
+	}
+	pending := func() int {
+		p, err := s.ListUnpublished(ctx, 50, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(p.Items)
+	}
+
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.MarkPublished(canceled, evs[:3]...); !errors.Is(err, context.Canceled) {
+		t.Fatalf("marking with a canceled context: %v", err)
+	}
+	if api.max != 0 || pending() != 10 {
+		t.Fatalf("a canceled mark made %d calls at once and left %d of 10 pending", api.max, pending())
+	}
+
+	if err := s.MarkPublished(ctx, evs...); err != nil {
+		t.Fatal(err)
+	}
+	if n := pending(); n != 0 {
+		t.Fatalf("%d events still pending", n)
+	}
+	if api.max < 2 || api.max > markAtOnce {
+		t.Fatalf("%d marks in flight at once, want 2 to %d", api.max, markAtOnce)
+	}
+}

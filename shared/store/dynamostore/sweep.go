@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
@@ -64,15 +65,20 @@ func (s *Store) ListUnpublished(ctx context.Context, limit int, cursor string) (
 	}, limit, cursor, decodeEvent)
 }
 
+// markAtOnce bounds the UpdateItems MarkPublished has in flight.
+const markAtOnce = 4
+
 // MarkPublished implements store.Outbox: one conditional UpdateItem per
-// event, REMOVEing the outbox keys. It goes on past a failed event so one
-// bad row does not keep the others pending, and returns the failures.
+// event, REMOVEing the outbox keys, up to markAtOnce at a time (a drain
+// marks a PutEvents batch of up to ten; one after another, each is a round
+// trip). It goes on past a failed event so one bad row does not keep the
+// others pending, and returns the failures; once ctx ends it starts no
+// more, and the rest stay pending.
 func (s *Store) MarkPublished(ctx context.Context, evs ...event.Event) error {
 	e := mustBuild(expression.NewBuilder().
 		WithUpdate(expression.Remove(expression.Name(AttrOutboxPK)).Remove(expression.Name(AttrOutboxSK))).
 		WithCondition(expression.AttributeExists(expression.Name(AttrPK))))
-	var errs []error
-	for _, ev := range evs {
+	mark := func(ev event.Event) error {
 		_, err := s.api.UpdateItem(ctx, &ddb.UpdateItemInput{
 			TableName:                 s.table,
 			Key:                       eventKey(ev.Account, ev.ID),
@@ -82,14 +88,31 @@ func (s *Store) MarkPublished(ctx context.Context, evs ...event.Event) error {
 			ExpressionAttributeValues: e.Values(),
 		})
 		if failed, _ := conditionFailed(err); failed {
-			continue // the row's retention ended; nothing is pending
+			return nil // the row's retention ended; nothing is pending
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("mark event %s published: %w", ev.ID, classify(err)))
-			if ctx.Err() != nil {
-				break // the caller gave up; the rest stay pending
-			}
+			return fmt.Errorf("mark event %s published: %w", ev.ID, classify(err))
 		}
+		return nil
 	}
+	if len(evs) == 1 {
+		return mark(evs[0])
+	}
+	errs := make([]error, len(evs)+1)
+	sem := make(chan struct{}, markAtOnce)
+	var wg sync.WaitGroup
+	for i, ev := range evs {
+		sem <- struct{}{}
+		if err := ctx.Err(); err != nil {
+			// The caller gave up; the rest stay pending.
+			errs[len(evs)] = fmt.Errorf("mark %d events published: %w", len(evs)-i, err)
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = mark(ev)
+		})
+	}
+	wg.Wait()
 	return errors.Join(errs...)
 }

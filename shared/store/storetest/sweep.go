@@ -151,7 +151,8 @@ func testOutbox(t *testing.T, s store.Store, ob store.Outbox) {
 	if err != nil || len(h.Items) != 4 {
 		t.Fatalf("history after publishing: %d events, %v", len(h.Items), err)
 	}
-	if err := ob.MarkPublished(ctx, want[3:]...); err != nil {
+	// A missing event amid a batch keeps none of the others pending.
+	if err := ob.MarkPublished(ctx, slices.Insert(slices.Clone(want[3:]), 1, ghost)...); err != nil {
 		t.Fatal(err)
 	}
 	if got := pendingIDs(t, ob, 10); len(got) != 0 {
