@@ -30,21 +30,15 @@ func (it Item) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON decodes an item from DynamoDB JSON. A JSON null leaves the
-// item nil.
+// item nil. It reads the attribute values without reflection (see
+// decode.go) and accepts exactly what encoding/json would decode into the
+// SDK's shapes.
 func (it *Item) UnmarshalJSON(data []byte) error {
-	if string(data) == "null" {
-		*it = nil
-		return nil
+	m, err := decodeItem(data)
+	if err != nil {
+		return err
 	}
-	var raw map[string]value
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return sanitize(err)
-	}
-	out := make(Item, len(raw))
-	for name, v := range raw {
-		out[name] = v.av
-	}
-	*it = out
+	*it = m
 	return nil
 }
 
@@ -223,79 +217,6 @@ func appendString(buf []byte, s string) []byte {
 	}
 	buf = append(buf, s[start:]...)
 	return append(buf, '"')
-}
-
-// value decodes one attribute value.
-type value struct{ av types.AttributeValue }
-
-// wireValue is an attribute value on the wire: exactly one member is set.
-// Pointers tell an absent member from an empty one.
-type wireValue struct {
-	S    *string
-	N    *string
-	B    *[]byte
-	SS   *[]string
-	NS   *[]string
-	BS   *[][]byte
-	M    *map[string]value
-	L    *[]value
-	NULL *bool
-	BOOL *bool
-}
-
-func (v *value) UnmarshalJSON(data []byte) error {
-	var w wireValue
-	if err := json.Unmarshal(data, &w); err != nil {
-		return sanitize(err)
-	}
-	n := 0
-	set := func(av types.AttributeValue) {
-		n++
-		v.av = av
-	}
-	if w.S != nil {
-		set(&types.AttributeValueMemberS{Value: *w.S})
-	}
-	if w.N != nil {
-		set(&types.AttributeValueMemberN{Value: *w.N})
-	}
-	if w.B != nil {
-		set(&types.AttributeValueMemberB{Value: *w.B})
-	}
-	if w.SS != nil {
-		set(&types.AttributeValueMemberSS{Value: *w.SS})
-	}
-	if w.NS != nil {
-		set(&types.AttributeValueMemberNS{Value: *w.NS})
-	}
-	if w.BS != nil {
-		set(&types.AttributeValueMemberBS{Value: *w.BS})
-	}
-	if w.M != nil {
-		m := make(map[string]types.AttributeValue, len(*w.M))
-		for name, e := range *w.M {
-			m[name] = e.av
-		}
-		set(&types.AttributeValueMemberM{Value: m})
-	}
-	if w.L != nil {
-		l := make([]types.AttributeValue, len(*w.L))
-		for i, e := range *w.L {
-			l[i] = e.av
-		}
-		set(&types.AttributeValueMemberL{Value: l})
-	}
-	if w.NULL != nil {
-		set(&types.AttributeValueMemberNULL{Value: *w.NULL})
-	}
-	if w.BOOL != nil {
-		set(&types.AttributeValueMemberBOOL{Value: *w.BOOL})
-	}
-	if n != 1 {
-		v.av = nil
-		return fmt.Errorf("%w: %d known members, want 1", ErrMalformed, n)
-	}
-	return nil
 }
 
 // sanitize turns a decoding error into one that says what kind of problem
