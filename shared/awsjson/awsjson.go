@@ -124,7 +124,13 @@ func Endpoint(cfg aws.Config, name string) string {
 // out (unless out is nil). A refusal is an *APIError; the error names the
 // service and operation, never the request's contents.
 func (c *Client) Call(ctx context.Context, op string, in, out any) error {
-	body, err := json.Marshal(in)
+	var body []byte
+	var err error
+	if e, ok := in.(Encoder); ok {
+		body, err = e.AppendJSON(make([]byte, 0, 512))
+	} else {
+		body, err = json.Marshal(in)
+	}
 	if err != nil {
 		return fmt.Errorf("%s %s: encode request: %w", c.svc.Name, op, err)
 	}

@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/latchkey/latchkey/shared/awsjson"
 )
 
 // Item is an item, a key, or a set of expression attribute values:
@@ -54,7 +55,7 @@ func appendItem(buf []byte, m map[string]types.AttributeValue) ([]byte, error) {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = appendString(buf, name)
+		buf = awsjson.AppendString(buf, name)
 		buf = append(buf, ':')
 		var err error
 		if buf, err = appendValue(buf, m[name]); err != nil {
@@ -74,31 +75,31 @@ func appendValue(buf []byte, v types.AttributeValue) ([]byte, error) {
 			return nil, errNil
 		}
 		buf = append(buf, `{"S":`...)
-		buf = appendString(buf, v.Value)
+		buf = awsjson.AppendString(buf, v.Value)
 	case *types.AttributeValueMemberN:
 		if v == nil {
 			return nil, errNil
 		}
 		buf = append(buf, `{"N":`...)
-		buf = appendString(buf, v.Value)
+		buf = awsjson.AppendString(buf, v.Value)
 	case *types.AttributeValueMemberB:
 		if v == nil {
 			return nil, errNil
 		}
 		buf = append(buf, `{"B":`...)
-		buf = appendBytes(buf, v.Value)
+		buf = awsjson.AppendBytes(buf, v.Value)
 	case *types.AttributeValueMemberSS:
 		if v == nil {
 			return nil, errNil
 		}
 		buf = append(buf, `{"SS":`...)
-		buf = appendStrings(buf, v.Value)
+		buf = awsjson.AppendStrings(buf, v.Value)
 	case *types.AttributeValueMemberNS:
 		if v == nil {
 			return nil, errNil
 		}
 		buf = append(buf, `{"NS":`...)
-		buf = appendStrings(buf, v.Value)
+		buf = awsjson.AppendStrings(buf, v.Value)
 	case *types.AttributeValueMemberBS:
 		if v == nil {
 			return nil, errNil
@@ -108,7 +109,7 @@ func appendValue(buf []byte, v types.AttributeValue) ([]byte, error) {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = appendBytes(buf, b)
+			buf = awsjson.AppendBytes(buf, b)
 		}
 		buf = append(buf, ']')
 	case *types.AttributeValueMemberM:
@@ -153,70 +154,6 @@ func appendValue(buf []byte, v types.AttributeValue) ([]byte, error) {
 		return nil, fmt.Errorf("%w: type %T", ErrMalformed, v)
 	}
 	return append(buf, '}'), nil
-}
-
-func appendStrings(buf []byte, ss []string) []byte {
-	buf = append(buf, '[')
-	for i, s := range ss {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = appendString(buf, s)
-	}
-	return append(buf, ']')
-}
-
-// appendBytes appends b as a JSON string in standard base64, as DynamoDB
-// sends and expects binary values.
-func appendBytes(buf, b []byte) []byte {
-	buf = append(buf, '"')
-	buf = base64.StdEncoding.AppendEncode(buf, b)
-	return append(buf, '"')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Like encoding/json it replaces
-// invalid UTF-8 with U+FFFD (as the SDK does too).
-func appendString(buf []byte, s string) []byte {
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			buf = append(buf, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				buf = append(buf, '\\', c)
-			case '\n':
-				buf = append(buf, `\n`...)
-			case '\r':
-				buf = append(buf, `\r`...)
-			case '\t':
-				buf = append(buf, `\t`...)
-			default:
-				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
 }
 
 // sanitize turns a decoding error into one that says what kind of problem

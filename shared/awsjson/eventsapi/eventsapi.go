@@ -46,9 +46,11 @@ type EpochTime time.Time
 func (t EpochTime) Time() time.Time { return time.Time(t) }
 
 // MarshalJSON writes epoch seconds with millisecond precision.
-func (t EpochTime) MarshalJSON() ([]byte, error) {
+func (t EpochTime) MarshalJSON() ([]byte, error) { return t.appendJSON(nil), nil }
+
+func (t EpochTime) appendJSON(buf []byte) []byte {
 	ms := time.Time(t).UnixMilli()
-	return strconv.AppendFloat(nil, float64(ms)/1000, 'f', -1, 64), nil
+	return strconv.AppendFloat(buf, float64(ms)/1000, 'f', -1, 64)
 }
 
 // UnmarshalJSON reads epoch seconds.
@@ -87,4 +89,37 @@ func (e *Client) PutEvents(ctx context.Context, in *PutEventsInput) (*PutEventsO
 		return nil, err
 	}
 	return out, nil
+}
+
+// AppendJSON implements awsjson.Encoder: the request as encoding/json
+// would write it, without reflection.
+func (in *PutEventsInput) AppendJSON(buf []byte) ([]byte, error) {
+	if in == nil {
+		return append(buf, "null"...), nil
+	}
+	o := awsjson.Object{Buf: buf}
+	o.Key("Entries")
+	if in.Entries == nil {
+		o.Buf = append(o.Buf, "null"...)
+		return o.End(), nil
+	}
+	o.Buf = append(o.Buf, '[')
+	for i, e := range in.Entries {
+		if i > 0 {
+			o.Buf = append(o.Buf, ',')
+		}
+		eo := awsjson.Object{Buf: o.Buf}
+		eo.String("Source", e.Source)
+		eo.String("DetailType", e.DetailType)
+		eo.String("Detail", e.Detail)
+		eo.String("EventBusName", e.EventBusName)
+		eo.Strings("Resources", e.Resources)
+		if e.Time != nil {
+			eo.Key("Time")
+			eo.Buf = e.Time.appendJSON(eo.Buf)
+		}
+		o.Buf = eo.End()
+	}
+	o.Buf = append(o.Buf, ']')
+	return o.End(), nil
 }

@@ -73,3 +73,29 @@ func (k *Client) GetPublicKey(ctx context.Context, in *GetPublicKeyInput) (*GetP
 	}
 	return out, nil
 }
+
+// AppendJSON implements awsjson.Encoder: the request as encoding/json
+// would write it, without reflection.
+func (in *SignInput) AppendJSON(buf []byte) ([]byte, error) {
+	if in == nil {
+		return append(buf, "null"...), nil
+	}
+	o := awsjson.Object{Buf: buf}
+	o.String("KeyId", in.KeyId)
+	o.Bytes("Message", in.Message)
+	o.Enum("MessageType", string(in.MessageType))
+	o.Enum("SigningAlgorithm", string(in.SigningAlgorithm))
+	o.Strings("GrantTokens", in.GrantTokens)
+	return o.End(), nil
+}
+
+// AppendJSON implements awsjson.Encoder.
+func (in *GetPublicKeyInput) AppendJSON(buf []byte) ([]byte, error) {
+	if in == nil {
+		return append(buf, "null"...), nil
+	}
+	o := awsjson.Object{Buf: buf}
+	o.String("KeyId", in.KeyId)
+	o.Strings("GrantTokens", in.GrantTokens)
+	return o.End(), nil
+}
