@@ -133,9 +133,10 @@ func (fx *fixture) sample(t *testing.T, name string) []byte {
 //
 // It also keeps the time during which at least one call was in flight, so
 // a measurement can set apart the time spent waiting on AWS: a call is in
-// flight from the moment the first bytes of its request reach the proxy to
-// the moment the last byte of its answer is written back, so the proxy's
-// own parsing and forwarding (test equipment, not the function) fall inside.
+// flight from the moment the first bytes of its request reach the proxy's
+// socket (the kernel's receive stamp, where there is one) to the moment the
+// last byte of its answer is written back, so the proxy's own wake-up,
+// parsing and forwarding (test equipment, not the function) fall inside.
 type counter struct {
 	*httptest.Server
 	conns  sync.Map // net.Conn → *arrival
@@ -175,6 +176,9 @@ func newCounter(t *testing.T) *counter {
 		proxy.ServeHTTP(w, r)
 		// ... to the last byte of its answer written back.
 		_ = http.NewResponseController(w).Flush()
+		if a, ok := r.Context().Value(arrivalKey{}).(*arrival); ok {
+			a.rearm()
+		}
 		c.mu.Lock()
 		c.active--
 		if c.active == 0 {
@@ -185,7 +189,7 @@ func newCounter(t *testing.T) *counter {
 	// net/http reports a connection active when it has read the first
 	// bytes of a request: that moment, kept per connection, starts the call.
 	srv.Config.ConnContext = func(ctx context.Context, conn net.Conn) context.Context {
-		a := &arrival{}
+		a := &arrival{conn: conn}
 		c.conns.Store(conn, a)
 		return context.WithValue(ctx, arrivalKey{}, a)
 	}
@@ -199,6 +203,7 @@ func newCounter(t *testing.T) *counter {
 			c.conns.Delete(conn)
 		}
 	}
+	srv.Listener = stampListener(srv.Listener)
 	srv.Start()
 	c.Server = srv
 	t.Cleanup(c.Close)
@@ -206,18 +211,43 @@ func newCounter(t *testing.T) *counter {
 }
 
 // arrival is when a connection's current request began to arrive.
-type arrival struct{ at atomic.Int64 }
+type arrival struct {
+	at   atomic.Int64
+	conn net.Conn
+}
 
 type arrivalKey struct{}
 
+// stamper is a connection that knows when the kernel received a request's
+// first bytes (stamp_linux_test.go).
+type stamper interface {
+	arrivedAt() (time.Time, bool)
+	rearm()
+}
+
 func (a *arrival) set(t time.Time) { a.at.Store(t.UnixNano()) }
 
-// get is the arrival time, or now if none was recorded.
+// get is the arrival time: the kernel's receive stamp when there is one
+// (never later than the proxy noticed), else when the proxy noticed, else
+// now.
 func (a *arrival) get() time.Time {
+	t := time.Now()
 	if n := a.at.Load(); n != 0 {
-		return time.Unix(0, n)
+		t = time.Unix(0, n)
 	}
-	return time.Now()
+	if s, ok := a.conn.(stamper); ok {
+		if k, ok := s.arrivedAt(); ok && k.Before(t) {
+			return k
+		}
+	}
+	return t
+}
+
+// rearm readies the connection's stamp for its next request.
+func (a *arrival) rearm() {
+	if s, ok := a.conn.(stamper); ok {
+		s.rearm()
+	}
 }
 
 // take returns the calls counted since the last take, per service.
