@@ -79,7 +79,7 @@ fuzz: ## Fuzz every parser briefly: Authorization header, tokens, JWTs, assertio
 # round; benchratio keeps each one's fastest round (load only ever slows a
 # run down). BENCH_RATIOS are held to bounds; BENCH_SHOWN are reported.
 BENCH_COUNT  ?= 6
-BENCH_COLD_STARTS ?= 15
+BENCH_COLD_STARTS ?= 31
 BENCH_PKGS   := shared/authorizer shared/oauth shared/admin
 BENCH_RATIOS := -ratio 'OpaqueDecision/OpaqueBaseline<=3' \
                 -ratio 'AccessTokenDecision/ECDSAVerifyBaseline<=1.5' \

@@ -17,8 +17,9 @@ import (
 
 // ColdStarts is how many times each binary is started; the starts of all
 // binaries are interleaved, round by round, so load from other processes
-// falls on all of them alike.
-var ColdStarts = envInt("BENCH_COLD_STARTS", 15)
+// falls on all of them alike. 31 rounds take about ten seconds; with 15,
+// the medians moved by up to a tenth of the ratio from one run to the next.
+var ColdStarts = envInt("BENCH_COLD_STARTS", 31)
 
 func envInt(name string, def int) int {
 	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
