@@ -22,7 +22,9 @@ import (
 // which FuzzItemDecode holds it to: member names match case-insensitively,
 // a later member replaces an earlier one, a null member counts as absent,
 // a null in a string or binary set is the zero value, and anything else out
-// of shape is ErrMalformed.
+// of shape is ErrMalformed. One difference is deliberate: encoding/json
+// also read a binary value written as an array of numbers (as it reads any
+// []byte), which DynamoDB never sends; here binary is base64 only.
 
 // typeName lists the member names of an attribute value, by slot.
 var typeName = [...]string{"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"}

@@ -31,9 +31,9 @@ func (it Item) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON decodes an item from DynamoDB JSON. A JSON null leaves the
-// item nil. It reads the attribute values without reflection (see
-// decode.go) and accepts exactly what encoding/json would decode into the
-// SDK's shapes.
+// item nil. It reads the attribute values without reflection and accepts
+// what encoding/json accepted into per-value structs, binary values written
+// as arrays of numbers aside (decode.go).
 func (it *Item) UnmarshalJSON(data []byte) error {
 	m, err := decodeItem(data)
 	if err != nil {
