@@ -53,13 +53,8 @@ func (in *PutItemInput) AppendJSON(buf []byte) ([]byte, error) {
 		return append(buf, "null"...), nil
 	}
 	o := awsjson.Object{Buf: buf}
-	o.String("TableName", in.TableName)
-	if err := item(&o, "Item", in.Item); err != nil {
-		return nil, err
-	}
-	o.String("ConditionExpression", in.ConditionExpression)
-	o.StringMap("ExpressionAttributeNames", in.ExpressionAttributeNames)
-	if err := item(&o, "ExpressionAttributeValues", in.ExpressionAttributeValues); err != nil {
+	if err := writeMembers(&o, in.TableName, "Item", in.Item, nil, in.ConditionExpression,
+		in.ExpressionAttributeNames, in.ExpressionAttributeValues); err != nil {
 		return nil, err
 	}
 	o.Enum("ReturnValues", string(in.ReturnValues))
@@ -73,19 +68,29 @@ func (in *UpdateItemInput) AppendJSON(buf []byte) ([]byte, error) {
 		return append(buf, "null"...), nil
 	}
 	o := awsjson.Object{Buf: buf}
-	o.String("TableName", in.TableName)
-	if err := item(&o, "Key", in.Key); err != nil {
-		return nil, err
-	}
-	o.String("UpdateExpression", in.UpdateExpression)
-	o.String("ConditionExpression", in.ConditionExpression)
-	o.StringMap("ExpressionAttributeNames", in.ExpressionAttributeNames)
-	if err := item(&o, "ExpressionAttributeValues", in.ExpressionAttributeValues); err != nil {
+	if err := writeMembers(&o, in.TableName, "Key", in.Key, in.UpdateExpression, in.ConditionExpression,
+		in.ExpressionAttributeNames, in.ExpressionAttributeValues); err != nil {
 		return nil, err
 	}
 	o.Enum("ReturnValues", string(in.ReturnValues))
 	o.Enum("ReturnValuesOnConditionCheckFailure", string(in.ReturnValuesOnConditionCheckFailure))
 	return o.End(), nil
+}
+
+// writeMembers writes the members PutItem, UpdateItem and the four kinds of
+// transaction write share, in the order they all declare them: the table,
+// the item or its key (keyName), an update expression (nil but for
+// UpdateItem and Update), and the condition with its names and values.
+func writeMembers(o *awsjson.Object, table *string, keyName string, key Item, update, condition *string,
+	names map[string]string, values Item) error {
+	o.String("TableName", table)
+	if err := item(o, keyName, key); err != nil {
+		return err
+	}
+	o.String("UpdateExpression", update)
+	o.String("ConditionExpression", condition)
+	o.StringMap("ExpressionAttributeNames", names)
+	return item(o, "ExpressionAttributeValues", values)
 }
 
 // AppendJSON implements awsjson.Encoder.
@@ -162,21 +167,12 @@ func (w *TransactWriteItem) appendJSON(buf []byte) ([]byte, error) {
 	return o.End(), nil
 }
 
-// write writes one of a transaction's writes as member name. The four
-// kinds share their members, in this order; a kind without an update
-// expression passes nil.
+// write writes one of a transaction's writes as member name.
 func write(parent *awsjson.Object, name string, table *string, keyName string, key Item, update, condition *string,
 	names map[string]string, values Item, onFailure string) error {
 	parent.Key(name)
 	o := awsjson.Object{Buf: parent.Buf}
-	o.String("TableName", table)
-	if err := item(&o, keyName, key); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	o.String("UpdateExpression", update)
-	o.String("ConditionExpression", condition)
-	o.StringMap("ExpressionAttributeNames", names)
-	if err := item(&o, "ExpressionAttributeValues", values); err != nil {
+	if err := writeMembers(&o, table, keyName, key, update, condition, names, values); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	o.Enum("ReturnValuesOnConditionCheckFailure", onFailure)
