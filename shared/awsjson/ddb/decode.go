@@ -45,23 +45,56 @@ const (
 
 // decodeItem decodes an item: null, or an object of attribute values.
 func decodeItem(data []byte) (Item, error) {
-	if !json.Valid(data) {
+	d := reader{b: data}
+	it, err := d.top()
+	if err != nil && !json.Valid(data) {
 		// Let encoding/json say where the syntax breaks.
 		return nil, sanitize(json.Unmarshal(data, new(json.RawMessage)))
 	}
-	d := reader{b: data}
-	d.ws()
-	if d.peek() == 'n' {
-		return nil, nil
-	}
-	return d.item()
+	return it, err
 }
 
-// reader walks JSON already checked to be valid, so it only has to find
-// its way, not validate; it still never reads past the end.
+// top reads the whole input: one item or null, and white space around it.
+func (d *reader) top() (Item, error) {
+	d.ws()
+	var it Item
+	if d.peek() == 'n' {
+		if !d.null() {
+			return nil, malformed("invalid JSON")
+		}
+	} else {
+		var err error
+		if it, err = d.item(); err != nil {
+			return nil, err
+		}
+	}
+	d.ws()
+	if d.i != len(d.b) {
+		return nil, malformed("invalid JSON")
+	}
+	return it, nil
+}
+
+// reader checks the JSON as it reads it, so an item is scanned once (an
+// answer's item has already been scanned once by encoding/json, to find
+// its end): white space, structure, literals, numbers and the characters
+// of strings; encoding/json unquotes the strings that hold an escape. It
+// never reads past the end.
 type reader struct {
-	b []byte
-	i int
+	b     []byte
+	i     int
+	depth int
+}
+
+// maxDepth is encoding/json's nesting limit.
+const maxDepth = 10000
+
+// enter counts one more level of nesting.
+func (d *reader) enter() error {
+	if d.depth++; d.depth > maxDepth {
+		return malformed("nested too deep")
+	}
+	return nil
 }
 
 func (d *reader) ws() {
@@ -102,6 +135,10 @@ func (d *reader) members(f func(name string) error) error {
 	if !d.next('{') {
 		return malformed("not an object")
 	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	defer func() { d.depth-- }()
 	if d.next('}') {
 		return nil
 	}
@@ -134,6 +171,10 @@ func (d *reader) elements(f func() error) error {
 	if !d.next('[') {
 		return malformed("not an array")
 	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	defer func() { d.depth-- }()
 	if d.next(']') {
 		return nil
 	}
@@ -173,7 +214,7 @@ func (d *reader) item() (Item, error) {
 // member that is not null.
 func (d *reader) value() (types.AttributeValue, error) {
 	if d.peek() != '{' {
-		if d.literal() == 'n' {
+		if d.null() {
 			return nil, fmt.Errorf("%w: 0 known members, want 1", ErrMalformed)
 		}
 		return nil, malformed("an attribute value is not an object")
@@ -184,8 +225,7 @@ func (d *reader) value() (types.AttributeValue, error) {
 		if slot == noSlot {
 			return d.skip()
 		}
-		if d.peek() == 'n' {
-			d.literal()
+		if d.null() {
 			set[slot] = nil // null: as if absent
 			return nil
 		}
@@ -247,8 +287,7 @@ func (d *reader) member(slot int) (types.AttributeValue, error) {
 	case slotSS, slotNS:
 		ss := []string{}
 		err := d.elements(func() error {
-			if d.peek() == 'n' {
-				d.literal()
+			if d.null() {
 				ss = append(ss, "")
 				return nil
 			}
@@ -266,8 +305,7 @@ func (d *reader) member(slot int) (types.AttributeValue, error) {
 	case slotBS:
 		bs := [][]byte{}
 		err := d.elements(func() error {
-			if d.peek() == 'n' {
-				d.literal()
+			if d.null() {
 				bs = append(bs, nil)
 				return nil
 			}
@@ -312,24 +350,69 @@ func (d *reader) member(slot int) (types.AttributeValue, error) {
 	}
 }
 
-// literal consumes a number, true, false or null and returns its first
-// byte ('t', 'f', 'n', or a digit or '-'); anything else is left in place
+// literal consumes true, false, null or a number and returns its first
+// byte; anything else (a misspelt word, a malformed number) is left unread
 // and 0 returned.
 func (d *reader) literal() byte {
-	c := d.peek()
+	rest := d.b[d.i:]
+	for _, w := range [...]string{"true", "false", "null"} {
+		if len(rest) >= len(w) && string(rest[:len(w)]) == w {
+			d.i += len(w)
+			return w[0]
+		}
+	}
+	if n := numberLen(rest); n > 0 {
+		d.i += n
+		return rest[0]
+	}
+	return 0
+}
+
+// null consumes a null, reporting whether there was one.
+func (d *reader) null() bool {
+	if d.peek() != 'n' {
+		return false
+	}
+	return d.literal() == 'n'
+}
+
+// numberLen is the length of the JSON number b starts with, 0 if none:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func numberLen(b []byte) int {
+	i := 0
+	digits := func() int {
+		n := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
 	switch {
-	case c == 't', c == 'f', c == 'n', c == '-', c >= '0' && c <= '9':
-	default:
+	case i < len(b) && b[i] == '0':
+		i++
+	case digits() == 0:
 		return 0
 	}
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			return c
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return 0
 		}
-		d.i++
 	}
-	return c
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return 0
+		}
+	}
+	return i
 }
 
 // skip consumes any value.
@@ -356,12 +439,14 @@ func (d *reader) rawStr() ([]byte, error) {
 	}
 	start := d.i
 	for d.i++; d.i < len(d.b); d.i++ {
-		switch d.b[d.i] {
-		case '\\':
+		switch c := d.b[d.i]; {
+		case c == '\\':
 			d.i++
-		case '"':
+		case c == '"':
 			d.i++
 			return d.b[start:d.i], nil
+		case c < 0x20:
+			return nil, malformed("invalid JSON") // a control character
 		}
 	}
 	return nil, malformed("invalid JSON")

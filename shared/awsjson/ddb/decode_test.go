@@ -144,6 +144,13 @@ var decodeCases = []string{
 	`{"a":{"M":{"b":{"S":"x","BOOL":true}}}}`, `{"a":{"BOOL":"true"}}`, `{"a":{"NULL":0}}`, `{"a":{"BOOL":{}}}`,
 	`{"a":{"S":"\ud800 lone surrogate \udc00"}}`, "{\"a\":{\"S\":\"bad \xff utf-8\"}}", `{"a":{"S":"\u00e9\t"}}`,
 	`{"a":{"S":"x"},"a":{"N":"2"}}`, `{"é":{"S":"é"}}`, ` { "a" : { "S" : "x" } } `, `{"a":{"S":"x"}`, `{"a":{"S":"x"}}}`,
+	// Not JSON at all, which the reader must see without encoding/json's
+	// scan: literals, numbers, characters, what follows the item.
+	``, ` `, `nul`, `nullx`, `null null`, `{"a":{"S":"x"}} x`, `{"a":{"S":"x"},}`, `{"a":{"L":[{"S":"x"},]}}`,
+	`{"a":{"X":tru}}`, `{"a":{"X":01}}`, `{"a":{"X":1.}}`, `{"a":{"X":-}}`, `{"a":{"X":1e}}`, `{"a":{"X":-0.5e+3}}`,
+	`{"a":{"X":[1,true,false,null,{"b":"c"}]}}`, `{"a":{"NULL":nul}}`, `{"a":{"BOOL":truex}}`, `{"a":{"S":nulll}}`,
+	`{"a":{"SS":[nul]}}`, "{\"a\":{\"S\":\"\x01\"}}", "{\"a\x1f\":{\"S\":\"x\"}}", `{"a":{"S":"\x"}}`,
+	"{\"a\":{\"S\":\"x\"}}\x00", "\ufeff{}",
 }
 
 func FuzzItemDecode(f *testing.F) {
