@@ -221,12 +221,20 @@ func (s *Service) ListTokens(ctx context.Context, by caller.Caller, acct string,
 }
 
 // change runs a read-modify-write of one token until it is stored or fails
-// for a reason other than a concurrent writer. mutate returns the event to
-// record, or nil when nothing changed (then nothing is written).
-func (s *Service) change(ctx context.Context, by caller.Caller, id string, mutate func(c *credential.Credential, now time.Time) (*event.Event, error)) (credential.Credential, error) {
+// for a reason other than a concurrent writer. It is the only path by which
+// a caller changes a token, and it refuses, before mutate runs, any token
+// whose permissions the caller's effective permissions do not cover
+// (credential.ChangeableBy). mutate returns the event to record, or nil
+// when nothing changed (then nothing is written).
+func (s *Service) change(ctx context.Context, by caller.Caller, id, action string, mutate func(c *credential.Credential, now time.Time) (*event.Event, error)) (credential.Credential, error) {
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		c, err := s.credentialFor(ctx, by, id)
 		if err != nil {
+			return credential.Credential{}, err
+		}
+		// Checked on every attempt: it is the record being written that
+		// must be within the caller's rights.
+		if err := c.ChangeableBy(by.Permissions, action); err != nil {
 			return credential.Credential{}, err
 		}
 		now := s.Clock.Now()
@@ -255,7 +263,7 @@ func (s *Service) change(ctx context.Context, by caller.Caller, id string, mutat
 // UpdateToken applies a partial update.
 func (s *Service) UpdateToken(ctx context.Context, by caller.Caller, id string, u credential.Update) (credential.Credential, error) {
 	var policy *credential.Policy
-	return s.change(ctx, by, id, func(c *credential.Credential, now time.Time) (*event.Event, error) {
+	return s.change(ctx, by, id, credential.ActionUpdate, func(c *credential.Credential, now time.Time) (*event.Event, error) {
 		if policy == nil && (u.ExpiresAt != nil || u.NeverExpires != nil) {
 			a, err := s.Store.GetAccount(ctx, c.Account)
 			if err != nil {
@@ -282,7 +290,7 @@ func (s *Service) UpdateToken(ctx context.Context, by caller.Caller, id string, 
 // key), keeping the old one valid for grace.
 func (s *Service) RotateToken(ctx context.Context, by caller.Caller, id string, grace time.Duration, publicKey string) (Created, error) {
 	var fresh *apitoken.Token
-	c, err := s.change(ctx, by, id, func(c *credential.Credential, now time.Time) (*event.Event, error) {
+	c, err := s.change(ctx, by, id, credential.ActionRotate, func(c *credential.Credential, now time.Time) (*event.Event, error) {
 		var keyPEM string
 		switch c.Kind {
 		case credential.KindSecret:
@@ -328,7 +336,7 @@ func (s *Service) RotateToken(ctx context.Context, by caller.Caller, id string, 
 // RevokeToken revokes a token for good. Revoking a revoked token succeeds
 // and changes nothing.
 func (s *Service) RevokeToken(ctx context.Context, by caller.Caller, id string) (credential.Credential, error) {
-	return s.change(ctx, by, id, func(c *credential.Credential, now time.Time) (*event.Event, error) {
+	return s.change(ctx, by, id, credential.ActionRevoke, func(c *credential.Credential, now time.Time) (*event.Event, error) {
 		changed, err := c.Revoke(now)
 		if err != nil || !changed {
 			return nil, err

@@ -46,8 +46,11 @@ type Error struct {
 	Code        string
 	Description string
 	Field       string
-	Headers     map[string]string
-	Cause       error
+	// Missing lists the permissions a 403 found lacking, for clients that
+	// explain or hide what the caller cannot do.
+	Missing []string
+	Headers map[string]string
+	Cause   error
 }
 
 func (e *Error) Error() string {
@@ -94,9 +97,10 @@ func Unavailable(retryAfter int) *Error {
 
 // errorBody is the one error shape of the API.
 type errorBody struct {
-	Error       string `json:"error"`
-	Description string `json:"error_description"`
-	Field       string `json:"field,omitempty"`
+	Error       string   `json:"error"`
+	Description string   `json:"error_description"`
+	Field       string   `json:"field,omitempty"`
+	Missing     []string `json:"missing_permissions,omitempty"`
 }
 
 // Headers every response carries.
@@ -146,7 +150,7 @@ func ErrorResponse(ctx context.Context, log *slog.Logger, err error) events.APIG
 		}
 		log.Log(ctx, level, "request failed", attrs...)
 	}
-	body, _ := json.Marshal(errorBody{Error: e.Code, Description: e.Description, Field: e.Field})
+	body, _ := json.Marshal(errorBody{Error: e.Code, Description: e.Description, Field: e.Field, Missing: e.Missing})
 	h := baseHeaders()
 	for k, v := range e.Headers {
 		h[k] = v

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/shared/apitoken"
@@ -203,6 +204,42 @@ type PermissionError struct {
 
 func (e *PermissionError) Error() string {
 	return fmt.Sprintf("you cannot grant permissions you do not hold: %v", e.Missing)
+}
+
+// Changes a caller may make to an existing token, each bounded by
+// ChangeableBy.
+const (
+	ActionUpdate = "update"
+	ActionRotate = "rotate"
+	ActionRevoke = "revoke"
+)
+
+// AuthorityError means a caller tried to change a token that holds
+// permissions the caller's effective permissions do not grant.
+type AuthorityError struct {
+	Action  string
+	TokenID string
+	Missing []string
+}
+
+func (e *AuthorityError) Error() string {
+	return fmt.Sprintf("you cannot %s token %s: it holds %s, which your credential lacks",
+		e.Action, e.TokenID, strings.Join(e.Missing, " "))
+}
+
+// ChangeableBy decides whether a caller whose effective permissions are
+// effective (its token's permissions, or an access token's granted scope)
+// may update, rotate or revoke c: only when every permission c holds is
+// granted by effective, "manage" implying the other actions. Otherwise a
+// caller could rotate a broader token and receive its secret, widen its
+// allowlist, or revoke the credential of an administrator above it. The
+// caller's route permission (apikeys:modify, apikeys:delete) and the
+// account tree are checked apart from this.
+func (c *Credential) ChangeableBy(effective permission.Set, action string) error {
+	if missing := effective.Missing(c.Permissions); len(missing) > 0 {
+		return &AuthorityError{Action: action, TokenID: c.ID, Missing: missing}
+	}
+	return nil
 }
 
 func fieldErr(field, format string, args ...any) error {

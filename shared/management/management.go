@@ -139,6 +139,7 @@ func translate(err error) error {
 	var apiErr *apigw.Error
 	var fieldErr *credential.FieldError
 	var permErr *credential.PermissionError
+	var authErr *credential.AuthorityError
 	var conflict *admin.ConflictError
 	switch {
 	case errors.As(err, &apiErr):
@@ -146,7 +147,13 @@ func translate(err error) error {
 	case errors.As(err, &fieldErr):
 		return apigw.BadRequest(fieldErr.Field, fieldErr.Message)
 	case errors.As(err, &permErr):
-		return apigw.Forbidden("permissions", permErr.Error())
+		e := apigw.Forbidden("permissions", permErr.Error())
+		e.Missing = permErr.Missing
+		return e
+	case errors.As(err, &authErr):
+		e := apigw.Forbidden("", authErr.Error())
+		e.Missing = authErr.Missing
+		return e
 	case errors.As(err, &conflict):
 		return apigw.Conflict(apigw.CodeConflict, conflict.Field, conflict.Message)
 	case errors.Is(err, credential.ErrExpired):

@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/latchkey/latchkey/shared/apigw"
+	"github.com/latchkey/latchkey/shared/credential"
 )
 
 // Error codes of RFC 6749 §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1 and
@@ -39,7 +41,9 @@ type Error struct {
 	Code        string
 	Description string
 	// Field names the request parameter at fault, if one is.
-	Field   string
+	Field string
+	// Missing lists the permissions a 403 found lacking.
+	Missing []string
 	Status  int
 	Headers map[string]string
 	Cause   error
@@ -107,6 +111,18 @@ func insufficientScope(perm string, bearer bool) *Error {
 	return e
 }
 
+// beyondAuthority answers a caller that may revoke tokens but not this
+// one: it holds permissions the caller's credential (or access token's
+// scope) lacks. RFC 6750 §3.1's insufficient_scope, with the permissions
+// named; a bearer caller also gets the challenge.
+func beyondAuthority(err *credential.AuthorityError, bearer bool) *Error {
+	e := &Error{Code: CodeInsufficientScope, Field: "token", Description: err.Error(), Missing: err.Missing, Status: http.StatusForbidden}
+	if bearer {
+		e.Headers = map[string]string{"WWW-Authenticate": fmt.Sprintf(`%s, error="insufficient_scope", scope=%q`, bearerChallenge, strings.Join(err.Missing, " "))}
+	}
+	return e
+}
+
 // rateLimited answers a client_id with too many failed authentications.
 // The code stays invalid_client (the authentication did fail); 429 and
 // Retry-After tell the client to back off.
@@ -135,9 +151,10 @@ func responseHeaders() map[string]string {
 }
 
 type errorBody struct {
-	Error       string `json:"error"`
-	Description string `json:"error_description"`
-	Field       string `json:"field,omitempty"`
+	Error       string   `json:"error"`
+	Description string   `json:"error_description"`
+	Field       string   `json:"field,omitempty"`
+	Missing     []string `json:"missing_permissions,omitempty"`
 }
 
 // toError maps anything to a protocol error: an *Error as it is, an
@@ -150,7 +167,7 @@ func toError(err error) *Error {
 	}
 	var ae *apigw.Error
 	if errors.As(err, &ae) {
-		return &Error{Code: ae.Code, Description: ae.Description, Field: ae.Field, Status: ae.Status, Headers: ae.Headers, Cause: ae.Cause}
+		return &Error{Code: ae.Code, Description: ae.Description, Field: ae.Field, Missing: ae.Missing, Status: ae.Status, Headers: ae.Headers, Cause: ae.Cause}
 	}
 	return &Error{Code: CodeServerError, Description: "internal error", Status: http.StatusInternalServerError, Cause: err}
 }
@@ -171,7 +188,7 @@ func errorResponse(ctx context.Context, log *slog.Logger, err error, attrs ...an
 		attrs = append(attrs, "cause", e.Cause.Error())
 	}
 	log.Log(ctx, level, "oauth request refused", attrs...)
-	body, _ := json.Marshal(errorBody{Error: e.Code, Description: e.Description, Field: e.Field})
+	body, _ := json.Marshal(errorBody{Error: e.Code, Description: e.Description, Field: e.Field, Missing: e.Missing})
 	h := responseHeaders()
 	for k, v := range e.Headers {
 		h[k] = v

@@ -287,7 +287,10 @@ func (h *Handler) revoke(ctx context.Context, log *slog.Logger, req events.APIGa
 		}
 	}
 	_, err = h.admin.RevokeToken(ctx, who, id)
+	var authErr *credential.AuthorityError
 	switch {
+	case errors.As(err, &authErr):
+		return events.APIGatewayProxyResponse{}, beyondAuthority(authErr, viaBearer)
 	case err == nil:
 		log.InfoContext(ctx, "token revoked", "principal", who.Principal, "token_id", id)
 	case errors.Is(err, admin.ErrNotFound), errors.Is(err, credential.ErrExpired):
