@@ -114,10 +114,19 @@ func (c *Credential) ExpiredAt(now time.Time) bool {
 	return s > e || s == e && now.Nanosecond() >= c.ExpiresAt.Nanosecond()
 }
 
-// EffectiveStatus is the status users see at now: an active token past its
-// expiry is expired, whether or not the sweeper has stored that yet.
+// Live reports whether the record is stored as active or inactive: not yet
+// retired as revoked or expired. A live record expires at the end of its
+// day whether or not it is active; deactivating a token never stops the
+// clock.
+func (c *Credential) Live() bool {
+	return c.Status == StatusActive || c.Status == StatusInactive
+}
+
+// EffectiveStatus is the status users see at now: a live token (active or
+// inactive) past its expiry is expired, whether or not the sweeper has
+// stored that yet.
 func (c *Credential) EffectiveStatus(now time.Time) Status {
-	if c.Status == StatusActive && c.ExpiredAt(now) {
+	if c.Live() && c.ExpiredAt(now) {
 		return StatusExpired
 	}
 	return c.Status

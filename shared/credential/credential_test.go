@@ -185,6 +185,52 @@ func TestExpiredAtEndOfDay(t *testing.T) {
 	}
 }
 
+// Expiry beats the active flag: an inactive token past its day is expired,
+// and like any expired token it can be neither reactivated, nor extended,
+// nor rotated, nor revoked.
+func TestInactiveTokensExpire(t *testing.T) {
+	t.Parallel()
+	day := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	after := day.AddDate(0, 0, 1).Add(time.Minute)
+	c := Credential{ID: "AAAAAAAAAAAAAAAA", Status: StatusInactive, ExpiresAt: EndOfDay(day)}
+	if got := c.EffectiveStatus(day.Add(time.Hour)); got != StatusInactive {
+		t.Fatalf("before its end: %s", got)
+	}
+	if got := c.EffectiveStatus(after); got != StatusExpired || c.Usable(after) {
+		t.Fatalf("inactive past its day: %s", got)
+	}
+	for _, u := range []Update{
+		{Active: ptrTo(true)},
+		{Active: ptrTo(true), ExpiresAt: ptrTo(after.AddDate(0, 1, 0).Format(DateLayout))},
+		{ExpiresAt: ptrTo(after.AddDate(0, 1, 0).Format(DateLayout))},
+		{Name: ptrTo("renamed")},
+	} {
+		next := c.Clone()
+		if _, err := next.Apply(u, after, Policy{}); !errors.Is(err, ErrExpired) {
+			t.Fatalf("Apply(%+v) = %v, want ErrExpired", u, err)
+		}
+		if next.Status != StatusInactive || !next.ExpiresAt.Equal(c.ExpiresAt) {
+			t.Fatalf("Apply changed an expired token: %+v", next)
+		}
+	}
+	rotated, revoked := c.Clone(), c.Clone()
+	if err := rotated.Rotate(apitoken.Hash{1}, "", 0, after); !errors.Is(err, ErrExpired) {
+		t.Fatalf("Rotate = %v", err)
+	}
+	if _, err := revoked.Revoke(after); !errors.Is(err, ErrExpired) {
+		t.Fatalf("Revoke = %v", err)
+	}
+	// Revoked and expired records are not live; they never expire again.
+	for _, st := range []Status{StatusRevoked, StatusExpired} {
+		r := Credential{Status: st, ExpiresAt: EndOfDay(day)}
+		if r.Live() || r.EffectiveStatus(after) != st {
+			t.Fatalf("%s record: live %v, status %s", st, r.Live(), r.EffectiveStatus(after))
+		}
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
 func TestPublicKeyKind(t *testing.T) {
 	t.Parallel()
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

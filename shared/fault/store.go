@@ -48,10 +48,10 @@ func (s *Store) ListCredentials(ctx context.Context, q store.CredentialQuery) (p
 	return p, err
 }
 
-// ListActiveExpiringOn implements store.Credentials.
-func (s *Store) ListActiveExpiringOn(ctx context.Context, day time.Time, limit int, cursor string) (p store.Page[credential.Credential], err error) {
-	err = s.call(ctx, "ListActiveExpiringOn", func(ctx context.Context) (err error) {
-		p, err = s.Inner.ListActiveExpiringOn(ctx, day, limit, cursor)
+// ListExpiringOn implements store.Credentials.
+func (s *Store) ListExpiringOn(ctx context.Context, day time.Time, limit int, cursor string) (p store.Page[credential.Credential], err error) {
+	err = s.call(ctx, "ListExpiringOn", func(ctx context.Context) (err error) {
+		p, err = s.Inner.ListExpiringOn(ctx, day, limit, cursor)
 		return
 	})
 	return p, err

@@ -73,9 +73,10 @@ type Credentials interface {
 	UpdateCredential(ctx context.Context, c credential.Credential, evs ...event.Event) (credential.Credential, error)
 	// ListCredentials pages through an account's records, newest first.
 	ListCredentials(ctx context.Context, q CredentialQuery) (Page[credential.Credential], error)
-	// ListActiveExpiringOn pages through active records whose expiry falls
-	// on day (UTC), from the sparse expiry index.
-	ListActiveExpiringOn(ctx context.Context, day time.Time, limit int, cursor string) (Page[credential.Credential], error)
+	// ListExpiringOn pages through the live records (active or inactive,
+	// credential.Live) whose expiry falls on day (UTC), from the sparse
+	// expiry index.
+	ListExpiringOn(ctx context.Context, day time.Time, limit int, cursor string) (Page[credential.Credential], error)
 	// TouchCredential records a use: it sets last_used_at/ip only when the
 	// stored last_used_at is older than notAfter (or unset), without
 	// touching the version or any other field. It reports whether it wrote.

@@ -15,7 +15,7 @@ type ExpiryWarnings interface {
 	// ListUnwarnedExpiringOn pages through the active records whose expiry
 	// falls on day (UTC) and whose WarnedAt is unset, from the sparse expiry
 	// index. Its cursors are its own; do not mix them with
-	// ListActiveExpiringOn's.
+	// ListExpiringOn's.
 	ListUnwarnedExpiringOn(ctx context.Context, day time.Time, limit int, cursor string) (Page[credential.Credential], error)
 }
 
@@ -33,18 +33,23 @@ type Outbox interface {
 	MarkPublished(ctx context.Context, evs ...event.Event) error
 }
 
-// Expiry index sort key prefixes: within a day, records still to be warned
-// sort before warned ones, so the warning sweep reads only its own rows by
-// a key prefix, and the expiry sweep reads the whole day.
+// Expiry index sort key prefixes: within a day, active records still to be
+// warned have a key prefix of their own, so the warning sweep reads only
+// its rows, and the expiry sweep reads the whole day. Inactive records are
+// in the index (they expire too) but are not warned: nobody uses them.
 const (
+	ExpiryInactive = "I#"
 	ExpiryUnwarned = "U#"
 	ExpiryWarned   = "W#"
 )
 
-// ExpiryKey is a record's sort key in the sparse expiry index: its warning
-// state, then its ID.
+// ExpiryKey is a record's sort key in the sparse expiry index: its state
+// (inactive, or active and whether warned), then its ID.
 func ExpiryKey(c credential.Credential) string {
-	if c.WarnedAt.IsZero() {
+	switch {
+	case c.Status == credential.StatusInactive:
+		return ExpiryInactive + c.ID
+	case c.WarnedAt.IsZero():
 		return ExpiryUnwarned + c.ID
 	}
 	return ExpiryWarned + c.ID

@@ -1,5 +1,5 @@
 // Package sweep is the scheduled expiry sweep: it stores `expired` on
-// active tokens whose last valid day has ended, records `token.expiring`
+// live tokens (active or inactive) whose last valid day has ended, records `token.expiring`
 // once per token a few days before, and drains the event outbox to the bus.
 //
 // # Reads only what it changes
@@ -8,7 +8,7 @@
 // paged; never a Scan. The days' first pages are read ReadAhead at a time
 // (nearly all are empty, and each is a round trip); the changes are then
 // made one at a time, in day order. A token leaves the index the moment it is stored as
-// expired (only active tokens carry its keys), and a warned token moves to
+// expired (only live tokens carry its keys), and a warned token moves to
 // the warned part of its day, so a sweep that finds nothing to do reads
 // nothing, and the rows a sweep reads are the rows it changes. The only
 // extra reads are re-reads after a lost race (below), so rows read stay
@@ -92,7 +92,7 @@ const (
 type Store interface {
 	GetCredential(ctx context.Context, id string) (credential.Credential, error)
 	UpdateCredential(ctx context.Context, c credential.Credential, evs ...event.Event) (credential.Credential, error)
-	ListActiveExpiringOn(ctx context.Context, day time.Time, limit int, cursor string) (store.Page[credential.Credential], error)
+	ListExpiringOn(ctx context.Context, day time.Time, limit int, cursor string) (store.Page[credential.Credential], error)
 	store.ExpiryWarnings
 }
 
@@ -220,7 +220,7 @@ func (s *Sweeper) sweep(ctx context.Context, now, today time.Time, more func() b
 	var days []sweepDay
 	for d := orInt(s.Lookback, DefaultLookback); d >= 1; d-- {
 		day := today.AddDate(0, 0, -d)
-		days = append(days, sweepDay{day: day, list: s.Store.ListActiveExpiringOn,
+		days = append(days, sweepDay{day: day, list: s.Store.ListExpiringOn,
 			what: "expire tokens of " + store.DayKey(day),
 			each: func(c credential.Credential) error {
 				return s.settle(ctx, c, &res.Expired, &res.Settled, func(c *credential.Credential) (*event.Event, error) {
@@ -366,10 +366,11 @@ func (s *Sweeper) settle(ctx context.Context, c credential.Credential, done, set
 	}
 }
 
-// expire stores the end of a token whose last valid day is over: status
-// expired, kept visible for Retention after that day, then deleted by TTL.
+// expire stores the end of a live token (active or inactive) whose last
+// valid day is over: status expired, kept visible for Retention after that
+// day, then deleted by TTL.
 func (s *Sweeper) expire(c *credential.Credential, now time.Time) (*event.Event, error) {
-	if c.Status != credential.StatusActive || !c.ExpiredAt(now) {
+	if !c.Live() || !c.ExpiredAt(now) {
 		return nil, nil
 	}
 	end := c.ExpiresAt.Add(time.Second) // the first instant it is invalid

@@ -126,8 +126,8 @@ func (c *countingStore) UpdateCredential(ctx context.Context, cr credential.Cred
 	return out, err
 }
 
-func (c *countingStore) ListActiveExpiringOn(ctx context.Context, d time.Time, limit int, cursor string) (store.Page[credential.Credential], error) {
-	p, err := c.Store.ListActiveExpiringOn(ctx, d, limit, cursor)
+func (c *countingStore) ListExpiringOn(ctx context.Context, d time.Time, limit int, cursor string) (store.Page[credential.Credential], error) {
+	p, err := c.Store.ListExpiringOn(ctx, d, limit, cursor)
 	c.add(len(p.Items), 0, 1)
 	return p, err
 }
@@ -512,8 +512,8 @@ func (l *lockstepStore) wait(key string) {
 	}
 }
 
-func (l *lockstepStore) ListActiveExpiringOn(ctx context.Context, d time.Time, limit int, cursor string) (store.Page[credential.Credential], error) {
-	p, err := l.Store.ListActiveExpiringOn(ctx, d, limit, cursor)
+func (l *lockstepStore) ListExpiringOn(ctx context.Context, d time.Time, limit int, cursor string) (store.Page[credential.Credential], error) {
+	p, err := l.Store.ListExpiringOn(ctx, d, limit, cursor)
 	l.wait("expired " + store.DayKey(d) + cursor)
 	return p, err
 }
@@ -693,20 +693,20 @@ func TestPublishFailureLosesNothing(t *testing.T) {
 	}
 }
 
-// TestOnlyActiveTokensChange: inactive, revoked and never-expiring tokens,
-// and tokens still valid today, are left alone.
-func TestOnlyActiveTokensChange(t *testing.T) {
+// TestOnlyLiveExpiredTokensChange: revoked and never-expiring tokens, and
+// tokens still valid today, are left alone.
+func TestOnlyLiveExpiredTokensChange(t *testing.T) {
 	ctx := context.Background()
 	mem := memstore.New()
 	now := at(day.AddDate(0, 0, 1), "00:05:00")
 	var untouched []credential.Credential
-	for i, st := range []credential.Status{credential.StatusInactive, credential.StatusRevoked, credential.StatusActive, credential.StatusActive} {
+	for i, st := range []credential.Status{credential.StatusRevoked, credential.StatusActive, credential.StatusActive} {
 		c, _ := token(t, day)
 		c.Status = st
 		switch i {
-		case 2:
+		case 1:
 			c.ExpiresAt = time.Time{}
-		case 3:
+		case 2:
 			c.ExpiresAt = credential.EndOfDay(now) // valid until tonight
 			c.WarnedAt = now.Add(-time.Hour)
 		}
@@ -723,6 +723,49 @@ func TestOnlyActiveTokensChange(t *testing.T) {
 		if got.Version != 1 || got.Status != want.Status {
 			t.Fatalf("token %s changed: %+v", want.ID, got)
 		}
+	}
+}
+
+// TestInactiveTokensExpire: expiry beats the active flag. An inactive token
+// past its day is stored as expired with its retention deadline and one
+// token.expired event, like an active one; an inactive token inside the
+// warning window is not warned (nobody is using it), and is warned once it
+// is active again.
+func TestInactiveTokensExpire(t *testing.T) {
+	ctx := context.Background()
+	mem := memstore.New()
+	now := at(day.AddDate(0, 0, 1), "00:05:00")
+	past, _ := token(t, day)
+	past.Status = credential.StatusInactive
+	mustCreate(t, mem, past)
+	soon, _ := token(t, day.AddDate(0, 0, 3))
+	soon.Status = credential.StatusInactive
+	mustCreate(t, mem, soon)
+
+	sw := &Sweeper{Store: mem, Clock: clock.NewManual(now)}
+	res, err := sw.Run(ctx)
+	if err != nil || res.Expired != 1 || res.Warned != 0 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	got, _ := mem.GetCredential(ctx, past.ID)
+	if got.Status != credential.StatusExpired || !got.RetainUntil.Equal(past.ExpiresAt.Add(time.Second).Add(DefaultRetention)) {
+		t.Fatalf("inactive token past its day: %+v", got)
+	}
+	evs, _ := mem.ListEvents(ctx, store.EventQuery{Account: past.Account, CredentialID: past.ID, Limit: 10})
+	if len(evs.Items) != 1 || evs.Items[0].Type != event.TokenExpired {
+		t.Fatalf("events %+v", evs.Items)
+	}
+	if got, _ := mem.GetCredential(ctx, soon.ID); got.Version != 1 || !got.WarnedAt.IsZero() {
+		t.Fatalf("an inactive token was warned: %+v", got)
+	}
+	// Reactivated, it is warned at the next sweep.
+	soon, _ = mem.GetCredential(ctx, soon.ID)
+	soon.Status = credential.StatusActive
+	if _, err := mem.UpdateCredential(ctx, soon); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := sw.Run(ctx); err != nil || res.Warned != 1 || res.Expired != 0 {
+		t.Fatalf("%+v %v", res, err)
 	}
 }
 
@@ -793,9 +836,9 @@ func (s *inFlightStore) enter() {
 	s.mu.Unlock()
 }
 
-func (s *inFlightStore) ListActiveExpiringOn(ctx context.Context, d time.Time, limit int, cursor string) (store.Page[credential.Credential], error) {
+func (s *inFlightStore) ListExpiringOn(ctx context.Context, d time.Time, limit int, cursor string) (store.Page[credential.Credential], error) {
 	s.enter()
-	return s.Store.ListActiveExpiringOn(ctx, d, limit, cursor)
+	return s.Store.ListExpiringOn(ctx, d, limit, cursor)
 }
 
 func (s *inFlightStore) ListUnwarnedExpiringOn(ctx context.Context, d time.Time, limit int, cursor string) (store.Page[credential.Credential], error) {

@@ -389,9 +389,9 @@ func (s *Store) ListCredentials(ctx context.Context, q store.CredentialQuery) (s
 	return list(ctx, s, lq, q.Limit, q.Cursor, decodeCredential)
 }
 
-// ListActiveExpiringOn implements store.Credentials: the sparse expiry
+// ListExpiringOn implements store.Credentials: the sparse expiry
 // index, by store.ExpiryKey (warning state, then ID).
-func (s *Store) ListActiveExpiringOn(ctx context.Context, day time.Time, limit int, cursor string) (store.Page[credential.Credential], error) {
+func (s *Store) ListExpiringOn(ctx context.Context, day time.Time, limit int, cursor string) (store.Page[credential.Credential], error) {
 	d := store.DayKey(day)
 	return list(ctx, s, listQuery{
 		what:    "list credentials expiring on " + d,

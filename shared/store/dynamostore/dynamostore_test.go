@@ -209,7 +209,7 @@ func TestListsUseQueryOnly(t *testing.T) {
 			break
 		}
 	}
-	if _, err := s.ListActiveExpiringOn(ctx, base.AddDate(0, 0, 90), 10, ""); err != nil {
+	if _, err := s.ListExpiringOn(ctx, base.AddDate(0, 0, 90), 10, ""); err != nil {
 		t.Fatal(err)
 	}
 	got := api.reset()

@@ -285,9 +285,11 @@ func idOfCreatedKey(k string) string {
 
 // Credentials.
 
-// inExpiryIndex reports whether c carries the sparse expiry index keys.
+// inExpiryIndex reports whether c carries the sparse expiry index keys:
+// every live record that expires, inactive ones included, so the sweep
+// retires them too.
 func inExpiryIndex(c credential.Credential) bool {
-	return c.Status == credential.StatusActive && c.Expires()
+	return c.Live() && c.Expires()
 }
 
 func credentialItem(c credential.Credential) item {

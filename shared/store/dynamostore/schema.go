@@ -29,8 +29,8 @@ const (
 
 	// IndexExpiry is the sparse global secondary index on
 	// (AttrExpiryDay, AttrExpirySK), both S, projecting ALL attributes. Only
-	// active credentials that expire carry its keys, so the sweeper reads
-	// exactly the records it has to change.
+	// live (active or inactive) credentials that expire carry its keys, so
+	// the sweeper reads exactly the records it has to change.
 	IndexExpiry   = "expiry"
 	AttrExpiryDay = "expiry_day"
 	AttrExpirySK  = "expiry_sk"

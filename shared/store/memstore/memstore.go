@@ -183,8 +183,8 @@ func (s *Store) ListCredentials(ctx context.Context, q store.CredentialQuery) (s
 	return page(items, credKey, true, q.Limit, q.Cursor, credential.Credential.Clone)
 }
 
-// ListActiveExpiringOn implements store.Credentials.
-func (s *Store) ListActiveExpiringOn(ctx context.Context, day time.Time, limit int, cursor string) (store.Page[credential.Credential], error) {
+// ListExpiringOn implements store.Credentials.
+func (s *Store) ListExpiringOn(ctx context.Context, day time.Time, limit int, cursor string) (store.Page[credential.Credential], error) {
 	if err := ctx.Err(); err != nil {
 		return store.Page[credential.Credential]{}, err
 	}
@@ -192,7 +192,7 @@ func (s *Store) ListActiveExpiringOn(ctx context.Context, day time.Time, limit i
 	s.mu.RLock()
 	var items []credential.Credential
 	for _, c := range s.creds {
-		if c.Status == credential.StatusActive && c.Expires() && store.DayKey(c.ExpiresAt) == want {
+		if c.Live() && c.Expires() && store.DayKey(c.ExpiresAt) == want {
 			items = append(items, c)
 		}
 	}

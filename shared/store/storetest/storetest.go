@@ -455,7 +455,7 @@ func testExpiryIndex(t *testing.T, s store.Store) {
 		var ids []string
 		cursor := ""
 		for {
-			p, err := s.ListActiveExpiringOn(ctx, day.Add(13*time.Hour), 2, cursor)
+			p, err := s.ListExpiringOn(ctx, day.Add(13*time.Hour), 2, cursor)
 			if err != nil {
 				t.Fatal(err)
 			}

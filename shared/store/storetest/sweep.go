@@ -216,7 +216,7 @@ func testExpiryWarnings(t *testing.T, s store.Store, w store.ExpiryWarnings) {
 	if got := list(w.ListUnwarnedExpiringOn, day); !slices.Equal(got, sorted(unwarned)) {
 		t.Fatalf("unwarned: got %v want %v", got, sorted(unwarned))
 	}
-	if got := list(s.ListActiveExpiringOn, day); !slices.Equal(got, sorted(all)) {
+	if got := list(s.ListExpiringOn, day); !slices.Equal(got, sorted(all)) {
 		t.Fatalf("all active: got %v want %v", got, sorted(all))
 	}
 
@@ -229,7 +229,7 @@ func testExpiryWarnings(t *testing.T, s store.Store, w store.ExpiryWarnings) {
 	if got := list(w.ListUnwarnedExpiringOn, day); !slices.Equal(got, sorted(unwarned[1:])) {
 		t.Fatalf("after warning: got %v want %v", got, sorted(unwarned[1:]))
 	}
-	if got := list(s.ListActiveExpiringOn, day); !slices.Equal(got, sorted(all)) {
+	if got := list(s.ListExpiringOn, day); !slices.Equal(got, sorted(all)) {
 		t.Fatalf("after warning, all active: got %v want %v", got, sorted(all))
 	}
 	// An extension clears the warning and moves the record to its new day.
@@ -251,8 +251,29 @@ func testExpiryWarnings(t *testing.T, s store.Store, w store.ExpiryWarnings) {
 	if got := list(w.ListUnwarnedExpiringOn, day); !slices.Equal(got, sorted(unwarned[2:])) {
 		t.Fatalf("after expiry, unwarned: got %v want %v", got, sorted(unwarned[2:]))
 	}
-	if got := list(s.ListActiveExpiringOn, day); slices.Contains(got, unwarned[1]) || len(got) != 3 {
+	if got := list(s.ListExpiringOn, day); slices.Contains(got, unwarned[1]) || len(got) != 3 {
 		t.Fatalf("after expiry and extension, all active: %v", got)
+	}
+	// A deactivated record stays in the day's list (it expires all the
+	// same) but is not one to warn; reactivated, it is again.
+	c = mustGet(t, s, unwarned[2])
+	c.Status = credential.StatusInactive
+	if _, err := s.UpdateCredential(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(s.ListExpiringOn, day); !slices.Contains(got, unwarned[2]) || len(got) != 3 {
+		t.Fatalf("inactive record left the day's list: %v", got)
+	}
+	if got := list(w.ListUnwarnedExpiringOn, day); slices.Contains(got, unwarned[2]) {
+		t.Fatalf("inactive record listed to be warned: %v", got)
+	}
+	c = mustGet(t, s, unwarned[2])
+	c.Status = credential.StatusActive
+	if _, err := s.UpdateCredential(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(w.ListUnwarnedExpiringOn, day); !slices.Contains(got, unwarned[2]) {
+		t.Fatalf("reactivated record not listed to be warned: %v", got)
 	}
 	if _, err := w.ListUnwarnedExpiringOn(ctx, day, 10, "!!!"); !errors.Is(err, store.ErrBadCursor) {
 		t.Fatalf("bad cursor: %v", err)
