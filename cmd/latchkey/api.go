@@ -252,7 +252,7 @@ func (s *session) authorization(ctx context.Context) (string, error) {
 		}
 		return "Bearer " + s.cred.token.String(), nil
 	case authAssertion:
-		a, err := s.assertion(s.url)
+		a, err := s.assertion(clientkey.APIAudience(s.url))
 		return "Bearer " + a, err
 	case authAccessToken:
 		e, err := s.accessToken(ctx, "", false)
@@ -279,7 +279,7 @@ func (s *session) authorization(ctx context.Context) (string, error) {
 	if s.cred.token != nil {
 		return "Bearer " + s.cred.token.String(), nil
 	}
-	a, err := s.assertion(s.url)
+	a, err := s.assertion(clientkey.APIAudience(s.url))
 	return "Bearer " + a, err
 }
 
@@ -308,7 +308,7 @@ func (s *session) login(ctx context.Context, scope string, store bool) (tokencac
 	if s.cred.token != nil {
 		cc.ClientID, cc.ClientSecret = s.cred.id, s.cred.token.ClientSecret()
 	} else {
-		a, err := s.assertion(s.client.TokenEndpoint())
+		a, err := s.assertion(clientkey.OAuthAudience(s.url))
 		if err != nil {
 			return tokencache.Entry{}, err
 		}

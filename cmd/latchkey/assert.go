@@ -23,9 +23,12 @@ with its private key (--key, default privateKey.pem): header kid = the token
 ID; claims iss = sub = the token ID, aud, iat, exp (at most 5 minutes ahead,
 default 2) and a random jti. Each assertion is accepted once.
 
-By default aud is the API's base URL (--url), for direct use as a bearer
-credential. With --oauth it is the token endpoint ($URL/oauth/token), for the
-private_key_jwt client authentication of the client-credentials exchange.`,
+By default aud is the API's audience, $URL/v1 (--url is the API's base URL,
+which is also its OAuth issuer), for direct use as a bearer credential. With
+--oauth it is the issuer, $URL, alone: the audience of the private_key_jwt
+client authentication of the client-credentials exchange. Each place refuses
+the other's assertions, so one captured at the API cannot be exchanged for
+an access token.`,
 		Example: `  curl -H "Authorization: Bearer $(latchkey assert --token-id 7Hq2cX9pLm4Rt8Vz)" $LATCHKEY_URL/v1/whoami
   latchkey --token-file printer7.token --key privateKey.pem assert --oauth
   curl -d grant_type=client_credentials \
@@ -44,9 +47,9 @@ private_key_jwt client authentication of the client-credentials exchange.`,
 				return err
 			}
 			if aud == "" {
-				aud = s.url
+				aud = clientkey.APIAudience(s.url)
 				if forOAuth {
-					aud = s.client.TokenEndpoint()
+					aud = clientkey.OAuthAudience(s.url)
 				}
 			}
 			a, err := s.assertionFor(aud, ttl)
@@ -58,8 +61,8 @@ private_key_jwt client authentication of the client-credentials exchange.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&aud, "aud", "", "audience (default the API base URL, or the token endpoint with --oauth)")
-	f.BoolVar(&forOAuth, "oauth", false, "for private_key_jwt: aud is the token endpoint $URL/oauth/token")
+	f.StringVar(&aud, "aud", "", "audience (default the API's, $URL/v1; the issuer $URL with --oauth)")
+	f.BoolVar(&forOAuth, "oauth", false, "for private_key_jwt: aud is the issuer, $URL")
 	f.DurationVar(&ttl, "ttl", clientkey.DefaultLifetime, "lifetime, at most 5m")
 	return cmd
 }

@@ -74,6 +74,9 @@ func verifyAssertion(t *testing.T, s string, pub *ecdsa.PublicKey, id, aud strin
 	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: id, Subject: id, AnyAudience: jwt.Audience{aud}, Time: time.Now()}, 0); err != nil {
 		t.Fatalf("claims %+v: %v", c, err)
 	}
+	if len(c.Audience) != 1 {
+		t.Fatalf("aud %v: want %q alone", c.Audience, aud)
+	}
 	if life := c.Expiry.Time().Sub(c.IssuedAt.Time()); life <= 0 || life > 5*time.Minute || c.ID == "" {
 		t.Fatalf("lifetime %s, jti %q", life, c.ID)
 	}
@@ -149,12 +152,12 @@ func TestPublicKeyTokensFromBothTools(t *testing.T) {
 			pub := publicKeyOf(t, got.PublicKey)
 			key := filepath.Join(tc.dir, tc.key)
 
-			// Direct use: aud is the API base URL.
+			// Direct use: aud is the API's audience, $URL/v1.
 			a := ok(t, "--token-file", tokenFile, "--key", key, "assert").stdout
-			verifyAssertion(t, a, pub, id, srv.URL)
-			// private_key_jwt: aud is the token endpoint.
+			verifyAssertion(t, a, pub, id, srv.URL+"/v1")
+			// private_key_jwt: aud is the issuer, $URL, alone.
 			a = ok(t, "--token-file", tokenFile, "--key", key, "assert", "--oauth", "--ttl", "5m").stdout
-			verifyAssertion(t, a, pub, id, srv.URL+"/oauth/token")
+			verifyAssertion(t, a, pub, id, srv.URL)
 			a = ok(t, "--token-id", id, "--key", key, "assert", "--aud", "https://api.example.com").stdout
 			c := verifyAssertion(t, a, pub, id, "https://api.example.com")
 			b := ok(t, "--token-id", id, "--key", key, "assert", "--aud", "https://api.example.com").stdout
@@ -168,7 +171,7 @@ func TestPublicKeyTokensFromBothTools(t *testing.T) {
 	id := strings.TrimSpace(ok(t, "tokens", "create", "--name", "openssl pair", "--public-key", filepath.Join(ossl, "publicKey.pem")).stdout)
 	a := ok(t, "--token-id", id, "--key", filepath.Join(ossl, "privateKey.pem"), "assert").stdout
 	osslPub, _ := os.ReadFile(filepath.Join(ossl, "publicKey.pem"))
-	verifyAssertion(t, a, publicKeyOf(t, string(osslPub)), id, srv.URL)
+	verifyAssertion(t, a, publicKeyOf(t, string(osslPub)), id, srv.URL+"/v1")
 
 	fails(t, "at most 5m0s", "--token-id", id, "--key", filepath.Join(own, "privateKey.pem"), "assert", "--ttl", "6m")
 	fails(t, "secret token", "assert")
@@ -225,7 +228,7 @@ func TestPublicKeyCredentialSendsFreshAssertions(t *testing.T) {
 		if !found {
 			t.Fatalf("Authorization %q", v)
 		}
-		jtis = append(jtis, verifyAssertion(t, a, pub, id, base).ID)
+		jtis = append(jtis, verifyAssertion(t, a, pub, id, base+"/v1").ID)
 	}
 	if jtis[0] == jtis[1] {
 		t.Fatal("an assertion was reused")

@@ -158,7 +158,7 @@ func (ts *tokenServer) verify(assertion string) (string, error) {
 	if err := tok.Claims(key, &c); err != nil {
 		return "", err
 	}
-	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: kid, Subject: kid, AnyAudience: jwt.Audience{ts.URL + "/oauth/token"}, Time: time.Now()}, time.Minute); err != nil {
+	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: kid, Subject: kid, AnyAudience: jwt.Audience{ts.URL}, Time: time.Now()}, time.Minute); err != nil {
 		return "", err
 	}
 	if c.Expiry == nil || c.Expiry.Time().After(time.Now().Add(5*time.Minute+time.Minute)) {

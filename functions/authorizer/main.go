@@ -10,6 +10,7 @@ import (
 	"github.com/latchkey/latchkey/shared/authorizer"
 	"github.com/latchkey/latchkey/shared/awsjson/kmsapi"
 	"github.com/latchkey/latchkey/shared/clientassertion"
+	"github.com/latchkey/latchkey/shared/clientkey"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/lambdaenv"
 	"github.com/latchkey/latchkey/shared/oauth"
@@ -30,9 +31,9 @@ func main() {
 		// The key set reads the KMS public keys once, for the life of the process.
 		AccessTokens: &accesstoken.Verifier{Keys: signer.NewKMSKeySet(kmsapi.New(env.AWS), set.KMSKeyIDs),
 			Issuer: set.Issuer, Audience: set.Audience, Clock: clk},
-		// Assertions are addressed to the API: its base URL (the issuer), or
-		// the audience its access tokens carry.
-		Assertions: &clientassertion.Verifier{Audiences: []string{set.Issuer, set.Audience}, Replay: env.Store, Clock: clk},
+		// Assertions used at the API carry its own audience, never the
+		// token endpoint's (clientkey.OAuthAudience).
+		Assertions: &clientassertion.Verifier{Audience: clientkey.APIAudience(set.Issuer), Replay: env.Store},
 	})
 	lambda.Start(a.Authorize)
 }

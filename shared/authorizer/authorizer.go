@@ -32,6 +32,7 @@ import (
 	"github.com/latchkey/latchkey/shared/bearer"
 	"github.com/latchkey/latchkey/shared/caller"
 	"github.com/latchkey/latchkey/shared/clientassertion"
+	"github.com/latchkey/latchkey/shared/clientauth"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/permission"
@@ -73,7 +74,8 @@ type Config struct {
 	// across invocations); nil refuses them.
 	AccessTokens *accesstoken.Verifier
 	// Assertions verifies client assertions of public_key tokens, with the
-	// API's base URL as audience and the replay guard; nil refuses them.
+	// API's audience (clientkey.APIAudience) and the replay guard; nil
+	// refuses them.
 	Assertions *clientassertion.Verifier
 	// StatusTTL is how long a credential record read for a JWT decision is
 	// trusted; zero means DefaultStatusTTL.
@@ -83,13 +85,12 @@ type Config struct {
 // Authorizer decides requests. Build it once per process (cold start): it
 // keeps caches across invocations.
 type Authorizer struct {
-	tokens       *bearer.Verifier
+	clients      *clientauth.Verifier
 	store        Store
 	clock        clock.Clock
 	log          *slog.Logger
 	touchTimeout time.Duration
 	access       *accesstoken.Verifier
-	assertions   *clientassertion.Verifier
 	statusTTL    time.Duration
 
 	status    statusCache
@@ -114,13 +115,12 @@ func New(cfg Config) *Authorizer {
 		cfg.StatusTTL = DefaultStatusTTL
 	}
 	return &Authorizer{
-		tokens:       &bearer.Verifier{Store: cfg.Store, Clock: cfg.Clock},
+		clients:      &clientauth.Verifier{Tokens: &bearer.Verifier{Store: cfg.Store, Clock: cfg.Clock}, Assertions: cfg.Assertions},
 		store:        cfg.Store,
 		clock:        cfg.Clock,
 		log:          cfg.Log,
 		touchTimeout: cfg.TouchTimeout,
 		access:       cfg.AccessTokens,
-		assertions:   cfg.Assertions,
 		statusTTL:    cfg.StatusTTL,
 	}
 }
@@ -218,8 +218,12 @@ func Classify(cred string) Form {
 // opaque authenticates an lk_ token: checksum, one store read, constant-time
 // hash comparison, status, expiry and source IP.
 func (a *Authorizer) opaque(ctx context.Context, token, ip string, c *credential.Credential) (decision, error) {
+	t, err := apitoken.Parse(token)
+	if err != nil {
+		return decision{}, bearer.Reject(bearer.ReasonMalformed, "")
+	}
 	now := a.clock.Now()
-	if err := a.tokens.VerifyInto(ctx, token, ip, now, c); err != nil {
+	if err := a.clients.Token(ctx, t, ip, now, c); err != nil {
 		return decision{}, err
 	}
 	a.recordUse(ctx, c.ID, c.LastUsedAt, ip, now)

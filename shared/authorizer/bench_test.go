@@ -194,12 +194,12 @@ func BenchmarkAssertionDecision(b *testing.B) {
 	st[tok.ID] = c
 	clk := clock.System{}
 	a := New(Config{Store: st, Clock: clk, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Assertions: &clientassertion.Verifier{Audiences: []string{api}, Replay: benchNonces{}, Clock: clk}})
+		Assertions: &clientassertion.Verifier{Audience: apiAud, Replay: benchNonces{}}})
 	// Fresh now: the assertion must outlive the benchmark (a few seconds)
 	// and may not be issued more than MaxLifetime ahead of its expiry.
 	now := time.Now()
 	raw := compact(b, map[string]any{"alg": "ES256", "typ": "JWT", "kid": c.ID},
-		map[string]any{"iss": c.ID, "sub": c.ID, "aud": api, "iat": now.Unix(),
+		map[string]any{"iss": c.ID, "sub": c.ID, "aud": apiAud, "iat": now.Unix(),
 			"exp": now.Add(clientassertion.MaxLifetime).Unix(), "jti": "bench-assertion"}, es256(b, k))
 	req := sample(b, "Bearer "+raw, "GET", "/v1/tokens", "203.0.113.10")
 	ctx := context.Background()

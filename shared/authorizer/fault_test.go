@@ -27,7 +27,7 @@ func (e *jwtEnv) faultAuthz(plan *fault.Plan) *Authorizer {
 		Store: st, Clock: e.clock, TouchTimeout: 20 * time.Millisecond,
 		Log:          slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		AccessTokens: &accesstoken.Verifier{Keys: &fault.KeySet{Inner: keys, Plan: plan}, Issuer: api, Audience: api, Clock: e.clock},
-		Assertions:   &clientassertion.Verifier{Audiences: []string{api}, Replay: st, Clock: e.clock},
+		Assertions:   &clientassertion.Verifier{Audience: apiAud, Replay: st},
 	})
 }
 

@@ -15,13 +15,12 @@ import (
 	"github.com/latchkey/latchkey/shared/apitoken"
 	"github.com/latchkey/latchkey/shared/bearer"
 	"github.com/latchkey/latchkey/shared/caller"
-	"github.com/latchkey/latchkey/shared/clientassertion"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/store"
 )
 
 // DefaultStatusTTL is how long the authorizer trusts a credential record it
-// read for a JWT decision. An access token is verified offline, so without
+// read for an access-token decision. An access token is verified offline, so without
 // this check a revoked client's tokens would work until they expire; with
 // it, they stop within DefaultStatusTTL, and a warm cache costs no read.
 const DefaultStatusTTL = 30 * time.Second
@@ -32,7 +31,6 @@ const (
 	ReasonJWTAlg       = "jwt_alg"
 	ReasonJWTType      = "jwt_typ"
 	ReasonJWTInvalid   = "jwt_invalid"
-	ReasonJWTReplayed  = "jwt_replayed"
 	ReasonJWTDisabled  = "jwt_not_accepted"
 	ReasonClaimsDiffer = "claims_do_not_match_credential"
 )
@@ -134,7 +132,7 @@ func (a *Authorizer) accessToken(ctx context.Context, raw, ip string, out *crede
 	if c.ID != claims.ClientID || c.Account != claims.Account {
 		return decision{}, bearer.Reject(ReasonClaimsDiffer, c.ID)
 	}
-	if err := a.tokens.UsableAt(&c, ip, now); err != nil {
+	if err := a.clients.Tokens.UsableAt(&c, ip, now); err != nil {
 		return decision{}, err
 	}
 	a.recordUse(ctx, c.ID, c.LastUsedAt, ip, now)
@@ -142,44 +140,27 @@ func (a *Authorizer) accessToken(ctx context.Context, raw, ip string, out *crede
 	return decision{auth: caller.AuthAccessToken, scope: claims.Scope}, nil
 }
 
-// assertion verifies a client-signed assertion of a public_key token: the
-// token's record (through the status cache) must be usable from this
-// address, then the signature must be its key's, aud the API's base URL,
-// exp at most five minutes ahead, and the jti new (recorded in the replay
-// guard, one conditional write).
+// assertion authenticates a client-signed assertion of a public_key token
+// with the one client authentication (clientauth.Verifier.Assertion): a
+// fresh read of the token's record — never the status cache, so a key
+// removed by rotation, or a revocation, is refused at once — then the
+// signature and claims (aud the API's audience), status, expiry and
+// source address, and last the jti in the replay guard.
 func (a *Authorizer) assertion(ctx context.Context, raw, ip string, out *credential.Credential) (decision, error) {
-	if a.assertions == nil {
-		return decision{}, bearer.Reject(ReasonJWTDisabled, "")
-	}
-	id, err := clientassertion.TokenID(raw)
-	if err != nil {
-		return decision{}, bearer.Reject(ReasonJWTInvalid, "")
-	}
 	now := a.clock.Now()
-	c, err := a.status.get(ctx, a.store, id, now, a.statusTTL)
-	if err != nil {
-		return decision{}, err
-	}
-	if err := a.tokens.UsableAt(&c, ip, now); err != nil {
-		return decision{}, err
-	}
-	if _, err := a.assertions.Verify(ctx, raw, c); err != nil {
-		switch {
-		case errors.Is(err, clientassertion.ErrReplayed):
-			return decision{}, bearer.Reject(ReasonJWTReplayed, c.ID)
-		case errors.Is(err, clientassertion.ErrInvalid):
-			a.log.InfoContext(ctx, "authorizer: assertion refused", "credential_id", c.ID, "error", err.Error())
-			return decision{}, bearer.Reject(ReasonJWTInvalid, c.ID)
+	if _, err := a.clients.Assertion(ctx, raw, ip, now, out); err != nil {
+		var r *bearer.Rejection
+		if errors.As(err, &r) && r.Cause != nil {
+			a.log.InfoContext(ctx, "authorizer: assertion refused", "credential_id", r.ID, "error", r.Cause.Error())
 		}
 		return decision{}, err
 	}
-	a.recordUse(ctx, c.ID, c.LastUsedAt, ip, now)
-	*out = c
+	a.recordUse(ctx, out.ID, out.LastUsedAt, ip, now)
 	return decision{auth: caller.AuthAssertion}, nil
 }
 
-// statusCache keeps credential records read for JWT decisions for a short
-// TTL. Only found records are kept: an unknown ID is read again next time.
+// statusCache keeps credential records read for access-token decisions for
+// a short TTL, without their secret hash or keys. Only found records are kept: an unknown ID is read again next time.
 type statusCache struct {
 	mu sync.RWMutex
 	m  map[string]statusEntry
@@ -212,6 +193,10 @@ func (s *statusCache) get(ctx context.Context, st Store, id string, now time.Tim
 	if err != nil {
 		return credential.Credential{}, fmt.Errorf("load credential %s: %w", id, err)
 	}
+	// An access token's decision needs the record's status, expiry,
+	// allowlist and rights, never its secret hash or keys: the cache keeps
+	// none, so it can never hold a key the store no longer holds.
+	c.SecretHash, c.PublicKeyPEM, c.Previous = apitoken.Hash{}, "", nil
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil {

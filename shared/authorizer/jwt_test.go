@@ -20,15 +20,19 @@ import (
 	"github.com/latchkey/latchkey/shared/apitoken"
 	"github.com/latchkey/latchkey/shared/caller"
 	"github.com/latchkey/latchkey/shared/clientassertion"
+	"github.com/latchkey/latchkey/shared/clientauth"
+	"github.com/latchkey/latchkey/shared/clientkey"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/policy"
 	"github.com/latchkey/latchkey/shared/pubkey"
 	"github.com/latchkey/latchkey/shared/signer"
 )
 
-// api is the API's base URL: the issuer and audience of access tokens and
-// the audience of client assertions.
+// api is the API's base URL: the issuer and audience of access tokens.
+// Client assertions used at the API carry apiAud.
 const api = "https://api.example.test"
+
+var apiAud = clientkey.APIAudience(api)
 
 // jwtEnv is env with the JWT parts wired: a local signing key standing in
 // for KMS, and the replay guard in the same in-memory store.
@@ -51,7 +55,7 @@ func newJWTEnv(t testing.TB) *jwtEnv {
 	e.authz = New(Config{
 		Store: e.store, Clock: e.clock, Log: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		AccessTokens: &accesstoken.Verifier{Keys: keys, Issuer: api, Audience: api, Clock: e.clock},
-		Assertions:   &clientassertion.Verifier{Audiences: []string{api}, Replay: e.store.Store, Clock: e.clock},
+		Assertions:   &clientassertion.Verifier{Audience: apiAud, Replay: e.store.Store},
 	})
 	return &jwtEnv{env: e, key: key}
 }
@@ -136,7 +140,7 @@ func (e *jwtEnv) assertion(id string, k *ecdsa.PrivateKey, header, claims map[st
 	}
 	n := e.clock.Now()
 	h := map[string]any{"alg": "ES256", "typ": "JWT", "kid": id}
-	c := map[string]any{"iss": id, "sub": id, "aud": api, "iat": n.Unix(), "exp": n.Add(2 * time.Minute).Unix(), "jti": jti}
+	c := map[string]any{"iss": id, "sub": id, "aud": apiAud, "iat": n.Unix(), "exp": n.Add(2 * time.Minute).Unix(), "jti": jti}
 	for k, v := range header {
 		h[k] = v
 	}
@@ -344,7 +348,7 @@ func TestAssertionDecisions(t *testing.T) {
 	if _, got := e.call("Bearer "+good, "GET", "/v1/accounts/acme-eu-shop/tokens", ""); got != unauthorized {
 		t.Fatalf("replayed assertion: %s", got)
 	}
-	if !strings.Contains(e.logs.String(), ReasonJWTReplayed) {
+	if !strings.Contains(e.logs.String(), clientauth.ReasonAssertionReplayed) {
 		t.Fatal("the replay is not logged as one")
 	}
 
@@ -352,7 +356,9 @@ func TestAssertionDecisions(t *testing.T) {
 	for _, tc := range []struct {
 		name, token string
 	}{
-		{"aud is not the API", e.assertion(id, key, nil, map[string]any{"aud": api + "/oauth/token"})},
+		{"aud the token endpoint URL", e.assertion(id, key, nil, map[string]any{"aud": api + "/oauth/token"})},
+		{"aud the issuer, as for private_key_jwt", e.assertion(id, key, nil, map[string]any{"aud": clientkey.OAuthAudience(api)})},
+		{"aud the API's and the issuer", e.assertion(id, key, nil, map[string]any{"aud": []string{apiAud, api}})},
 		{"exp more than five minutes ahead", e.assertion(id, key, nil, map[string]any{"exp": n + 7*60})},
 		{"expired", e.assertion(id, key, nil, map[string]any{"exp": n - 120})},
 		{"no jti", e.assertion(id, key, nil, map[string]any{"jti": ""})},
@@ -361,9 +367,9 @@ func TestAssertionDecisions(t *testing.T) {
 		{"kid of a secret token", e.assertion(secret.Credential.ID, key, nil, nil)},
 		{"kid of no token", e.assertion("ZZZZZZZZZZZZZZZZ", key, nil, nil)},
 		{"alg none", compact(t, map[string]any{"alg": "none", "typ": "JWT", "kid": id},
-			map[string]any{"iss": id, "sub": id, "aud": api, "exp": n + 60, "jti": "x1"}, func([]byte) []byte { return nil })},
+			map[string]any{"iss": id, "sub": id, "aud": apiAud, "exp": n + 60, "jti": "x1"}, func([]byte) []byte { return nil })},
 		{"HS256 keyed with the public key", compact(t, map[string]any{"alg": "HS256", "typ": "JWT", "kid": id},
-			map[string]any{"iss": id, "sub": id, "aud": api, "exp": n + 60, "jti": "x2"}, func(in []byte) []byte {
+			map[string]any{"iss": id, "sub": id, "aud": apiAud, "exp": n + 60, "jti": "x2"}, func(in []byte) []byte {
 				m := hmac.New(sha256.New, []byte(pk.Credential.PublicKeyPEM))
 				m.Write(in)
 				return m.Sum(nil)
@@ -377,14 +383,56 @@ func TestAssertionDecisions(t *testing.T) {
 		})
 	}
 
-	// A revoked public_key token's assertions fail once its cached status
-	// is older than the status TTL.
+	// A revoked public_key token's assertions fail at once.
 	if _, err := e.svc.RevokeToken(context.Background(), e.root, id); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Advance(DefaultStatusTTL)
 	if _, got := e.call("Bearer "+e.assertion(id, key, nil, nil), "GET", "/v1/tokens", ""); got != unauthorized {
 		t.Fatalf("revoked: %s", got)
+	}
+}
+
+// Key changes take effect at once: with the status cache warm from an
+// access token of the same client, a rotation without grace refuses the old
+// key's assertions and accepts the new key's on the very next decision.
+func TestKeyRotationTakesEffectAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newJWTEnv(t)
+	pk, oldKey := e.publicKeyToken("", credential.Spec{})
+	id := pk.Credential.ID
+	at := "Bearer " + e.accessToken(pk.Credential, "apikeys:view", nil)
+	for range 2 {
+		if _, got := e.call(at, "GET", "/v1/tokens", ""); got != allow {
+			t.Fatalf("access token: %s", got)
+		}
+		if _, got := e.call("Bearer "+e.assertion(id, oldKey, nil, nil), "GET", "/v1/tokens", ""); got != allow {
+			t.Fatalf("old key before rotation: %s", got)
+		}
+	}
+	newKey := newP256(t)
+	newPEM, err := pubkey.Encode(&newKey.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.RotateToken(context.Background(), e.root, id, 0, newPEM); err != nil {
+		t.Fatal(err)
+	}
+	if _, got := e.call("Bearer "+e.assertion(id, oldKey, nil, nil), "GET", "/v1/tokens", ""); got != unauthorized {
+		t.Fatalf("old key right after rotation: %s", got)
+	}
+	if _, got := e.call("Bearer "+e.assertion(id, newKey, nil, nil), "GET", "/v1/tokens", ""); got != allow {
+		t.Fatalf("new key right after rotation: %s", got)
+	}
+	// The status cache still serves the access token (its decision needs
+	// no key), and holds no key material at all.
+	if _, got := e.call(at, "GET", "/v1/tokens", ""); got != allow {
+		t.Fatalf("access token after rotation: %s", got)
+	}
+	e.authz.status.mu.RLock()
+	cached, ok := e.authz.status.m[id]
+	e.authz.status.mu.RUnlock()
+	if !ok || cached.c.PublicKeyPEM != "" || cached.c.Previous != nil || cached.c.SecretHash != (apitoken.Hash{}) {
+		t.Fatalf("status cache entry %v holds key material: %+v", ok, cached.c)
 	}
 }
 
@@ -414,7 +462,7 @@ func TestReplayGuardErrorNeverAllows(t *testing.T) {
 	t.Parallel()
 	e := newJWTEnv(t)
 	pk, key := e.publicKeyToken("", credential.Spec{})
-	e.authz.assertions = &clientassertion.Verifier{Audiences: []string{api}, Replay: failingNonces{}, Clock: e.clock}
+	e.authz.clients.Assertions = &clientassertion.Verifier{Audience: apiAud, Replay: failingNonces{}}
 	if _, got := e.call("Bearer "+e.assertion(pk.Credential.ID, key, nil, nil), "GET", "/v1/tokens", ""); got != internal {
 		t.Fatalf("replay guard down: %s", got)
 	}

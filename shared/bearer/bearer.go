@@ -44,13 +44,19 @@ const (
 type Rejection struct {
 	Reason string
 	ID     string
+	// Cause, when set, says more for the log (never a secret).
+	Cause error
 }
 
 func (r *Rejection) Error() string {
+	s := "credential rejected: " + r.Reason
 	if r.ID != "" {
-		return fmt.Sprintf("credential %s rejected: %s", r.ID, r.Reason)
+		s = fmt.Sprintf("credential %s rejected: %s", r.ID, r.Reason)
 	}
-	return "credential rejected: " + r.Reason
+	if r.Cause != nil {
+		s += ": " + r.Cause.Error()
+	}
+	return s
 }
 
 func (r *Rejection) Unwrap() error { return ErrRejected }
@@ -149,14 +155,10 @@ func (v *Verifier) VerifyInto(ctx context.Context, token, sourceIP string, now t
 	return v.verifyParsed(ctx, t, sourceIP, now, c)
 }
 
-// VerifyParsed is Verify for a token already parsed (e.g. rebuilt from OAuth
-// client credentials).
-func (v *Verifier) VerifyParsed(ctx context.Context, t apitoken.Token, sourceIP string) (credential.Credential, error) {
-	var c credential.Credential
-	if err := v.verifyParsed(ctx, t, sourceIP, v.Clock.Now(), &c); err != nil {
-		return credential.Credential{}, err
-	}
-	return c, nil
+// VerifyParsedInto is VerifyInto for a token already parsed (e.g. rebuilt
+// from OAuth client credentials).
+func (v *Verifier) VerifyParsedInto(ctx context.Context, t apitoken.Token, sourceIP string, now time.Time, c *credential.Credential) error {
+	return v.verifyParsed(ctx, t, sourceIP, now, c)
 }
 
 func (v *Verifier) verifyParsed(ctx context.Context, t apitoken.Token, sourceIP string, now time.Time, c *credential.Credential) error {

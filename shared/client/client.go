@@ -67,8 +67,8 @@ func NormalizeURL(raw string) (string, error) {
 	return strings.TrimRight(u.String(), "/"), nil
 }
 
-// TokenEndpoint is the OAuth token endpoint's URL, the aud of private_key_jwt
-// assertions.
+// TokenEndpoint is the OAuth token endpoint's URL. (The aud of a
+// private_key_jwt assertion is the issuer, clientkey.OAuthAudience, not this.)
 func (c *Client) TokenEndpoint() string { return c.BaseURL + "/oauth/token" }
 
 // Error is an error answer of the API or of its OAuth endpoints.

@@ -16,8 +16,8 @@ const AssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 // ClientCredentials authenticate a client at the token endpoint: either
 // ClientID and ClientSecret (sent as client_secret_basic, RFC 6749 §2.3.1)
-// or Assertion, a signed ES256 JWT whose aud is the token endpoint (sent as
-// private_key_jwt, RFC 7523 §2.2).
+// or Assertion, a signed ES256 JWT whose aud is the issuer alone
+// (clientkey.OAuthAudience; sent as private_key_jwt, RFC 7523 §2.2).
 type ClientCredentials struct {
 	ClientID     string
 	ClientSecret string

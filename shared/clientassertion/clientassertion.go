@@ -1,20 +1,28 @@
 // Package clientassertion verifies the ES256 JWTs that holders of
 // public_key tokens sign with their own private key to prove possession
 // (RFC 7523 §3, the private_key_jwt client authentication of RFC 7521 and
-// OpenID Connect Core §9). The token endpoint accepts them with the token
-// endpoint URL as audience, the authorizer with the API's base URL.
+// OpenID Connect Core §9).
+//
+// An assertion is accepted in one place only, told by its audience, which
+// must be its sole aud value: the token endpoint takes the issuer
+// identifier (clientkey.OAuthAudience, as draft-ietf-oauth-rfc7523bis
+// requires of private_key_jwt), the API's authorizer takes
+// clientkey.APIAudience. The two never coincide, so no assertion works as
+// both a bearer credential and a client authentication.
 //
 // An assertion names its token three times — kid, iss and sub are all the
 // token ID — lives at most five minutes, carries a jti, and is accepted
 // once: its jti is recorded in a replay guard (DynamoDB, with TTL) until it
-// expires.
+// expires. The guard is keyed by token and jti, never by the signature:
+// ECDSA signatures are malleable (for a signature (r, s), (r, n−s) verifies
+// too), so one assertion has more than one valid spelling, and each
+// spelling carries the same jti.
 package clientassertion
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 	"unicode"
 
@@ -22,7 +30,6 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/latchkey/latchkey/shared/apitoken"
-	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/jws"
 	"github.com/latchkey/latchkey/shared/store"
@@ -118,21 +125,20 @@ func TokenID(raw string) (string, error) {
 
 // Verifier checks assertions for one audience.
 type Verifier struct {
-	// Audiences are the values aud may hold; one match is enough.
-	Audiences []string
-	Replay    Replay
-	Clock     clock.Clock
+	// Audience is the one value aud must hold: a JWT whose aud is anything
+	// else, or holds other values besides, is refused.
+	Audience string
+	Replay   Replay
 }
 
-// Verify checks raw against the token's record c: ES256 only, kid = iss =
-// sub = c.ID, a signature by the token's key (or, during a rotation's grace
-// period, its previous key), an expected audience, exp no more than
-// MaxLifetime ahead and not past, nbf and iat not in the future (each
-// within MaxSkew), and a jti never seen before. The jti is recorded only
-// once everything else holds, so forged assertions cannot burn nonces.
-// Refusals wrap ErrInvalid (replays also ErrReplayed); a failing replay
-// store is returned as it is.
-func (v *Verifier) Verify(ctx context.Context, raw string, c credential.Credential) (Claims, error) {
+// Check verifies raw against the token's record c at now, without
+// recording it: ES256 only, kid = iss = sub = c.ID, a signature by the
+// token's key (or, during a rotation's grace period, its previous key),
+// aud exactly the Verifier's Audience, exp no more than MaxLifetime ahead
+// and not past, nbf and iat not in the future (each within MaxSkew), and a
+// jti. Refusals wrap ErrInvalid. Call Use once every other check on the
+// caller's side has passed.
+func (v *Verifier) Check(raw string, c *credential.Credential, now time.Time) (Claims, error) {
 	tok, h, err := parse(raw)
 	if err != nil {
 		return Claims{}, err
@@ -143,7 +149,6 @@ func (v *Verifier) Verify(ctx context.Context, raw string, c credential.Credenti
 	if h.KeyID != c.ID {
 		return Claims{}, invalid("kid is not token %s", c.ID)
 	}
-	now := v.Clock.Now()
 	keys, err := c.PublicKeys(now)
 	if err != nil {
 		return Claims{}, invalid("token %s has no usable key: %v", c.ID, err)
@@ -162,8 +167,8 @@ func (v *Verifier) Verify(ctx context.Context, raw string, c credential.Credenti
 	if w.Issuer != c.ID || w.Subject != c.ID {
 		return Claims{}, invalid("iss and sub must both be token %s", c.ID)
 	}
-	if !slices.ContainsFunc(w.Audience, func(a string) bool { return slices.Contains(v.Audiences, a) }) {
-		return Claims{}, invalid("audience %v is not %v", []string(w.Audience), v.Audiences)
+	if v.Audience == "" || len(w.Audience) != 1 || w.Audience[0] != v.Audience {
+		return Claims{}, invalid("audience %q is not %q alone", []string(w.Audience), v.Audience)
 	}
 	if w.Expiry == nil {
 		return Claims{}, invalid("exp is required")
@@ -188,14 +193,22 @@ func (v *Verifier) Verify(ctx context.Context, raw string, c credential.Credenti
 	if !validJTI(w.ID) {
 		return Claims{}, invalid("jti is required: 1 to %d printable characters", MaxJTILen)
 	}
-	err = v.Replay.UseNonce(ctx, NonceKey(c.ID, w.ID), now, exp.Add(MaxSkew))
+	return out, nil
+}
+
+// Use records a checked assertion's jti in the replay guard until the
+// assertion expires: the first use succeeds, any later one (whatever its
+// signature's spelling) wraps ErrInvalid and ErrReplayed. A failing replay
+// store is returned as it is.
+func (v *Verifier) Use(ctx context.Context, cl Claims, now time.Time) error {
+	err := v.Replay.UseNonce(ctx, NonceKey(cl.TokenID, cl.ID), now, cl.ExpiresAt.Add(MaxSkew))
 	if errors.Is(err, store.ErrReplayed) {
-		return Claims{}, fmt.Errorf("%w: jti of token %s: %w", ErrInvalid, c.ID, ErrReplayed)
+		return fmt.Errorf("%w: jti of token %s: %w", ErrInvalid, cl.TokenID, ErrReplayed)
 	}
 	if err != nil {
-		return Claims{}, fmt.Errorf("record assertion of token %s: %w", c.ID, err)
+		return fmt.Errorf("record assertion of token %s: %w", cl.TokenID, err)
 	}
-	return out, nil
+	return nil
 }
 
 // NonceKey is the replay guard's key for a token's jti.

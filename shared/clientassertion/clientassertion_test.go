@@ -16,15 +16,14 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jws"
 
 	"github.com/latchkey/latchkey/shared/clientassertion"
-	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/pubkey"
 	"github.com/latchkey/latchkey/shared/store/memstore"
 )
 
 const (
-	tokenID  = "AbCdEfGhIjKlMnOp"
-	endpoint = "https://auth.example.test/oauth/token"
+	tokenID = "AbCdEfGhIjKlMnOp"
+	issuer  = "https://auth.example.test"
 )
 
 var now = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
@@ -74,7 +73,7 @@ func sign(t testing.TB, alg jwa.SignatureAlgorithm, key any, hdr, claims map[str
 }
 
 func goodClaims(jti string) map[string]any {
-	return map[string]any{"iss": tokenID, "sub": tokenID, "aud": endpoint,
+	return map[string]any{"iss": tokenID, "sub": tokenID, "aud": issuer,
 		"exp": now.Add(4 * time.Minute).Unix(), "iat": now.Unix(), "jti": jti}
 }
 
@@ -89,7 +88,17 @@ func with(m map[string]any, k string, v any) map[string]any {
 }
 
 func newVerifier() *clientassertion.Verifier {
-	return &clientassertion.Verifier{Audiences: []string{endpoint}, Replay: memstore.New(), Clock: clock.NewManual(now)}
+	return &clientassertion.Verifier{Audience: issuer, Replay: memstore.New()}
+}
+
+// verify checks raw and, when it passes, uses it: what clientauth does
+// around its own checks of the record.
+func verify(v *clientassertion.Verifier, raw string, c credential.Credential) (clientassertion.Claims, error) {
+	cl, err := v.Check(raw, &c, now)
+	if err != nil {
+		return cl, err
+	}
+	return cl, v.Use(context.Background(), cl, now)
 }
 
 func TestVerifyAcceptsOnce(t *testing.T) {
@@ -102,20 +111,20 @@ func TestVerifyAcceptsOnce(t *testing.T) {
 	if err != nil || id != tokenID {
 		t.Fatalf("TokenID = %q, %v", id, err)
 	}
-	got, err := v.Verify(context.Background(), raw, c)
+	got, err := verify(v, raw, c)
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}
 	if got.TokenID != tokenID || got.ID != "j-1" || !got.ExpiresAt.Equal(now.Add(4*time.Minute)) {
 		t.Fatalf("claims %+v", got)
 	}
-	_, err = v.Verify(context.Background(), raw, c)
+	_, err = verify(v, raw, c)
 	if !errors.Is(err, clientassertion.ErrReplayed) || !errors.Is(err, clientassertion.ErrInvalid) {
 		t.Fatalf("replay: got %v, want ErrReplayed and ErrInvalid", err)
 	}
 	// A new assertion with a new jti is fine.
 	raw2 := sign(t, jwa.ES256(), key, map[string]any{"kid": tokenID}, goodClaims("j-2"))
-	if _, err := v.Verify(context.Background(), raw2, c); err != nil {
+	if _, err := verify(v, raw2, c); err != nil {
 		t.Fatalf("second assertion: %v", err)
 	}
 }
@@ -137,7 +146,12 @@ func TestVerifyRefuses(t *testing.T) {
 		{"no kid", sign(t, jwa.ES256(), key, nil, good), credential.Credential{}},
 		{"iss is not the token", sign(t, jwa.ES256(), key, hdr, with(good, "iss", "someone")), credential.Credential{}},
 		{"sub is not the token", sign(t, jwa.ES256(), key, hdr, with(good, "sub", "someone")), credential.Credential{}},
-		{"audience of the API, not the token endpoint", sign(t, jwa.ES256(), key, hdr, with(good, "aud", "https://api.example.test")), credential.Credential{}},
+		{"aud the token endpoint URL", sign(t, jwa.ES256(), key, hdr, with(good, "aud", issuer+"/oauth/token")), credential.Credential{}},
+		{"aud the API's", sign(t, jwa.ES256(), key, hdr, with(good, "aud", issuer+"/v1")), credential.Credential{}},
+		{"aud the issuer and another", sign(t, jwa.ES256(), key, hdr, with(good, "aud", []string{issuer, "https://other.example"})), credential.Credential{}},
+		{"aud another and the issuer", sign(t, jwa.ES256(), key, hdr, with(good, "aud", []string{"https://other.example", issuer})), credential.Credential{}},
+		{"aud empty", sign(t, jwa.ES256(), key, hdr, with(good, "aud", []string{})), credential.Credential{}},
+		{"no aud", sign(t, jwa.ES256(), key, hdr, with(good, "aud", nil)), credential.Credential{}},
 		{"no exp", sign(t, jwa.ES256(), key, hdr, with(good, "exp", nil)), credential.Credential{}},
 		{"exp six minutes ahead", sign(t, jwa.ES256(), key, hdr, with(good, "exp", now.Add(6*time.Minute+time.Second).Unix())), credential.Credential{}},
 		{"expired", sign(t, jwa.ES256(), key, hdr, with(good, "exp", now.Add(-2*time.Minute).Unix())), credential.Credential{}},
@@ -153,7 +167,7 @@ func TestVerifyRefuses(t *testing.T) {
 			if c.ID == "" {
 				c = publicKeyCred(t, key)
 			}
-			_, err := newVerifier().Verify(context.Background(), tc.raw, c)
+			_, err := verify(newVerifier(), tc.raw, c)
 			if !errors.Is(err, clientassertion.ErrInvalid) {
 				t.Fatalf("got %v, want ErrInvalid", err)
 			}
@@ -167,11 +181,11 @@ func TestForgeryDoesNotUseTheNonce(t *testing.T) {
 	c := publicKeyCred(t, key)
 	v := newVerifier()
 	forged := sign(t, jwa.ES256(), other, map[string]any{"kid": tokenID}, goodClaims("same"))
-	if _, err := v.Verify(context.Background(), forged, c); !errors.Is(err, clientassertion.ErrInvalid) || errors.Is(err, clientassertion.ErrReplayed) {
+	if _, err := verify(v, forged, c); !errors.Is(err, clientassertion.ErrInvalid) || errors.Is(err, clientassertion.ErrReplayed) {
 		t.Fatalf("forged: %v", err)
 	}
 	real := sign(t, jwa.ES256(), key, map[string]any{"kid": tokenID}, goodClaims("same"))
-	if _, err := v.Verify(context.Background(), real, c); err != nil {
+	if _, err := verify(v, real, c); err != nil {
 		t.Fatalf("real after forged: %v", err)
 	}
 }
@@ -183,12 +197,12 @@ func TestRotationGrace(t *testing.T) {
 	c.Previous = &credential.Previous{PublicKeyPEM: pemOf(t, oldKey), Until: now.Add(time.Hour)}
 	v := newVerifier()
 	raw := sign(t, jwa.ES256(), oldKey, map[string]any{"kid": tokenID}, goodClaims("old-1"))
-	if _, err := v.Verify(context.Background(), raw, c); err != nil {
+	if _, err := verify(v, raw, c); err != nil {
 		t.Fatalf("old key in grace: %v", err)
 	}
 	c.Previous.Until = now.Add(-time.Second)
 	raw = sign(t, jwa.ES256(), oldKey, map[string]any{"kid": tokenID}, goodClaims("old-2"))
-	if _, err := v.Verify(context.Background(), raw, c); !errors.Is(err, clientassertion.ErrInvalid) {
+	if _, err := verify(v, raw, c); !errors.Is(err, clientassertion.ErrInvalid) {
 		t.Fatalf("old key after grace: %v", err)
 	}
 }
@@ -204,7 +218,7 @@ func TestReplayStoreFailureIsNotInvalid(t *testing.T) {
 	v := newVerifier()
 	v.Replay = brokenReplay{}
 	raw := sign(t, jwa.ES256(), key, map[string]any{"kid": tokenID}, goodClaims("j"))
-	_, err := v.Verify(context.Background(), raw, publicKeyCred(t, key))
+	_, err := verify(v, raw, publicKeyCred(t, key))
 	if err == nil || errors.Is(err, clientassertion.ErrInvalid) {
 		t.Fatalf("got %v, want a store error", err)
 	}
@@ -260,12 +274,12 @@ func TestVerifyRefusesOtherSpellings(t *testing.T) {
 			if _, err := clientassertion.TokenID(alt); !errors.Is(err, clientassertion.ErrInvalid) {
 				t.Fatalf("TokenID: got %v, want ErrInvalid", err)
 			}
-			if _, err := newVerifier().Verify(context.Background(), alt, c); !errors.Is(err, clientassertion.ErrInvalid) {
+			if _, err := verify(newVerifier(), alt, c); !errors.Is(err, clientassertion.ErrInvalid) {
 				t.Fatalf("got %v, want ErrInvalid", err)
 			}
 		})
 	}
-	if _, err := newVerifier().Verify(context.Background(), raw, c); err != nil {
+	if _, err := verify(newVerifier(), raw, c); err != nil {
 		t.Fatalf("the assertion as signed: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -22,13 +23,34 @@ const (
 	MaxLifetime     = 5 * time.Minute
 )
 
+// The audiences of a public_key token's assertions, one for each place that
+// accepts them. They never coincide, so an assertion made for one place is
+// refused by the other: one captured from an API request cannot be
+// exchanged for an access token, nor the other way round.
+
+// APIPath is the path, under the issuer, of the API's own routes; with
+// the issuer it makes the audience of assertions used at the API.
+const APIPath = "/v1"
+
+// OAuthAudience is the aud of a private_key_jwt client assertion at the
+// token endpoint: the authorization server's issuer identifier as the sole
+// value (draft-ietf-oauth-rfc7523bis; the token endpoint URL is not
+// accepted, so an assertion cannot be replayed at another endpoint of the
+// same server).
+func OAuthAudience(issuer string) string { return strings.TrimSuffix(issuer, "/") }
+
+// APIAudience is the aud of an assertion sent to the API as a bearer
+// credential: the base URL of the API's routes, the issuer followed by
+// APIPath.
+func APIAudience(issuer string) string { return strings.TrimSuffix(issuer, "/") + APIPath }
+
 // Assertion describes one client assertion.
 type Assertion struct {
 	// TokenID is the public_key token's ID: the header's kid and the iss
 	// and sub claims (RFC 7523 §3: iss and sub are the client_id).
 	TokenID string
-	// Audience is who may accept it: the API's base URL for direct use as a
-	// bearer credential, the token endpoint URL for private_key_jwt.
+	// Audience is who may accept it: APIAudience for direct use as a bearer
+	// credential, OAuthAudience for private_key_jwt.
 	Audience string
 	// Lifetime until exp; DefaultLifetime when zero, at most MaxLifetime.
 	Lifetime time.Duration

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/shared/accesstoken"
+	"github.com/latchkey/latchkey/shared/clientkey"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/pubkey"
 )
@@ -91,7 +92,7 @@ func TestJWTsOverHTTP(t *testing.T) {
 	}
 	tok := root.want(201, "POST", "/v1/tokens", `{"name":"printer","kind":"public_key","public_key":`+quote(pub)+`}`)
 	id := tok["id"].(string)
-	assertion := signAssertion(t, key, id, srv.Issuer, now)
+	assertion := signAssertion(t, key, id, clientkey.APIAudience(srv.Issuer), now)
 	a := newClient(t, srv.URL, "127.0.0.1", assertion)
 	if who := a.want(200, "GET", "/v1/whoami", ""); who["auth"] != "assertion" || who["kind"] != "public_key" {
 		t.Fatalf("whoami %v", who)

@@ -16,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/shared/admin"
 	"github.com/latchkey/latchkey/shared/authorizer"
 	"github.com/latchkey/latchkey/shared/clientassertion"
+	"github.com/latchkey/latchkey/shared/clientkey"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/console"
@@ -154,11 +155,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	mgmt := &management.Handler{Service: svc, Log: cfg.Log, OpenAPI: openapi.Document}
 	// The authorizer verifies the access tokens the OAuth endpoints issue
 	// (same keys, issuer and audience) and client assertions addressed to
-	// the API's base URL.
+	// the API (clientkey.APIAudience).
 	authz := authorizer.New(authorizer.Config{
 		Store: cfg.Store, Clock: cfg.Clock, Log: cfg.Log,
 		AccessTokens: &accesstoken.Verifier{Keys: keys, Issuer: oauthH.Issuer(), Audience: oauthH.Issuer(), Clock: cfg.Clock},
-		Assertions:   &clientassertion.Verifier{Audiences: []string{oauthH.Issuer()}, Replay: oauthStore, Clock: cfg.Clock},
+		Assertions:   &clientassertion.Verifier{Audience: clientkey.APIAudience(oauthH.Issuer()), Replay: oauthStore},
 	})
 	gw := &localgateway.Gateway{
 		Functions:  map[string]localgateway.ProxyHandler{route.FunctionIssue: console.Wrap(mgmt.Handle), route.FunctionOAuth: oauthH.Handle},

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/latchkey/latchkey/shared/accesstoken"
+	"github.com/latchkey/latchkey/shared/clientkey"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/localgateway"
@@ -227,7 +228,7 @@ func TestPrivateKeyJWTWithOpenSSLKeys(t *testing.T) {
 	})
 	id := created.Credential.ID
 	md := s.metadata(t)
-	a := assertion(t, private, id, md.TokenEndpoint)
+	a := assertion(t, private, id, md.Issuer)
 
 	// x/oauth2 sends the assertion as extra parameters, with no secret.
 	cfg := clientcredentials.Config{ClientID: id, TokenURL: md.TokenEndpoint, AuthStyle: oauth2.AuthStyleInParams,
@@ -250,16 +251,21 @@ func TestPrivateKeyJWTWithOpenSSLKeys(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized || body["error"] != "invalid_client" {
 		t.Fatalf("replayed assertion: %d %v", resp.StatusCode, body)
 	}
-	// An assertion for another audience is refused too.
-	other := assertion(t, private, id, "https://elsewhere.example")
-	resp2, err := http.PostForm(md.TokenEndpoint, url.Values{"grant_type": {"client_credentials"},
-		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {other}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp2.Body.Close()
-	if resp2.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("assertion for another audience: %d", resp2.StatusCode)
+	// Assertions for any other audience are refused too: another server,
+	// the token endpoint URL (draft-ietf-oauth-rfc7523bis), and the API's
+	// own audience, so an assertion captured at the API cannot be
+	// exchanged here.
+	for _, aud := range []string{"https://elsewhere.example", md.TokenEndpoint, clientkey.APIAudience(md.Issuer)} {
+		other := assertion(t, private, id, aud)
+		resp2, err := http.PostForm(md.TokenEndpoint, url.Values{"grant_type": {"client_credentials"},
+			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {other}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp2.Body.Close()
+		if resp2.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("assertion for audience %s: %d", aud, resp2.StatusCode)
+		}
 	}
 	s.noLeak(string(private), a)
 	if strings.Contains(s.logs.String(), "PRIVATE KEY") {

@@ -18,7 +18,6 @@ import (
 	"github.com/latchkey/latchkey/shared/bearer"
 	"github.com/latchkey/latchkey/shared/clientassertion"
 	"github.com/latchkey/latchkey/shared/credential"
-	"github.com/latchkey/latchkey/shared/store"
 )
 
 // Client authentication methods (RFC 7591 §2 names).
@@ -105,15 +104,17 @@ func clientCredentials(req events.APIGatewayProxyRequest, f url.Values) (present
 
 // authenticateClient proves the client's possession of its token and
 // applies the checks every use of a token shares (status, expiry, source
-// IP). It reads the token's record once. Failures to prove possession
-// count against the client_id's rate limit; failures after it (an expired
-// token) do not, and only then is the client told why.
+// IP), through the one client authentication (clientauth) that the
+// authorizer uses too. It reads the token's record once. Failures to prove
+// possession count against the client_id's rate limit; failures after it
+// (an expired token) do not, and only then is the client told why.
 func (h *Handler) authenticateClient(ctx context.Context, log *slog.Logger, req events.APIGatewayProxyRequest, f url.Values, ip string) (credential.Credential, string, error) {
 	p, err := clientCredentials(req, f)
 	if err != nil {
 		return credential.Credential{}, "", err
 	}
 	var c credential.Credential
+	now := h.clock.Now()
 	switch p.method {
 	case MethodBasic, MethodPost:
 		if !apitoken.ValidID(p.clientID) {
@@ -123,9 +124,8 @@ func (h *Handler) authenticateClient(ctx context.Context, log *slog.Logger, req 
 		if err != nil {
 			return c, p.method, h.authFailed(ctx, log, p.clientID, p.method, bearer.ReasonMalformed)
 		}
-		c, err = h.tokens.VerifyParsed(ctx, tok, ip)
-		if err != nil {
-			return c, p.method, h.rejected(ctx, log, p.clientID, p.method, err)
+		if err := h.clients.Token(ctx, tok, ip, now, &c); err != nil {
+			return credential.Credential{}, p.method, h.rejected(ctx, log, p.clientID, p.method, err)
 		}
 	case MethodJWT:
 		id, err := clientassertion.TokenID(p.assertion)
@@ -135,26 +135,12 @@ func (h *Handler) authenticateClient(ctx context.Context, log *slog.Logger, req 
 		if p.clientID != "" && p.clientID != id {
 			return c, p.method, invalidRequest("client_id", "differs from the kid, iss and sub of the client assertion")
 		}
-		c, err = h.store.GetCredential(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return c, p.method, h.authFailed(ctx, log, id, p.method, bearer.ReasonUnknown)
-		}
-		if err != nil {
-			return c, p.method, storeError("load client "+id, err)
-		}
-		if _, err := h.assertions.Verify(ctx, p.assertion, c); err != nil {
-			if !errors.Is(err, clientassertion.ErrInvalid) {
-				return c, p.method, storeError("verify assertion of "+id, err)
+		if _, err := h.clients.Assertion(ctx, p.assertion, ip, now, &c); err != nil {
+			var r *bearer.Rejection
+			if errors.As(err, &r) && r.Cause != nil {
+				log.InfoContext(ctx, "client assertion refused", "client_id", id, "cause", r.Cause.Error())
 			}
-			reason := "assertion_invalid"
-			if errors.Is(err, clientassertion.ErrReplayed) {
-				reason = "assertion_replayed"
-			}
-			log.InfoContext(ctx, "client assertion refused", "client_id", id, "cause", err.Error())
-			return c, p.method, h.authFailed(ctx, log, id, p.method, reason)
-		}
-		if err := bearer.Usable(&c, ip, h.clock); err != nil {
-			return c, p.method, h.rejected(ctx, log, id, p.method, err)
+			return credential.Credential{}, p.method, h.rejected(ctx, log, id, p.method, err)
 		}
 	}
 	return c, p.method, nil

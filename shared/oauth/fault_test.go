@@ -47,7 +47,7 @@ func (e *env) signedAssertion(id string, key *ecdsa.PrivateKey) string {
 		e.t.Fatal(err)
 	}
 	n := e.clock.Now()
-	raw, err := jwt.Signed(s).Claims(jwt.Claims{Issuer: id, Subject: id, Audience: jwt.Audience{issuer + oauth.PathToken},
+	raw, err := jwt.Signed(s).Claims(jwt.Claims{Issuer: id, Subject: id, Audience: jwt.Audience{issuer},
 		IssuedAt: jwt.NewNumericDate(n), Expiry: jwt.NewNumericDate(n.Add(2 * time.Minute)), ID: jti}).Serialize()
 	if err != nil {
 		e.t.Fatal(err)

@@ -33,6 +33,8 @@ import (
 	"github.com/latchkey/latchkey/shared/apigw"
 	"github.com/latchkey/latchkey/shared/bearer"
 	"github.com/latchkey/latchkey/shared/clientassertion"
+	"github.com/latchkey/latchkey/shared/clientauth"
+	"github.com/latchkey/latchkey/shared/clientkey"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/route"
 	"github.com/latchkey/latchkey/shared/signer"
@@ -92,19 +94,19 @@ type Config struct {
 
 // Handler serves the OAuth routes.
 type Handler struct {
-	store      Store
-	signer     signer.Signer
-	keys       signer.KeySet
-	clock      clock.Clock
-	log        *slog.Logger
-	issuer     string
-	audience   string
-	ttl        time.Duration
-	limit      RateLimit
-	admin      *admin.Service
-	tokens     *bearer.Verifier
-	access     *accesstoken.Verifier
-	assertions *clientassertion.Verifier
+	store    Store
+	signer   signer.Signer
+	keys     signer.KeySet
+	clock    clock.Clock
+	log      *slog.Logger
+	issuer   string
+	audience string
+	ttl      time.Duration
+	limit    RateLimit
+	admin    *admin.Service
+	tokens   *bearer.Verifier
+	clients  *clientauth.Verifier
+	access   *accesstoken.Verifier
 }
 
 // New checks cfg and builds the handler.
@@ -138,6 +140,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, fmt.Errorf("oauth: rate limit %+v needs at least one failure per window of at least a second", cfg.RateLimit)
 	}
 	svc := admin.New(cfg.Store, cfg.Clock)
+	tokens := &bearer.Verifier{Store: cfg.Store, Clock: cfg.Clock}
 	if cfg.Retention > 0 {
 		svc.Retention = cfg.Retention
 	}
@@ -152,15 +155,13 @@ func New(cfg Config) (*Handler, error) {
 		ttl:      cfg.TTL,
 		limit:    cfg.RateLimit,
 		admin:    svc,
-		tokens:   &bearer.Verifier{Store: cfg.Store, Clock: cfg.Clock},
-		access:   &accesstoken.Verifier{Keys: cfg.Keys, Issuer: issuer, Audience: cfg.Audience, Clock: cfg.Clock},
-		assertions: &clientassertion.Verifier{
-			// RFC 7523 §3: the token endpoint URL; the issuer is accepted
-			// too, as OpenID Connect and most servers do.
-			Audiences: []string{issuer + PathToken, issuer},
-			Replay:    cfg.Store,
-			Clock:     cfg.Clock,
-		},
+		tokens:   tokens,
+		clients: &clientauth.Verifier{Tokens: tokens, Assertions: &clientassertion.Verifier{
+			// draft-ietf-oauth-rfc7523bis: the issuer identifier, alone.
+			Audience: clientkey.OAuthAudience(issuer),
+			Replay:   cfg.Store,
+		}},
+		access: &accesstoken.Verifier{Keys: cfg.Keys, Issuer: issuer, Audience: cfg.Audience, Clock: cfg.Clock},
 	}, nil
 }
 

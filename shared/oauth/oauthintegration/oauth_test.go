@@ -267,7 +267,7 @@ func TestAssertionReplayIsRefusedThroughDynamoDB(t *testing.T) {
 	id := s.newToken(t, credential.Spec{Name: "device", Kind: credential.KindPublicKey, PublicKey: pem}).Credential.ID
 	jti, _ := accesstoken.NewID()
 	now := time.Now()
-	b := jwxjwt.NewBuilder().Issuer(id).Subject(id).Audience([]string{s.url + oauth.PathToken}).
+	b := jwxjwt.NewBuilder().Issuer(id).Subject(id).Audience([]string{s.url}).
 		IssuedAt(now).Expiration(now.Add(time.Minute)).JwtID(jti)
 	tok, _ := b.Build()
 	jwk, _ := jwxJWK(key, id)
