@@ -61,13 +61,20 @@ FUZZ_TARGETS := shared/bearer:FuzzFromHeader:300000x shared/apitoken:FuzzParse:3
                 shared/awsjson/ddb:FuzzItemDecode:100000x \
                 shared/clientassertion:FuzzVerify:60000x shared/oauth:FuzzForm:30000x
 
+# The authorization model (shared/devserver TestAuthorizationModel) runs
+# fresh random seeds for MODEL_TIME (a duration, or Nx for N runs of 3000
+# steps); make test's unit run already covers a fixed and a fresh seed.
+MODEL_TIME ?= $(if $(FUZZTIME),$(FUZZTIME),3x)
+
 .PHONY: fuzz
-fuzz: ## Fuzz every parser briefly: Authorization header, tokens, JWTs, assertions, IP lists, PEM, form bodies (FUZZTIME=5m for longer)
+fuzz: ## Fuzz every parser briefly, and run the authorization model on fresh seeds (FUZZTIME=5m for longer)
 	@for t in $(FUZZ_TARGETS); do \
 	  IFS=: read -r pkg fn budget <<< "$$t"; budget=$${FUZZTIME:-$$budget}; \
 	  echo "fuzz $$fn in $$pkg for $$budget"; \
 	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $$budget ./$$pkg || exit 1; \
 	done
+	@echo "authorization model: fresh seeds for $(MODEL_TIME)"
+	LATCHKEY_MODEL_DURATION=$(MODEL_TIME) $(GO) test -count=1 -run '^TestAuthorizationModel$$' ./shared/devserver
 
 # `make bench` prints one report: the machine; the Go benchmarks beside
 # their baselines; each arm64 bootstrap's size; the cold start of every
