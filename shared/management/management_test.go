@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -28,10 +29,12 @@ import (
 	"github.com/latchkey/latchkey/shared/bearer"
 	"github.com/latchkey/latchkey/shared/caller"
 	"github.com/latchkey/latchkey/shared/clock"
+	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/openapi"
 	"github.com/latchkey/latchkey/shared/openapi/openapitest"
 	"github.com/latchkey/latchkey/shared/permission"
 	"github.com/latchkey/latchkey/shared/route"
+	"github.com/latchkey/latchkey/shared/store"
 	"github.com/latchkey/latchkey/shared/store/memstore"
 )
 
@@ -636,7 +639,7 @@ func TestBadRequests(t *testing.T) {
 	e.fail(call{method: "POST", path: "/v1/tokens", body: `["name"]`}, 400, "invalid_request", "body")
 	e.fail(call{method: "POST", path: "/v1/tokens", body: ``}, 400, "invalid_request", "body")
 	e.fail(call{method: "POST", path: "/v1/tokens", body: `{"name":"a"} {"name":"b"}`}, 400, "invalid_request", "body")
-	e.fail(call{method: "POST", path: "/v1/tokens", body: "{\"name\":\"\xff\"}"}, 400, "invalid_request", "body")
+	e.fail(call{method: "POST", path: "/v1/tokens", body: "{\"name\":\"\xff\"}"}, 400, "invalid_request", "name")
 	e.fail(call{method: "POST", path: "/v1/tokens", body: `{"name":"x","type":"mobile"}`}, 400, "invalid_request", "type")
 	e.fail(call{method: "POST", path: "/v1/tokens", body: `{"name":"x","kind":"hmac"}`}, 400, "invalid_request", "kind")
 	e.fail(call{method: "POST", path: "/v1/tokens", body: `{"name":123}`}, 400, "invalid_request", "name")
@@ -723,6 +726,88 @@ func TestNoSecretLeaks(t *testing.T) {
 			if strings.Contains(text, n) {
 				t.Errorf("%s contains a secret or hash (%.8s…)", where, n)
 			}
+		}
+	}
+}
+
+// stored is everything of the vendor account a request could write.
+type stored struct {
+	creds                   []credential.Credential
+	events, accounts, roles int
+}
+
+func (e *env) stored() stored {
+	e.t.Helper()
+	ctx := context.Background()
+	creds, err := e.store.ListCredentials(ctx, store.CredentialQuery{Account: "vendor", Limit: store.MaxLimit})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	evs, err := e.store.ListEvents(ctx, storeQuery("vendor"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	accts, err := e.store.ListChildAccounts(ctx, "vendor", store.MaxLimit, "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	roles, err := e.store.ListRoles(ctx, "vendor", store.MaxLimit, "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return stored{creds: creds.Items, events: len(evs.Items), accounts: len(accts.Items), roles: len(roles.Items)}
+}
+
+// TestStrictJSON: every JSON body of the API is decoded strictly. Each
+// refusal is a 400 naming the field, and writes nothing.
+func TestStrictJSON(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok := "/v1/tokens/" + e.create(`{"name":"mine","allowed_ips":"10.0.0.1"}`)["id"].(string)
+	for _, tc := range []struct {
+		name, method, path, body, field, says string
+	}{
+		{"create: repeated name", "POST", "/v1/tokens", `{"name":"a","name":"b"}`, "name", "more than once"},
+		{"create: repeated permissions", "POST", "/v1/tokens", `{"name":"a","permissions":["apikeys:view"],"permissions":["apikeys:manage"]}`, "permissions", "more than once"},
+		{"create: NAME", "POST", "/v1/tokens", `{"NAME":"x"}`, "NAME", "unknown field"},
+		{"create: Allowed_IPs", "POST", "/v1/tokens", `{"name":"x","Allowed_IPs":"10.0.0.1"}`, "Allowed_IPs", "case-sensitive: allowed_ips"},
+		{"create: lone high surrogate", "POST", "/v1/tokens", `{"name":"\ud800"}`, "name", "surrogate"},
+		{"create: lone low surrogate", "POST", "/v1/tokens", `{"name":"ok","description":"\udc00"}`, "description", "surrogate"},
+		{"create: surrogate in a permission", "POST", "/v1/tokens", `{"name":"x","permissions":["apikeys:view","\ud800"]}`, "permissions[1]", "surrogate"},
+		{"create: number in permissions", "POST", "/v1/tokens", `{"name":"x","permissions":["apikeys:view",7]}`, "permissions[1]", "must be a string, not number"},
+		{"create: null permissions", "POST", "/v1/tokens", `{"name":"x","permissions":null}`, "permissions", "not null"},
+		{"create: null name", "POST", "/v1/tokens", `{"name":null}`, "name", "must be a string, not null"},
+		{"create: null never_expires", "POST", "/v1/tokens", `{"name":"x","never_expires":null}`, "never_expires", "not null"},
+		{"create: ips of the wrong type", "POST", "/v1/tokens", `{"name":"x","allowed_ips":{"ip":"10.0.0.1"}}`, "allowed_ips", "must be a list of IP addresses or CIDRs"},
+		{"create: number among ips", "POST", "/v1/tokens", `{"name":"x","allowed_ips":["10.0.0.1",10]}`, "allowed_ips[1]", "must be a string, not number"},
+		{"sub-account create: repeated name", "POST", "/v1/accounts/vendor/tokens", `{"name":"a","name":"a"}`, "name", "more than once"},
+		{"update: repeated active", "PATCH", tok, `{"active":true,"active":false}`, "active", "more than once"},
+		{"update: Name", "PATCH", tok, `{"Name":"x"}`, "Name", "unknown field"},
+		{"update: lone surrogate", "PATCH", tok, `{"name":"a\udbff"}`, "name", "surrogate"},
+		{"update: null name", "PATCH", tok, `{"name":null}`, "name", "not null"},
+		{"update: null expires_at", "PATCH", tok, `{"expires_at":null}`, "expires_at", "not null"},
+		{"update: permissions as null", "PATCH", tok, `{"permissions":null}`, "permissions", "fixed when the token is created"},
+		{"update: groups as null", "PATCH", tok, `{"name":"x","groups":null}`, "groups", "fixed when the token is created"},
+		{"update: repeated fixed field", "PATCH", tok, `{"kind":"secret","kind":"public_key"}`, "kind", "more than once"},
+		{"rotate: repeated grace", "POST", tok + "/rotate", `{"grace_seconds":1,"grace_seconds":2}`, "grace_seconds", "more than once"},
+		{"rotate: fractional grace", "POST", tok + "/rotate", `{"grace_seconds":1.5}`, "grace_seconds", "whole number"},
+		{"rotate: null grace", "POST", tok + "/rotate", `{"grace_seconds":null}`, "grace_seconds", "not null"},
+		{"rotate: Grace_Seconds", "POST", tok + "/rotate", `{"Grace_Seconds":60}`, "Grace_Seconds", "case-sensitive: grace_seconds"},
+		{"role: repeated permissions", "POST", "/v1/roles", `{"name":"r","permissions":["apikeys:view"],"permissions":["apikeys:manage"]}`, "permissions", "more than once"},
+		{"role: surrogate in description", "POST", "/v1/roles", `{"name":"r","permissions":["apikeys:view"],"description":"\udfff"}`, "description", "surrogate"},
+		{"role: null permissions", "POST", "/v1/roles", `{"name":"r","permissions":null}`, "permissions", "not null"},
+		{"account: repeated id", "POST", "/v1/accounts", `{"id":"a1","name":"A","id":"a2"}`, "id", "more than once"},
+		{"account: Allow_Never_Expires", "POST", "/v1/accounts", `{"name":"A","Allow_Never_Expires":true}`, "Allow_Never_Expires", "unknown field"},
+		{"account: null parent", "POST", "/v1/accounts", `{"name":"A","parent":null}`, "parent", "not null"},
+		{"account: invalid UTF-8", "POST", "/v1/accounts", "{\"name\":\"A\xc0\"}", "name", "UTF-8"},
+	} {
+		before := e.stored()
+		out := e.fail(call{method: tc.method, path: tc.path, body: tc.body}, 400, "invalid_request", tc.field)
+		if msg, _ := out["error_description"].(string); !strings.Contains(msg, tc.says) {
+			t.Errorf("%s: %q does not say %q", tc.name, msg, tc.says)
+		}
+		if after := e.stored(); !reflect.DeepEqual(after, before) {
+			t.Errorf("%s: a refused request wrote %+v", tc.name, after)
 		}
 	}
 }
