@@ -309,3 +309,49 @@ func TestInAccountTree(t *testing.T) {
 		t.Fatal("tree membership wrong")
 	}
 }
+
+// TestBlankAllowlistIsAnError: only an empty list allows any address; a
+// list holding a blank entry is refused, naming the field it came in.
+func TestBlankAllowlistIsAnError(t *testing.T) {
+	t.Parallel()
+	blanks := [][]string{{""}, {" "}, {",,;"}, {"\n\t"}, {"10.0.0.1", ""}, {"", "10.0.0.1"}, {"10.0.0.1", " , "}}
+	for _, raw := range blanks {
+		if _, err := New(Spec{Name: "x", AllowedIPs: raw}, admin(), now); fieldOf(t, err) != "allowed_ips" || !strings.Contains(err.Error(), "[]") {
+			t.Errorf("create with %q: %v", raw, err)
+		}
+	}
+	for _, empty := range [][]string{nil, {}} {
+		if c, err := New(Spec{Name: "x", AllowedIPs: empty}, admin(), now); err != nil || len(c.AllowedIPs) != 0 {
+			t.Errorf("create with %#v: %v %v, want any address", empty, c.AllowedIPs, err)
+		}
+	}
+
+	base, err := New(Spec{Name: "x", AllowedIPs: []string{"10.0.0.1"}}, admin(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range blanks {
+		for _, tc := range []struct {
+			field string
+			u     Update
+		}{
+			{"allowed_ips", Update{AllowedIPs: raw, SetAllowedIPs: true}},
+			{"add_allowed_ips", Update{AddAllowedIPs: raw}},
+			// Each list is answered for in its own field.
+			{"add_allowed_ips", Update{AllowedIPs: []string{"192.0.2.1"}, SetAllowedIPs: true, AddAllowedIPs: raw}},
+			{"allowed_ips", Update{AllowedIPs: raw, SetAllowedIPs: true, AddAllowedIPs: []string{"192.0.2.1"}}},
+		} {
+			c := base.Clone()
+			if _, err := c.Apply(tc.u, now, Policy{}); fieldOf(t, err) != tc.field {
+				t.Errorf("%+v: %v, want an error in %s", tc.u, err, tc.field)
+			}
+			if !slices.Equal(c.AllowedIPs, []string{"10.0.0.1"}) {
+				t.Errorf("%+v: a refused update changed the list to %v", tc.u, c.AllowedIPs)
+			}
+		}
+	}
+	c := base.Clone()
+	if _, err := c.Apply(Update{AllowedIPs: []string{}, SetAllowedIPs: true}, now, Policy{}); err != nil || len(c.AllowedIPs) != 0 {
+		t.Errorf("allowed_ips []: %v %v, want any address", c.AllowedIPs, err)
+	}
+}

@@ -54,7 +54,8 @@ func TestHostileInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mine := root.want(201, "POST", "/v1/tokens", `{"name":"mine"}`)["id"].(string)
+	// Fenced, so a blank allowlist read as "any address" would show in the store.
+	mine := root.want(201, "POST", "/v1/tokens", `{"name":"mine","allowed_ips":"127.0.0.1"}`)["id"].(string)
 	root.want(201, "POST", "/v1/accounts", `{"id":"acme","name":"Acme"}`)
 	root.want(201, "POST", "/v1/roles", `{"name":"viewers","permissions":["apikeys:view"]}`)
 	viewerTok := root.want(201, "POST", "/v1/tokens", `{"name":"viewer","permissions":["apikeys:view"]}`)
@@ -110,6 +111,14 @@ func TestHostileInput(t *testing.T) {
 		{name: "ipv6 prefix too long", method: "POST", path: "/v1/tokens", body: `{"name":"x","allowed_ips":["::1/129"]}`, status: 400, field: "allowed_ips"},
 		{name: "short ipv4", method: "POST", path: "/v1/tokens", body: `{"name":"x","allowed_ips":"1.2.3"}`, status: 400, field: "allowed_ips"},
 		{name: "ip list wrong type", method: "POST", path: "/v1/tokens", body: `{"name":"x","allowed_ips":42}`, status: 400, field: "allowed_ips"},
+		{name: "ip list empty string", method: "POST", path: "/v1/tokens", body: `{"name":"x","allowed_ips":""}`, status: 400, field: "allowed_ips"},
+		{name: "ip list blank string", method: "POST", path: "/v1/tokens", body: `{"name":"x","allowed_ips":" "}`, status: 400, field: "allowed_ips"},
+		{name: "ip list only separators", method: "POST", path: "/v1/tokens", body: `{"name":"x","allowed_ips":",,;"}`, status: 400, field: "allowed_ips"},
+		{name: "ip list of an empty string", method: "POST", path: "/v1/tokens", body: `{"name":"x","allowed_ips":[""]}`, status: 400, field: "allowed_ips"},
+		{name: "ip list of a blank string", method: "POST", path: "/v1/tokens", body: `{"name":"x","allowed_ips":["  "]}`, status: 400, field: "allowed_ips"},
+		{name: "ip list with a blank entry", method: "POST", path: "/v1/tokens", body: `{"name":"x","allowed_ips":["10.0.0.1",""]}`, status: 400, field: "allowed_ips"},
+		{name: "ip list null", method: "POST", path: "/v1/tokens", body: `{"name":"x","allowed_ips":null}`, status: 400, field: "allowed_ips"},
+		{name: "sub-account ip list empty", method: "POST", path: "/v1/accounts/acme/tokens", body: `{"name":"x","allowed_ips":""}`, status: 400, field: "allowed_ips"},
 		{name: "rsa key", method: "POST", path: "/v1/tokens", body: pkBody(rsaPEM), status: 400, field: "public_key"},
 		{name: "p-384 key", method: "POST", path: "/v1/tokens", body: pkBody(p384PEM), status: 400, field: "public_key"},
 		{name: "garbage pem", method: "POST", path: "/v1/tokens", body: pkBody("-----BEGIN PUBLIC KEY-----\nnot base64!\n-----END PUBLIC KEY-----"), status: 400, field: "public_key"},
@@ -125,6 +134,15 @@ func TestHostileInput(t *testing.T) {
 		{name: "update permissions", method: "PATCH", path: tok, body: `{"permissions":["apikeys:view"]}`, status: 400, field: "permissions"},
 		{name: "update bad active", method: "PATCH", path: tok, body: `{"active":"no"}`, status: 400, field: "active"},
 		{name: "update bad ip", method: "PATCH", path: tok, body: `{"add_allowed_ips":"10.0.0.300"}`, status: 400, field: "add_allowed_ips"},
+		{name: "update ip list empty string", method: "PATCH", path: tok, body: `{"allowed_ips":""}`, status: 400, field: "allowed_ips"},
+		{name: "update ip list only separators", method: "PATCH", path: tok, body: `{"allowed_ips":" ;, "}`, status: 400, field: "allowed_ips"},
+		{name: "update ip list of an empty string", method: "PATCH", path: tok, body: `{"allowed_ips":[""]}`, status: 400, field: "allowed_ips"},
+		{name: "update ip list with a blank entry", method: "PATCH", path: tok, body: `{"allowed_ips":["127.0.0.1"," "]}`, status: 400, field: "allowed_ips"},
+		{name: "update ip list null", method: "PATCH", path: tok, body: `{"allowed_ips":null}`, status: 400, field: "allowed_ips"},
+		{name: "add ips empty string", method: "PATCH", path: tok, body: `{"add_allowed_ips":""}`, status: 400, field: "add_allowed_ips"},
+		{name: "add ips of a blank string", method: "PATCH", path: tok, body: `{"add_allowed_ips":[" "]}`, status: 400, field: "add_allowed_ips"},
+		{name: "add ips empty list", method: "PATCH", path: tok, body: `{"add_allowed_ips":[]}`, status: 400, field: "add_allowed_ips"},
+		{name: "add ips null", method: "PATCH", path: tok, body: `{"add_allowed_ips":null}`, status: 400, field: "add_allowed_ips"},
 		{name: "update empty name", method: "PATCH", path: tok, body: `{"name":""}`, status: 400, field: "name"},
 		{name: "update beyond a year", method: "PATCH", path: tok, body: `{"expires_at":"` + tomorrowPlusYear + `"}`, status: 400, field: "expires_at"},
 		{name: "update cross-account", method: "PATCH", path: "/v1/tokens/" + other.Credential.ID, body: `{"name":"pwned"}`, status: 404},

@@ -11,12 +11,13 @@ import (
 	"github.com/latchkey/latchkey/shared/caller"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/event"
-	"github.com/latchkey/latchkey/shared/iplist"
 	"github.com/latchkey/latchkey/shared/store"
 )
 
 // ipInput accepts allowed IPs as a JSON list or as one string separated by
-// spaces, commas, semicolons or line breaks.
+// spaces, commas, semicolons or line breaks. A string is kept whole, as the
+// list's one entry, so that iplist.Parse refuses it when it holds no
+// address: only the empty list means "any address".
 type ipInput []string
 
 // UnmarshalJSONFrom implements json.UnmarshalerFrom.
@@ -33,7 +34,7 @@ func (in *ipInput) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		if err := json.UnmarshalDecode(dec, &s); err != nil {
 			return err
 		}
-		*in = append(ipInput{}, iplist.Split(s)...)
+		*in = ipInput{s}
 	default:
 		return &json.SemanticError{JSONKind: k}
 	}
@@ -42,7 +43,7 @@ func (in *ipInput) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 
 // JSONDescription implements apigw.Described.
 func (*ipInput) JSONDescription() string {
-	return "a list of IP addresses or CIDRs, or one string of them separated by spaces, commas, semicolons or line breaks"
+	return "a list of IP addresses or CIDRs ([] allows any address), or one string of them separated by spaces, commas, semicolons or line breaks"
 }
 
 type createTokenRequest struct {

@@ -811,3 +811,47 @@ func TestStrictJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestBlankAllowlistIsRefused: an allowed-IP value that holds no address is
+// a 400 naming the field it came in, wherever it comes, and writes nothing;
+// only [] (or, on create, leaving the field out) allows any address.
+func TestBlankAllowlistIsRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.json(call{method: "POST", path: "/v1/accounts", body: `{"id":"acme","name":"Acme"}`}, 201)
+	tok := "/v1/tokens/" + e.create(`{"name":"fenced","allowed_ips":"10.0.0.1"}`)["id"].(string)
+	blanks := []string{`""`, `" "`, `",,;"`, `"\n\t\r"`, `[""]`, `["  "]`, `[" ,; "]`, `["10.0.0.1",""]`, `["","10.0.0.1"]`, `null`}
+	for _, blank := range blanks {
+		for _, tc := range []struct {
+			method, path, body, field, says string
+		}{
+			{"POST", "/v1/tokens", `{"name":"x","allowed_ips":` + blank + `}`, "allowed_ips", "[]"},
+			{"POST", "/v1/accounts/acme/tokens", `{"name":"x","allowed_ips":` + blank + `}`, "allowed_ips", "[]"},
+			{"PATCH", tok, `{"allowed_ips":` + blank + `}`, "allowed_ips", "[]"},
+			{"PATCH", tok, `{"add_allowed_ips":` + blank + `}`, "add_allowed_ips", ""},
+			// Beside a good value in the other field, the blank one is named.
+			{"PATCH", tok, `{"allowed_ips":["192.0.2.1"],"add_allowed_ips":` + blank + `}`, "add_allowed_ips", ""},
+			{"PATCH", tok, `{"allowed_ips":` + blank + `,"add_allowed_ips":["192.0.2.1"]}`, "allowed_ips", "[]"},
+		} {
+			before := e.stored()
+			out := e.fail(call{method: tc.method, path: tc.path, body: tc.body}, 400, "invalid_request", tc.field)
+			if msg, _ := out["error_description"].(string); !strings.Contains(msg, tc.says) {
+				t.Errorf("%s %s %s: %q does not say how to allow any address", tc.method, tc.path, tc.body, msg)
+			}
+			if after := e.stored(); !reflect.DeepEqual(after, before) {
+				t.Errorf("%s %s %s: a refused request wrote something", tc.method, tc.path, tc.body)
+			}
+		}
+	}
+	e.fail(call{method: "PATCH", path: tok, body: `{"add_allowed_ips":[]}`}, 400, "invalid_request", "add_allowed_ips")
+
+	// The ways to say "any address".
+	for _, body := range []string{`{"name":"open"}`, `{"name":"open","allowed_ips":[]}`} {
+		if got := e.create(body)["allowed_ips"].([]any); len(got) != 0 {
+			t.Errorf("%s: allowed_ips %v, want none (any address)", body, got)
+		}
+	}
+	if got := e.json(call{method: "PATCH", path: tok, body: `{"allowed_ips":[]}`}, 200)["allowed_ips"].([]any); len(got) != 0 {
+		t.Errorf("PATCH allowed_ips []: %v, want none (any address)", got)
+	}
+}
