@@ -350,7 +350,11 @@ func validDescription(s string) (string, error) {
 }
 
 // CleanText trims a free-text field and checks it: valid UTF-8, at most max
-// characters, no control characters but line breaks and tabs.
+// characters, and nothing that makes it read otherwise than it is stored —
+// no control characters but line breaks and tabs, no formatting characters
+// (Unicode category Cf: bidi controls that reorder what follows, zero-width
+// characters, soft hyphens), no line or paragraph separators, and not only
+// invisible characters. An error names the character as U+XXXX.
 func CleanText(field, s string, max int, required bool) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" && required {
@@ -362,12 +366,34 @@ func CleanText(field, s string, max int, required bool) (string, error) {
 	if n := utf8.RuneCountInString(s); n > max {
 		return "", fieldErr(field, "must be at most %d characters (got %d)", max, n)
 	}
+	visible := false
 	for _, r := range s {
-		if unicode.IsControl(r) && r != '\n' && r != '\t' {
-			return "", fieldErr(field, "must not contain control characters")
+		switch {
+		case r == '\n' || r == '\t':
+		case unicode.IsControl(r):
+			return "", fieldErr(field, "must not contain %U (a control character)", r)
+		case unicode.Is(unicode.Cf, r):
+			return "", fieldErr(field, "must not contain %U (an invisible formatting character)", r)
+		case unicode.In(r, unicode.Zl, unicode.Zp):
+			return "", fieldErr(field, "must not contain %U (a line or paragraph separator)", r)
 		}
+		visible = visible || !invisible(r)
+	}
+	if s != "" && !visible {
+		first, _ := utf8.DecodeRuneInString(s)
+		return "", fieldErr(field, "is made only of invisible characters, such as %U", first)
 	}
 	return s, nil
+}
+
+// invisible reports whether r shows nothing on its own: white space,
+// combining marks and variation selectors without a base, characters Unicode
+// says to ignore when rendering (the Hangul fillers U+115F, U+1160, U+3164
+// and U+FFA0 among them), and the blank Braille pattern U+2800, which fonts
+// draw as empty although it is a symbol.
+func invisible(r rune) bool {
+	return unicode.IsSpace(r) || r == '\u2800' ||
+		unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
 }
 
 // Rotate installs new credential material (a new secret hash, or a new public

@@ -855,3 +855,41 @@ func TestBlankAllowlistIsRefused(t *testing.T) {
 		t.Errorf("PATCH allowed_ips []: %v, want none (any address)", got)
 	}
 }
+
+// TestNamesThatLieAreRefused: names and descriptions of tokens, roles and
+// accounts refuse characters that make them read otherwise than stored,
+// naming the character; nothing is written.
+func TestNamesThatLieAreRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok := "/v1/tokens/" + e.create(`{"name":"mine"}`)["id"].(string)
+	for _, tc := range []struct {
+		method, path, body, field, says string
+	}{
+		{"POST", "/v1/tokens", `{"name":"invoice\u202egpj.exe"}`, "name", "U+202E"},
+		{"POST", "/v1/tokens", `{"name":"CI\u200b"}`, "name", "U+200B"},
+		{"POST", "/v1/tokens", `{"name":"\u3164"}`, "name", "U+3164"},
+		{"POST", "/v1/tokens", `{"name":"\u2800\u2800"}`, "name", "U+2800"},
+		{"POST", "/v1/tokens", `{"name":"x","description":"line\u2028break"}`, "description", "U+2028"},
+		{"POST", "/v1/tokens", `{"name":"x","description":"\u2066hidden\u2069"}`, "description", "U+2066"},
+		{"PATCH", tok, `{"name":"mine\u00ad"}`, "name", "U+00AD"},
+		{"PATCH", tok, `{"description":"\ufeff"}`, "description", "U+FEFF"},
+		{"POST", "/v1/roles", `{"name":"r","permissions":["apikeys:view"],"description":"\u0301"}`, "description", "U+0301"},
+		{"POST", "/v1/accounts", `{"name":"Acme\u2067 Corp"}`, "name", "U+2067"},
+		{"POST", "/v1/accounts", `{"name":"\uffa0"}`, "name", "U+FFA0"},
+	} {
+		before := e.stored()
+		out := e.fail(call{method: tc.method, path: tc.path, body: tc.body}, 400, "invalid_request", tc.field)
+		if msg, _ := out["error_description"].(string); !strings.Contains(msg, tc.says) {
+			t.Errorf("%s %s %s: %q does not name %s", tc.method, tc.path, tc.body, msg, tc.says)
+		}
+		if after := e.stored(); !reflect.DeepEqual(after, before) {
+			t.Errorf("%s %s %s: a refused request wrote something", tc.method, tc.path, tc.body)
+		}
+	}
+	// What reads as written passes, line breaks in descriptions included.
+	out := e.create(`{"name":"Café ❤\ufe0f 한국","description":"first line\n\tsecond line"}`)
+	if out["name"] != "Café ❤\uFE0F 한국" || out["description"] != "first line\n\tsecond line" {
+		t.Fatalf("created %v %q", out["name"], out["description"])
+	}
+}
