@@ -366,3 +366,64 @@ func TestEveryCommandHasHelpWithAnExample(t *testing.T) {
 		t.Fatalf("tokens create --help:\n%s", r.stdout)
 	}
 }
+
+// TestAllowedIPsFlags: a flag whose value holds no address is refused
+// before anything is sent, so `--allowed-ips "$IPS"` with IPS unset never
+// opens a token to every address; --any-ip is the one way to ask for that.
+func TestAllowedIPsFlags(t *testing.T) {
+	isolate(t)
+	srv := startAPI(t)
+	t.Setenv(envURL, srv.URL)
+	t.Setenv(envToken, srv.RootToken)
+	type token struct {
+		ID         string   `json:"id"`
+		AllowedIPs []string `json:"allowed_ips"`
+	}
+	count := func() int { return len(decode[listOut](t, ok(t, "tokens", "list", "--json", "--all").stdout).Items) }
+
+	before := count()
+	for _, blank := range []string{"", " ", ",,;", "\n\t"} {
+		r := fails(t, "--allowed-ips holds no IP address or CIDR", "tokens", "create", "--name", "x", "--allowed-ips", blank)
+		if !strings.Contains(r.err.Error(), "leave the flag out") {
+			t.Errorf("create --allowed-ips %q: %v does not say how to allow any address", blank, r.err)
+		}
+	}
+	if n := count(); n != before {
+		t.Fatalf("a refused create made a token: %d → %d", before, n)
+	}
+	fenced := decode[token](t, ok(t, "tokens", "create", "--name", "fenced", "--allowed-ips", "10.0.0.1; 10.0.0.0/24", "--json").stdout)
+	if strings.Join(fenced.AllowedIPs, " ") != "10.0.0.1 10.0.0.0/24" {
+		t.Fatalf("create --allowed-ips: %v", fenced.AllowedIPs)
+	}
+	open := decode[token](t, ok(t, "tokens", "create", "--name", "open", "--json").stdout)
+	if len(open.AllowedIPs) != 0 {
+		t.Fatalf("create without --allowed-ips: %v, want any address", open.AllowedIPs)
+	}
+
+	for _, blank := range []string{"", " ", ";"} {
+		r := fails(t, "--allowed-ips holds no IP address or CIDR", "tokens", "update", fenced.ID, "--allowed-ips", blank)
+		if !strings.Contains(r.err.Error(), "--any-ip") {
+			t.Errorf("update --allowed-ips %q: %v does not point to --any-ip", blank, r.err)
+		}
+		fails(t, "--add-allowed-ips holds no IP address or CIDR", "tokens", "update", fenced.ID, "--add-allowed-ips", blank)
+	}
+	fails(t, "none of the others", "tokens", "update", fenced.ID, "--any-ip", "--allowed-ips", "10.0.0.2")
+	fails(t, "none of the others", "tokens", "update", fenced.ID, "--any-ip", "--add-allowed-ips", "10.0.0.2")
+	if got := decode[token](t, ok(t, "tokens", "get", fenced.ID, "--json").stdout); strings.Join(got.AllowedIPs, " ") != "10.0.0.1 10.0.0.0/24" {
+		t.Fatalf("refused updates changed the allowed IPs to %v", got.AllowedIPs)
+	}
+
+	upd := decode[token](t, ok(t, "tokens", "update", fenced.ID, "--allowed-ips", "192.0.2.1, 192.0.2.2", "--json").stdout)
+	if strings.Join(upd.AllowedIPs, " ") != "192.0.2.1 192.0.2.2" {
+		t.Fatalf("update --allowed-ips: %v", upd.AllowedIPs)
+	}
+	upd = decode[token](t, ok(t, "tokens", "update", fenced.ID, "--any-ip", "--json").stdout)
+	if len(upd.AllowedIPs) != 0 {
+		t.Fatalf("update --any-ip: %v, want any address", upd.AllowedIPs)
+	}
+
+	help := ok(t, "tokens", "update", "--help").stdout
+	if !strings.Contains(help, "--any-ip") || !strings.Contains(help, "any address") {
+		t.Errorf("update --help does not explain --any-ip:\n%s", help)
+	}
+}

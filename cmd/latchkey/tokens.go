@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/latchkey/latchkey/shared/client"
+	"github.com/latchkey/latchkey/shared/iplist"
 	"github.com/latchkey/latchkey/shared/tokenfile"
 )
 
@@ -31,10 +32,10 @@ apikeys:delete to revoke.`,
 
 func newTokensCreateCmd(o *apiOptions) *cobra.Command {
 	var (
-		req                         client.CreateTokenRequest
-		account, publicKeyFile, out string
-		perms                       []string
-		noPermissions               bool
+		req                                  client.CreateTokenRequest
+		account, publicKeyFile, out, allowed string
+		perms                                []string
+		noPermissions                        bool
 	)
 	cmd := &cobra.Command{
 		Use:   "create",
@@ -46,7 +47,8 @@ P-256 public key (latchkey keygen writes one); its ID is printed.
 
 By default the token gets your permissions; --permission narrows them (never
 beyond yours), --role takes a role's. The token is valid until 23:59:59 UTC on
-the --expires day (default 90 days ahead).`,
+the --expires day (default 90 days ahead). Without --allowed-ips it may be used
+from any address; an --allowed-ips value that holds no address is refused.`,
 		Example: `  latchkey tokens create --name "CI deploys" --permission apikeys:view --expires 2027-06-30
   latchkey tokens create --name "CI deploys" --allowed-ips "10.0.0.0/24, 2001:db8::/32" --out ci.token
   latchkey tokens create --name "printer 7" --public-key publicKey.pem --out printer7.token
@@ -65,6 +67,13 @@ the --expires day (default 90 days ahead).`,
 				if req.Kind == "" {
 					req.Kind = "public_key"
 				}
+			}
+			if cmd.Flags().Changed("allowed-ips") {
+				ips, err := ipsFlag("allowed-ips", allowed, "leave the flag out to allow any address")
+				if err != nil {
+					return err
+				}
+				req.AllowedIPs = ips
 			}
 			switch {
 			case noPermissions && len(perms) > 0:
@@ -99,7 +108,7 @@ the --expires day (default 90 days ahead).`,
 	f.StringSliceVar(&perms, "permission", nil, "a permission the token gets, e.g. apikeys:view (repeatable; default all of yours)")
 	f.BoolVar(&noPermissions, "no-permissions", false, "give the token no permissions (it can still call whoami)")
 	f.StringVar(&req.Role, "role", "", "give the token a role's permissions")
-	f.StringVar(&req.AllowedIPs, "allowed-ips", "", "IP addresses and CIDRs it may be used from, separated by spaces, commas or semicolons")
+	f.StringVar(&allowed, "allowed-ips", "", "IP addresses and CIDRs it may be used from, separated by spaces, commas or semicolons (default any address)")
 	f.StringVar(&req.ExpiresAt, "expires", "", "last valid day, YYYY-MM-DD (UTC; default 90 days ahead, at most one year)")
 	f.BoolVar(&req.NeverExpires, "never-expires", false, "no expiry (only where the account allows it)")
 	f.StringVar(&account, "account", "", "create it in this sub-account")
@@ -247,15 +256,19 @@ func showToken(cmd *cobra.Command, o *apiOptions, t client.Token) error {
 func newTokensUpdateCmd(o *apiOptions) *cobra.Command {
 	var (
 		name, description, expires, allowed, addAllowed string
-		active, neverExpires                            bool
+		active, neverExpires, anyIP                     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "update ID",
 		Short: "Change a token's name, description, state, expiry or allowed IPs",
 		Long: `Changes what may change after creation; permissions, kind and key never do
-(rotate the token for a new key). Only the flags you give are sent.`,
+(rotate the token for a new key). Only the flags you give are sent.
+--allowed-ips replaces the allowed IPs and --add-allowed-ips adds to them; a
+value that holds no address is refused. --any-ip lets the token be used from
+any address again.`,
 		Example: `  latchkey tokens update 7Hq2cX9pLm4Rt8Vz --name "CI deploys (prod)" --expires 2027-09-30
   latchkey tokens update 7Hq2cX9pLm4Rt8Vz --add-allowed-ips 192.0.2.7
+  latchkey tokens update 7Hq2cX9pLm4Rt8Vz --any-ip
   latchkey tokens update 7Hq2cX9pLm4Rt8Vz --active=false`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -270,8 +283,23 @@ func newTokensUpdateCmd(o *apiOptions) *cobra.Command {
 			req.Name = set("name", &name)
 			req.Description = set("description", &description)
 			req.ExpiresAt = set("expires", &expires)
-			req.AllowedIPs = set("allowed-ips", &allowed)
-			req.AddAllowedIPs = set("add-allowed-ips", &addAllowed)
+			if f.Changed("allowed-ips") {
+				ips, err := ipsFlag("allowed-ips", allowed, "give --any-ip to allow any address")
+				if err != nil {
+					return err
+				}
+				req.AllowedIPs = &ips
+			}
+			if anyIP {
+				req.AllowedIPs = &[]string{}
+			}
+			if f.Changed("add-allowed-ips") {
+				ips, err := ipsFlag("add-allowed-ips", addAllowed, "give at least one to add")
+				if err != nil {
+					return err
+				}
+				req.AddAllowedIPs = &ips
+			}
 			if f.Changed("active") {
 				req.Active = &active
 			}
@@ -279,7 +307,7 @@ func newTokensUpdateCmd(o *apiOptions) *cobra.Command {
 				req.NeverExpires = &neverExpires
 			}
 			if req == (client.UpdateTokenRequest{}) {
-				return errors.New("nothing to change: give --name, --description, --active, --expires, --never-expires, --allowed-ips or --add-allowed-ips")
+				return errors.New("nothing to change: give --name, --description, --active, --expires, --never-expires, --allowed-ips, --add-allowed-ips or --any-ip")
 			}
 			s, err := o.open(cmd)
 			if err != nil {
@@ -298,9 +326,24 @@ func newTokensUpdateCmd(o *apiOptions) *cobra.Command {
 	f.BoolVar(&active, "active", true, "enable (--active) or disable (--active=false) the token")
 	f.StringVar(&expires, "expires", "", "new last valid day, YYYY-MM-DD (at most one year from today)")
 	f.BoolVar(&neverExpires, "never-expires", false, "no expiry (only where the account allows it)")
-	f.StringVar(&allowed, "allowed-ips", "", `replace the allowed IPs ("" allows any address)`)
+	f.StringVar(&allowed, "allowed-ips", "", "replace the allowed IPs and CIDRs, separated by spaces, commas or semicolons")
 	f.StringVar(&addAllowed, "add-allowed-ips", "", "add allowed IPs or CIDRs")
+	f.BoolVar(&anyIP, "any-ip", false, "let the token be used from any address (clears the allowed IPs)")
+	cmd.MarkFlagsMutuallyExclusive("any-ip", "allowed-ips")
+	cmd.MarkFlagsMutuallyExclusive("any-ip", "add-allowed-ips")
 	return cmd
+}
+
+// ipsFlag cuts an allowed-IP flag into entries as the API cuts such a
+// string. A value that holds no address is refused rather than sent as an
+// empty list, which would allow any address: --allowed-ips "$IPS" with IPS
+// unset must not open a token to every address.
+func ipsFlag(flag, value, hint string) ([]string, error) {
+	entries := iplist.Split(value)
+	if len(entries) == 0 {
+		return nil, fmt.Errorf("--%s holds no IP address or CIDR; %s", flag, hint)
+	}
+	return entries, nil
 }
 
 func newTokensRotateCmd(o *apiOptions) *cobra.Command {

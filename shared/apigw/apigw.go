@@ -7,7 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
+	stdjson "encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,9 +16,10 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // MaxBodyBytes is the largest request body the API reads.
@@ -114,7 +115,7 @@ func baseHeaders() map[string]string {
 
 // JSON renders v with status.
 func JSON(status int, v any) events.APIGatewayProxyResponse {
-	body, err := json.Marshal(v)
+	body, err := stdjson.Marshal(v)
 	if err != nil {
 		// Only our own types reach here; failing to encode one is a bug.
 		return ErrorResponse(context.Background(), nil, fmt.Errorf("encode response: %w", err))
@@ -150,7 +151,7 @@ func ErrorResponse(ctx context.Context, log *slog.Logger, err error) events.APIG
 		}
 		log.Log(ctx, level, "request failed", attrs...)
 	}
-	body, _ := json.Marshal(errorBody{Error: e.Code, Description: e.Description, Field: e.Field, Missing: e.Missing})
+	body, _ := stdjson.Marshal(errorBody{Error: e.Code, Description: e.Description, Field: e.Field, Missing: e.Missing})
 	h := baseHeaders()
 	for k, v := range e.Headers {
 		h[k] = v
@@ -201,9 +202,50 @@ func tooLarge() *Error {
 		Description: fmt.Sprintf("request body is larger than %d KiB", MaxBodyBytes>>10)}
 }
 
-// DecodeJSON reads a JSON object body into v strictly: unknown fields, wrong
-// types, trailing data and invalid UTF-8 are 400s naming the field. An empty
-// body decodes as {} when allowEmpty.
+// strictJSON decodes request bodies as I-JSON (RFC 7493): UTF-8 with no
+// lone surrogate escapes, each member name once, matched to a field
+// exactly (case included), nothing the request type does not name, and no
+// null where a value belongs. A lax decoder would read `{"name":"a","NAME":"b"}`,
+// a repeated member or "\ud800" one way here and another way in a proxy or
+// log pipeline in front of us.
+var strictJSON = json.JoinOptions(
+	json.RejectUnknownMembers(true),
+	json.MatchCaseInsensitiveNames(false),
+	jsontext.AllowDuplicateNames(false),
+	jsontext.AllowInvalidUTF8(false),
+	json.WithUnmarshalers(json.UnmarshalFromFunc(refuseNull)),
+)
+
+// nullError is a JSON null where the request type wants a value. Null is
+// refused rather than read as "left out", so a client that serialises an
+// unset variable as null gets an error instead of a default it did not ask for.
+type nullError struct{ want string }
+
+func (e *nullError) Error() string { return "null where " + e.want + " belongs" }
+
+// refuseNull sees every value before it is decoded. Raw values
+// (jsontext.Value) are passed through as they are: the handler that asks
+// for raw JSON decides what null means there.
+func refuseNull(dec *jsontext.Decoder, v any) error {
+	if dec.PeekKind() != 'n' {
+		return json.SkipFunc
+	}
+	t := reflect.TypeOf(v).Elem()
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == rawValueType {
+		return json.SkipFunc
+	}
+	return &nullError{want: jsonTypeName(t)}
+}
+
+var rawValueType = reflect.TypeFor[jsontext.Value]()
+
+// DecodeJSON reads a JSON object body into v strictly (see strictJSON):
+// unknown or miscased fields, repeated fields, wrong types, null, trailing
+// data, invalid UTF-8 and lone surrogates are 400s naming the field, nested
+// ones by path (permissions[2]). An empty body decodes as {} when allowEmpty.
 func DecodeJSON(req events.APIGatewayProxyRequest, v any, allowEmpty bool) error {
 	if ct := Header(req.Headers, req.MultiValueHeaders, "Content-Type"); ct != "" {
 		mt, _, _ := strings.Cut(ct, ";")
@@ -217,52 +259,113 @@ func DecodeJSON(req events.APIGatewayProxyRequest, v any, allowEmpty bool) error
 	if err != nil {
 		return err
 	}
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 {
+	// Only JSON's own whitespace (RFC 8259 §2) makes a body empty.
+	if len(bytes.Trim(body, " \t\r\n")) == 0 {
 		if allowEmpty {
 			return nil
 		}
 		return BadRequest("body", "a JSON object body is required")
 	}
-	if !utf8.Valid(body) {
-		return BadRequest("body", "body is not valid UTF-8")
-	}
-	if body[0] != '{' {
-		return BadRequest("body", "body must be a JSON object")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := json.Unmarshal(body, v, strictJSON); err != nil {
 		return jsonError(err)
-	}
-	if dec.More() {
-		return BadRequest("body", "unexpected data after the JSON object")
-	}
-	if _, err := dec.Token(); err == nil {
-		return BadRequest("body", "unexpected data after the JSON object")
 	}
 	return nil
 }
 
+// jsonError turns a decoding error into a 400 naming the field at fault.
 func jsonError(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
+	var syn *jsontext.SyntacticError
+	var sem *json.SemanticError
 	switch {
-	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			field = "body"
+	case errors.As(err, &syn):
+		field := fieldPath(syn.JSONPointer)
+		switch {
+		case errors.Is(syn.Err, jsontext.ErrDuplicateName):
+			return BadRequest(field, "is given more than once; give each field once")
+		case errors.Is(syn.Err, io.ErrUnexpectedEOF):
+			return BadRequest("body", "body is not valid JSON: it ends before the object does")
+		case field == "body":
+			return BadRequest("body", "body is not valid JSON: "+syn.Err.Error())
 		}
-		want := jsonTypeName(typeErr.Type)
-		return BadRequest(field, fmt.Sprintf("must be %s, not %s", want, typeErr.Value))
-	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
-		return BadRequest("body", "body is not valid JSON")
-	}
-	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
-		field := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
-		return BadRequest(field, "unknown field")
+		return BadRequest(field, "is not valid JSON: "+syn.Err.Error())
+	case errors.As(err, &sem):
+		field := fieldPath(sem.JSONPointer)
+		var null *nullError
+		switch {
+		case errors.As(sem.Err, &null) && field == "body":
+			return BadRequest("body", "body must be a JSON object, not null")
+		case errors.As(sem.Err, &null):
+			return BadRequest(field, fmt.Sprintf("must be %s, not null; leave the field out instead", null.want))
+		case errors.Is(sem.Err, json.ErrUnknownName):
+			return BadRequest(field, "unknown field"+caseHint(sem.GoType, sem.JSONPointer.LastToken()))
+		case field == "body":
+			return BadRequest("body", "body must be a JSON object, not "+kindName(sem.JSONKind))
+		case errors.Is(sem.Err, strconv.ErrRange):
+			return BadRequest(field, "is out of range")
+		case errors.Is(sem.Err, strconv.ErrSyntax) && sem.JSONKind == '0':
+			return BadRequest(field, fmt.Sprintf("must be %s, not %s", jsonTypeName(sem.GoType), sem.JSONValue))
+		case sem.JSONKind != 0:
+			return BadRequest(field, fmt.Sprintf("must be %s, not %s", jsonTypeName(sem.GoType), kindName(sem.JSONKind)))
+		}
+		return BadRequest(field, "must be "+jsonTypeName(sem.GoType))
 	}
 	return BadRequest("body", "body is not valid JSON")
+}
+
+// fieldPath names the member a JSON pointer points at as a client wrote
+// it: "allowed_ips", "permissions[2]"; the empty pointer is the body.
+// Request types nest no objects, so a number below the top is a list index.
+func fieldPath(p jsontext.Pointer) string {
+	if p == "" {
+		return "body"
+	}
+	var b strings.Builder
+	for tok := range p.Tokens() {
+		switch {
+		case b.Len() == 0:
+			b.WriteString(tok)
+		case tok != "" && strings.Trim(tok, "0123456789") == "":
+			b.WriteString("[" + tok + "]")
+		default:
+			b.WriteString("." + tok)
+		}
+	}
+	return b.String()
+}
+
+// caseHint names the field an unknown one differs from only in case.
+func caseHint(t reflect.Type, name string) string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return ""
+	}
+	for i := range t.NumField() {
+		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if tag != "" && tag != "-" && tag != name && strings.EqualFold(tag, name) {
+			return fmt.Sprintf(" (field names are case-sensitive: %s)", tag)
+		}
+	}
+	return ""
+}
+
+func kindName(k jsontext.Kind) string {
+	switch k {
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "bool"
+	case '"':
+		return "string"
+	case '0':
+		return "number"
+	case '{':
+		return "object"
+	case '[':
+		return "list"
+	}
+	return "another kind of value"
 }
 
 // Described lets a custom JSON type say what it accepts in type errors.
@@ -286,7 +389,9 @@ func jsonTypeName(t reflect.Type) string {
 		return "a list"
 	case reflect.Map, reflect.Struct:
 		return "an object"
-	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint, reflect.Uint64, reflect.Float64:
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float64:
 		return "a number"
 	case reflect.Pointer:
 		return jsonTypeName(t.Elem())

@@ -184,11 +184,12 @@ type CreateTokenRequest struct {
 	// Permissions nil means the creator's own.
 	Permissions *[]string `json:"permissions,omitempty"`
 	Role        string    `json:"role,omitempty"`
-	// AllowedIPs is one string separated by spaces, commas, semicolons or
-	// line breaks, as the API accepts it; the server validates each entry.
-	AllowedIPs   string `json:"allowed_ips,omitempty"`
-	ExpiresAt    string `json:"expires_at,omitempty"`
-	NeverExpires bool   `json:"never_expires,omitempty"`
+	// AllowedIPs are the addresses and CIDRs the token may be used from;
+	// none allows any address. The server validates each entry and refuses
+	// a blank one.
+	AllowedIPs   []string `json:"allowed_ips,omitempty"`
+	ExpiresAt    string   `json:"expires_at,omitempty"`
+	NeverExpires bool     `json:"never_expires,omitempty"`
 }
 
 // CreateToken creates a token in the caller's account, or in a sub-account
@@ -226,10 +227,11 @@ type UpdateTokenRequest struct {
 	Active       *bool   `json:"active,omitempty"`
 	ExpiresAt    *string `json:"expires_at,omitempty"`
 	NeverExpires *bool   `json:"never_expires,omitempty"`
-	// AllowedIPs replaces the list ("" allows any address); AddAllowedIPs
-	// appends to it.
-	AllowedIPs    *string `json:"allowed_ips,omitempty"`
-	AddAllowedIPs *string `json:"add_allowed_ips,omitempty"`
+	// AllowedIPs replaces the list; an empty list allows any address.
+	// AddAllowedIPs appends to it. The server validates each entry and
+	// refuses a blank one.
+	AllowedIPs    *[]string `json:"allowed_ips,omitempty"`
+	AddAllowedIPs *[]string `json:"add_allowed_ips,omitempty"`
 }
 
 // UpdateToken changes a token.

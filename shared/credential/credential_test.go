@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	mrand "math/rand/v2"
 	"slices"
 	"strings"
@@ -353,5 +354,168 @@ func TestInAccountTree(t *testing.T) {
 	c := Credential{Account: "acme", AccountPath: []string{"vendor", "acme"}}
 	if !c.InAccountTree("vendor") || !c.InAccountTree("acme") || c.InAccountTree("other") {
 		t.Fatal("tree membership wrong")
+	}
+}
+
+// TestBlankAllowlistIsAnError: only an empty list allows any address; a
+// list holding a blank entry is refused, naming the field it came in.
+func TestBlankAllowlistIsAnError(t *testing.T) {
+	t.Parallel()
+	blanks := [][]string{{""}, {" "}, {",,;"}, {"\n\t"}, {"10.0.0.1", ""}, {"", "10.0.0.1"}, {"10.0.0.1", " , "}}
+	for _, raw := range blanks {
+		if _, err := New(Spec{Name: "x", AllowedIPs: raw}, admin(), now); fieldOf(t, err) != "allowed_ips" || !strings.Contains(err.Error(), "[]") {
+			t.Errorf("create with %q: %v", raw, err)
+		}
+	}
+	for _, empty := range [][]string{nil, {}} {
+		if c, err := New(Spec{Name: "x", AllowedIPs: empty}, admin(), now); err != nil || len(c.AllowedIPs) != 0 {
+			t.Errorf("create with %#v: %v %v, want any address", empty, c.AllowedIPs, err)
+		}
+	}
+
+	base, err := New(Spec{Name: "x", AllowedIPs: []string{"10.0.0.1"}}, admin(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range blanks {
+		for _, tc := range []struct {
+			field string
+			u     Update
+		}{
+			{"allowed_ips", Update{AllowedIPs: raw, SetAllowedIPs: true}},
+			{"add_allowed_ips", Update{AddAllowedIPs: raw}},
+			// Each list is answered for in its own field.
+			{"add_allowed_ips", Update{AllowedIPs: []string{"192.0.2.1"}, SetAllowedIPs: true, AddAllowedIPs: raw}},
+			{"allowed_ips", Update{AllowedIPs: raw, SetAllowedIPs: true, AddAllowedIPs: []string{"192.0.2.1"}}},
+		} {
+			c := base.Clone()
+			if _, err := c.Apply(tc.u, now, Policy{}); fieldOf(t, err) != tc.field {
+				t.Errorf("%+v: %v, want an error in %s", tc.u, err, tc.field)
+			}
+			if !slices.Equal(c.AllowedIPs, []string{"10.0.0.1"}) {
+				t.Errorf("%+v: a refused update changed the list to %v", tc.u, c.AllowedIPs)
+			}
+		}
+	}
+	c := base.Clone()
+	if _, err := c.Apply(Update{AllowedIPs: []string{}, SetAllowedIPs: true}, now, Policy{}); err != nil || len(c.AllowedIPs) != 0 {
+		t.Errorf("allowed_ips []: %v %v, want any address", c.AllowedIPs, err)
+	}
+}
+
+// TestCleanTextRefusesCharactersThatLie: text must read as it is stored. Each
+// refused character is named as U+XXXX, in names and descriptions alike.
+func TestCleanTextRefusesCharactersThatLie(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		r    rune
+		why  string
+	}{
+		{"right-to-left override", '\u202E', "formatting"},
+		{"left-to-right embedding", '\u202A', "formatting"},
+		{"left-to-right isolate", '\u2066', "formatting"},
+		{"right-to-left isolate", '\u2067', "formatting"},
+		{"first strong isolate", '\u2068', "formatting"},
+		{"pop directional isolate", '\u2069', "formatting"},
+		{"right-to-left mark", '\u200F', "formatting"},
+		{"arabic letter mark", '\u061C', "formatting"},
+		{"zero width space", '\u200B', "formatting"},
+		{"zero width non-joiner", '\u200C', "formatting"},
+		{"zero width joiner", '\u200D', "formatting"},
+		{"word joiner", '\u2060', "formatting"},
+		{"invisible times", '\u2062', "formatting"},
+		{"byte order mark", '\uFEFF', "formatting"},
+		{"soft hyphen", '\u00AD', "formatting"},
+		{"mongolian vowel separator", '\u180E', "formatting"},
+		{"tag letter", '\U000E0041', "formatting"},
+		{"line separator", '\u2028', "separator"},
+		{"paragraph separator", '\u2029', "separator"},
+		{"nul", '\u0000', "control"},
+		{"escape", '\u001B', "control"},
+		{"delete", '\u007F', "control"},
+		{"next line", '\u0085', "control"},
+		{"carriage return", '\r', "control"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			want := fmt.Sprintf("%U", tc.r)
+			for _, field := range []string{"name", "description"} {
+				_, err := CleanText(field, "pay"+string(tc.r)+"roll", 100, true)
+				var fe *FieldError
+				if !errors.As(err, &fe) || fe.Field != field || !strings.Contains(fe.Message, want) || !strings.Contains(fe.Message, tc.why) {
+					t.Errorf("%s with %s: %v, want a %s error naming %s", field, want, err, tc.why, want)
+				}
+			}
+			if _, err := ValidName("C" + string(tc.r) + "I"); err == nil {
+				t.Errorf("ValidName accepted %s", want)
+			}
+		})
+	}
+}
+
+// TestCleanTextRefusesInvisibleText: a name or description made only of
+// characters that show nothing is refused, naming the first of them.
+func TestCleanTextRefusesInvisibleText(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, text string
+		first      rune
+	}{
+		{"hangul filler", "\u3164", '\u3164'},
+		{"hangul fillers", "\u3164\u3164\u3164", '\u3164'},
+		{"hangul choseong filler", "\u115F", '\u115F'},
+		{"hangul jungseong filler", "\u1160", '\u1160'},
+		{"halfwidth hangul filler", "\uFFA0", '\uFFA0'},
+		{"braille blank", "\u2800\u2800", '\u2800'},
+		{"combining marks alone", "\u0301\u0308", '\u0301'},
+		{"enclosing circle alone", "\u20DD", '\u20DD'},
+		{"variation selector alone", "\uFE0F", '\uFE0F'},
+		{"supplementary variation selector", "\U000E0100", '\U000E0100'},
+		{"combining grapheme joiner", "\u034F", '\u034F'},
+		{"khmer vowel inherent", "\u17B4", '\u17B4'},
+		{"filler between spaces", "\u3164 \u2800\u00A0\u3164", '\u3164'},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			want := fmt.Sprintf("%U", tc.first)
+			for _, field := range []string{"name", "description"} {
+				_, err := CleanText(field, tc.text, 100, field == "name")
+				var fe *FieldError
+				if !errors.As(err, &fe) || fe.Field != field || !strings.Contains(fe.Message, "invisible") || !strings.Contains(fe.Message, want) {
+					t.Errorf("%s %q: %v, want an error about invisible characters naming %s", field, tc.text, err, want)
+				}
+			}
+		})
+	}
+	// White space of any kind is trimmed away: a name of it is no name.
+	for _, space := range []string{" ", "\u00A0", "\u2003", "\u3000", "\u205F", "\u2028", "\u1680 \u202F"} {
+		if _, err := validTokenName(space); err == nil || fieldOf(t, err) != "name" {
+			t.Errorf("name %q: %v", space, err)
+		}
+		if d, err := validDescription(space); err != nil || d != "" {
+			t.Errorf("description %q: %q %v, want it trimmed to nothing", space, d, err)
+		}
+	}
+}
+
+// TestCleanTextKeepsWhatReadsAsWritten: marks and selectors on a base,
+// scripts of every kind, and line breaks and tabs in descriptions pass.
+func TestCleanTextKeepsWhatReadsAsWritten(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{
+		"Café deploys", "Cafe\u0301 deploys", "❤\uFE0F prod", "한국 CI", "\u1100\u1161 jamo", "شبكة", "דו\"ח", "東京 CI",
+		"a\u2800b", "x\u3164y", "CI (prod) – eu-west-1",
+	} {
+		if got, err := ValidName(s); err != nil || got != s {
+			t.Errorf("ValidName(%q) = %q, %v", s, got, err)
+		}
+	}
+	desc := "Deploys from CI.\n\tOwner: platform team.\nRotate monthly."
+	if got, err := validDescription(desc); err != nil || got != desc {
+		t.Errorf("description with line breaks and tabs: %q, %v", got, err)
+	}
+	if _, err := ValidName("two\nlines"); err == nil || !strings.Contains(err.Error(), "single line") {
+		t.Errorf("a name with a line break: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package credential
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -148,7 +149,7 @@ func New(spec Spec, by Creator, now time.Time) (Credential, error) {
 	}
 	ips, err := iplist.Parse(spec.AllowedIPs)
 	if err != nil {
-		return Credential{}, fieldErr("allowed_ips", "%s", err)
+		return Credential{}, allowlistErr("allowed_ips", err)
 	}
 	c.AllowedIPs = ips.Entries()
 	if c.ExpiresAt, err = Expiry(spec.ExpiresAt, spec.NeverExpires, now, by.Policy); err != nil {
@@ -269,35 +270,29 @@ func (c *Credential) Apply(u Update, now time.Time, p Policy) ([]string, error) 
 		}
 	}
 	if u.SetAllowedIPs || u.AddAllowedIPs != nil {
-		base := next.AllowedIPs
-		raw := u.AllowedIPs
-		field := "allowed_ips"
+		var list iplist.List
+		var err error
 		if u.SetAllowedIPs {
-			base = nil
+			if list, err = iplist.Parse(u.AllowedIPs); err != nil {
+				return nil, allowlistErr("allowed_ips", err)
+			}
+		} else if list, err = iplist.Parse(next.AllowedIPs); err != nil {
+			return nil, fmt.Errorf("stored allowlist of %s: %w", c.ID, err)
 		}
 		if u.AddAllowedIPs != nil {
 			if len(u.AddAllowedIPs) == 0 {
 				return nil, fieldErr("add_allowed_ips", "give at least one address or CIDR to add")
 			}
-			raw = append(append([]string(nil), raw...), u.AddAllowedIPs...)
-			if !u.SetAllowedIPs {
-				field = "add_allowed_ips"
+			added, err := iplist.Parse(u.AddAllowedIPs)
+			if err != nil {
+				return nil, allowlistErr("add_allowed_ips", err)
+			}
+			if list, err = list.Merge(added); err != nil {
+				return nil, allowlistErr("add_allowed_ips", err)
 			}
 		}
-		added, err := iplist.Parse(raw)
-		if err != nil {
-			return nil, fieldErr(field, "%s", err)
-		}
-		current, err := iplist.Parse(base)
-		if err != nil {
-			return nil, fmt.Errorf("stored allowlist of %s: %w", c.ID, err)
-		}
-		merged, err := current.Merge(added)
-		if err != nil {
-			return nil, fieldErr(field, "%s", err)
-		}
-		if !equalStrings(merged.Entries(), next.AllowedIPs) {
-			next.AllowedIPs = merged.Entries()
+		if !equalStrings(list.Entries(), next.AllowedIPs) {
+			next.AllowedIPs = list.Entries()
 			changed = append(changed, "allowed_ips")
 		}
 	}
@@ -318,6 +313,19 @@ func equalStrings(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// allowlistErr words an allowlist error for the field it came in. A blank
+// allowed_ips says how to ask for what it was probably meant to be.
+func allowlistErr(field string, err error) error {
+	var blank *iplist.BlankError
+	switch {
+	case errors.As(err, &blank) && field == "allowed_ips":
+		return fieldErr(field, "%s; to allow any address, send an empty list: []", err)
+	case errors.As(err, &blank):
+		return fieldErr(field, "%s; give at least one address or CIDR to add", err)
+	}
+	return fieldErr(field, "%s", err)
 }
 
 // validTokenName is ValidName with a hint for what a token's name is for.
@@ -342,7 +350,11 @@ func validDescription(s string) (string, error) {
 }
 
 // CleanText trims a free-text field and checks it: valid UTF-8, at most max
-// characters, no control characters but line breaks and tabs.
+// characters, and nothing that makes it read otherwise than it is stored —
+// no control characters but line breaks and tabs, no formatting characters
+// (Unicode category Cf: bidi controls that reorder what follows, zero-width
+// characters, soft hyphens), no line or paragraph separators, and not only
+// invisible characters. An error names the character as U+XXXX.
 func CleanText(field, s string, max int, required bool) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" && required {
@@ -354,12 +366,34 @@ func CleanText(field, s string, max int, required bool) (string, error) {
 	if n := utf8.RuneCountInString(s); n > max {
 		return "", fieldErr(field, "must be at most %d characters (got %d)", max, n)
 	}
+	visible := false
 	for _, r := range s {
-		if unicode.IsControl(r) && r != '\n' && r != '\t' {
-			return "", fieldErr(field, "must not contain control characters")
+		switch {
+		case r == '\n' || r == '\t':
+		case unicode.IsControl(r):
+			return "", fieldErr(field, "must not contain %U (a control character)", r)
+		case unicode.Is(unicode.Cf, r):
+			return "", fieldErr(field, "must not contain %U (an invisible formatting character)", r)
+		case unicode.In(r, unicode.Zl, unicode.Zp):
+			return "", fieldErr(field, "must not contain %U (a line or paragraph separator)", r)
 		}
+		visible = visible || !invisible(r)
+	}
+	if s != "" && !visible {
+		first, _ := utf8.DecodeRuneInString(s)
+		return "", fieldErr(field, "is made only of invisible characters, such as %U", first)
 	}
 	return s, nil
+}
+
+// invisible reports whether r shows nothing on its own: white space,
+// combining marks and variation selectors without a base, characters Unicode
+// says to ignore when rendering (the Hangul fillers U+115F, U+1160, U+3164
+// and U+FFA0 among them), and the blank Braille pattern U+2800, which fonts
+// draw as empty although it is a symbol.
+func invisible(r rune) bool {
+	return unicode.IsSpace(r) || r == '\u2800' ||
+		unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
 }
 
 // Rotate installs new credential material (a new secret hash, or a new public

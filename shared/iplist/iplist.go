@@ -2,6 +2,7 @@
 // addresses and CIDR blocks, entered as a list or as one string separated by
 // spaces, commas, semicolons or line breaks. Each entry is validated, duplicates
 // are dropped, and single addresses are kept as written (no /32 is added).
+// Only an empty list allows every address; a blank entry is an error.
 package iplist
 
 import (
@@ -26,6 +27,22 @@ type EntryError struct {
 func (e *EntryError) Error() string { return fmt.Sprintf("%s: %q", ErrInvalid, e.Entry) }
 func (e *EntryError) Unwrap() error { return ErrInvalid }
 
+// BlankError means an entry of the list holds no address: it is empty, or
+// only separators. It is refused rather than skipped because skipping it
+// could leave an empty list, which allows every address: an unset variable
+// ("allowed_ips": "$IPS") must not open a token to the world.
+type BlankError struct {
+	// Index is the entry's position in the list, from 0; Of is the list's length.
+	Index, Of int
+}
+
+func (e *BlankError) Error() string {
+	if e.Of == 1 {
+		return "no IP address or CIDR given"
+	}
+	return fmt.Sprintf("entry %d of %d holds no IP address or CIDR", e.Index+1, e.Of)
+}
+
 // ErrTooMany means the list is longer than MaxEntries.
 var ErrTooMany = fmt.Errorf("at most %d allowed IP entries", MaxEntries)
 
@@ -47,12 +64,18 @@ type List struct {
 	prefixes []netip.Prefix
 }
 
-// Parse validates raw entries (each may itself hold several separated entries).
+// Parse validates raw entries, each of which may itself hold several
+// separated entries but must hold at least one (see BlankError). No entries
+// at all is the empty List.
 func Parse(raw []string) (List, error) {
 	var l List
 	seen := map[netip.Prefix]bool{}
-	for _, r := range raw {
-		for _, e := range Split(r) {
+	for i, r := range raw {
+		entries := Split(r)
+		if len(entries) == 0 {
+			return List{}, &BlankError{Index: i, Of: len(raw)}
+		}
+		for _, e := range entries {
 			p, canonical, err := parseEntry(e)
 			if err != nil {
 				return List{}, err

@@ -156,3 +156,32 @@ func TestMappedBlocksAreIPv4Blocks(t *testing.T) {
 		}
 	}
 }
+
+// TestParseRefusesBlankEntries: a blank entry is an error, never dropped,
+// since dropping it could leave the empty list that allows any address.
+func TestParseRefusesBlankEntries(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		raw       []string
+		index, of int
+		msg       string
+	}{
+		{[]string{""}, 0, 1, "no IP address or CIDR given"},
+		{[]string{"  "}, 0, 1, "no IP address or CIDR given"},
+		{[]string{",,;"}, 0, 1, "no IP address or CIDR given"},
+		{[]string{"\r\n\t"}, 0, 1, "no IP address or CIDR given"},
+		{[]string{"10.0.0.1", ""}, 1, 2, "entry 2 of 2 holds no IP address or CIDR"},
+		{[]string{" ; ", "10.0.0.1"}, 0, 2, "entry 1 of 2 holds no IP address or CIDR"},
+	} {
+		_, err := Parse(tc.raw)
+		var be *BlankError
+		if !errors.As(err, &be) || be.Index != tc.index || be.Of != tc.of || err.Error() != tc.msg {
+			t.Errorf("Parse(%q) = %v, want %q", tc.raw, err, tc.msg)
+		}
+	}
+	for _, empty := range [][]string{nil, {}} {
+		if l, err := Parse(empty); err != nil || l.Len() != 0 || !l.Allows("203.0.113.1") {
+			t.Errorf("Parse(%#v) = %v, %v; want the empty list", empty, l.Entries(), err)
+		}
+	}
+}

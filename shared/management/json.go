@@ -1,61 +1,49 @@
 package management
 
 import (
-	"encoding/json"
 	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/latchkey/latchkey/shared/account"
 	"github.com/latchkey/latchkey/shared/admin"
 	"github.com/latchkey/latchkey/shared/caller"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/event"
-	"github.com/latchkey/latchkey/shared/iplist"
 	"github.com/latchkey/latchkey/shared/store"
 )
 
 // ipInput accepts allowed IPs as a JSON list or as one string separated by
-// spaces, commas, semicolons or line breaks.
+// spaces, commas, semicolons or line breaks. A string is kept whole, as the
+// list's one entry, so that iplist.Parse refuses it when it holds no
+// address: only the empty list means "any address".
 type ipInput []string
 
-func (in *ipInput) UnmarshalJSON(b []byte) error {
-	var list []string
-	if err := json.Unmarshal(b, &list); err == nil {
-		*in = list
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		*in = iplist.Split(s)
-		if *in == nil {
-			*in = []string{}
+// UnmarshalJSONFrom implements json.UnmarshalerFrom.
+func (in *ipInput) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	switch k := dec.PeekKind(); k {
+	case '[':
+		var list []string
+		if err := json.UnmarshalDecode(dec, &list); err != nil {
+			return err
 		}
-		return nil
+		*in = append(ipInput{}, list...)
+	case '"':
+		var s string
+		if err := json.UnmarshalDecode(dec, &s); err != nil {
+			return err
+		}
+		*in = ipInput{s}
+	default:
+		return &json.SemanticError{JSONKind: k}
 	}
-	return &json.UnmarshalTypeError{Value: jsonKind(b), Type: ipInputType}
+	return nil
 }
 
 // JSONDescription implements apigw.Described.
 func (*ipInput) JSONDescription() string {
-	return "a list of IP addresses or CIDRs, or one string of them separated by spaces, commas, semicolons or line breaks"
-}
-
-func jsonKind(b []byte) string {
-	if len(b) == 0 {
-		return "nothing"
-	}
-	switch b[0] {
-	case '{':
-		return "object"
-	case '[':
-		return "list with a non-string entry"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "bool"
-	case 'n':
-		return "null"
-	}
-	return "number"
+	return "a list of IP addresses or CIDRs ([] allows any address), or one string of them separated by spaces, commas, semicolons or line breaks"
 }
 
 type createTokenRequest struct {
@@ -79,13 +67,14 @@ type updateTokenRequest struct {
 	NeverExpires  *bool    `json:"never_expires"`
 	AllowedIPs    *ipInput `json:"allowed_ips"`
 	AddAllowedIPs *ipInput `json:"add_allowed_ips"`
-	// Fields fixed at creation: present means a 400 that says so.
-	Permissions json.RawMessage `json:"permissions"`
-	Type        json.RawMessage `json:"type"`
-	Kind        json.RawMessage `json:"kind"`
-	PublicKey   json.RawMessage `json:"public_key"`
-	Account     json.RawMessage `json:"account"`
-	Groups      json.RawMessage `json:"groups"`
+	// Fields fixed at creation: present, even as null, means a 400 that
+	// says so.
+	Permissions jsontext.Value `json:"permissions"`
+	Type        jsontext.Value `json:"type"`
+	Kind        jsontext.Value `json:"kind"`
+	PublicKey   jsontext.Value `json:"public_key"`
+	Account     jsontext.Value `json:"account"`
+	Groups      jsontext.Value `json:"groups"`
 }
 
 type rotateRequest struct {

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -26,8 +25,6 @@ import (
 	"github.com/latchkey/latchkey/shared/route"
 	"github.com/latchkey/latchkey/shared/store"
 )
-
-var ipInputType = reflect.TypeOf(ipInput{})
 
 // Handler serves the management routes.
 type Handler struct {

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -28,10 +29,12 @@ import (
 	"github.com/latchkey/latchkey/shared/bearer"
 	"github.com/latchkey/latchkey/shared/caller"
 	"github.com/latchkey/latchkey/shared/clock"
+	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/openapi"
 	"github.com/latchkey/latchkey/shared/openapi/openapitest"
 	"github.com/latchkey/latchkey/shared/permission"
 	"github.com/latchkey/latchkey/shared/route"
+	"github.com/latchkey/latchkey/shared/store"
 	"github.com/latchkey/latchkey/shared/store/memstore"
 )
 
@@ -636,7 +639,7 @@ func TestBadRequests(t *testing.T) {
 	e.fail(call{method: "POST", path: "/v1/tokens", body: `["name"]`}, 400, "invalid_request", "body")
 	e.fail(call{method: "POST", path: "/v1/tokens", body: ``}, 400, "invalid_request", "body")
 	e.fail(call{method: "POST", path: "/v1/tokens", body: `{"name":"a"} {"name":"b"}`}, 400, "invalid_request", "body")
-	e.fail(call{method: "POST", path: "/v1/tokens", body: "{\"name\":\"\xff\"}"}, 400, "invalid_request", "body")
+	e.fail(call{method: "POST", path: "/v1/tokens", body: "{\"name\":\"\xff\"}"}, 400, "invalid_request", "name")
 	e.fail(call{method: "POST", path: "/v1/tokens", body: `{"name":"x","type":"mobile"}`}, 400, "invalid_request", "type")
 	e.fail(call{method: "POST", path: "/v1/tokens", body: `{"name":"x","kind":"hmac"}`}, 400, "invalid_request", "kind")
 	e.fail(call{method: "POST", path: "/v1/tokens", body: `{"name":123}`}, 400, "invalid_request", "name")
@@ -724,5 +727,169 @@ func TestNoSecretLeaks(t *testing.T) {
 				t.Errorf("%s contains a secret or hash (%.8s…)", where, n)
 			}
 		}
+	}
+}
+
+// stored is everything of the vendor account a request could write.
+type stored struct {
+	creds                   []credential.Credential
+	events, accounts, roles int
+}
+
+func (e *env) stored() stored {
+	e.t.Helper()
+	ctx := context.Background()
+	creds, err := e.store.ListCredentials(ctx, store.CredentialQuery{Account: "vendor", Limit: store.MaxLimit})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	evs, err := e.store.ListEvents(ctx, storeQuery("vendor"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	accts, err := e.store.ListChildAccounts(ctx, "vendor", store.MaxLimit, "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	roles, err := e.store.ListRoles(ctx, "vendor", store.MaxLimit, "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return stored{creds: creds.Items, events: len(evs.Items), accounts: len(accts.Items), roles: len(roles.Items)}
+}
+
+// TestStrictJSON: every JSON body of the API is decoded strictly. Each
+// refusal is a 400 naming the field, and writes nothing.
+func TestStrictJSON(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok := "/v1/tokens/" + e.create(`{"name":"mine","allowed_ips":"10.0.0.1"}`)["id"].(string)
+	for _, tc := range []struct {
+		name, method, path, body, field, says string
+	}{
+		{"create: repeated name", "POST", "/v1/tokens", `{"name":"a","name":"b"}`, "name", "more than once"},
+		{"create: repeated permissions", "POST", "/v1/tokens", `{"name":"a","permissions":["apikeys:view"],"permissions":["apikeys:manage"]}`, "permissions", "more than once"},
+		{"create: NAME", "POST", "/v1/tokens", `{"NAME":"x"}`, "NAME", "unknown field"},
+		{"create: Allowed_IPs", "POST", "/v1/tokens", `{"name":"x","Allowed_IPs":"10.0.0.1"}`, "Allowed_IPs", "case-sensitive: allowed_ips"},
+		{"create: lone high surrogate", "POST", "/v1/tokens", `{"name":"\ud800"}`, "name", "surrogate"},
+		{"create: lone low surrogate", "POST", "/v1/tokens", `{"name":"ok","description":"\udc00"}`, "description", "surrogate"},
+		{"create: surrogate in a permission", "POST", "/v1/tokens", `{"name":"x","permissions":["apikeys:view","\ud800"]}`, "permissions[1]", "surrogate"},
+		{"create: number in permissions", "POST", "/v1/tokens", `{"name":"x","permissions":["apikeys:view",7]}`, "permissions[1]", "must be a string, not number"},
+		{"create: null permissions", "POST", "/v1/tokens", `{"name":"x","permissions":null}`, "permissions", "not null"},
+		{"create: null name", "POST", "/v1/tokens", `{"name":null}`, "name", "must be a string, not null"},
+		{"create: null never_expires", "POST", "/v1/tokens", `{"name":"x","never_expires":null}`, "never_expires", "not null"},
+		{"create: ips of the wrong type", "POST", "/v1/tokens", `{"name":"x","allowed_ips":{"ip":"10.0.0.1"}}`, "allowed_ips", "must be a list of IP addresses or CIDRs"},
+		{"create: number among ips", "POST", "/v1/tokens", `{"name":"x","allowed_ips":["10.0.0.1",10]}`, "allowed_ips[1]", "must be a string, not number"},
+		{"sub-account create: repeated name", "POST", "/v1/accounts/vendor/tokens", `{"name":"a","name":"a"}`, "name", "more than once"},
+		{"update: repeated active", "PATCH", tok, `{"active":true,"active":false}`, "active", "more than once"},
+		{"update: Name", "PATCH", tok, `{"Name":"x"}`, "Name", "unknown field"},
+		{"update: lone surrogate", "PATCH", tok, `{"name":"a\udbff"}`, "name", "surrogate"},
+		{"update: null name", "PATCH", tok, `{"name":null}`, "name", "not null"},
+		{"update: null expires_at", "PATCH", tok, `{"expires_at":null}`, "expires_at", "not null"},
+		{"update: permissions as null", "PATCH", tok, `{"permissions":null}`, "permissions", "fixed when the token is created"},
+		{"update: groups as null", "PATCH", tok, `{"name":"x","groups":null}`, "groups", "fixed when the token is created"},
+		{"update: repeated fixed field", "PATCH", tok, `{"kind":"secret","kind":"public_key"}`, "kind", "more than once"},
+		{"rotate: repeated grace", "POST", tok + "/rotate", `{"grace_seconds":1,"grace_seconds":2}`, "grace_seconds", "more than once"},
+		{"rotate: fractional grace", "POST", tok + "/rotate", `{"grace_seconds":1.5}`, "grace_seconds", "whole number"},
+		{"rotate: null grace", "POST", tok + "/rotate", `{"grace_seconds":null}`, "grace_seconds", "not null"},
+		{"rotate: Grace_Seconds", "POST", tok + "/rotate", `{"Grace_Seconds":60}`, "Grace_Seconds", "case-sensitive: grace_seconds"},
+		{"role: repeated permissions", "POST", "/v1/roles", `{"name":"r","permissions":["apikeys:view"],"permissions":["apikeys:manage"]}`, "permissions", "more than once"},
+		{"role: surrogate in description", "POST", "/v1/roles", `{"name":"r","permissions":["apikeys:view"],"description":"\udfff"}`, "description", "surrogate"},
+		{"role: null permissions", "POST", "/v1/roles", `{"name":"r","permissions":null}`, "permissions", "not null"},
+		{"account: repeated id", "POST", "/v1/accounts", `{"id":"a1","name":"A","id":"a2"}`, "id", "more than once"},
+		{"account: Allow_Never_Expires", "POST", "/v1/accounts", `{"name":"A","Allow_Never_Expires":true}`, "Allow_Never_Expires", "unknown field"},
+		{"account: null parent", "POST", "/v1/accounts", `{"name":"A","parent":null}`, "parent", "not null"},
+		{"account: invalid UTF-8", "POST", "/v1/accounts", "{\"name\":\"A\xc0\"}", "name", "UTF-8"},
+	} {
+		before := e.stored()
+		out := e.fail(call{method: tc.method, path: tc.path, body: tc.body}, 400, "invalid_request", tc.field)
+		if msg, _ := out["error_description"].(string); !strings.Contains(msg, tc.says) {
+			t.Errorf("%s: %q does not say %q", tc.name, msg, tc.says)
+		}
+		if after := e.stored(); !reflect.DeepEqual(after, before) {
+			t.Errorf("%s: a refused request wrote %+v", tc.name, after)
+		}
+	}
+}
+
+// TestBlankAllowlistIsRefused: an allowed-IP value that holds no address is
+// a 400 naming the field it came in, wherever it comes, and writes nothing;
+// only [] (or, on create, leaving the field out) allows any address.
+func TestBlankAllowlistIsRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.json(call{method: "POST", path: "/v1/accounts", body: `{"id":"acme","name":"Acme"}`}, 201)
+	tok := "/v1/tokens/" + e.create(`{"name":"fenced","allowed_ips":"10.0.0.1"}`)["id"].(string)
+	blanks := []string{`""`, `" "`, `",,;"`, `"\n\t\r"`, `[""]`, `["  "]`, `[" ,; "]`, `["10.0.0.1",""]`, `["","10.0.0.1"]`, `null`}
+	for _, blank := range blanks {
+		for _, tc := range []struct {
+			method, path, body, field, says string
+		}{
+			{"POST", "/v1/tokens", `{"name":"x","allowed_ips":` + blank + `}`, "allowed_ips", "[]"},
+			{"POST", "/v1/accounts/acme/tokens", `{"name":"x","allowed_ips":` + blank + `}`, "allowed_ips", "[]"},
+			{"PATCH", tok, `{"allowed_ips":` + blank + `}`, "allowed_ips", "[]"},
+			{"PATCH", tok, `{"add_allowed_ips":` + blank + `}`, "add_allowed_ips", ""},
+			// Beside a good value in the other field, the blank one is named.
+			{"PATCH", tok, `{"allowed_ips":["192.0.2.1"],"add_allowed_ips":` + blank + `}`, "add_allowed_ips", ""},
+			{"PATCH", tok, `{"allowed_ips":` + blank + `,"add_allowed_ips":["192.0.2.1"]}`, "allowed_ips", "[]"},
+		} {
+			before := e.stored()
+			out := e.fail(call{method: tc.method, path: tc.path, body: tc.body}, 400, "invalid_request", tc.field)
+			if msg, _ := out["error_description"].(string); !strings.Contains(msg, tc.says) {
+				t.Errorf("%s %s %s: %q does not say how to allow any address", tc.method, tc.path, tc.body, msg)
+			}
+			if after := e.stored(); !reflect.DeepEqual(after, before) {
+				t.Errorf("%s %s %s: a refused request wrote something", tc.method, tc.path, tc.body)
+			}
+		}
+	}
+	e.fail(call{method: "PATCH", path: tok, body: `{"add_allowed_ips":[]}`}, 400, "invalid_request", "add_allowed_ips")
+
+	// The ways to say "any address".
+	for _, body := range []string{`{"name":"open"}`, `{"name":"open","allowed_ips":[]}`} {
+		if got := e.create(body)["allowed_ips"].([]any); len(got) != 0 {
+			t.Errorf("%s: allowed_ips %v, want none (any address)", body, got)
+		}
+	}
+	if got := e.json(call{method: "PATCH", path: tok, body: `{"allowed_ips":[]}`}, 200)["allowed_ips"].([]any); len(got) != 0 {
+		t.Errorf("PATCH allowed_ips []: %v, want none (any address)", got)
+	}
+}
+
+// TestNamesThatLieAreRefused: names and descriptions of tokens, roles and
+// accounts refuse characters that make them read otherwise than stored,
+// naming the character; nothing is written.
+func TestNamesThatLieAreRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok := "/v1/tokens/" + e.create(`{"name":"mine"}`)["id"].(string)
+	for _, tc := range []struct {
+		method, path, body, field, says string
+	}{
+		{"POST", "/v1/tokens", `{"name":"invoice\u202egpj.exe"}`, "name", "U+202E"},
+		{"POST", "/v1/tokens", `{"name":"CI\u200b"}`, "name", "U+200B"},
+		{"POST", "/v1/tokens", `{"name":"\u3164"}`, "name", "U+3164"},
+		{"POST", "/v1/tokens", `{"name":"\u2800\u2800"}`, "name", "U+2800"},
+		{"POST", "/v1/tokens", `{"name":"x","description":"line\u2028break"}`, "description", "U+2028"},
+		{"POST", "/v1/tokens", `{"name":"x","description":"\u2066hidden\u2069"}`, "description", "U+2066"},
+		{"PATCH", tok, `{"name":"mine\u00ad"}`, "name", "U+00AD"},
+		{"PATCH", tok, `{"description":"\ufeff"}`, "description", "U+FEFF"},
+		{"POST", "/v1/roles", `{"name":"r","permissions":["apikeys:view"],"description":"\u0301"}`, "description", "U+0301"},
+		{"POST", "/v1/accounts", `{"name":"Acme\u2067 Corp"}`, "name", "U+2067"},
+		{"POST", "/v1/accounts", `{"name":"\uffa0"}`, "name", "U+FFA0"},
+	} {
+		before := e.stored()
+		out := e.fail(call{method: tc.method, path: tc.path, body: tc.body}, 400, "invalid_request", tc.field)
+		if msg, _ := out["error_description"].(string); !strings.Contains(msg, tc.says) {
+			t.Errorf("%s %s %s: %q does not name %s", tc.method, tc.path, tc.body, msg, tc.says)
+		}
+		if after := e.stored(); !reflect.DeepEqual(after, before) {
+			t.Errorf("%s %s %s: a refused request wrote something", tc.method, tc.path, tc.body)
+		}
+	}
+	// What reads as written passes, line breaks in descriptions included.
+	out := e.create(`{"name":"Café ❤\ufe0f 한국","description":"first line\n\tsecond line"}`)
+	if out["name"] != "Café ❤\uFE0F 한국" || out["description"] != "first line\n\tsecond line" {
+		t.Fatalf("created %v %q", out["name"], out["description"])
 	}
 }

@@ -205,6 +205,15 @@ func TestAllowedIPsTakeAListOrAString(t *testing.T) {
 	if err := s.VisitJSON(float64(10)); err == nil {
 		t.Error("a number passed as allowed_ips")
 	}
+	// Only [] allows any address; a value that holds no address is refused.
+	if err := s.VisitJSON([]any{}); err != nil {
+		t.Errorf("[]: %v", err)
+	}
+	for _, v := range []any{"", " ", ",;\n", []any{""}, []any{"10.0.0.1", " , "}, nil} {
+		if err := s.VisitJSON(v); err == nil {
+			t.Errorf("%#v passed as allowed_ips", v)
+		}
+	}
 }
 
 // The validator: it accepts what the API answers and refuses what it must not.
@@ -350,6 +359,8 @@ func TestCheckRequest(t *testing.T) {
 		apiReq("POST", "/v1/tokens", `{"name":"x","type":"mobile"}`),
 		apiReq("POST", "/v1/tokens", `{"name":"x","expires_at":"31/12/2026"}`),
 		apiReq("POST", "/v1/tokens", `{"name":"x","allowed_ips":42}`),
+		apiReq("POST", "/v1/tokens", `{"name":"x","allowed_ips":""}`),
+		apiReq("PATCH", "/v1/tokens/"+tokenID, `{"allowed_ips":[" "]}`),
 		apiReq("POST", "/v1/tokens", `{"name":"x","role":"r","permissions":["apikeys:view"]}`),
 		apiReq("POST", "/v1/tokens", `{"name":"x","expires_at":"2026-12-31","never_expires":true}`),
 		apiReq("POST", "/v1/tokens", `{"name":"x","permissions":["apikeys:read"]}`),
