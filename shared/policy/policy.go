@@ -100,17 +100,6 @@ func splitTail(arn string, baseLen, methodEnd int) MethodARN {
 	return MethodARN{Base: arn[:baseLen], Method: arn[baseLen:methodEnd], Path: path}
 }
 
-// Resource is the ARN of a method on a path, with path parameters as "*".
-func (m MethodARN) Resource(method, pathTemplate string) string {
-	return m.ResourceIn(method, pathTemplate, "*")
-}
-
-// ResourceIn is Resource with the {account} parameter set to account.
-func (m MethodARN) ResourceIn(method, pathTemplate, account string) string {
-	bare, _ := spellings(m.spelled(method, pathTemplate, account, "*"))
-	return bare
-}
-
 // spelled is the ARN of method on a path template with {account} set to
 // account and every other parameter to param, ending in a slash unless it
 // ends in "*". API Gateway routes a path with one trailing slash to the
@@ -231,10 +220,7 @@ func ForCaller(arn MethodARN, perms permission.Set, accounts []string, extraDeny
 		}
 	}
 	for i, r := range route.All {
-		if !denied {
-			break
-		}
-		if !r.Protected || Allows(perms, r) {
+		if !denied || !r.Protected || Allows(perms, r) {
 			continue
 		}
 		bare, slashed := spellings(arn.spelled(r.Method, r.Path, "*", "*"))
@@ -298,10 +284,8 @@ var slashCoveredBy = func() [][]int {
 	return out
 }()
 
-// Sample is a concrete path of a route template, each parameter one segment.
-func Sample(template string) string { return SampleIn(template, "x") }
-
-// SampleIn is Sample with the {account} parameter set to account.
+// SampleIn is a concrete path of a route template, each parameter one
+// segment: {account} set to account, every other to "x".
 func SampleIn(template, account string) string {
 	bare, _ := spellings(MethodARN{}.spelled("", template, account, "x"))
 	return bare
