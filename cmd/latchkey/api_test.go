@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -304,6 +305,37 @@ func TestRolesAndAccountsCommands(t *testing.T) {
 	}
 	if r := ok(t, append(base, "events", "--account", "acme")...); !strings.Contains(r.stdout, "token.created") {
 		t.Fatalf("events --account: %s", r.stdout)
+	}
+
+	// acme's admin sees root's role as inherited, beside its own.
+	acmeTok := strings.TrimSpace(ok(t, append(base, "tokens", "create", "--name", "acme admin", "--account", "acme")...).stdout)
+	acme := []string{"--url", srv.URL + "/", "--token", acmeTok}
+	ok(t, append(acme, "roles", "create", "packer", "--permission", "apikeys:view")...)
+	fails(t, "defined by account root", append(acme, "roles", "create", "reader", "--permission", "apikeys:view")...)
+	lines := strings.Split(strings.TrimSpace(ok(t, append(acme, "roles", "list")...).stdout), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], "INHERITED") ||
+		strings.Join(strings.Fields(lines[1])[:3], " ") != "packer acme no" ||
+		strings.Join(strings.Fields(lines[2])[:3], " ") != "reader root yes" {
+		t.Fatalf("roles list as acme:\n%s", strings.Join(lines, "\n"))
+	}
+	if r := ok(t, append(acme, "roles", "get", "reader")...); !regexp.MustCompile(`Inherited:\s+yes`).MatchString(r.stdout) {
+		t.Fatalf("roles get as acme: %s", r.stdout)
+	}
+	inherited := decode[struct {
+		Account   string `json:"account"`
+		Inherited bool   `json:"inherited"`
+	}](t, ok(t, append(acme, "roles", "get", "reader", "--json")...).stdout)
+	if inherited.Account != "root" || !inherited.Inherited {
+		t.Fatalf("roles get --json as acme: %+v", inherited)
+	}
+	page := decode[struct {
+		Items []struct {
+			Name      string `json:"name"`
+			Inherited bool   `json:"inherited"`
+		} `json:"items"`
+	}](t, ok(t, append(acme, "roles", "list", "--json", "--all")...).stdout)
+	if len(page.Items) != 2 || page.Items[0].Inherited || !page.Items[1].Inherited {
+		t.Fatalf("roles list --json as acme: %+v", page)
 	}
 }
 

@@ -14,7 +14,10 @@ func newRolesCmd(o *apiOptions) *cobra.Command {
 		Short: "List, show and create roles (named permission sets)",
 		Long: `Roles are named permission sets of an account; "tokens create --role NAME" gives
 a token a role's permissions. A sub-account can use the roles of the accounts
-above it. Needs roles:view to read and roles:modify to create.`,
+above it: "roles list" and "roles get" show them too, with the account that
+defines each and INHERITED yes. A role name is unique along every path of the
+account tree, so "roles create" refuses a name an account above or below
+already defines. Needs roles:view to read and roles:modify to create.`,
 		Example: `  latchkey roles list
   latchkey roles create reader --permission apikeys:view --permission devices:view
   latchkey roles get reader --json`,
@@ -28,7 +31,7 @@ func newRolesListCmd(o *apiOptions) *cobra.Command {
 	var pages pageFlags
 	cmd := &cobra.Command{
 		Use:     "list",
-		Short:   "List the roles of your account",
+		Short:   "List the roles your account can use: its own, then those of the accounts above it",
 		Example: `  latchkey roles list --all`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -45,9 +48,9 @@ func newRolesListCmd(o *apiOptions) *cobra.Command {
 			if o.json {
 				return printJSONList(cmd.OutOrStdout(), page.RawItems, page.NextCursor)
 			}
-			t := newTable(cmd.OutOrStdout(), "NAME", "ACCOUNT", "PERMISSIONS", "DESCRIPTION")
+			t := newTable(cmd.OutOrStdout(), "NAME", "ACCOUNT", "INHERITED", "PERMISSIONS", "DESCRIPTION")
 			for _, r := range page.Items {
-				t.row(r.Name, r.Account, joinOr(r.Permissions, ""), r.Description)
+				t.row(r.Name, r.Account, yesNo(r.Inherited), joinOr(r.Permissions, ""), r.Description)
 			}
 			if err := t.flush(); err != nil {
 				return err
@@ -64,14 +67,14 @@ func showRole(cmd *cobra.Command, o *apiOptions, r client.Role) error {
 	if o.json {
 		return printJSON(cmd.OutOrStdout(), r.Raw)
 	}
-	return printFields(cmd.OutOrStdout(), "Name", r.Name, "Account", r.Account, "Description", r.Description,
+	return printFields(cmd.OutOrStdout(), "Name", r.Name, "Account", r.Account, "Inherited", yesNo(r.Inherited), "Description", r.Description,
 		"Permissions", joinOr(r.Permissions, ""), "Created", when(r.CreatedAt, "")+" by "+r.CreatedBy)
 }
 
 func newRolesGetCmd(o *apiOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:     "get NAME",
-		Short:   "Show a role",
+		Short:   "Show a role your account can use (its own or an inherited one)",
 		Example: `  latchkey roles get reader`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -116,4 +119,11 @@ func newRolesCreateCmd(o *apiOptions) *cobra.Command {
 	f.StringSliceVar(&req.Permissions, "permission", nil, "a permission of the role, e.g. apikeys:view (repeatable)")
 	f.StringVar(&req.Description, "description", "", "what the role is for")
 	return cmd
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }

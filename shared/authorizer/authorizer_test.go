@@ -387,7 +387,9 @@ func TestStoreErrorNeverAllows(t *testing.T) {
 // TestCachedDecisionStaysRight replays API Gateway's cache: a decision made
 // on one route is reused for every route with the same identity source
 // values (the same authorizer, and for the account authorizer the same
-// path), and must give there what a fresh decision would.
+// path), and must give there what a fresh decision would. Every route is
+// requested with and without a trailing slash, which must not change a
+// decision.
 func TestCachedDecisionStaysRight(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -404,7 +406,10 @@ func TestCachedDecisionStaysRight(t *testing.T) {
 			continue
 		}
 		for _, acct := range []string{"acme", "acme-eu", "acme-eu-shop", "acme-us"} {
-			requests = append(requests, request{r.Method, policy.SampleIn(r.Path, acct)})
+			// API Gateway routes a path with one trailing slash as the
+			// path without it, and hands over the path as requested.
+			path := policy.SampleIn(r.Path, acct)
+			requests = append(requests, request{r.Method, path}, request{r.Method, path + "/"})
 			if !r.AccountScoped() {
 				break
 			}
@@ -415,6 +420,11 @@ func TestCachedDecisionStaysRight(t *testing.T) {
 		responses := map[request]events.APIGatewayCustomAuthorizerResponse{}
 		for _, rq := range requests {
 			responses[rq], fresh[rq] = e.call(bearerOf(tok), rq.method, rq.path, "")
+		}
+		for _, rq := range requests {
+			if bare, ok := strings.CutSuffix(rq.path, "/"); ok && fresh[rq] != fresh[request{rq.method, bare}] {
+				t.Errorf("%s: %s %s is %s, without the slash %s", name, rq.method, rq.path, fresh[rq], fresh[request{rq.method, bare}])
+			}
 		}
 		for _, first := range requests {
 			for _, then := range requests {

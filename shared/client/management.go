@@ -63,8 +63,11 @@ func (e *Event) setRaw(r json.RawMessage) { e.Raw = r }
 
 // Role is a named permission set of an account.
 type Role struct {
-	Name        string   `json:"name"`
+	Name string `json:"name"`
+	// Account defines the role; Inherited when it is an account above the
+	// caller's.
 	Account     string   `json:"account"`
+	Inherited   bool     `json:"inherited"`
 	Description string   `json:"description"`
 	Permissions []string `json:"permissions"`
 	CreatedAt   string   `json:"created_at"`
@@ -293,12 +296,13 @@ func (c *Client) CreateRole(ctx context.Context, req CreateRoleRequest) (Role, e
 	return r, c.call(ctx, "POST", "/v1/roles", req, &r)
 }
 
-// ListRoles lists one page of roles.
+// ListRoles lists one page of the roles the caller can use: its account's,
+// then those of the accounts above it.
 func (c *Client) ListRoles(ctx context.Context, o ListOptions) (Page[Role], error) {
 	return list[Role](ctx, c, "/v1/roles"+query(o.kv()...))
 }
 
-// GetRole reads a role.
+// GetRole reads a role the caller can use, its account's or an inherited one.
 func (c *Client) GetRole(ctx context.Context, name string) (Role, error) {
 	var r Role
 	return r, c.call(ctx, "GET", "/v1/roles/"+url.PathEscape(name), nil, &r)

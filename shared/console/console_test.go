@@ -152,7 +152,7 @@ func TestNotModified(t *testing.T) {
 func TestTrailingSlashRedirectsRelatively(t *testing.T) {
 	t.Parallel()
 	v := openapitest.New(t)
-	for path, want := range map[string]string{"/console/": "../console", "/docs/": "../docs", "/docs//": "../../docs"} {
+	for path, want := range map[string]string{"/console/": "../console", "/docs/": "../docs"} {
 		resp := get(t, path, nil)
 		if resp.StatusCode != http.StatusPermanentRedirect || resp.Headers["Location"] != want {
 			t.Errorf("%s: %d Location %q, want 308 %q", path, resp.StatusCode, resp.Headers["Location"], want)

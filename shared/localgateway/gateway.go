@@ -1,6 +1,8 @@
 // Package localgateway runs the API's handlers behind one net/http server with
 // API Gateway REST semantics, for `latchkey dev` and end-to-end tests: routes
-// and path parameters from the shared route table, a REQUEST authorizer in
+// and path parameters from the shared route table (route.Match: a path with
+// one trailing slash reaches the route without it, while the proxy event and
+// the method ARN keep the path as requested), a REQUEST authorizer in
 // front of protected routes with identity sources (Authorization header and
 // source IP) and a result cache, the source IP taken from the connection,
 // proxy events in and proxy responses out. Each route's authorizer keys its

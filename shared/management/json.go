@@ -166,8 +166,10 @@ type policyJSON struct {
 }
 
 type roleJSON struct {
-	Name        string   `json:"name"`
+	Name string `json:"name"`
+	// Account defines the role; Inherited when that is not the caller's.
 	Account     string   `json:"account"`
+	Inherited   bool     `json:"inherited"`
 	Description string   `json:"description"`
 	Permissions []string `json:"permissions"`
 	CreatedAt   string   `json:"created_at"`
@@ -276,10 +278,16 @@ func toAccount(a account.Account) accountJSON {
 	}
 }
 
-func toRole(r account.Role) roleJSON {
+// roleFor renders roles as a caller of callerAccount sees them.
+func roleFor(callerAccount string) func(account.Role) roleJSON {
+	return func(r account.Role) roleJSON { return toRole(r, callerAccount) }
+}
+
+func toRole(r account.Role, callerAccount string) roleJSON {
 	return roleJSON{
 		Name:        r.Name,
 		Account:     r.Account,
+		Inherited:   r.Account != callerAccount,
 		Description: r.Description,
 		Permissions: list(r.Permissions),
 		CreatedAt:   ts(r.CreatedAt),

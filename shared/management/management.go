@@ -344,7 +344,7 @@ func (h *Handler) createRole(ctx context.Context, by caller.Caller, req events.A
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}
-	return apigw.JSON(http.StatusCreated, toRole(r)), nil
+	return apigw.JSON(http.StatusCreated, toRole(r, by.Account)), nil
 }
 
 func (h *Handler) listRoles(ctx context.Context, by caller.Caller, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
@@ -356,7 +356,7 @@ func (h *Handler) listRoles(ctx context.Context, by caller.Caller, req events.AP
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}
-	return apigw.JSON(http.StatusOK, listOf(page, toRole)), nil
+	return apigw.JSON(http.StatusOK, listOf(page, roleFor(by.Account))), nil
 }
 
 func (h *Handler) getRole(ctx context.Context, by caller.Caller, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
@@ -364,7 +364,7 @@ func (h *Handler) getRole(ctx context.Context, by caller.Caller, req events.APIG
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}
-	return apigw.JSON(http.StatusOK, toRole(r)), nil
+	return apigw.JSON(http.StatusOK, toRole(r, by.Account)), nil
 }
 
 func (h *Handler) createAccount(ctx context.Context, by caller.Caller, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {

@@ -100,23 +100,56 @@ func splitTail(arn string, baseLen, methodEnd int) MethodARN {
 	return MethodARN{Base: arn[:baseLen], Method: arn[baseLen:methodEnd], Path: path}
 }
 
-// Resource is the ARN of a method on a path, with path parameters as "*".
-func (m MethodARN) Resource(method, pathTemplate string) string {
-	return m.ResourceIn(method, pathTemplate, "*")
+// spelled is the ARN of method on a path template with {account} set to
+// account and every other parameter to param, ending in a slash unless it
+// ends in "*". API Gateway routes a path with one trailing slash to the
+// resource without it but hands the authorizer the path as requested, so a
+// policy must name both spellings; building the slashed one in one
+// allocation lets the bare one be a slice of it (see spellings).
+func (m MethodARN) spelled(method, template, account, param string) string {
+	var b strings.Builder
+	b.Grow(len(m.Base) + len(method) + len(template) + len(account) + 1)
+	b.WriteString(m.Base)
+	b.WriteString(method)
+	last := ""
+	for rest, more := strings.TrimPrefix(template, "/"), template != ""; more; {
+		var seg string
+		seg, rest, more = strings.Cut(rest, "/")
+		switch {
+		case seg == route.AccountParam:
+			seg = account
+		case strings.HasPrefix(seg, "{"):
+			seg = param
+		}
+		b.WriteByte('/')
+		b.WriteString(seg)
+		last = seg
+	}
+	if last != "*" {
+		b.WriteByte('/')
+	}
+	return b.String()
 }
 
-// ResourceIn is Resource with the {account} parameter set to account.
-func (m MethodARN) ResourceIn(method, pathTemplate, account string) string {
-	segs := strings.Split(strings.TrimPrefix(pathTemplate, "/"), "/")
-	for i, s := range segs {
-		switch {
-		case s == route.AccountParam:
-			segs[i] = account
-		case strings.HasPrefix(s, "{"):
-			segs[i] = "*"
-		}
+// spellings splits a spelled resource into its bare spelling and, when it
+// ends in a slash, the slashed one; "" when the bare pattern already ends in
+// "*", which covers the trailing slash itself.
+func spellings(s string) (bare, slashed string) {
+	if strings.HasSuffix(s, "/") {
+		return s[:len(s)-1], s
 	}
-	return m.Base + method + "/" + strings.Join(segs, "/")
+	return s, ""
+}
+
+// appendSpellings appends the bare spelling of a spelled resource and, if
+// both, the slashed one.
+func appendSpellings(to []string, s string, both bool) []string {
+	bare, slashed := spellings(s)
+	to = append(to, bare)
+	if both && slashed != "" {
+		to = append(to, slashed)
+	}
+	return to
 }
 
 // Allows reports whether perms may call r: its permission, and for a
@@ -138,27 +171,42 @@ func Allows(perms permission.Set, r route.Route) bool {
 // the request's path when it lies below); every other account is refused
 // because no allowed pattern covers it.
 //
-// IAM's "*" also matches "/", so the pattern of one route can cover another
-// (GET …/tokens/* covers GET …/tokens/x/rotate). A Deny is therefore
-// listed only when it covers no allowed resource; a route left out is still
+// API Gateway sends a path with one trailing slash to the route without it,
+// and one cached decision serves every route, so each route gets the same
+// answer in both spellings: an allowed route is listed as …/whoami and
+// …/whoami/, unless a pattern ending in "*" (its own or, see
+// slashCoveredBy, an allowed neighbour's) covers the slashed one.
+//
+// IAM's "*" also matches "/" and the empty string, so the pattern of one
+// route can cover another (GET …/tokens/* covers GET …/tokens/x/rotate and
+// the list route's GET …/tokens/). A Deny is therefore listed only when it
+// covers no allowed resource in either spelling; a route left out is still
 // refused, implicitly, unless an allowed pattern covers it — and then it is
 // always listed, because its own pattern never covers a shorter allowed
-// route. TestPolicyMatchesPermissionsExhaustively checks this for every
-// combination of the catalogue's permissions and accounts.
+// route. A route's slashed spelling is denied only where another route's
+// allowed pattern covers it (slashCoveredBy), which keeps denied literal
+// routes from doubling the policy. TestPolicyMatchesPermissionsExhaustively
+// checks all this for every combination of the catalogue's permissions and
+// accounts, in both spellings.
 func ForCaller(arn MethodARN, perms permission.Set, accounts []string, extraDeny ...string) events.APIGatewayCustomAuthorizerPolicy {
+	// samples are concrete paths of the allowed routes, slashed; a sample
+	// without its last byte is the bare spelling.
 	var allow, samples, deny []string
-	var denied []route.Route
-	for _, r := range route.All {
+	denied := false
+	for i, r := range route.All {
 		if !r.Protected {
 			continue
 		}
 		if !Allows(perms, r) {
-			denied = append(denied, r)
+			denied = true
 			continue
 		}
+		// Where an allowed pattern of another route covers this one's
+		// slashed spelling, the bare one is enough.
+		both := !anyAllowed(perms, slashCoveredBy[i])
 		if !r.AccountScoped() {
-			allow = append(allow, arn.Resource(r.Method, r.Path))
-			samples = append(samples, arn.Resource(r.Method, Sample(r.Path)))
+			allow = appendSpellings(allow, arn.spelled(r.Method, r.Path, "*", "*"), both)
+			samples = append(samples, arn.spelled(r.Method, r.Path, "x", "x"))
 			continue
 		}
 		for _, a := range accounts {
@@ -167,22 +215,20 @@ func ForCaller(arn MethodARN, perms permission.Set, accounts []string, extraDeny
 				// into a resource pattern.
 				continue
 			}
-			res := arn.ResourceIn(r.Method, r.Path, a)
-			allow = append(allow, res)
-			samples = append(samples, arn.Resource(r.Method, SampleIn(r.Path, a)))
+			allow = appendSpellings(allow, arn.spelled(r.Method, r.Path, a, "*"), both)
+			samples = append(samples, arn.spelled(r.Method, r.Path, a, "x"))
 		}
 	}
-	for _, r := range denied {
-		res := arn.Resource(r.Method, r.Path)
-		coversAllowed := false
-		for _, s := range samples {
-			if Match(res, s) {
-				coversAllowed = true
-				break
-			}
+	for i, r := range route.All {
+		if !denied || !r.Protected || Allows(perms, r) {
+			continue
 		}
-		if !coversAllowed {
-			deny = append(deny, res)
+		bare, slashed := spellings(arn.spelled(r.Method, r.Path, "*", "*"))
+		if !coversSample(bare, samples) {
+			deny = append(deny, bare)
+		}
+		if slashed != "" && anyAllowed(perms, slashCoveredBy[i]) && !coversSample(slashed, samples) {
+			deny = append(deny, slashed)
 		}
 	}
 	deny = append(deny, extraDeny...)
@@ -196,21 +242,53 @@ func ForCaller(arn MethodARN, perms permission.Set, accounts []string, extraDeny
 	return p
 }
 
-// Sample is a concrete path of a route template, each parameter one segment.
-func Sample(template string) string { return SampleIn(template, "x") }
-
-// SampleIn is Sample with the {account} parameter set to account.
-func SampleIn(template, account string) string {
-	segs := strings.Split(template, "/")
-	for i, s := range segs {
-		switch {
-		case s == route.AccountParam:
-			segs[i] = account
-		case strings.HasPrefix(s, "{"):
-			segs[i] = "x"
+// coversSample reports whether pattern covers a sample in either spelling.
+func coversSample(pattern string, samples []string) bool {
+	for _, s := range samples {
+		if Match(pattern, s) || Match(pattern, s[:len(s)-1]) {
+			return true
 		}
 	}
-	return strings.Join(segs, "/")
+	return false
+}
+
+func anyAllowed(perms permission.Set, routes []int) bool {
+	for _, j := range routes {
+		if Allows(perms, route.All[j]) {
+			return true
+		}
+	}
+	return false
+}
+
+// slashCoveredBy lists, for each route, the other protected routes whose
+// patterns cover its slashed spelling (GET /v1/tokens/{id} covers GET
+// /v1/tokens/): only when one of those is allowed does a denied route need
+// its slashed spelling listed, and then an allowed route need not list it.
+// It depends on the route table alone.
+var slashCoveredBy = func() [][]int {
+	var m MethodARN
+	out := make([][]int, len(route.All))
+	for i, r := range route.All {
+		sample := m.spelled(r.Method, r.Path, "acme", "x")
+		for j, o := range route.All {
+			if j == i || !o.Protected {
+				continue
+			}
+			bare, slashed := spellings(m.spelled(o.Method, o.Path, "acme", "*"))
+			if Match(bare, sample) || slashed != "" && Match(slashed, sample) {
+				out[i] = append(out[i], j)
+			}
+		}
+	}
+	return out
+}()
+
+// SampleIn is a concrete path of a route template, each parameter one
+// segment: {account} set to account, every other to "x".
+func SampleIn(template, account string) string {
+	bare, _ := spellings(MethodARN{}.spelled("", template, account, "x"))
+	return bare
 }
 
 // DenyAll is a policy refusing every route.

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/shared/permission"
@@ -64,6 +65,14 @@ func TestPolicyCoversEveryRoute(t *testing.T) {
 		{"whoami for all", permission.MustParse("roles:view"), "GET/v1/whoami", true},
 		{"unknown route", permission.All(), "GET/v1/secret", false},
 		{"read-only on unsafe even when held", permission.MustParse("apikeys:view", "roles:view"), "POST/v1/roles", false},
+		{"whoami with a trailing slash", permission.MustParse("roles:view"), "GET/v1/whoami/", true},
+		{"list with a trailing slash", permission.MustParse("apikeys:view"), "GET/v1/tokens/", true},
+		{"no list with a trailing slash", permission.MustParse("roles:view"), "GET/v1/tokens/", false},
+		{"get with a trailing slash", permission.MustParse("apikeys:view"), "GET/v1/tokens/AbCd/", true},
+		{"rotate with a trailing slash", permission.MustParse("apikeys:modify"), "POST/v1/tokens/AbCd/rotate/", true},
+		{"no rotate with a trailing slash", permission.MustParse("apikeys:view"), "POST/v1/tokens/AbCd/rotate/", false},
+		{"own account with a trailing slash", permission.MustParse("apikeys:view"), "GET/v1/accounts/acme/tokens/", true},
+		{"other account with a trailing slash", permission.MustParse("apikeys:view"), "GET/v1/accounts/other/tokens/", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := ForCaller(m, tc.perms, []string{"acme"})
@@ -89,8 +98,9 @@ func TestExtraDenyWins(t *testing.T) {
 	}
 }
 
-// TestPolicyMatchesPermissionsExhaustively evaluates every route under the
-// policy of every combination of the catalogue's permissions.
+// TestPolicyMatchesPermissionsExhaustively evaluates every route, spelled
+// with and without a trailing slash, under the policy of every combination
+// of the catalogue's permissions.
 func TestPolicyMatchesPermissionsExhaustively(t *testing.T) {
 	t.Parallel()
 	var all []string
@@ -115,10 +125,13 @@ func TestPolicyMatchesPermissionsExhaustively(t *testing.T) {
 					continue
 				}
 				for _, in := range []string{"acme", "acme-child", "sibling", "x"} {
-					got := Evaluate(pol, arnBase+r.Method+SampleIn(r.Path, in))
 					want := Allows(set, r) && (!r.AccountScoped() || slices.Contains(accounts, in))
-					if got != want {
-						t.Fatalf("permissions %v, accounts %v, %s in %s: policy says %v, want %v", perms, accounts, r.Key(), in, got, want)
+					// API Gateway sends both spellings to r, and one
+					// cached decision serves them both.
+					for _, path := range []string{SampleIn(r.Path, in), SampleIn(r.Path, in) + "/"} {
+						if got := Evaluate(pol, arnBase+r.Method+path); got != want {
+							t.Fatalf("permissions %v, accounts %v, %s as %s: policy says %v, want %v", perms, accounts, r.Key(), path, got, want)
+						}
 					}
 				}
 			}
@@ -175,5 +188,56 @@ func TestAccountPatternsStayLiteral(t *testing.T) {
 	}
 	if !Evaluate(p, arnBase+"GET/v1/accounts/acme/tokens") {
 		t.Error("own account refused")
+	}
+}
+
+// TestSlashedSpellingsStayFew pins what the slashed spellings add to a
+// policy: an Allow for each allowed route whose pattern does not already
+// cover it, and no Deny at all for the routes of the table as it stands
+// (no denied route's slashed spelling is covered by another's pattern
+// unless both need the same permission).
+func TestSlashedSpellingsStayFew(t *testing.T) {
+	t.Parallel()
+	m, _ := ParseMethodARN(arnBase + "GET/v1/whoami")
+	for _, perms := range []permission.Set{permission.All(), permission.MustParse("apikeys:view"), permission.MustParse("roles:view"), nil} {
+		p := ForCaller(m, perms, []string{"acme", "acme-child"})
+		for _, st := range p.Statement {
+			for _, res := range st.Resource {
+				if !strings.HasSuffix(res, "/") {
+					continue
+				}
+				if st.Effect == "Deny" {
+					t.Errorf("%v: slashed Deny %s", perms, res)
+				}
+				if slices.Contains(st.Resource, res[:len(res)-1]+"*") || slices.Contains(st.Resource, res+"*") {
+					t.Errorf("%v: %s is covered by a pattern listed beside it", perms, res)
+				}
+			}
+		}
+	}
+	// GET /v1/tokens/{id} covers the list route's slashed spelling.
+	p := ForCaller(m, permission.MustParse("apikeys:view"), []string{"acme"})
+	if slices.Contains(p.Statement[0].Resource, arnBase+"GET/v1/tokens/") {
+		t.Errorf("GET /v1/tokens/ listed beside GET /v1/tokens/*: %v", p.Statement[0].Resource)
+	}
+}
+
+func TestSlashCoveredBy(t *testing.T) {
+	t.Parallel()
+	for i, r := range route.All {
+		var got []string
+		for _, j := range slashCoveredBy[i] {
+			got = append(got, route.All[j].Key())
+		}
+		var want []string
+		switch r.Key() {
+		case "GET /v1/tokens":
+			want = []string{"GET /v1/tokens/{id}"}
+		case "GET /v1/roles":
+			want = []string{"GET /v1/roles/{name}"}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: slashed spelling covered by %v, want %v", r.Key(), got, want)
+		}
 	}
 }

@@ -80,10 +80,14 @@ func Safe(method string) bool {
 }
 
 // Match finds the route for a concrete method and path and extracts its
-// path parameters. A path matching some route under another method reports
-// found=false with pathKnown=true, so callers can answer 405.
+// path parameters, resolving the path as API Gateway does (see segments). A
+// path matching some route under another method reports found=false with
+// pathKnown=true, so callers can answer 405.
 func Match(method, path string) (r Route, params map[string]string, found, pathKnown bool) {
-	segs := splitPath(path)
+	segs, ok := segments(path)
+	if !ok {
+		return Route{}, nil, false, false
+	}
 	for _, cand := range All {
 		p, ok := matchPath(cand.Path, segs)
 		if !ok {
@@ -100,7 +104,10 @@ func Match(method, path string) (r Route, params map[string]string, found, pathK
 // Methods lists the methods served on a concrete path, sorted, for a
 // 405's Allow header.
 func Methods(path string) []string {
-	segs := splitPath(path)
+	segs, ok := segments(path)
+	if !ok {
+		return nil
+	}
 	var out []string
 	for _, cand := range All {
 		if _, ok := matchPath(cand.Path, segs); ok && !slices.Contains(out, cand.Method) {
@@ -111,21 +118,30 @@ func Methods(path string) []string {
 	return out
 }
 
-func splitPath(p string) []string {
-	return strings.Split(strings.Trim(p, "/"), "/")
+// segments splits a request path the way API Gateway resolves it to a
+// resource: one trailing slash is ignored (/v1/whoami/ reaches /v1/whoami),
+// and a path with an empty segment anywhere else (//v1/whoami, /v1//tokens,
+// /v1/tokens//) reaches no resource. ok is false for such a path.
+func segments(path string) ([]string, bool) {
+	rest, ok := strings.CutPrefix(path, "/")
+	if !ok {
+		return nil, false
+	}
+	segs := strings.Split(strings.TrimSuffix(rest, "/"), "/")
+	if slices.Contains(segs, "") {
+		return nil, false
+	}
+	return segs, true
 }
 
 func matchPath(template string, segs []string) (map[string]string, bool) {
-	tsegs := splitPath(template)
+	tsegs := strings.Split(template[1:], "/")
 	if len(tsegs) != len(segs) {
 		return nil, false
 	}
 	var params map[string]string
 	for i, t := range tsegs {
 		if strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}") {
-			if segs[i] == "" {
-				return nil, false
-			}
 			if params == nil {
 				params = map[string]string{}
 			}

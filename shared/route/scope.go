@@ -76,25 +76,26 @@ var accountTemplates = func() []struct{ prefix, path string } {
 	return out
 }()
 
-// matchAccount matches path against template segment by segment and returns
-// the {account} segment.
+// matchAccount matches path against template segment by segment, resolving
+// path as Match does, and returns the {account} segment.
 func matchAccount(template, path string) (string, bool) {
-	t := strings.Trim(template, "/")
-	p := strings.Trim(path, "/")
+	p, ok := strings.CutPrefix(path, "/")
+	if !ok {
+		return "", false
+	}
+	p = strings.TrimSuffix(p, "/")
+	t := template[1:]
 	acct := ""
 	for {
 		ts, trest, tmore := strings.Cut(t, "/")
 		ps, prest, pmore := strings.Cut(p, "/")
 		switch {
+		case ps == "":
+			// An empty segment reaches no resource.
+			return "", false
 		case ts == AccountParam:
-			if ps == "" {
-				return "", false
-			}
 			acct = ps
 		case strings.HasPrefix(ts, "{"):
-			if ps == "" {
-				return "", false
-			}
 		case ts != ps:
 			return "", false
 		}

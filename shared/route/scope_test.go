@@ -22,10 +22,39 @@ func TestAccountInPath(t *testing.T) {
 		{"/v1/accounts/acme/tokens/extra", "", false},
 		{"/v1/tokens/abc", "", false},
 		{"/v1/whoami", "", false},
+		{"/v1/accounts/acme/", "acme", true},
+		{"/v1/accounts/acme/tokens/", "acme", true},
+		{"/v1/accounts/acme//", "", false},
+		{"/v1/accounts/acme/tokens//", "", false},
+		{"//v1/accounts/acme/tokens", "", false},
+		{"/v1//accounts/acme/tokens", "", false},
+		{"v1/accounts/acme", "", false},
 	} {
 		got, ok := AccountInPath(tc.path)
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("AccountInPath(%q) = %q, %v", tc.path, got, ok)
+		}
+	}
+}
+
+// TestAccountInPathAgreesWithMatch checks that the authorizer finds an
+// account in exactly the paths the router sends to an account-scoped route,
+// trailing slashes and empty segments included.
+func TestAccountInPathAgreesWithMatch(t *testing.T) {
+	t.Parallel()
+	for _, r := range All {
+		sample := strings.ReplaceAll(strings.ReplaceAll(r.Path, AccountParam, "acme"), "{id}", "x")
+		for _, p := range append([]string{sample, sample + "/", sample + "/x", "/x" + sample}, doubledSlashes(sample)...) {
+			got, ok := AccountInPath(p)
+			var m Route
+			var params map[string]string
+			if methods := Methods(p); len(methods) > 0 {
+				m, params, _, _ = Match(methods[0], p)
+			}
+			want := m.AccountScoped()
+			if ok != want || ok && got != params["account"] {
+				t.Errorf("AccountInPath(%q) = %q, %v; Match says %s %v", p, got, ok, m.Key(), params)
+			}
 		}
 	}
 }

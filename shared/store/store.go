@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/latchkey/latchkey/shared/account"
@@ -27,6 +28,28 @@ var (
 	// request may be retried later.
 	ErrUnavailable = errors.New("store unavailable")
 )
+
+// RoleNameTaken is the conflict CreateRole reports when a role's name is
+// already defined on its account's path through the tree; errors.Is(err,
+// ErrConflict) holds for it.
+type RoleNameTaken struct {
+	Name string
+	// Account defines a role of that name: the new role's own account or
+	// an account above it. When Below is set it is the new role's account,
+	// and the definition lies in an account below it.
+	Account string
+	Below   bool
+}
+
+func (e *RoleNameTaken) Error() string {
+	if e.Below {
+		return fmt.Sprintf("role %s: defined below account %s: %v", e.Name, e.Account, ErrConflict)
+	}
+	return fmt.Sprintf("role %s: defined by account %s: %v", e.Name, e.Account, ErrConflict)
+}
+
+// Unwrap makes the error match ErrConflict.
+func (e *RoleNameTaken) Unwrap() error { return ErrConflict }
 
 // Paging limits.
 const (
@@ -106,7 +129,12 @@ type Accounts interface {
 	GetAccount(ctx context.Context, id string) (account.Account, error)
 	// ListChildAccounts pages through an account's direct children, oldest first.
 	ListChildAccounts(ctx context.Context, parent string, limit int, cursor string) (Page[account.Account], error)
-	// CreateRole writes a role; ErrConflict if the account already has one of that name.
+	// CreateRole writes a role with its events. An account uses the roles
+	// of the accounts above it, so a role name is unique along every path
+	// of the tree: a *RoleNameTaken (an ErrConflict) when the role's
+	// account, an account above it or an account below it already defines
+	// the name, checked in that order and atomically with the write.
+	// ErrNotFound if the role's account does not exist.
 	CreateRole(ctx context.Context, r account.Role, evs ...event.Event) error
 	GetRole(ctx context.Context, acct, name string) (account.Role, error)
 	// ListRoles pages through an account's roles by name.

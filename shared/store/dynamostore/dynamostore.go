@@ -26,6 +26,8 @@
 //	account     ACCT#<id>          ACCT           ACCT#<parent>#CHILD    CreatedKey(created_at, id)
 //	                                              (only with a parent)
 //	role        ACCT#<account>     ROLE#<name>
+//	role below  ACCT#<account>     BELOW#ROLE#<name>                                                  (keys only: an account below
+//	                                                                                                  defines a role <name>)
 //
 // Every field is its own attribute, named in snake_case (id, account,
 // account_path, name, description, type, kind, secret_hash, public_key_pem,
@@ -49,7 +51,10 @@
 // SETs every attribute but last_used_at/last_used_ip (so a concurrent
 // TouchCredential is never rolled back), REMOVEs those now absent (the
 // sparse expiry keys included) and increments version; with events it is
-// one transaction. TouchCredential is a conditional UpdateItem of the
+// one transaction. CreateRole's transaction also checks that no account on
+// the role's path defines the name (the ancestors' role keys and its own
+// account's role-below key are absent) and puts a role-below item in each
+// ancestor. TouchCredential is a conditional UpdateItem of the
 // last-use pair alone. Every event is put with the outbox keys;
 // MarkPublished REMOVEs them with an UpdateItem conditional on the row
 // still existing (so it never resurrects a row TTL removed). Point reads are strongly consistent, so a revoked
@@ -502,9 +507,65 @@ func (s *Store) ListChildAccounts(ctx context.Context, parent string, limit int,
 	}, limit, cursor, decodeAccount)
 }
 
-// CreateRole implements store.Accounts.
+// CreateRole implements store.Accounts. It reads the account's path (which
+// never changes), then writes one transaction: the role, conditional on its
+// key being free; conditions that no account above defines the name and
+// that no account below does (the account's names-below item is absent);
+// and a names-below item in each account above, which a later create there
+// finds. The conditions come in the order of the conflicts they report.
 func (s *Store) CreateRole(ctx context.Context, r account.Role, evs ...event.Event) error {
-	return s.create(ctx, "create role "+r.Account+"/"+r.Name, roleItem(r), evs)
+	what := "create role " + r.Account + "/" + r.Name
+	a, err := s.GetAccount(ctx, r.Account)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	above := a.Path[:len(a.Path)-1]
+	items := []ddb.TransactWriteItem{s.putNew(roleItem(r))}
+	for i := len(above) - 1; i >= 0; i-- {
+		items = append(items, s.absent(roleKey(above[i], r.Name)))
+	}
+	items = append(items, s.absent(roleBelowKey(r.Account, r.Name)))
+	for _, p := range above {
+		items = append(items, ddb.TransactWriteItem{Put: &ddb.Put{TableName: s.table, Item: roleBelowKey(p, r.Name)}})
+	}
+	evItems, err := s.eventPuts(evs, len(items))
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	err = s.transactWrite(ctx, append(items, evItems...))
+	if err == nil {
+		return nil
+	}
+	reasons, _ := cancelled(err)
+	for i, rs := range reasons {
+		if str(rs.Code) != reasonConditionFailed || i > len(above)+1 {
+			continue
+		}
+		taken := &store.RoleNameTaken{Name: r.Name, Account: r.Account}
+		switch {
+		case i == len(above)+1:
+			taken.Below = true
+		case i > 0:
+			taken.Account = above[len(above)-i]
+		}
+		return fmt.Errorf("%s: %w", what, taken)
+	}
+	if terr, ok := txError(err); ok {
+		return fmt.Errorf("%s: %w", what, terr)
+	}
+	return fmt.Errorf("%s: %w", what, classify(err))
+}
+
+// absent is a transaction's condition that no item has key.
+func (s *Store) absent(key item) ddb.TransactWriteItem {
+	e := mustBuild(expression.NewBuilder().WithCondition(notExists))
+	return ddb.TransactWriteItem{ConditionCheck: &ddb.ConditionCheck{
+		TableName:                 s.table,
+		Key:                       key,
+		ConditionExpression:       e.Condition(),
+		ExpressionAttributeNames:  e.Names(),
+		ExpressionAttributeValues: e.Values(),
+	}}
 }
 
 // GetRole implements store.Accounts.

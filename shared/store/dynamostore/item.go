@@ -26,6 +26,7 @@ const (
 	prefixAcct  = "ACCT#"
 	prefixEvent = "EVT#"
 	prefixRole  = "ROLE#"
+	prefixBelow = "BELOW#"
 	skCred      = "CRED"
 	skAcct      = "ACCT"
 	suffixCreds = "#CRED"
@@ -265,6 +266,12 @@ func accountKey(id string) item {
 
 func roleKey(acct, name string) item {
 	return item{AttrPK: sv(prefixAcct + acct), AttrSK: sv(prefixRole + name)}
+}
+
+// roleBelowKey marks that an account below acct defines a role name, so
+// acct may not define it too.
+func roleBelowKey(acct, name string) item {
+	return item{AttrPK: sv(prefixAcct + acct), AttrSK: sv(prefixBelow + prefixRole + name)}
 }
 
 func eventKey(acct, id string) item {

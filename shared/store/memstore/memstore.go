@@ -25,6 +25,9 @@ type Store struct {
 	events   map[string]event.Event
 	accounts map[string]account.Account
 	roles    map[string]account.Role // key account + "\x00" + name
+	// namesBelow holds, for each account, the role names defined by the
+	// accounts below it (same keys as roles).
+	namesBelow map[string]struct{}
 	// unpublished holds the IDs of events still in the outbox.
 	unpublished map[string]struct{}
 
@@ -40,6 +43,8 @@ func New() *Store {
 		events:   map[string]event.Event{},
 		accounts: map[string]account.Account{},
 		roles:    map[string]account.Role{},
+
+		namesBelow: map[string]struct{}{},
 
 		unpublished: map[string]struct{}{},
 	}
@@ -289,14 +294,29 @@ func (s *Store) CreateRole(ctx context.Context, r account.Role, evs ...event.Eve
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := roleKey(r.Account, r.Name)
-	if _, ok := s.roles[k]; ok {
-		return fmt.Errorf("create role %s/%s: %w", r.Account, r.Name, store.ErrConflict)
+	what := "create role " + r.Account + "/" + r.Name
+	a, ok := s.accounts[r.Account]
+	if !ok {
+		return fmt.Errorf("%s: account %s: %w", what, r.Account, store.ErrNotFound)
+	}
+	ancestors := a.Path[:len(a.Path)-1]
+	// Own account first, then upwards, then below: the order dynamostore's
+	// transaction checks them in.
+	for i := len(a.Path) - 1; i >= 0; i-- {
+		if _, ok := s.roles[roleKey(a.Path[i], r.Name)]; ok {
+			return fmt.Errorf("%s: %w", what, &store.RoleNameTaken{Name: r.Name, Account: a.Path[i]})
+		}
+	}
+	if _, ok := s.namesBelow[roleKey(r.Account, r.Name)]; ok {
+		return fmt.Errorf("%s: %w", what, &store.RoleNameTaken{Name: r.Name, Account: r.Account, Below: true})
 	}
 	if err := s.putEvents(evs); err != nil {
-		return fmt.Errorf("create role %s/%s: %w", r.Account, r.Name, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	s.roles[k] = r.Clone()
+	s.roles[roleKey(r.Account, r.Name)] = r.Clone()
+	for _, p := range ancestors {
+		s.namesBelow[roleKey(p, r.Name)] = struct{}{}
+	}
 	return nil
 }
 

@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"EventsNewestFirstAndFiltered", testEvents},
 		{"AccountsAndChildren", testAccounts},
 		{"Roles", testRoles},
+		{"RoleNamesAreUniqueAlongPaths", testRoleNamesAlongPaths},
 		{"SweepPorts", testSweepPorts},
 		{"NoncesAreUsedOnce", testNonces},
 		{"CountersCountAtomically", testCounters},
@@ -604,6 +605,7 @@ func testAccounts(t *testing.T, s store.Store) {
 func testRoles(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	by := credential.Creator{Principal: "p", Permissions: permission.All()}
+	createTree(t, s, "acme", "other")
 	var want []string
 	for _, name := range []string{"read-only", "auditor", "full"} {
 		r, err := account.NewRole("acme", name, "d", []string{"apikeys:view"}, by, base)
