@@ -749,6 +749,29 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("roles %v", rows)
 	}
 	b.shot("roles")
+	if got := eval[[]string](b, `[...document.querySelectorAll('#roles-table .defined-by')].map(e => e.textContent + '|' + e.dataset.inherited)`); !slices.Equal(got, []string{"root|false"}) {
+		t.Errorf("the root account's own role shows as %v", got)
+	}
+	// Roles of the accounts above are marked inherited, whether the API
+	// says so (inherited) or leaves the field out; this answer stands in
+	// for an account below one that defines roles.
+	eval[chromedp.Void](b, `(() => {
+		const role = (name, account, extra) => ({name, account, description: '', permissions: ['apikeys:view'],
+			created_at: '2026-01-02T03:04:05Z', created_by: 'x', ...extra});
+		const page = {items: [role('auditor', 'vendor', {inherited: true}), role('legacy', 'vendor', {}), role('local', 'root', {inherited: false})], next_cursor: null};
+		window.realFetch = window.fetch;
+		window.fetch = (url, opts) => String(url).includes('/v1/roles')
+			? Promise.resolve(new Response(JSON.stringify(page), {status: 200, headers: {'Content-Type': 'application/json'}}))
+			: window.realFetch(url, opts);
+	})()`)
+	b.goTo("#/accounts")
+	b.goTo("#/roles")
+	b.visible("#roles-table")
+	if got := eval[[]string](b, `[...document.querySelectorAll('#roles-table .defined-by')].map(e => e.textContent + '|' + e.dataset.inherited)`); !slices.Equal(got, []string{"vendor Inherited|true", "vendor Inherited|true", "root|false"}) {
+		t.Errorf("inherited roles show as %v", got)
+	}
+	b.shot("roles-inherited")
+	eval[chromedp.Void](b, `window.fetch = window.realFetch`)
 
 	// ---- Expiry bounds: the form refuses, and so does the API --------------
 	before := root.tokenCount()

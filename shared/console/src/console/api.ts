@@ -56,7 +56,10 @@ export interface Account {
 
 export interface Role {
   name: string;
+  /** The account that defines the role. */
   account: string;
+  /** Set when the role is defined by an account above the caller's; older APIs leave it out. */
+  inherited?: boolean;
   description: string;
   permissions: string[];
   created_at: string;
