@@ -583,6 +583,36 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("after the edit: %v %v %v", ci["name"], ci["allowed_ips"], ci["expires_at"])
 	}
 	b.shot("token-edited")
+	// A blank "Add allowed IPs" leaves the list alone; emptying it is its
+	// own checkbox, and the form will not both add and empty.
+	b.setValue("#edit-description", "deploys from CI")
+	g = b.generation()
+	b.click("#edit-submit")
+	b.rendered(g)
+	if _, ci = root.call("GET", "/v1/tokens/"+ciID, ""); fmt.Sprint(ci["allowed_ips"]) != "[10.0.0.1 10.0.0.0/24 2001:db8::/32 192.0.2.7]" {
+		t.Errorf("an edit with no IPs to add changed the allowlist to %v", ci["allowed_ips"])
+	}
+	b.click("#edit-clear-ips")
+	b.do(chromedp.SendKeys(chromedp.CSS("#edit-add-ips"), "192.0.2.8"))
+	b.click("#edit-submit")
+	b.waitFor("the conflict", `document.querySelector('#edit-form [data-error-for="add_allowed_ips"]')?.hidden === false`)
+	if msg := b.text(`#edit-form [data-error-for="add_allowed_ips"]`); !strings.Contains(msg, "not both") {
+		t.Errorf("emptying and adding at once shows %q", msg)
+	}
+	b.setValue("#edit-add-ips", "")
+	g = b.generation()
+	b.click("#edit-submit")
+	b.rendered(g)
+	if _, ci = root.call("GET", "/v1/tokens/"+ciID, ""); fmt.Sprint(ci["allowed_ips"]) != "[]" {
+		t.Errorf("after emptying the allowlist: %v", ci["allowed_ips"])
+	}
+	if got := eval[string](b, `[...document.querySelectorAll('.props dt')].find(d => d.textContent === 'Allowed IPs').nextElementSibling.textContent`); got != "Any address" {
+		t.Errorf("an emptied allowlist shows %q", got)
+	}
+	if b.exists("#edit-clear-ips") {
+		t.Error("an empty allowlist is offered to be emptied")
+	}
+	b.shot("allowlist-emptied")
 
 	// ---- A public-key token from an openssl-made publicKey.pem ------------
 	pemText := opensslPublicKey(t)
@@ -859,6 +889,31 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Error("permissions the caller lacks are offered")
 	}
 	b.shot("limited-caller-create")
+	// ---- A blank allowed-IPs input creates an open token -------------------
+	// A view-only token, made by this caller, with no allowed_ips sent.
+	eval[chromedp.Void](b, `(() => {
+		window.sentBodies = [];
+		const f = window.fetch;
+		window.fetch = (url, opts) => { if (opts && opts.body) window.sentBodies.push(opts.body); return f(url, opts); };
+	})()`)
+	b.click("#perm-apikeys-modify")
+	b.do(chromedp.SendKeys(chromedp.CSS("#create-name"), "viewer"))
+	b.click("#create-submit")
+	b.visible("#secret-dialog")
+	viewerID := b.value("#secret-id")
+	secrets = append(secrets, secretOf(b.value("#secret-token")))
+	var sent map[string]any
+	if err := json.Unmarshal([]byte(eval[string](b, `window.sentBodies.at(-1)`)), &sent); err != nil {
+		t.Fatalf("the create request's body: %v", err)
+	}
+	if ips, ok := sent["allowed_ips"]; ok && fmt.Sprint(ips) != "[]" {
+		t.Errorf("a blank allowed-IPs input sent allowed_ips %#v", ips)
+	}
+	if _, viewer := root.call("GET", "/v1/tokens/"+viewerID, ""); fmt.Sprint(viewer["allowed_ips"]) != "[]" || fmt.Sprint(viewer["permissions"]) != "[apikeys:view]" {
+		t.Errorf("viewer token: allowed_ips %v, permissions %v", viewer["allowed_ips"], viewer["permissions"])
+	}
+	b.clickThrough("#secret-done")
+	b.visible("#edit-form")
 
 	// ---- "Never expires" where the account allows it -----------------------
 	open, err := srv.Admin.Bootstrap(ctx, admin.BootstrapRequest{Account: "open", AllowNeverExpires: true, Permissions: permission.All()})

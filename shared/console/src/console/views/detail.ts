@@ -1,5 +1,5 @@
 // One token: its properties; edit (name, description, active, expiry
-// extension, more allowed IPs), rotate with an optional grace period, and
+// extension, more allowed IPs or none at all), rotate with an optional grace period, and
 // revoke after a confirmation. Expired and revoked tokens open read-only.
 import { ApiError, api, type Token } from '../api';
 import { expiryBounds, expiryDay, instant } from '../dates';
@@ -71,7 +71,10 @@ function editForm(ctx: Ctx, t: Token): HTMLElement {
   });
   const allowNever = ctx.me.account_policy.allow_never_expires && t.expires_at !== null;
   const never = h('input', { type: 'checkbox', id: 'edit-never' });
-  const ips = ipInput('add_allowed_ips', 'Add allowed IPs', 'edit-add-ips');
+  const ips = ipInput('add_allowed_ips', 'Add allowed IPs', 'edit-add-ips', 'Leave it blank to keep the list as it is.');
+  // Opening the token to every address is its own choice, never what a
+  // blank list means.
+  const clearIPs = h('input', { type: 'checkbox', id: 'edit-clear-ips' });
   const status = h('p', { role: 'status', class: 'status', id: 'edit-status' });
   const submit = h('button', { type: 'submit', id: 'edit-submit' }, 'Save changes');
   const form = h('form', { class: 'panel form', id: 'edit-form', novalidate: true, 'aria-labelledby': 'edit-title' },
@@ -84,6 +87,9 @@ function editForm(ctx: Ctx, t: Token): HTMLElement {
     allowNever ? h('div', { class: 'field choice', 'data-field': 'never_expires' }, never, h('label', { for: never.id }, 'Never expires'),
       h('p', { class: 'field-error', 'data-error-for': 'never_expires', hidden: true })) : null,
     ips.wrap,
+    t.allowed_ips.length ? h('div', { class: 'field choice', 'data-field': 'allowed_ips' }, clearIPs,
+      h('label', { for: clearIPs.id }, 'Remove every allowed IP, so that any address may use this token'),
+      h('p', { class: 'field-error', 'data-error-for': 'allowed_ips', hidden: true })) : null,
     status,
     h('div', { class: 'actions' }, submit),
   );
@@ -117,7 +123,15 @@ function editForm(ctx: Ctx, t: Token): HTMLElement {
       focusFirstError(form);
       return;
     }
-    if (more.length) body.add_allowed_ips = more;
+    if (clearIPs.checked) {
+      if (more.length) {
+        showError(form, new ApiError(0, 'invalid_request', 'Either remove every allowed IP or add new ones, not both.', 'add_allowed_ips'));
+        return;
+      }
+      body.allowed_ips = [];
+    } else if (more.length) {
+      body.add_allowed_ips = more;
+    }
     if (Object.keys(body).length === 0) {
       status.textContent = 'Nothing to change.';
       return;
