@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -211,6 +212,24 @@ func (b *tab) requireLabelled(view string) {
 	b.t.Helper()
 	if u := b.unlabelled(); len(u) > 0 {
 		b.t.Errorf("%s: form controls without a label: %v", view, u)
+	}
+}
+
+// rowOf opens the token list at the page that lists the token id.
+func (b *tab) rowOf(id string) {
+	b.t.Helper()
+	if eval[string](b, `location.hash`) != "#/tokens" {
+		b.goTo("#/tokens")
+	}
+	for !b.exists(`[data-action="previous-page"]:disabled`) {
+		b.clickThrough(`[data-action="previous-page"]`)
+	}
+	row := fmt.Sprintf("[data-actions-for=%q]", id)
+	for !b.exists(row) {
+		if b.exists(`[data-action="next-page"]:disabled`) {
+			b.t.Fatalf("no page lists token %s", id)
+		}
+		b.clickThrough(`[data-action="next-page"]`)
 	}
 }
 
@@ -583,6 +602,36 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("after the edit: %v %v %v", ci["name"], ci["allowed_ips"], ci["expires_at"])
 	}
 	b.shot("token-edited")
+	// A blank "Add allowed IPs" leaves the list alone; emptying it is its
+	// own checkbox, and the form will not both add and empty.
+	b.setValue("#edit-description", "deploys from CI")
+	g = b.generation()
+	b.click("#edit-submit")
+	b.rendered(g)
+	if _, ci = root.call("GET", "/v1/tokens/"+ciID, ""); fmt.Sprint(ci["allowed_ips"]) != "[10.0.0.1 10.0.0.0/24 2001:db8::/32 192.0.2.7]" {
+		t.Errorf("an edit with no IPs to add changed the allowlist to %v", ci["allowed_ips"])
+	}
+	b.click("#edit-clear-ips")
+	b.do(chromedp.SendKeys(chromedp.CSS("#edit-add-ips"), "192.0.2.8"))
+	b.click("#edit-submit")
+	b.waitFor("the conflict", `document.querySelector('#edit-form [data-error-for="add_allowed_ips"]')?.hidden === false`)
+	if msg := b.text(`#edit-form [data-error-for="add_allowed_ips"]`); !strings.Contains(msg, "not both") {
+		t.Errorf("emptying and adding at once shows %q", msg)
+	}
+	b.setValue("#edit-add-ips", "")
+	g = b.generation()
+	b.click("#edit-submit")
+	b.rendered(g)
+	if _, ci = root.call("GET", "/v1/tokens/"+ciID, ""); fmt.Sprint(ci["allowed_ips"]) != "[]" {
+		t.Errorf("after emptying the allowlist: %v", ci["allowed_ips"])
+	}
+	if got := eval[string](b, `[...document.querySelectorAll('.props dt')].find(d => d.textContent === 'Allowed IPs').nextElementSibling.textContent`); got != "Any address" {
+		t.Errorf("an emptied allowlist shows %q", got)
+	}
+	if b.exists("#edit-clear-ips") {
+		t.Error("an empty allowlist is offered to be emptied")
+	}
+	b.shot("allowlist-emptied")
 
 	// ---- A public-key token from an openssl-made publicKey.pem ------------
 	pemText := opensslPublicKey(t)
@@ -681,10 +730,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.shot("expired-read-only")
 
 	// ---- Paging through next_cursor ---------------------------------------
+	var bulkIDs []string
 	for i := range 20 {
-		if _, err := srv.Admin.CreateToken(ctx, rootCaller, "", admin.CreateRequest{Spec: credential.Spec{Name: fmt.Sprintf("bulk %02d", i)}}); err != nil {
+		c, err := srv.Admin.CreateToken(ctx, rootCaller, "", admin.CreateRequest{Spec: credential.Spec{Name: fmt.Sprintf("bulk %02d", i)}})
+		if err != nil {
 			t.Fatal(err)
 		}
+		bulkIDs = append(bulkIDs, c.Credential.ID)
 	}
 	total := root.tokenCount()
 	b.goTo("#/tokens")
@@ -702,6 +754,19 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.shot("tokens-page-2")
 	b.clickThrough(`[data-action="previous-page"]`)
 	b.waitFor("page 1 again", `document.querySelector('.page-number')?.textContent === 'Page 1'`)
+
+	// Revoke from the list, after a confirmation.
+	b.rowOf(bulkIDs[0])
+	b.click(fmt.Sprintf(`[data-actions-for=%q] [data-action="revoke"]`, bulkIDs[0]))
+	b.visible("#confirm-dialog")
+	b.clickThrough("#confirm-yes")
+	b.rowOf(bulkIDs[0])
+	if got := b.text(fmt.Sprintf(`[data-actions-for=%q]`, bulkIDs[0])); got != "Read-only" {
+		t.Errorf("a revoked token's row offers %q", got)
+	}
+	if _, bulk := root.call("GET", "/v1/tokens/"+bulkIDs[0], ""); bulk["status"] != "revoked" {
+		t.Errorf("revoked from the list: status %v", bulk["status"])
+	}
 
 	// ---- Events ------------------------------------------------------------
 	b.goTo("#/events?token_id=" + ciID)
@@ -749,7 +814,29 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("roles %v", rows)
 	}
 	b.shot("roles")
-
+	if got := eval[[]string](b, `[...document.querySelectorAll('#roles-table .defined-by')].map(e => e.textContent + '|' + e.dataset.inherited)`); !slices.Equal(got, []string{"root|false"}) {
+		t.Errorf("the root account's own role shows as %v", got)
+	}
+	// Roles of the accounts above are marked inherited, whether the API
+	// says so (inherited) or leaves the field out; this answer stands in
+	// for an account below one that defines roles.
+	eval[chromedp.Void](b, `(() => {
+		const role = (name, account, extra) => ({name, account, description: '', permissions: ['apikeys:view'],
+			created_at: '2026-01-02T03:04:05Z', created_by: 'x', ...extra});
+		const page = {items: [role('auditor', 'vendor', {inherited: true}), role('legacy', 'vendor', {}), role('local', 'root', {inherited: false})], next_cursor: null};
+		window.realFetch = window.fetch;
+		window.fetch = (url, opts) => String(url).includes('/v1/roles')
+			? Promise.resolve(new Response(JSON.stringify(page), {status: 200, headers: {'Content-Type': 'application/json'}}))
+			: window.realFetch(url, opts);
+	})()`)
+	b.goTo("#/accounts")
+	b.goTo("#/roles")
+	b.visible("#roles-table")
+	if got := eval[[]string](b, `[...document.querySelectorAll('#roles-table .defined-by')].map(e => e.textContent + '|' + e.dataset.inherited)`); !slices.Equal(got, []string{"vendor Inherited|true", "vendor Inherited|true", "root|false"}) {
+		t.Errorf("inherited roles show as %v", got)
+	}
+	b.shot("roles-inherited")
+	eval[chromedp.Void](b, `window.fetch = window.realFetch`)
 	// ---- Expiry bounds: the form refuses, and so does the API --------------
 	before := root.tokenCount()
 	b.goTo("#/tokens/new")
@@ -836,6 +923,132 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Error("permissions the caller lacks are offered")
 	}
 	b.shot("limited-caller-create")
+	// ---- A blank allowed-IPs input creates an open token -------------------
+	// A view-only token, made by this caller, with no allowed_ips sent.
+	eval[chromedp.Void](b, `(() => {
+		window.sentBodies = [];
+		const f = window.fetch;
+		window.fetch = (url, opts) => { if (opts && opts.body) window.sentBodies.push(opts.body); return f(url, opts); };
+	})()`)
+	b.click("#perm-apikeys-modify")
+	b.do(chromedp.SendKeys(chromedp.CSS("#create-name"), "viewer"))
+	b.click("#create-submit")
+	b.visible("#secret-dialog")
+	viewerID := b.value("#secret-id")
+	secrets = append(secrets, secretOf(b.value("#secret-token")))
+	var sent map[string]any
+	if err := json.Unmarshal([]byte(eval[string](b, `window.sentBodies.at(-1)`)), &sent); err != nil {
+		t.Fatalf("the create request's body: %v", err)
+	}
+	if ips, ok := sent["allowed_ips"]; ok && fmt.Sprint(ips) != "[]" {
+		t.Errorf("a blank allowed-IPs input sent allowed_ips %#v", ips)
+	}
+	if _, viewer := root.call("GET", "/v1/tokens/"+viewerID, ""); fmt.Sprint(viewer["allowed_ips"]) != "[]" || fmt.Sprint(viewer["permissions"]) != "[apikeys:view]" {
+		t.Errorf("viewer token: allowed_ips %v, permissions %v", viewer["allowed_ips"], viewer["permissions"])
+	}
+	b.clickThrough("#secret-done")
+	b.visible("#edit-form")
+
+	// ---- It may change only tokens whose permissions it holds -------------
+	if b.exists("#update-refused") || b.exists("#rotate-refused") || eval[bool](b, `document.querySelector('#edit-form fieldset').disabled || document.querySelector('#rotate-form fieldset').disabled`) {
+		t.Error("editing or rotating a token within the caller's rights is refused")
+	}
+	if note := b.text("#revoke-refused"); note != "Your token lacks apikeys:delete." || !b.exists("#revoke:disabled") {
+		t.Errorf("revoke without apikeys:delete: note %q, button disabled %v", note, b.exists("#revoke:disabled"))
+	}
+	b.shot("limited-caller-own-token")
+
+	// The list: on the root admin's row nothing is offered, each with the
+	// reason; on the viewer's, Edit and Rotate but not Revoke.
+	type action struct {
+		Disabled bool   `json:"disabled"`
+		Title    string `json:"title"`
+		Said     string `json:"said"`
+	}
+	actions := func(id string) map[string]action {
+		return eval[map[string]action](b, fmt.Sprintf(`Object.fromEntries([...document.querySelectorAll('[data-actions-for=%q] button')].map(e => [e.dataset.action, {
+			disabled: e.getAttribute('aria-disabled') === 'true', title: e.title,
+			said: (document.getElementById(e.getAttribute('aria-describedby')) || {textContent: ''}).textContent}]))`, id))
+	}
+	rootWhy := "This token holds accounts:manage, apikeys:manage and roles:manage, which your token lacks."
+	wantRoot := map[string]action{
+		"edit":   {true, rootWhy, rootWhy},
+		"rotate": {true, rootWhy, rootWhy},
+		"revoke": {true, "Your token lacks apikeys:delete.", "Your token lacks apikeys:delete."},
+	}
+	b.rowOf(srv.RootTokenID)
+	if got := actions(srv.RootTokenID); !maps.Equal(got, wantRoot) {
+		t.Errorf("the root admin's row offers %+v, want %+v", got, wantRoot)
+	}
+	wantViewer := map[string]action{
+		"edit": {}, "rotate": {},
+		"revoke": {true, "Your token lacks apikeys:delete.", "Your token lacks apikeys:delete."},
+	}
+	b.rowOf(viewerID)
+	if got := actions(viewerID); !maps.Equal(got, wantViewer) {
+		t.Errorf("the viewer's row offers %+v, want %+v", got, wantViewer)
+	}
+	b.shot("limited-caller-row-actions")
+	// A refused action does nothing; an offered one opens its form.
+	b.click(fmt.Sprintf(`[data-actions-for=%q] [data-action="revoke"]`, viewerID))
+	if b.exists("#confirm-dialog") {
+		t.Error("a refused Revoke asked for confirmation")
+	}
+	b.rowOf(srv.RootTokenID)
+	g = b.generation()
+	b.click(fmt.Sprintf(`[data-actions-for=%q] [data-action="rotate"]`, srv.RootTokenID))
+	if b.generation() != g || eval[string](b, `location.hash`) != "#/tokens" || b.exists("#confirm-dialog") {
+		t.Error("a refused Rotate did something")
+	}
+	b.click(fmt.Sprintf(`[data-actions-for=%q] [data-action="revoke"]`, srv.RootTokenID))
+	if b.exists("#confirm-dialog") {
+		t.Error("a refused Revoke asked for confirmation")
+	}
+	b.rowOf(viewerID)
+	b.clickThrough(fmt.Sprintf(`[data-actions-for=%q] [data-action="rotate"]`, viewerID))
+	if got := eval[string](b, `document.activeElement.id`); got != "rotate-grace" {
+		t.Errorf("Rotate on the row focuses %q, want the rotate form", got)
+	}
+
+	// The root admin's page: every form disabled with the reason. Forced
+	// anyway (as a page left open while rights changed would), the API
+	// refuses and the console shows its reason and the missing permissions.
+	b.goTo("#/tokens/" + srv.RootTokenID + "?focus=rotate")
+	if got := eval[string](b, `document.activeElement.id`); got != "rotate-refused" {
+		t.Errorf("Rotate of the root admin focuses %q, want the reason", got)
+	}
+	for _, change := range []string{"update", "rotate"} {
+		if note := b.text("#" + change + "-refused"); note != rootWhy {
+			t.Errorf("%s note %q", change, note)
+		}
+	}
+	if !eval[bool](b, `['#edit-form', '#rotate-form'].every(f => document.querySelector(f + ' fieldset').disabled) && document.querySelector('#revoke').matches(':disabled')`) {
+		t.Error("a form the API would refuse is enabled")
+	}
+	b.shot("limited-caller-root-token")
+	eval[chromedp.Void](b, `document.querySelector('#rotate-form fieldset').disabled = false`)
+	b.click("#rotate-submit")
+	b.waitFor("the refusal", `document.querySelector('#rotate-form .form-error')?.hidden === false`)
+	msg := b.text("#rotate-form .form-error")
+	for _, want := range []string{"you cannot rotate token " + srv.RootTokenID, "Missing permissions: accounts:manage, apikeys:manage, roles:manage."} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the forced rotation shows %q, which lacks %q", msg, want)
+		}
+	}
+	if b.exists("#secret-dialog") {
+		t.Fatal("the root admin's token was rotated")
+	}
+	eval[chromedp.Void](b, `document.querySelector('#edit-form fieldset').disabled = false`)
+	b.setValue("#edit-name", "taken over")
+	b.click("#edit-submit")
+	b.waitFor("the refusal", `document.querySelector('#edit-form .form-error')?.hidden === false`)
+	if msg := b.text("#edit-form .form-error"); !strings.Contains(msg, "you cannot update token "+srv.RootTokenID) || !strings.Contains(msg, "Missing permissions: accounts:manage") {
+		t.Errorf("the forced edit shows %q", msg)
+	}
+	b.shot("limited-caller-forced-403")
+	if status, me := root.call("GET", "/v1/tokens/"+srv.RootTokenID, ""); status != 200 || me["name"] != "dev root admin" {
+		t.Errorf("the root admin's token after the forced changes: %d %v", status, me)
+	}
 
 	// ---- "Never expires" where the account allows it -----------------------
 	open, err := srv.Admin.Bootstrap(ctx, admin.BootstrapRequest{Account: "open", AllowNeverExpires: true, Permissions: permission.All()})

@@ -256,11 +256,7 @@ func TestEmbeddedFiles(t *testing.T) {
 // TypeScript without `make console` fails here. It needs Node and npm, as
 // the build does; without them it fails rather than skips.
 func TestDistIsCurrent(t *testing.T) {
-	npm := lookTool(t, "npm")
-	node := lookTool(t, "node")
-	if _, err := os.Stat(filepath.Join("node_modules", ".package-lock.json")); err != nil {
-		run(t, npm, "ci")
-	}
+	npm, node := nodeModules(t)
 	run(t, npm, "run", "check")
 	out := t.TempDir()
 	run(t, node, "build.mjs", "--out", out)
@@ -280,6 +276,17 @@ func TestDistIsCurrent(t *testing.T) {
 			t.Errorf("dist/%s.gz is no longer built: run `make console` and commit dist/", name)
 		}
 	}
+}
+
+// nodeModules installs the locked npm packages when they are missing and
+// returns npm and node.
+func nodeModules(t *testing.T) (npm, node string) {
+	t.Helper()
+	npm, node = lookTool(t, "npm"), lookTool(t, "node")
+	if _, err := os.Stat(filepath.Join("node_modules", ".package-lock.json")); err != nil {
+		run(t, npm, "ci")
+	}
+	return npm, node
 }
 
 func lookTool(t *testing.T, name string) string {

@@ -56,7 +56,10 @@ export interface Account {
 
 export interface Role {
   name: string;
+  /** The account that defines the role. */
   account: string;
+  /** Set when the role is defined by an account above the caller's; older APIs leave it out. */
+  inherited?: boolean;
   description: string;
   permissions: string[];
   created_at: string;
@@ -81,6 +84,8 @@ export class ApiError extends Error {
     readonly code: string,
     readonly description: string,
     readonly field?: string,
+    /** The permissions a 403 found lacking (missing_permissions). */
+    readonly missing: string[] = [],
   ) {
     super(description);
   }
@@ -146,9 +151,10 @@ async function send(method: string, path: string, opts: Options): Promise<Respon
 
 async function toError(resp: Response): Promise<ApiError> {
   try {
-    const e = (await resp.json()) as { error?: string; error_description?: string; field?: string };
+    const e = (await resp.json()) as { error?: string; error_description?: string; field?: string; missing_permissions?: unknown };
     if (e && typeof e.error === 'string') {
-      return new ApiError(resp.status, e.error, e.error_description ?? e.error, e.field || undefined);
+      const missing = Array.isArray(e.missing_permissions) ? e.missing_permissions.filter((p): p is string => typeof p === 'string') : [];
+      return new ApiError(resp.status, e.error, e.error_description ?? e.error, e.field || undefined, missing);
     }
   } catch {
     // Not the API's JSON (a proxy's page, say): fall through.

@@ -2,7 +2,7 @@
 // text (never innerHTML), and no element gets a style attribute, so the
 // page runs under a Content-Security-Policy without 'unsafe-inline'.
 
-type Child = Node | string | number | null | undefined | false | Child[];
+export type Child = Node | string | number | null | undefined | false | Child[];
 type Listener = (ev: Event) => void;
 export type Attrs = Record<string, string | number | boolean | null | undefined | Listener>;
 

@@ -118,7 +118,7 @@ async function route(): Promise<void> {
   switch (parts[0] ?? 'tokens') {
     case 'tokens':
       if (parts[1] === 'new') createView(ctx);
-      else if (parts[1]) await detailView(ctx, decodeURIComponent(parts[1]));
+      else if (parts[1]) await detailView(ctx, decodeURIComponent(parts[1]), params);
       else await tokensView(ctx, params);
       break;
     case 'events':

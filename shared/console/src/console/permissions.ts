@@ -8,10 +8,19 @@ export type Action = (typeof ACTIONS)[number];
 /** The resources Latchkey's own API knows, shown first in this order. */
 const CATALOGUE = ['apikeys', 'accounts', 'roles'];
 
+/** allows reports whether set grants p, directly or through manage (Go's Set.Allows). */
 export function allows(set: readonly string[], p: string): boolean {
-  const [resource, action] = p.split(':');
-  if (!resource || !action) return false;
+  // Split at the first colon only, as Go's strings.Cut does.
+  const colon = p.indexOf(':');
+  if (colon < 0) return false;
+  const resource = p.slice(0, colon);
+  const action = p.slice(colon + 1);
   return set.includes(p) || (action !== 'manage' && set.includes(`${resource}:manage`));
+}
+
+/** missing lists the permissions of want that set does not grant, in want's order (Go's Set.Missing). */
+export function missing(set: readonly string[], want: readonly string[]): string[] {
+  return want.filter((p) => !allows(set, p));
 }
 
 export interface Row {

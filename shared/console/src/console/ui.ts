@@ -1,7 +1,8 @@
 // Pieces shared by the views: status labels, tables that read well on a
 // phone, a pager over next_cursor, and error display.
 import { ApiError } from './api';
-import { type Attrs, clearErrors, focusFirstError, h, setFieldError } from './dom';
+import type { Verdict } from './authority';
+import { type Attrs, clearErrors, focusFirstError, h, setFieldError, uid } from './dom';
 
 export const statusLabel: Record<string, string> = {
   active: 'Active',
@@ -72,14 +73,22 @@ export function showError(form: HTMLElement, err: unknown, fieldAliases: Record<
   clearErrors(form);
   const e = err instanceof ApiError ? err : new ApiError(0, 'client_error', String(err));
   const name = e.field ? fieldAliases[e.field] ?? e.field : '';
-  if (!name || !setFieldError(form, name, e.description)) {
+  const text = errorText(e);
+  if (!name || !setFieldError(form, name, text)) {
     const box = form.querySelector<HTMLElement>('.form-error');
     if (box) {
-      box.textContent = e.field ? `${e.field}: ${e.description}` : e.description;
+      box.textContent = e.field ? `${e.field}: ${text}` : text;
       box.hidden = false;
     }
   }
   focusFirstError(form);
+}
+
+/** errorText is the API's description, with the permissions it found lacking. */
+export function errorText(err: unknown): string {
+  const e = err instanceof ApiError ? err : new ApiError(0, 'client_error', String(err));
+  if (!e.missing.length) return e.description;
+  return `${e.description.replace(/[.!?]?$/, '.')} Missing permissions: ${e.missing.join(', ')}.`;
 }
 
 export function formError(): HTMLElement {
@@ -90,7 +99,26 @@ export function formError(): HTMLElement {
 export function errorPanel(err: unknown): HTMLElement {
   const e = err instanceof ApiError ? err : new ApiError(0, 'client_error', String(err));
   return h('div', { class: 'panel error-panel', role: 'alert' },
-    h('p', {}, e.status === 403 ? 'Your token may not see this: ' : 'Could not load this: ', e.description));
+    h('p', {}, e.status === 403 ? 'Your token may not see this: ' : 'Could not load this: ', errorText(e)));
+}
+
+/**
+ * actionButton is a button for a change the API may refuse. A refused one
+ * stays focusable, so its reason can be reached by keyboard and read by a
+ * screen reader, but it is aria-disabled, says why in its tooltip and its
+ * description, and does nothing when pressed.
+ */
+export function actionButton(label: string, verdict: Verdict, attrs: Attrs, onPress: () => void): HTMLElement {
+  const button = h('button', { type: 'button', class: 'secondary small', ...attrs }, label);
+  button.addEventListener('click', () => {
+    if (button.getAttribute('aria-disabled') !== 'true') onPress();
+  });
+  if (verdict.allowed) return button;
+  const reasonId = uid('reason');
+  button.setAttribute('aria-disabled', 'true');
+  button.setAttribute('aria-describedby', reasonId);
+  button.title = verdict.reason;
+  return h('span', { class: 'refused-action' }, button, h('span', { class: 'visually-hidden', id: reasonId }, verdict.reason));
 }
 
 export function heading(text: string, ...extra: Node[]): HTMLElement {

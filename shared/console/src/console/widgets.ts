@@ -17,13 +17,14 @@ export interface IPInput {
   value(): string[] | null;
 }
 
-export function ipInput(name: string, label: string, id: string): IPInput {
+/** ipInput is an IP list field. An empty field is an empty list; blank says, in the hint, what that means here. */
+export function ipInput(name: string, label: string, id: string, blank: string): IPInput {
   const textarea = h('textarea', { id, rows: 3, spellcheck: 'false', autocapitalize: 'off', autocomplete: 'off', placeholder: '10.0.0.0/24, 2001:db8::/32' });
   const list = h('ul', { class: 'ip-list', id: `${id}-list`, 'aria-label': `${label}: entries` });
   const summary = h('p', { class: 'hint', id: `${id}-summary`, 'aria-live': 'polite' });
   const f = field(label, textarea, {
     name,
-    hint: 'IPv4 or IPv6 addresses or CIDR blocks, separated by spaces, commas, semicolons or line breaks. Duplicates are dropped.',
+    hint: `IPv4 or IPv6 addresses or CIDR blocks, separated by spaces, commas, semicolons or line breaks. Duplicates are dropped. ${blank}`,
     extra: [summary, list],
   });
   const render = () => {

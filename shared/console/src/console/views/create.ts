@@ -36,7 +36,7 @@ export function createView(ctx: Ctx): void {
 
   const perms = permissionGrid(ctx.me.permissions);
   const expiry = expiryInput(ctx.me.account_policy.allow_never_expires);
-  const ips = ipInput('allowed_ips', 'Allowed IPs', 'create-ips');
+  const ips = ipInput('allowed_ips', 'Allowed IPs', 'create-ips', 'Leave it blank to allow any address.');
   const submit = h('button', { type: 'submit', id: 'create-submit' }, 'Create token');
 
   const form = h('form', { class: 'panel form', id: 'create-form', novalidate: true },
@@ -73,12 +73,13 @@ export function createView(ctx: Ctx): void {
     const p = perms.value();
     const e = expiry.value();
     const list = ips.value();
-    if (!p || !e || !list) ok = false;
-    if (!ok) {
+    if (!ok || !p || !e || !list) {
       focusFirstError(form);
       return;
     }
-    Object.assign(body, { permissions: p, allowed_ips: list }, e);
+    Object.assign(body, { permissions: p }, e);
+    // Left out when blank: the token then allows any address.
+    if (list.length > 0) body.allowed_ips = list;
     submit.disabled = true;
     try {
       const file = await api.createToken(body);

@@ -1,15 +1,22 @@
 // One token: its properties; edit (name, description, active, expiry
-// extension, more allowed IPs), rotate with an optional grace period, and
-// revoke after a confirmation. Expired and revoked tokens open read-only.
+// extension, more allowed IPs or none at all), rotate with an optional grace
+// period, and revoke after a confirmation. Expired and revoked tokens open
+// read-only; a change the signed-in token may not make is shown disabled,
+// with the reason.
 import { ApiError, api, type Token } from '../api';
+import { type Change, mayChange, type Verdict } from '../authority';
 import { expiryBounds, expiryDay, instant } from '../dates';
-import { clearErrors, field, focusFirstError, h } from '../dom';
+import { type Child, clearErrors, field, focusFirstError, h } from '../dom';
 import type { Ctx } from '../main';
 import { dl, errorPanel, formError, heading, showError, statusBadge } from '../ui';
 import { confirmDialog, ipInput, showSecret } from '../widgets';
 import { lastUsed } from './tokens';
 
-export async function detailView(ctx: Ctx, id: string): Promise<void> {
+// Where each ?focus= of the list's row actions lands: the form's first
+// control, or the note that says why the form is disabled.
+const focusTargets: Record<string, [Change, string]> = { edit: ['update', 'edit-name'], rotate: ['rotate', 'rotate-grace'] };
+
+export async function detailView(ctx: Ctx, id: string, params: URLSearchParams): Promise<void> {
   ctx.render(heading('API token'), h('p', { 'aria-busy': 'true' }, 'Loading…'));
   let t: Token;
   try {
@@ -22,8 +29,8 @@ export async function detailView(ctx: Ctx, id: string): Promise<void> {
   const modifiable = t.status === 'active' || t.status === 'inactive';
   const sections: Node[] = [properties(t)];
   if (modifiable) {
-    if (ctx.can('apikeys:modify')) sections.push(editForm(ctx, t), rotateForm(ctx, t));
-    if (ctx.can('apikeys:delete')) sections.push(revokeSection(ctx, t));
+    const verdict = (c: Change) => mayChange(ctx.me.permissions, t, c);
+    sections.push(editForm(ctx, t, verdict('update')), rotateForm(ctx, t, verdict('rotate')), revokeSection(ctx, t, verdict('revoke')));
   } else {
     sections.push(h('p', { class: 'notice read-only', id: 'read-only-notice', role: 'note' },
       t.status === 'expired'
@@ -35,6 +42,21 @@ export async function detailView(ctx: Ctx, id: string): Promise<void> {
     ...sections,
     h('p', {}, h('a', { href: `#/events?token_id=${encodeURIComponent(t.id)}`, id: 'token-events' }, 'Event history of this token')),
   );
+  const target = focusTargets[params.get('focus') ?? ''];
+  if (target && ctx.current()) (document.getElementById(`${target[0]}-refused`) ?? document.getElementById(target[1]))?.focus();
+}
+
+/**
+ * guarded holds a form's controls. When the API would refuse the change,
+ * they are disabled and a note above them says why; the form stays on the
+ * page so the token's settings can still be read.
+ */
+function guarded(v: Verdict, change: Change, ...controls: Child[]): Node[] {
+  const noteId = `${change}-refused`;
+  return [
+    ...(v.allowed ? [] : [h('p', { class: 'notice refused', id: noteId, role: 'note', tabindex: -1 }, v.reason)]),
+    h('fieldset', { class: 'form-controls', disabled: !v.allowed, 'aria-describedby': v.allowed ? null : noteId, title: v.reason || null }, ...controls),
+  ];
 }
 
 function properties(t: Token): HTMLElement {
@@ -61,7 +83,7 @@ function properties(t: Token): HTMLElement {
     ]));
 }
 
-function editForm(ctx: Ctx, t: Token): HTMLElement {
+function editForm(ctx: Ctx, t: Token, v: Verdict): HTMLElement {
   const name = field('Name', h('input', { type: 'text', id: 'edit-name', value: t.name, maxlength: 100, required: true }), { name: 'name' });
   const description = field('Description', h('textarea', { id: 'edit-description', rows: 2, maxlength: 1000, value: t.description }), { name: 'description' });
   const active = h('input', { type: 'checkbox', id: 'edit-active', checked: t.status === 'active' });
@@ -71,21 +93,28 @@ function editForm(ctx: Ctx, t: Token): HTMLElement {
   });
   const allowNever = ctx.me.account_policy.allow_never_expires && t.expires_at !== null;
   const never = h('input', { type: 'checkbox', id: 'edit-never' });
-  const ips = ipInput('add_allowed_ips', 'Add allowed IPs', 'edit-add-ips');
+  const ips = ipInput('add_allowed_ips', 'Add allowed IPs', 'edit-add-ips', 'Leave it blank to keep the list as it is.');
+  // Opening the token to every address is its own choice, never what a
+  // blank list means.
+  const clearIPs = h('input', { type: 'checkbox', id: 'edit-clear-ips' });
   const status = h('p', { role: 'status', class: 'status', id: 'edit-status' });
   const submit = h('button', { type: 'submit', id: 'edit-submit' }, 'Save changes');
   const form = h('form', { class: 'panel form', id: 'edit-form', novalidate: true, 'aria-labelledby': 'edit-title' },
     h('h2', { id: 'edit-title' }, 'Edit'),
     formError(),
-    name.wrap, description.wrap,
-    h('div', { class: 'field choice', 'data-field': 'active' }, active, h('label', { for: active.id }, 'Active (an inactive token is refused until it is activated again)'),
-      h('p', { class: 'field-error', 'data-error-for': 'active', hidden: true })),
-    expires.wrap,
-    allowNever ? h('div', { class: 'field choice', 'data-field': 'never_expires' }, never, h('label', { for: never.id }, 'Never expires'),
-      h('p', { class: 'field-error', 'data-error-for': 'never_expires', hidden: true })) : null,
-    ips.wrap,
-    status,
-    h('div', { class: 'actions' }, submit),
+    ...guarded(v, 'update',
+      name.wrap, description.wrap,
+      h('div', { class: 'field choice', 'data-field': 'active' }, active, h('label', { for: active.id }, 'Active (an inactive token is refused until it is activated again)'),
+        h('p', { class: 'field-error', 'data-error-for': 'active', hidden: true })),
+      expires.wrap,
+      allowNever ? h('div', { class: 'field choice', 'data-field': 'never_expires' }, never, h('label', { for: never.id }, 'Never expires'),
+        h('p', { class: 'field-error', 'data-error-for': 'never_expires', hidden: true })) : null,
+      ips.wrap,
+      t.allowed_ips.length ? h('div', { class: 'field choice', 'data-field': 'allowed_ips' }, clearIPs,
+        h('label', { for: clearIPs.id }, 'Remove every allowed IP, so that any address may use this token'),
+        h('p', { class: 'field-error', 'data-error-for': 'allowed_ips', hidden: true })) : null,
+      status,
+      h('div', { class: 'actions' }, submit)),
   );
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -117,7 +146,15 @@ function editForm(ctx: Ctx, t: Token): HTMLElement {
       focusFirstError(form);
       return;
     }
-    if (more.length) body.add_allowed_ips = more;
+    if (clearIPs.checked) {
+      if (more.length) {
+        showError(form, new ApiError(0, 'invalid_request', 'Either remove every allowed IP or add new ones, not both.', 'add_allowed_ips'));
+        return;
+      }
+      body.allowed_ips = [];
+    } else if (more.length) {
+      body.add_allowed_ips = more;
+    }
     if (Object.keys(body).length === 0) {
       status.textContent = 'Nothing to change.';
       return;
@@ -136,7 +173,7 @@ function editForm(ctx: Ctx, t: Token): HTMLElement {
   return form;
 }
 
-function rotateForm(ctx: Ctx, t: Token): HTMLElement {
+function rotateForm(ctx: Ctx, t: Token, v: Verdict): HTMLElement {
   const grace = field('Keep the old secret valid for', h('select', { id: 'rotate-grace' },
     h('option', { value: '0', selected: true }, 'No grace period — the old secret stops working now'),
     h('option', { value: '3600' }, '1 hour'),
@@ -155,8 +192,8 @@ function rotateForm(ctx: Ctx, t: Token): HTMLElement {
     h('p', { class: 'hint' }, t.kind === 'public_key'
       ? 'Replaces the public key; the token ID stays the same.'
       : 'Issues a new secret for the same token ID. The new secret is shown once.'),
-    formError(), grace.wrap, key?.wrap ?? null,
-    h('div', { class: 'actions' }, submit));
+    formError(),
+    ...guarded(v, 'rotate', grace.wrap, key?.wrap ?? null, h('div', { class: 'actions' }, submit)));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearErrors(form);
@@ -177,13 +214,13 @@ function rotateForm(ctx: Ctx, t: Token): HTMLElement {
   return form;
 }
 
-function revokeSection(ctx: Ctx, t: Token): HTMLElement {
+function revokeSection(ctx: Ctx, t: Token, v: Verdict): HTMLElement {
   const error = formError();
   const button = h('button', { type: 'button', class: 'danger', id: 'revoke' }, 'Revoke token');
   const section = h('section', { class: 'panel danger-zone', 'aria-labelledby': 'revoke-title' },
     h('h2', { id: 'revoke-title' }, 'Revoke'),
     h('p', {}, 'A revoked token stops working (within the authorizer cache time) and can never be used again.'),
-    error, button);
+    error, ...guarded(v, 'revoke', button));
   button.addEventListener('click', async () => {
     const yes = await confirmDialog(`Revoke “${t.name}”?`, 'Every integration using this token stops working. This cannot be undone.', 'Revoke');
     if (!yes) {

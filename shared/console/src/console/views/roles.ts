@@ -1,5 +1,6 @@
-// The roles of the caller's account: named permission sets a token can be
-// created from.
+// The roles the caller's account can use: named permission sets a token can
+// be created from, its own and those of the accounts above it (inherited),
+// each with the account that defines it.
 import { api, type Role } from '../api';
 import { instant } from '../dates';
 import { h } from '../dom';
@@ -22,7 +23,7 @@ export async function rolesView(ctx: Ctx): Promise<void> {
           { label: 'Name', cell: (r) => h('code', {}, r.name) },
           { label: 'Description', cell: (r) => r.description || '—' },
           { label: 'Permissions', cell: (r) => h('ul', { class: 'inline-list' }, r.permissions.map((p) => h('li', {}, h('code', {}, p)))) },
-          { label: 'Account', cell: (r) => r.account },
+          { label: 'Defined by', cell: (r) => definedBy(ctx, r) },
           { label: 'Created', cell: (r) => instant(r.created_at) },
         ], page.items, { id: 'roles-table' }),
       pager.controls('Role', page.next_cursor, () => ctx.refresh()),
@@ -31,4 +32,13 @@ export async function rolesView(ctx: Ctx): Promise<void> {
     body.removeAttribute('aria-busy');
     body.replaceChildren(errorPanel(err));
   }
+}
+
+function definedBy(ctx: Ctx, r: Role): HTMLElement {
+  // An API that does not say is read by the account: a role defined
+  // elsewhere than the caller's account comes from above it.
+  const inherited = r.inherited ?? r.account !== ctx.me.account;
+  return h('span', { class: 'defined-by', 'data-inherited': String(inherited) },
+    h('code', {}, r.account),
+    inherited ? [' ', h('span', { class: 'badge inherited', title: `Defined by ${r.account}, an account above yours` }, 'Inherited')] : null);
 }

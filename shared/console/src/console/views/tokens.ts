@@ -1,9 +1,14 @@
-// The token list: status labels, expiry, last use; a status filter; paging.
+// The token list: status labels, expiry, last use; a status filter; paging;
+// on each row the changes the signed-in token may make to it (Edit and Rotate
+// open the token's page at that form, Revoke asks first), the others
+// disabled with the reason.
 import { api, type Token } from '../api';
+import { mayChange } from '../authority';
 import { instant, expiryDay } from '../dates';
 import { field, h } from '../dom';
-import { errorPanel, heading, Pager, statusBadge, statusLabel, table } from '../ui';
+import { actionButton, errorPanel, errorText, formError, heading, Pager, statusBadge, statusLabel, table } from '../ui';
 import type { Ctx } from '../main';
+import { confirmDialog } from '../widgets';
 
 const pager = new Pager();
 let lastStatus = '';
@@ -23,7 +28,9 @@ export async function tokensView(ctx: Ctx, params: URLSearchParams): Promise<voi
   const head = heading('API tokens',
     ...(canCreate ? [h('a', { class: 'button', href: '#/tokens/new', id: 'new-token' }, 'Create token')] : []));
   const body = h('div', { class: 'view-body', 'aria-busy': 'true' }, h('p', {}, 'Loading…'));
-  ctx.render(head, h('div', { class: 'filters' }, field('Status', filter, { name: 'status' }).wrap), body);
+  const error = formError();
+  error.id = 'tokens-error';
+  ctx.render(head, h('div', { class: 'filters' }, field('Status', filter, { name: 'status' }).wrap), error, body);
 
   try {
     const page = await api.listTokens({ status, limit: 20, cursor: pager.cursor });
@@ -40,6 +47,7 @@ export async function tokensView(ctx: Ctx, params: URLSearchParams): Promise<voi
           { label: 'Status', cell: (t) => statusBadge(t.status) },
           { label: 'Expires', cell: (t) => expiryDay(t.expires_at) },
           { label: 'Last used', cell: (t) => lastUsed(t) },
+          { label: 'Actions', cell: (t) => rowActions(ctx, t, error) },
         ], page.items, { id: 'tokens-table' }),
       );
     }
@@ -48,6 +56,31 @@ export async function tokensView(ctx: Ctx, params: URLSearchParams): Promise<voi
     body.removeAttribute('aria-busy');
     body.replaceChildren(errorPanel(err));
   }
+}
+
+function rowActions(ctx: Ctx, t: Token, error: HTMLElement): HTMLElement {
+  if (t.status === 'revoked' || t.status === 'expired') return h('span', { class: 'empty', 'data-actions-for': t.id }, 'Read-only');
+  const perms = ctx.me.permissions;
+  const revoke = async () => {
+    error.hidden = true;
+    if (!await confirmDialog(`Revoke “${t.name}”?`, 'Every integration using this token stops working. This cannot be undone.', 'Revoke')) return;
+    try {
+      await api.revokeToken(t.id);
+      ctx.announce(`Token “${t.name}” revoked.`);
+      ctx.refresh();
+    } catch (err) {
+      if (!ctx.current()) return;
+      error.textContent = `${t.name}: ${errorText(err)}`;
+      error.hidden = false;
+      error.focus();
+    }
+  };
+  const at = (focus: string) => () => ctx.go(`#/tokens/${encodeURIComponent(t.id)}?focus=${focus}`);
+  return h('div', { class: 'row-actions', 'data-actions-for': t.id },
+    actionButton('Edit', mayChange(perms, t, 'update'), { 'data-action': 'edit', 'aria-label': `Edit ${t.name}` }, at('edit')),
+    actionButton('Rotate', mayChange(perms, t, 'rotate'), { 'data-action': 'rotate', 'aria-label': `Rotate ${t.name}` }, at('rotate')),
+    actionButton('Revoke', mayChange(perms, t, 'revoke'), { 'data-action': 'revoke', 'aria-label': `Revoke ${t.name}` }, () => void revoke()),
+  );
 }
 
 export function lastUsed(t: Token): string {
