@@ -827,8 +827,14 @@ func (m *model) update() (string, int64) {
 		days := 1 + m.pick(30)
 		body = fmt.Sprintf(`{"active":true,"expires_at":%q}`, m.day(days))
 		at := credential.EndOfDay(credential.Day(m.now()).AddDate(0, 0, days))
-		changed = target.status != credential.StatusActive || !at.Equal(target.expires)
-		apply = func() { target.status, target.expires, target.warned = credential.StatusActive, at, false }
+		newDay := !at.Equal(target.expires)
+		changed = target.status != credential.StatusActive || newDay
+		apply = func() {
+			target.status = credential.StatusActive
+			if newDay {
+				target.expires, target.warned = at, false
+			}
+		}
 	case 1:
 		list := m.allowlist()
 		b, _ := json.Marshal(list)
@@ -840,7 +846,11 @@ func (m *model) update() (string, int64) {
 		body = fmt.Sprintf(`{"expires_at":%q}`, m.day(days))
 		at := credential.EndOfDay(credential.Day(m.now()).AddDate(0, 0, days))
 		changed = !at.Equal(target.expires)
-		apply = func() { target.expires, target.warned = at, false }
+		apply = func() {
+			if changed { // a new day clears the warning; the same day keeps it
+				target.expires, target.warned = at, false
+			}
+		}
 	default:
 		m.serial++
 		d := fmt.Sprintf("description %d", m.serial)
