@@ -371,8 +371,10 @@ func respellings(t *testing.T, raw string) map[string]string {
 	return out
 }
 
-// A signature covers one spelling of a token: Verify refuses the others
-// (FuzzVerify's oracle checks the signature over the token as given).
+// Only the canonical encoding of a token is read: Verify refuses other
+// encodings of the same segments (FuzzVerify's oracle checks the signature
+// over the token as given). The signature's own two values, s and n−s, are
+// both accepted; see package jws.
 func TestVerifyRefusesOtherSpellings(t *testing.T) {
 	f := newFixture(t)
 	c := sampleClaims()

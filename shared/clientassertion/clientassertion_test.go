@@ -238,11 +238,12 @@ func TestTokenIDRefusesNonIDs(t *testing.T) {
 	}
 }
 
-// A signature covers one spelling of an assertion: a CR or LF inside a
+// Only the canonical encoding of an assertion is read: a CR or LF inside a
 // segment, or a segment's last character changed in its unused bits, is
-// read by Go's base64 decoder as the same bytes and was accepted by
-// go-jose, which verifies over the segments re-encoded. TokenID and Verify
-// refuse them, even for a jti never seen.
+// read by Go's base64 decoder as the same bytes, and go-jose verifies over
+// the segments re-encoded. TokenID and Check refuse them, even for a jti
+// never seen. (The signature itself has two valid values, s and n−s:
+// TestMalleatedSignatureIsTheSameAssertion.)
 func TestVerifyRefusesOtherSpellings(t *testing.T) {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	key := newKey(t)

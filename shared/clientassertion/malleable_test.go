@@ -1,35 +1,22 @@
 package clientassertion_test
 
 import (
-	"crypto/elliptic"
-	"encoding/base64"
 	"errors"
-	"math/big"
-	"strings"
 	"testing"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 
 	"github.com/latchkey/latchkey/shared/clientassertion"
+	"github.com/latchkey/latchkey/shared/jws/jwstest"
 )
 
-// malleate returns the other valid spelling of a compact ES256 JWS: the
-// signature (r, s) as (r, n−s), which verifies just as well (ECDSA
-// signatures are malleable; ES256 in JOSE does not require low s, and
-// openssl and other signers produce either).
 func malleate(t testing.TB, raw string) string {
 	t.Helper()
-	parts := strings.Split(raw, ".")
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil || len(sig) != 64 {
-		t.Fatalf("not an ES256 signature: %v", err)
+	out, err := jwstest.Malleate(raw)
+	if err != nil {
+		t.Fatal(err)
 	}
-	n := elliptic.P256().Params().N
-	s := new(big.Int).Sub(n, new(big.Int).SetBytes(sig[32:]))
-	out := make([]byte, 64)
-	copy(out, sig[:32])
-	s.FillBytes(out[32:])
-	return parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(out)
+	return out
 }
 
 // Both spellings of a signature verify — and are accepted, since clients

@@ -6,8 +6,18 @@
 // signature over the segments it re-encodes, not over the text it was
 // given. So without this check many strings verify as one token: a line
 // break inside a segment, or a last character changed in its unused bits,
-// leaves the token valid. A signature covers exactly one spelling, and
-// only that spelling may be accepted.
+// leaves the token valid. Only the canonical encoding of the segments is
+// accepted.
+//
+// This does not make a token's text unique. An ES256 signature is
+// malleable: for a valid signature (r, s), (r, n−s) verifies too, and both
+// are canonical base64url. Clients (openssl among them) produce either, so
+// both are accepted, and nothing that must tell tokens apart is keyed on
+// the signature bytes: the replay guard keys an assertion by its token and
+// jti (see clientassertion), revocation goes by the API token's ID, and the
+// authorizer's caches by credential ID and version. API Gateway's result
+// cache is keyed on the Authorization header, so a malleated copy is a
+// cache miss and reaches the authorizer, which refuses it as a replay.
 package jws
 
 // Canonical reports whether raw is a compact JWS spelt the one way its
