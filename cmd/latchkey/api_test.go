@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -457,5 +458,35 @@ func TestAllowedIPsFlags(t *testing.T) {
 	help := ok(t, "tokens", "update", "--help").stdout
 	if !strings.Contains(help, "--any-ip") || !strings.Contains(help, "any address") {
 		t.Errorf("update --help does not explain --any-ip:\n%s", help)
+	}
+}
+
+// The CLI reaches update, rotate and revoke only through the API, which
+// refuses a change of a token holding more than the caller: the command
+// fails with the permissions named, prints no secret and writes no file.
+func TestChangesBeyondTheCallersRightsFail(t *testing.T) {
+	isolate(t)
+	srv := startAPI(t)
+	t.Setenv(envURL, srv.URL)
+	t.Setenv(envToken, srv.RootToken)
+	modifier := strings.TrimSpace(ok(t, "tokens", "create", "--name", "modifier", "--permission", "apikeys:modify").stdout)
+	deleter := strings.TrimSpace(ok(t, "tokens", "create", "--name", "deleter", "--permission", "apikeys:delete").stdout)
+	out := filepath.Join(t.TempDir(), "root.token")
+
+	t.Setenv(envToken, modifier)
+	r := fails(t, "accounts:manage apikeys:manage roles:manage", "tokens", "rotate", srv.RootTokenID, "--grace", "168h", "--out", out)
+	if !strings.Contains(r.err.Error(), "403 forbidden") || strings.Contains(r.stdout, "lk_") {
+		t.Fatalf("rotate: %v, stdout %q", r.err, r.stdout)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a .token file was written: %v", err)
+	}
+	fails(t, "403 forbidden", "tokens", "update", srv.RootTokenID, "--any-ip")
+	t.Setenv(envToken, deleter)
+	fails(t, "403 forbidden", "tokens", "revoke", srv.RootTokenID)
+
+	t.Setenv(envToken, srv.RootToken)
+	if got := decode[struct{ Status string }](t, ok(t, "tokens", "get", srv.RootTokenID, "--json").stdout); got.Status != "active" {
+		t.Fatalf("the root token is %s", got.Status)
 	}
 }
