@@ -61,7 +61,7 @@ FUZZ_TARGETS := shared/bearer:FuzzFromHeader:300000x shared/apitoken:FuzzParse:3
                 shared/awsjson/ddb:FuzzItemDecode:100000x \
                 shared/clientassertion:FuzzVerify:60000x shared/oauth:FuzzForm:30000x
 
-# The authorization model (shared/devserver TestAuthorizationModel) runs
+# The authorization model (package shared/authzmodel, run by shared/devserver TestAuthorizationModel) runs
 # fresh random seeds for MODEL_TIME (a duration, or Nx for N runs of 3000
 # steps); make test's unit run already covers a fixed and a fresh seed.
 MODEL_TIME ?= $(if $(FUZZTIME),$(FUZZTIME),3x)
