@@ -3,13 +3,14 @@ package authorizer
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/latchkey/latchkey/shared/accesstoken"
 	"github.com/latchkey/latchkey/shared/apitoken"
@@ -58,12 +59,15 @@ func ParseJOSEHeader(raw string) (JOSEHeader, error) {
 		return JOSEHeader{}, fmt.Errorf("JWS header: %w", err)
 	}
 	if !utf8.Valid(b) {
-		// JSON is UTF-8 (RFC 8259 §8.1); encoding/json would turn each
-		// invalid byte into U+FFFD, three bytes, and so past the bound.
+		// JSON is UTF-8 (RFC 8259 §8.1).
 		return JOSEHeader{}, errors.New("JWS header: not UTF-8")
 	}
+	// Read one way only (RFC 7515 §4: names unique; they are case-
+	// sensitive), as the verifiers read it: a duplicate name is refused
+	// rather than resolved, so what the header is routed on cannot differ
+	// from what is verified.
 	var h JOSEHeader
-	if err := json.Unmarshal(b, &h); err != nil {
+	if err := jsonv2.Unmarshal(b, &h); err != nil {
 		return JOSEHeader{}, fmt.Errorf("JWS header: %w", err)
 	}
 	return h, nil

@@ -495,12 +495,17 @@ func TestParseJOSEHeader(t *testing.T) {
 		{enc(`{"alg":"ES256"`) + ".e30.x", JOSEHeader{}, false},
 		{"eyJ=.e30.x", JOSEHeader{}, false},
 		{enc(`{"alg":"ES256","pad":"`+strings.Repeat("a", 2000)+`"}`) + ".e30.x", JOSEHeader{}, false},
-		// JSON is UTF-8 (RFC 7515 §4, RFC 8259 §8.1). encoding/json turns
-		// each invalid byte into U+FFFD, three bytes, so a header within
-		// maxJOSEHeader could decode to fields three times its size.
+		// JSON is UTF-8 (RFC 7515 §4, RFC 8259 §8.1); a reader that turned
+		// each invalid byte into U+FFFD, three bytes, would let a header
+		// within maxJOSEHeader decode to fields three times its size.
 		{enc(`{"alg":"ES256","kid":"k`+"\xff"+`"}`) + ".e30.x", JOSEHeader{}, false},
 		{enc(`{"kid":"`+strings.Repeat("\xff", maxJOSEHeader-10)+`"}`) + ".e30.x", JOSEHeader{}, false},
 		{enc(`{"alg":"ES256","kid":"k\u00ff\ufffd"}`) + ".e30.x", JOSEHeader{Alg: "ES256", Kid: "k\u00ff\ufffd"}, true},
+		// One way to read a header: names are unique and case-sensitive
+		// (RFC 7515 §4), a lone surrogate is not text.
+		{enc(`{"alg":"ES256","alg":"none"}`) + ".e30.x", JOSEHeader{}, false},
+		{enc(`{"alg":"none","ALG":"ES256"}`) + ".e30.x", JOSEHeader{Alg: "none"}, true},
+		{enc(`{"alg":"ES256","kid":"\ud800"}`) + ".e30.x", JOSEHeader{}, false},
 	} {
 		got, err := ParseJOSEHeader(tc.in)
 		if (err == nil) != tc.ok || got != tc.want {
