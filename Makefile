@@ -58,7 +58,6 @@ FUZZ_TARGETS := shared/bearer:FuzzFromHeader:300000x shared/apitoken:FuzzParse:3
                 shared/authorizer:FuzzAuthorizationHeader:50000x shared/authorizer:FuzzJOSEHeader:100000x \
                 shared/iplist:FuzzParse:100000x shared/pubkey:FuzzParse:100000x \
                 shared/accesstoken:FuzzVerify:60000x shared/accesstoken:FuzzIssueVerify:10000x \
-                shared/awsjson/ddb:FuzzItemDecode:100000x \
                 shared/clientassertion:FuzzVerify:60000x shared/oauth:FuzzForm:30000x
 
 .PHONY: fuzz

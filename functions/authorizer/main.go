@@ -5,10 +5,10 @@ import (
 	"context"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/latchkey/latchkey/shared/accesstoken"
 	"github.com/latchkey/latchkey/shared/authorizer"
-	"github.com/latchkey/latchkey/shared/awsjson/kmsapi"
 	"github.com/latchkey/latchkey/shared/clientassertion"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/lambdaenv"
@@ -28,7 +28,7 @@ func main() {
 	a := authorizer.New(authorizer.Config{
 		Store: env.Store, Clock: clk, Log: env.Log,
 		// The key set reads the KMS public keys once, for the life of the process.
-		AccessTokens: &accesstoken.Verifier{Keys: signer.NewKMSKeySet(kmsapi.New(env.AWS), set.KMSKeyIDs),
+		AccessTokens: &accesstoken.Verifier{Keys: signer.NewKMSKeySet(kms.NewFromConfig(env.AWS), set.KMSKeyIDs),
 			Issuer: set.Issuer, Audience: set.Audience, Clock: clk},
 		// Assertions are addressed to the API: its base URL (the issuer), or
 		// the audience its access tokens carry.

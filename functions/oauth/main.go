@@ -7,8 +7,8 @@ import (
 	"context"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
-	"github.com/latchkey/latchkey/shared/awsjson/kmsapi"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/lambdaenv"
 	"github.com/latchkey/latchkey/shared/oauth"
@@ -22,7 +22,7 @@ func main() {
 	if err != nil {
 		lambdaenv.Fatal(env.Log, err)
 	}
-	keyService := kmsapi.New(env.AWS)
+	keyService := kms.NewFromConfig(env.AWS)
 	sign, err := signer.NewKMS(ctx, keyService, set.KMSKeyIDs[0])
 	if err != nil {
 		lambdaenv.Fatal(env.Log, err)

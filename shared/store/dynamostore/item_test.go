@@ -39,7 +39,7 @@ func TestStoredItems(t *testing.T) {
 	s := New(api, table)
 	raw := func(pk, sk string) item {
 		t.Helper()
-		out, err := sdkClient().GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: item{AttrPK: sv(pk), AttrSK: sv(sk)}})
+		out, err := sharedClient().GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: item{AttrPK: sv(pk), AttrSK: sv(sk)}})
 		if err != nil || out.Item == nil {
 			t.Fatalf("get %s/%s: %v", pk, sk, err)
 		}
