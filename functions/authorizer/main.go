@@ -4,7 +4,6 @@ package main
 import (
 	"context"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/latchkey/latchkey/shared/accesstoken"
@@ -34,5 +33,5 @@ func main() {
 		// the audience its access tokens carry.
 		Assertions: &clientassertion.Verifier{Audiences: []string{set.Issuer, set.Audience}, Replay: env.Store, Clock: clk},
 	})
-	lambda.Start(a.Authorize)
+	env.Start(a.Authorize)
 }

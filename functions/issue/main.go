@@ -7,7 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/latchkey/latchkey/shared/admin"
@@ -37,5 +36,5 @@ func main() {
 	svc.Retention = retention
 	h := &management.Handler{Service: svc, Log: env.Log, OpenAPI: openapi.Document}
 	// The console and API docs pages ride on the same function.
-	lambda.Start(console.Wrap(h.Handle))
+	env.Start(console.Wrap(h.Handle))
 }

@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/latchkey/latchkey/shared/clock"
@@ -34,5 +33,5 @@ func main() {
 	if err != nil {
 		lambdaenv.Fatal(env.Log, err)
 	}
-	lambda.Start(h.Handle)
+	env.Start(h.Handle)
 }

@@ -7,7 +7,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/latchkey/latchkey/shared/clock"
@@ -38,5 +37,5 @@ func main() {
 			Log:    env.Log,
 		},
 	}
-	lambda.Start(s.Handle)
+	env.Start(s.Handle)
 }

@@ -11,6 +11,10 @@
 // AWS_USE_DUALSTACK_ENDPOINT, AWS_RETRY_MODE and AWS_MAX_ATTEMPTS. main
 // builds the other service clients it needs (KMS, EventBridge) from Env.AWS
 // with their NewFromConfig, so they share it.
+//
+// Every client built from Env.AWS traces its calls (shared/tracing), and
+// Env.Start runs the handler so that each invocation's AWS calls join the
+// invocation's X-Ray trace when the stack deploys the ADOT collector.
 package lambdaenv
 
 import (
@@ -21,6 +25,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -29,21 +34,31 @@ import (
 	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/store/dynamostore"
+	"github.com/latchkey/latchkey/shared/tracing"
 )
 
 // Env is a function's shared start-up state.
 type Env struct {
 	Log *slog.Logger
 	// AWS is the configuration every service client of the function is
-	// built from.
-	AWS   aws.Config
-	Store *dynamostore.Store
+	// built from, with the tracing instrumentation installed.
+	AWS    aws.Config
+	Store  *dynamostore.Store
+	Tracer *tracing.Tracer
 }
 
 // Load reads the configuration and builds the clients.
 func Load(ctx context.Context) (Env, error) {
+	return load(ctx, tracing.FromEnvironment)
+}
+
+func load(ctx context.Context, newTracer func(context.Context) (*tracing.Tracer, error)) (Env, error) {
 	log := lambdacontext.NewLogger()
 	table, err := config.Required(config.EnvTable)
+	if err != nil {
+		return Env{}, err
+	}
+	tracer, err := newTracer(ctx)
 	if err != nil {
 		return Env{}, err
 	}
@@ -51,6 +66,7 @@ func Load(ctx context.Context) (Env, error) {
 	if err != nil {
 		return Env{}, err
 	}
+	tracer.Instrument(&cfg)
 	// Every function writes events, so every one keeps them as long.
 	eventRetention, err := config.Duration(config.EnvEventRetentionDays, 24*time.Hour, event.DefaultRetention)
 	if err != nil {
@@ -58,7 +74,13 @@ func Load(ctx context.Context) (Env, error) {
 	}
 	st := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
 	st.EventRetention = eventRetention
-	return Env{Log: log, AWS: cfg, Store: st}, nil
+	return Env{Log: log, AWS: cfg, Store: st, Tracer: tracer}, nil
+}
+
+// Start runs handler (any handler lambda.Start takes) as the function,
+// each invocation traced.
+func (e Env) Start(handler any) {
+	lambda.Start(e.Tracer.Wrap(lambda.NewHandler(handler)))
 }
 
 // AWSConfig is the SDK's default configuration from the environment (see

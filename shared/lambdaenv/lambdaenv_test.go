@@ -3,17 +3,29 @@ package lambdaenv
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/latchkey/latchkey/shared/awstest"
+	"github.com/latchkey/latchkey/shared/config"
+	"github.com/latchkey/latchkey/shared/store"
+	"github.com/latchkey/latchkey/shared/store/dynamostore"
+	"github.com/latchkey/latchkey/shared/tracing"
 )
 
 // awsVariables are the standard settings these tests set or clear.
@@ -180,5 +192,79 @@ func TestAWSConfigNeedsARegion(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "s3cr3t-value") || strings.Contains(err.Error(), "AKIDEXAMPLE") {
 		t.Fatalf("error leaks a credential: %v", err)
+	}
+}
+
+func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
+
+// TestAWSCallsAreTraced runs one invocation as the functions do (Load,
+// clients from Env.AWS, Env.Tracer around the handler) against moto, with
+// the spans kept in memory: each AWS call is a span of its own under the
+// invocation's, in Lambda's trace.
+func TestAWSCallsAreTraced(t *testing.T) {
+	moto := awstest.Shared()
+	lambdaEnvironment(t, map[string]string{"AWS_ENDPOINT_URL": moto.URL, "AWS_MAX_ATTEMPTS": "1"})
+	t.Setenv(config.EnvTable, awstest.UniqueName("traced"))
+	mem := tracetest.NewInMemoryExporter()
+	ctx := context.Background()
+	env, err := load(ctx, func(context.Context) (*tracing.Tracer, error) {
+		return tracing.New(sdktrace.NewSimpleSpanProcessor(mem)), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dynamostore.CreateTable(ctx, dynamodb.NewFromConfig(env.AWS), os.Getenv(config.EnvTable)); err != nil {
+		t.Fatal(err)
+	}
+	mem.Reset()
+
+	handler := env.Tracer.Wrap(lambda.NewHandler(func(ctx context.Context) error {
+		if _, err := env.Store.GetCredential(ctx, "AbCdEfGhIjKlMnOp"); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("get credential: %w", err)
+		}
+		if _, err := kms.NewFromConfig(env.AWS).ListKeys(ctx, &kms.ListKeysInput{}); err != nil {
+			return err
+		}
+		_, err := eventbridge.NewFromConfig(env.AWS).ListEventBuses(ctx, &eventbridge.ListEventBusesInput{})
+		return err
+	}))
+	const header = "Root=1-692f6a3b-5f2d1e0c9b8a7f6e5d4c3b2a;Parent=53995c3f42cd8ad8;Sampled=1"
+	if _, err := handler.Invoke(context.WithValue(ctx, "x-amzn-trace-id", header), []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+
+	spans := mem.GetSpans()
+	byName := map[string]tracetest.SpanStub{}
+	for _, s := range spans {
+		byName[s.Name] = s
+		if got := s.SpanContext.TraceID().String(); got != "692f6a3b5f2d1e0c9b8a7f6e5d4c3b2a" {
+			t.Errorf("%s: trace %s, not Lambda's", s.Name, got)
+		}
+	}
+	var invocation tracetest.SpanStub
+	for _, s := range spans {
+		if s.SpanKind == trace.SpanKindServer {
+			invocation = s
+		}
+	}
+	for _, name := range []string{"DynamoDB.GetItem", "KMS.ListKeys", "EventBridge.ListEventBuses"} {
+		s, ok := byName[name]
+		if !ok {
+			t.Errorf("no span %s among %d", name, len(spans))
+			continue
+		}
+		if s.SpanKind != trace.SpanKindClient || s.Parent.SpanID() != invocation.SpanContext.SpanID() {
+			t.Errorf("%s: kind %v, parent %v, want a client span under the invocation", name, s.SpanKind, s.Parent.SpanID())
+		}
+		attrs := map[string]string{}
+		for _, a := range s.Attributes {
+			attrs[string(a.Key)] = a.Value.Emit()
+		}
+		if attrs["rpc.system.name"] != "aws-api" || attrs["aws.request_id"] == "" || attrs["http.response.status_code"] != "200" {
+			t.Errorf("%s: attributes %v", name, attrs)
+		}
+	}
+	if len(spans) != 4 {
+		t.Errorf("%d spans, want the invocation and its three calls", len(spans))
 	}
 }
