@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/latchkey/latchkey/shared/apitoken"
-	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/store/dynamostore"
 	"github.com/latchkey/latchkey/shared/tokenfile"
@@ -140,7 +141,7 @@ func TestDevOnDynamoDB(t *testing.T) {
 		t.Fatalf("whoami: %d", code)
 	}
 	tok, _ := apitoken.Parse(token)
-	st := dynamostore.New(ddb.New(awstest.Shared().Config()), table)
+	st := dynamostore.New(dynamodb.NewFromConfig(awstest.Shared().Config()), table)
 	if _, err := st.GetCredential(context.Background(), tok.ID); err != nil {
 		t.Fatalf("root token not in the table: %v", err)
 	}
@@ -150,7 +151,7 @@ func TestBootstrap(t *testing.T) {
 	useMoto(t)
 	ctx := context.Background()
 	table := "bootstrap-table"
-	client := ddb.New(awstest.Shared().Config())
+	client := dynamodb.NewFromConfig(awstest.Shared().Config())
 	if err := dynamostore.CreateTable(ctx, client, table); err != nil {
 		t.Fatal(err)
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/store/dynamostore"
 )
@@ -24,14 +26,25 @@ func tableName(flag string) (string, error) {
 	return flag, nil
 }
 
-// openTable connects to a DynamoDB table with the operator's AWS settings
-// (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, …), creating it when asked.
-func openTable(ctx context.Context, table string, create bool) (*dynamostore.Store, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+// awsConfig is the operator's AWS configuration (AWS_PROFILE, AWS_REGION,
+// AWS_ENDPOINT_URL, …), loaded once per process and shared by every client
+// the command builds.
+var awsConfig = sync.OnceValues(func() (aws.Config, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	client := ddb.New(cfg)
+	return cfg, nil
+})
+
+// openTable connects to a DynamoDB table with the operator's AWS settings,
+// creating it when asked.
+func openTable(ctx context.Context, table string, create bool) (*dynamostore.Store, error) {
+	cfg, err := awsConfig()
+	if err != nil {
+		return nil, err
+	}
+	client := dynamodb.NewFromConfig(cfg)
 	if create {
 		if err := dynamostore.CreateTable(ctx, client, table); err != nil {
 			return nil, fmt.Errorf("create table %s: %w", table, err)

@@ -8,11 +8,10 @@ import (
 	"os"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/spf13/cobra"
 
-	"github.com/latchkey/latchkey/shared/awsjson/ddb"
-	"github.com/latchkey/latchkey/shared/awsjson/eventsapi"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/event"
@@ -59,11 +58,11 @@ the Lambda function.`,
 			if err != nil {
 				return err
 			}
-			cfg, err := awsconfig.LoadDefaultConfig(ctx)
+			cfg, err := awsConfig()
 			if err != nil {
-				return fmt.Errorf("load AWS configuration: %w", err)
+				return err
 			}
-			st := dynamostore.New(ddb.New(cfg), table)
+			st := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
 			st.EventRetention = eventRetention
 			s := &sweep.Sweeper{
 				Store:     st,
@@ -72,7 +71,7 @@ the Lambda function.`,
 				Log:       slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 			}
 			if bus != "" {
-				s.Publisher = &eventbus.Publisher{Outbox: st, Sink: eventbus.NewEventBridge(eventsapi.New(cfg), bus), Log: s.Log}
+				s.Publisher = &eventbus.Publisher{Outbox: st, Sink: eventbus.NewEventBridge(eventbridge.NewFromConfig(cfg), bus), Log: s.Log}
 			}
 			res, runErr := s.Run(ctx)
 			out := cmd.OutOrStdout()
@@ -109,11 +108,11 @@ the Lambda function.`,
 func devEventSink(ctx context.Context, bus string, inMemory bool, log *slog.Logger) (eventbus.Sink, error) {
 	switch {
 	case bus != "":
-		cfg, err := awsconfig.LoadDefaultConfig(ctx)
+		cfg, err := awsConfig()
 		if err != nil {
-			return nil, fmt.Errorf("load AWS configuration: %w", err)
+			return nil, err
 		}
-		return eventbus.NewEventBridge(eventsapi.New(cfg), bus), nil
+		return eventbus.NewEventBridge(eventbridge.NewFromConfig(cfg), bus), nil
 	case inMemory:
 		return eventbus.Log{Logger: log}, nil
 	}

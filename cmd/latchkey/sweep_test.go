@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/latchkey/latchkey/shared/apitoken"
-	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/event"
@@ -25,7 +26,7 @@ import (
 func sweepTable(t *testing.T) (*dynamostore.Store, string, []string) {
 	t.Helper()
 	ctx := context.Background()
-	client := ddb.New(awstest.Shared().Config())
+	client := dynamodb.NewFromConfig(awstest.Shared().Config())
 	table := awstest.UniqueName("sweep-cmd")
 	if err := dynamostore.CreateTable(ctx, client, table); err != nil {
 		t.Fatal(err)

@@ -4,11 +4,10 @@ package main
 import (
 	"context"
 
-	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/latchkey/latchkey/shared/accesstoken"
 	"github.com/latchkey/latchkey/shared/authorizer"
-	"github.com/latchkey/latchkey/shared/awsjson/kmsapi"
 	"github.com/latchkey/latchkey/shared/clientassertion"
 	"github.com/latchkey/latchkey/shared/clientkey"
 	"github.com/latchkey/latchkey/shared/clock"
@@ -29,11 +28,11 @@ func main() {
 	a := authorizer.New(authorizer.Config{
 		Store: env.Store, Clock: clk, Log: env.Log,
 		// The key set reads the KMS public keys once, for the life of the process.
-		AccessTokens: &accesstoken.Verifier{Keys: signer.NewKMSKeySet(kmsapi.New(env.AWS), set.KMSKeyIDs),
+		AccessTokens: &accesstoken.Verifier{Keys: signer.NewKMSKeySet(kms.NewFromConfig(env.AWS), set.KMSKeyIDs),
 			Issuer: set.Issuer, Audience: set.Audience, Clock: clk},
 		// Assertions used at the API carry its own audience, never the
 		// token endpoint's (clientkey.OAuthAudience).
 		Assertions: &clientassertion.Verifier{Audience: clientkey.APIAudience(set.Issuer), Replay: env.Store},
 	})
-	lambda.Start(a.Authorize)
+	env.Start(a.Authorize)
 }

@@ -7,10 +7,9 @@ import (
 	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/latchkey/latchkey/shared/admin"
-	"github.com/latchkey/latchkey/shared/awsjson/eventsapi"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/console"
@@ -27,7 +26,7 @@ func main() {
 	if bus := os.Getenv(config.EnvEventBus); bus != "" {
 		// Publish each change's events at once; the sweeper drains the rest.
 		st = eventbus.Publishing(env.Store, &eventbus.Publisher{Outbox: env.Store, Log: env.Log,
-			Sink: eventbus.NewEventBridge(eventsapi.New(env.AWS), bus)})
+			Sink: eventbus.NewEventBridge(eventbridge.NewFromConfig(env.AWS), bus)})
 	}
 	svc := admin.New(st, clock.System{})
 	retention, err := config.Duration(config.EnvRetentionDays, 24*time.Hour, admin.DefaultRetention)
@@ -37,5 +36,5 @@ func main() {
 	svc.Retention = retention
 	h := &management.Handler{Service: svc, Log: env.Log, OpenAPI: openapi.Document}
 	// The console and API docs pages ride on the same function.
-	lambda.Start(console.Wrap(h.Handle))
+	env.Start(console.Wrap(h.Handle))
 }

@@ -6,9 +6,8 @@ package main
 import (
 	"context"
 
-	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
-	"github.com/latchkey/latchkey/shared/awsjson/kmsapi"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/lambdaenv"
 	"github.com/latchkey/latchkey/shared/oauth"
@@ -22,7 +21,7 @@ func main() {
 	if err != nil {
 		lambdaenv.Fatal(env.Log, err)
 	}
-	keyService := kmsapi.New(env.AWS)
+	keyService := kms.NewFromConfig(env.AWS)
 	sign, err := signer.NewKMS(ctx, keyService, set.KMSKeyIDs[0])
 	if err != nil {
 		lambdaenv.Fatal(env.Log, err)
@@ -34,5 +33,5 @@ func main() {
 	if err != nil {
 		lambdaenv.Fatal(env.Log, err)
 	}
-	lambda.Start(h.Handle)
+	env.Start(h.Handle)
 }

@@ -7,9 +7,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
-	"github.com/latchkey/latchkey/shared/awsjson/eventsapi"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/eventbus"
@@ -34,9 +33,9 @@ func main() {
 		Retention: retention,
 		Publisher: &eventbus.Publisher{
 			Outbox: env.Store,
-			Sink:   eventbus.NewEventBridge(eventsapi.New(env.AWS), bus),
+			Sink:   eventbus.NewEventBridge(eventbridge.NewFromConfig(env.AWS), bus),
 			Log:    env.Log,
 		},
 	}
-	lambda.Start(s.Handle)
+	env.Start(s.Handle)
 }

@@ -32,9 +32,11 @@ type function struct {
 	Arch      string
 	Handler   string
 	Tracing   string
-	MemoryMB  int
-	Timeout   int
-	Env       []string
+	// Layers are its layer ARNs, each as its Fn::Sub string.
+	Layers   []string
+	MemoryMB int
+	Timeout  int
+	Env      []string
 	// Actions are the IAM actions its role is granted (X-Ray's excepted,
 	// which both add for tracing), sorted.
 	Actions []string
@@ -80,6 +82,19 @@ func keyList(v any) []string {
 	var out []string
 	for _, k := range asList(v) {
 		out = append(out, fmt.Sprint(path(k, "AttributeName"))+"/"+fmt.Sprint(path(k, "KeyType")))
+	}
+	return out
+}
+
+// layersOf reads a function's Layers, each an Fn::Sub string or a plain ARN.
+func layersOf(v any) []string {
+	var out []string
+	for _, l := range asList(v) {
+		if s, ok := path(l, "Fn::Sub").(string); ok {
+			out = append(out, s)
+		} else {
+			out = append(out, fmt.Sprint(l))
+		}
 	}
 	return out
 }
@@ -195,6 +210,7 @@ func fromCDK(t cfn) (system, error) {
 			Arch:       strings.Join(arch, ","),
 			Handler:    fmt.Sprint(r.Props["Handler"]),
 			Tracing:    fmt.Sprint(path(r.Props, "TracingConfig", "Mode")),
+			Layers:     layersOf(r.Props["Layers"]),
 			MemoryMB:   num(r.Props["MemorySize"]),
 			Timeout:    num(r.Props["Timeout"]),
 			Env:        sorted(env),
@@ -342,6 +358,7 @@ func fromSAM(t cfn) (system, error) {
 			Arch:       strings.Join(strs(prop("Architectures")), ","),
 			Handler:    fmt.Sprint(prop("Handler")),
 			Tracing:    fmt.Sprint(prop("Tracing")),
+			Layers:     layersOf(prop("Layers")),
 			MemoryMB:   num(prop("MemorySize")),
 			Timeout:    num(prop("Timeout")),
 			Env:        sorted(env),

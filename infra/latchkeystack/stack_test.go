@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/latchkey/latchkey/shared/deploy"
@@ -71,7 +72,8 @@ func TestFunctionsFollowTheDeployList(t *testing.T) {
 	for _, f := range deploy.Functions {
 		got := sys.Functions[f.Name]
 		want := function{LogicalID: got.LogicalID, Runtime: deploy.Runtime, Arch: deploy.Architecture, Handler: deploy.Handler,
-			Tracing: "Active", MemoryMB: f.MemoryMB, Timeout: f.TimeoutSec, Env: sorted(f.Env), Actions: got.Actions,
+			Tracing: "Active", Layers: []string{deploy.ADOTCollectorLayer}, MemoryMB: f.MemoryMB, Timeout: f.TimeoutSec,
+			Env: sorted(append(slices.Clone(f.Env), deploy.EnvOTLPEndpoint)), Actions: got.Actions,
 			Conditions: got.Conditions}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", f.Name, got, want)
@@ -509,5 +511,34 @@ func TestCheckAssetsNamesTheMissingFunction(t *testing.T) {
 	err := CheckAssets(t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), deploy.Functions[0].Name) || !strings.Contains(err.Error(), "make build") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestTracingReachesXRay: every function traces actively, runs the ADOT
+// collector layer AWS publishes (the ARN aws-cdk-lib lists for collector
+// 0.115.0 on arm64) and points its OTLP exporter at it.
+func TestTracingReachesXRay(t *testing.T) {
+	for _, r := range defaults.tmpl.all("AWS::Lambda::Function") {
+		if functionTagOf(r.Props) == "" {
+			continue
+		}
+		if mode := path(r.Props, "TracingConfig", "Mode"); mode != "Active" {
+			t.Errorf("%s: tracing %v", r.ID, mode)
+		}
+		if got := layersOf(r.Props["Layers"]); !slices.Equal(got, []string{deploy.ADOTCollectorLayer}) {
+			t.Errorf("%s: layers %v", r.ID, got)
+		}
+		if v := path(r.Props, "Environment", "Variables", deploy.EnvOTLPEndpoint); v != deploy.OTLPEndpoint {
+			t.Errorf("%s: %s = %v", r.ID, deploy.EnvOTLPEndpoint, v)
+		}
+	}
+	for _, region := range []string{"us-east-1", "eu-west-1", "ap-southeast-2"} {
+		app := awscdk.NewApp(nil)
+		stack := awscdk.NewStack(app, jsii.String("Adot"), &awscdk.StackProps{Env: &awscdk.Environment{Region: jsii.String(region)}})
+		want := *awslambda.AdotLambdaLayerGenericVersion_V0_115_0().LayerArn(stack, awslambda.Architecture_ARM_64())
+		got := strings.NewReplacer("${AWS::Partition}", "aws", "${AWS::Region}", region).Replace(deploy.ADOTCollectorLayer)
+		if got != want {
+			t.Errorf("%s: layer %s, aws-cdk-lib lists %s", region, got, want)
+		}
 	}
 }

@@ -8,12 +8,9 @@
 //	go test -c -tags bench -o benchreport.test ./shared/benchreport
 //	./benchreport.test -test.run 'TestColdStart|TestCallsPerOperation'
 //
-// Each prints a table on standard output; TestColdStart fails when a
-// function's median time to first response passes MaxColdStartRatio times
-// the minimal binary's.
+// Each prints a table on standard output. TestColdStart reports each
+// function's own time to its first response in milliseconds over the
+// minimal binary's, with no bound: the minimal binary alone moves by
+// several milliseconds from run to run on a shared machine, so a ratio to
+// it would say more about the machine than about the function.
 package benchreport
-
-// MaxColdStartRatio is the cold-start target: a function's median time from
-// exec to its first response, over the minimal binary's, measured in the
-// same run.
-const MaxColdStartRatio = 1.5

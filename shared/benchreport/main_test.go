@@ -20,12 +20,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/latchkey/latchkey/shared/admin"
-	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/deploy"
@@ -72,7 +72,7 @@ func newFixture(t *testing.T, name string) *fixture {
 	ctx := context.Background()
 	cfg := awstest.Shared().Config()
 	table := "bench-" + name
-	api := ddb.New(cfg)
+	api := dynamodb.NewFromConfig(cfg)
 	if err := dynamostore.CreateTable(ctx, api, table); err != nil {
 		t.Fatal(err)
 	}

@@ -8,18 +8,19 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
-	"github.com/latchkey/latchkey/shared/awsjson/eventsapi"
 	"github.com/latchkey/latchkey/shared/event"
 )
 
-// EventBridgeAPI is the part of EventBridge the adapter uses
-// (*eventsapi.Client), so tests can wrap it to answer with partial failures.
+// EventBridgeAPI is the part of the SDK's *eventbridge.Client the adapter
+// uses, so tests can wrap it to answer with partial failures.
 type EventBridgeAPI interface {
-	PutEvents(ctx context.Context, in *eventsapi.PutEventsInput) (*eventsapi.PutEventsOutput, error)
+	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, optFns ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
 }
 
-var _ EventBridgeAPI = (*eventsapi.Client)(nil)
+var _ EventBridgeAPI = (*eventbridge.Client)(nil)
 
 // Retry defaults of the EventBridge adapter.
 const (
@@ -34,7 +35,7 @@ type EventBridge struct {
 	Bus string
 	// Attempts per batch for entries EventBridge refuses (FailedEntryCount);
 	// DefaultAttempts when zero. Call-level errors (throttling, 5xx) are
-	// the client's (awsjson).
+	// the SDK retryer's.
 	Attempts int
 	// Backoff before the first retry, doubling after; DefaultBackoff when zero.
 	Backoff time.Duration
@@ -43,22 +44,22 @@ type EventBridge struct {
 var _ Sink = (*EventBridge)(nil)
 
 // NewEventBridge returns the adapter for bus, using api (normally an
-// *eventsapi.Client built once at cold start).
+// *eventbridge.Client built once at cold start).
 func NewEventBridge(api EventBridgeAPI, bus string) *EventBridge {
 	return &EventBridge{API: api, Bus: bus}
 }
 
 // Entry is e as a PutEvents entry for bus (empty: the default bus).
-func Entry(e event.Event, bus string) (eventsapi.PutEventsRequestEntry, error) {
+func Entry(e event.Event, bus string) (types.PutEventsRequestEntry, error) {
 	detail, err := DetailJSON(e)
 	if err != nil {
-		return eventsapi.PutEventsRequestEntry{}, err
+		return types.PutEventsRequestEntry{}, err
 	}
-	entry := eventsapi.PutEventsRequestEntry{
+	entry := types.PutEventsRequestEntry{
 		Source:     aws.String(Source),
 		DetailType: aws.String(DetailType(e.Type)),
 		Detail:     aws.String(detail),
-		Time:       eventsapi.At(e.At.UTC()),
+		Time:       aws.Time(e.At.UTC()),
 	}
 	if bus != "" {
 		entry.EventBusName = aws.String(bus)
@@ -98,7 +99,7 @@ func (b *EventBridge) putBatch(ctx context.Context, evs []event.Event) ([]event.
 	if delay <= 0 {
 		delay = DefaultBackoff
 	}
-	entries := make([]eventsapi.PutEventsRequestEntry, len(evs))
+	entries := make([]types.PutEventsRequestEntry, len(evs))
 	for i, e := range evs {
 		entry, err := Entry(e, b.Bus)
 		if err != nil {
@@ -119,7 +120,7 @@ func (b *EventBridge) putBatch(ctx context.Context, evs []event.Event) ([]event.
 		return out
 	}
 	for attempt := 1; ; attempt++ {
-		in := &eventsapi.PutEventsInput{Entries: make([]eventsapi.PutEventsRequestEntry, len(pending))}
+		in := &eventbridge.PutEventsInput{Entries: make([]types.PutEventsRequestEntry, len(pending))}
 		for i, j := range pending {
 			in.Entries[i] = entries[j]
 		}
@@ -158,7 +159,7 @@ func (b *EventBridge) putBatch(ctx context.Context, evs []event.Event) ([]event.
 	}
 }
 
-func anyFailed(rs []eventsapi.PutEventsResultEntry) bool {
+func anyFailed(rs []types.PutEventsResultEntry) bool {
 	for _, r := range rs {
 		if r.ErrorCode != nil || r.EventId == nil {
 			return true

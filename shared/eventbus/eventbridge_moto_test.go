@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/latchkey/latchkey/shared/awsjson/eventsapi"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
 	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/event"
 )
@@ -17,7 +18,7 @@ func TestEventBridgeOnMoto(t *testing.T) {
 	moto := awstest.Shared()
 	bq := moto.NewBusQueue(t, awstest.UniqueName("latchkey"),
 		`{"source":["latchkey"],"detail":{"type":["token.expiring","token.expired"]}}`) // the README's rule
-	sink := NewEventBridge(eventsapi.New(moto.Config()), bq.Bus)
+	sink := NewEventBridge(eventbridge.NewFromConfig(moto.Config()), bq.Bus)
 
 	evs := newEvents(t, 12) // token.expired: more than one batch
 	for i := range 3 {

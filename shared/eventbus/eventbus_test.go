@@ -16,9 +16,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/latchkey/latchkey/shared/admin"
-	"github.com/latchkey/latchkey/shared/awsjson/eventsapi"
 	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/caller"
 	"github.com/latchkey/latchkey/shared/clock"
@@ -51,12 +52,12 @@ func newEvents(t *testing.T, n int) []event.Event {
 // entries to refuse on each call.
 type fakeBridge struct {
 	mu     sync.Mutex
-	calls  [][]eventsapi.PutEventsRequestEntry
-	refuse func(call int, e eventsapi.PutEventsRequestEntry) bool
+	calls  [][]ebtypes.PutEventsRequestEntry
+	refuse func(call int, e ebtypes.PutEventsRequestEntry) bool
 	err    error
 }
 
-func (f *fakeBridge) PutEvents(ctx context.Context, in *eventsapi.PutEventsInput) (*eventsapi.PutEventsOutput, error) {
+func (f *fakeBridge) PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, _ ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	call := len(f.calls)
@@ -67,19 +68,19 @@ func (f *fakeBridge) PutEvents(ctx context.Context, in *eventsapi.PutEventsInput
 	if len(in.Entries) > MaxBatch {
 		return nil, fmt.Errorf("ValidationException: %d entries", len(in.Entries))
 	}
-	out := &eventsapi.PutEventsOutput{}
+	out := &eventbridge.PutEventsOutput{}
 	for i, e := range in.Entries {
 		if f.refuse != nil && f.refuse(call, e) {
 			out.FailedEntryCount++
-			out.Entries = append(out.Entries, eventsapi.PutEventsResultEntry{ErrorCode: aws.String("InternalFailure"), ErrorMessage: aws.String("try again")})
+			out.Entries = append(out.Entries, ebtypes.PutEventsResultEntry{ErrorCode: aws.String("InternalFailure"), ErrorMessage: aws.String("try again")})
 			continue
 		}
-		out.Entries = append(out.Entries, eventsapi.PutEventsResultEntry{EventId: aws.String(fmt.Sprintf("id-%d-%d", call, i))})
+		out.Entries = append(out.Entries, ebtypes.PutEventsResultEntry{EventId: aws.String(fmt.Sprintf("id-%d-%d", call, i))})
 	}
 	return out, nil
 }
 
-func detailID(t *testing.T, e eventsapi.PutEventsRequestEntry) string {
+func detailID(t *testing.T, e ebtypes.PutEventsRequestEntry) string {
 	t.Helper()
 	var d Detail
 	if err := json.Unmarshal([]byte(aws.ToString(e.Detail)), &d); err != nil {
@@ -92,7 +93,7 @@ func TestEventBridgeBatchesAndRetriesOnlyFailedEntries(t *testing.T) {
 	evs := newEvents(t, 23)
 	flaky := map[string]bool{evs[3].ID: true, evs[17].ID: true}
 	f := &fakeBridge{}
-	f.refuse = func(_ int, e eventsapi.PutEventsRequestEntry) bool {
+	f.refuse = func(_ int, e ebtypes.PutEventsRequestEntry) bool {
 		// Refused once, accepted on the retry.
 		id := detailID(t, e)
 		refuse := flaky[id]
@@ -127,7 +128,7 @@ func TestEventBridgeBatchesAndRetriesOnlyFailedEntries(t *testing.T) {
 func TestEventBridgeReportsWhatItCouldNotDeliver(t *testing.T) {
 	evs := newEvents(t, 12)
 	stuck := evs[11].ID
-	f := &fakeBridge{refuse: func(_ int, e eventsapi.PutEventsRequestEntry) bool { return detailID(t, e) == stuck }}
+	f := &fakeBridge{refuse: func(_ int, e ebtypes.PutEventsRequestEntry) bool { return detailID(t, e) == stuck }}
 	b := &EventBridge{API: f, Attempts: 3, Backoff: time.Millisecond}
 	failed, err := b.Publish(context.Background(), evs)
 	if err == nil || len(failed) != 1 || failed[0].ID != stuck {

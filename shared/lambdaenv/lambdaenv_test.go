@@ -2,106 +2,269 @@ package lambdaenv
 
 import (
 	"context"
-	"os/exec"
+	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/latchkey/latchkey/shared/awstest"
+	"github.com/latchkey/latchkey/shared/config"
+	"github.com/latchkey/latchkey/shared/store"
+	"github.com/latchkey/latchkey/shared/store/dynamostore"
+	"github.com/latchkey/latchkey/shared/tracing"
 )
 
-func TestAWSConfig(t *testing.T) {
-	creds := map[string]string{"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s3cr3t-value"}
-	with := func(extra map[string]string, drop ...string) map[string]string {
-		m := map[string]string{}
-		for k, v := range creds {
-			m[k] = v
-		}
-		for k, v := range extra {
-			m[k] = v
-		}
-		for _, k := range drop {
-			delete(m, k)
-		}
-		return m
+// awsVariables are the standard settings these tests set or clear.
+var awsVariables = []string{
+	"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+	"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_KMS", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+	"AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS",
+	"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_EC2_METADATA_DISABLED",
+}
+
+// lambdaEnvironment gives the test the environment Lambda gives a function
+// (region and the role's credentials) plus env, and nothing of this
+// machine's own AWS settings: no shared config files, no instance metadata.
+func lambdaEnvironment(t *testing.T, env map[string]string) {
+	t.Helper()
+	for _, k := range awsVariables {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
 	}
+	dir := t.TempDir()
+	base := map[string]string{
+		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s3cr3t-value",
+		"AWS_SESSION_TOKEN": "TOKEN", "AWS_EC2_METADATA_DISABLED": "true",
+		"AWS_CONFIG_FILE": filepath.Join(dir, "config"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
+	}
+	for k, v := range env {
+		base[k] = v
+	}
+	for k, v := range base {
+		if v != "" {
+			t.Setenv(k, v)
+		} else {
+			os.Unsetenv(k)
+		}
+	}
+}
+
+var errResolved = errors.New("endpoint resolved; the call stops here")
+
+// captureEndpoint stops a call right after the SDK resolved its endpoint
+// (and before it is signed or sent), keeping the URL in url.
+func captureEndpoint(url *string) func(*middleware.Stack) error {
+	return func(s *middleware.Stack) error {
+		return s.Finalize.Insert(middleware.FinalizeMiddlewareFunc("CaptureEndpoint",
+			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				if req, ok := in.Request.(*smithyhttp.Request); ok {
+					u := *req.URL
+					u.Path, u.RawPath = strings.TrimSuffix(u.Path, "/"), ""
+					*url = u.String()
+				}
+				return middleware.FinalizeOutput{}, middleware.Metadata{}, errResolved
+			}), "ResolveEndpointV2", middleware.After)
+	}
+}
+
+// resolved is the endpoint the DynamoDB and KMS clients built from
+// AWSConfig call in the environment env.
+func resolved(t *testing.T, env map[string]string) (dynamoURL, kmsURL string) {
+	t.Helper()
+	lambdaEnvironment(t, env)
+	ctx := context.Background()
+	cfg, err := AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = dynamodb.NewFromConfig(cfg).DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("latchkey")},
+		func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, captureEndpoint(&dynamoURL)) })
+	if !errors.Is(err, errResolved) {
+		t.Fatalf("DynamoDB call: %v", err)
+	}
+	_, err = kms.NewFromConfig(cfg).GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: aws.String("alias/latchkey")},
+		func(o *kms.Options) { o.APIOptions = append(o.APIOptions, captureEndpoint(&kmsURL)) })
+	if !errors.Is(err, errResolved) {
+		t.Fatalf("KMS call: %v", err)
+	}
+	return dynamoURL, kmsURL
+}
+
+// TestStandardEndpointSettings shows the functions' clients honour the
+// SDK's standard endpoint settings, resolving without network access.
+func TestStandardEndpointSettings(t *testing.T) {
 	tests := []struct {
-		name     string
-		env      map[string]string
-		region   string
-		endpoint string
-		attempts int
-		token    string
-		err      string
+		name                string
+		env                 map[string]string
+		wantDynamo, wantKMS string
 	}{
-		{name: "lambda", env: with(map[string]string{"AWS_SESSION_TOKEN": "TOKEN"}), region: "eu-west-1", token: "TOKEN"},
-		{name: "default region", env: with(map[string]string{"AWS_DEFAULT_REGION": "us-east-2"}, "AWS_REGION"), region: "us-east-2"},
-		{name: "endpoint and attempts", env: with(map[string]string{"AWS_ENDPOINT_URL": "http://127.0.0.1:5000", "AWS_MAX_ATTEMPTS": "2"}),
-			region: "eu-west-1", endpoint: "http://127.0.0.1:5000", attempts: 2},
-		{name: "no region", env: with(nil, "AWS_REGION"), err: "AWS_REGION"},
-		{name: "no key", env: with(nil, "AWS_ACCESS_KEY_ID"), err: "AWS_ACCESS_KEY_ID"},
-		{name: "no secret", env: with(nil, "AWS_SECRET_ACCESS_KEY"), err: "AWS_SECRET_ACCESS_KEY"},
-		{name: "bad attempts", env: with(map[string]string{"AWS_MAX_ATTEMPTS": "two"}), err: "AWS_MAX_ATTEMPTS"},
-		{name: "zero attempts", env: with(map[string]string{"AWS_MAX_ATTEMPTS": "0"}), err: "AWS_MAX_ATTEMPTS"},
+		{"regional", nil, "https://dynamodb.us-east-1.amazonaws.com", "https://kms.us-east-1.amazonaws.com"},
+		{"FIPS", map[string]string{"AWS_USE_FIPS_ENDPOINT": "true"},
+			"https://dynamodb-fips.us-east-1.amazonaws.com", "https://kms-fips.us-east-1.amazonaws.com"},
+		{"dual-stack", map[string]string{"AWS_USE_DUALSTACK_ENDPOINT": "true"},
+			"https://dynamodb.us-east-1.api.aws", "https://kms.us-east-1.api.aws"},
+		{"China partition", map[string]string{"AWS_REGION": "cn-north-1"},
+			"https://dynamodb.cn-north-1.amazonaws.com.cn", "https://kms.cn-north-1.amazonaws.com.cn"},
+		{"GovCloud FIPS", map[string]string{"AWS_REGION": "us-gov-west-1", "AWS_USE_FIPS_ENDPOINT": "true"},
+			"https://dynamodb.us-gov-west-1.amazonaws.com", "https://kms-fips.us-gov-west-1.amazonaws.com"},
+		{"AWS_ENDPOINT_URL", map[string]string{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566"},
+			"http://127.0.0.1:4566", "http://127.0.0.1:4566"},
+		{"AWS_ENDPOINT_URL_DYNAMODB over AWS_ENDPOINT_URL",
+			map[string]string{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000"},
+			"http://127.0.0.1:8000", "http://127.0.0.1:4566"},
+		{"AWS_ENDPOINT_URL_KMS alone", map[string]string{"AWS_ENDPOINT_URL_KMS": "https://kms.example.test"},
+			"https://dynamodb.us-east-1.amazonaws.com", "https://kms.example.test"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := AWSConfig(func(k string) string { return tt.env[k] })
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("err = %v, want one naming %s", err, tt.err)
-				}
-				if strings.Contains(err.Error(), "s3cr3t-value") || strings.Contains(err.Error(), "AKID") {
-					t.Fatalf("error leaks a credential: %v", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if cfg.Region != tt.region || aws.ToString(cfg.BaseEndpoint) != tt.endpoint || cfg.RetryMaxAttempts != tt.attempts {
-				t.Fatalf("region %q endpoint %q attempts %d, want %q %q %d",
-					cfg.Region, aws.ToString(cfg.BaseEndpoint), cfg.RetryMaxAttempts, tt.region, tt.endpoint, tt.attempts)
-			}
-			c, err := cfg.Credentials.Retrieve(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c.AccessKeyID != "AKID" || c.SecretAccessKey != "s3cr3t-value" || c.SessionToken != tt.token {
-				t.Fatalf("credentials %+v", c)
-			}
-			if cfg.HTTPClient == nil {
-				t.Fatal("no HTTP client")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dynamoURL, kmsURL := resolved(t, tc.env)
+			if dynamoURL != tc.wantDynamo || kmsURL != tc.wantKMS {
+				t.Fatalf("DynamoDB %s, KMS %s; want %s, %s", dynamoURL, kmsURL, tc.wantDynamo, tc.wantKMS)
 			}
 		})
 	}
 }
 
-// TestFunctionsLinkNoHeavyInit holds the cold-start budget's dependencies:
-// no function links the SDK's config package (its credential chain brings
-// the STS, SSO, SSO OIDC and sign-in clients) nor any SDK service package
-// but its types: the functions call AWS through shared/awsjson, because a
-// service client package compiles region regexps and builds endpoint
-// tables at init (about half a millisecond of every cold start each, before
-// its first, costlier call), and from DynamoDB v1.69.0, EventBridge v1.49.0
-// and KMS v1.61.0 on also builds every shape's schema. The types packages
-// (attribute values, enumerations) have no such init.
-func TestFunctionsLinkNoHeavyInit(t *testing.T) {
-	mod, err := exec.Command("go", "env", "GOMOD").Output()
+// TestStandardRetrySettings shows the clients' retryer follows
+// AWS_RETRY_MODE and AWS_MAX_ATTEMPTS.
+func TestStandardRetrySettings(t *testing.T) {
+	tests := []struct {
+		name     string
+		env      map[string]string
+		adaptive bool
+		attempts int
+	}{
+		// Zero attempts: each service's own default.
+		{"defaults", nil, false, 0},
+		{"adaptive", map[string]string{"AWS_RETRY_MODE": "adaptive"}, true, 0},
+		{"attempts", map[string]string{"AWS_MAX_ATTEMPTS": "7"}, false, 7},
+		{"adaptive with attempts", map[string]string{"AWS_RETRY_MODE": "adaptive", "AWS_MAX_ATTEMPTS": "5"}, true, 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			lambdaEnvironment(t, tc.env)
+			cfg, err := AWSConfig(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, o := range map[string]struct {
+				mode    aws.RetryMode
+				retryer aws.Retryer
+			}{
+				"DynamoDB": {dynamodb.NewFromConfig(cfg).Options().RetryMode, dynamodb.NewFromConfig(cfg).Options().Retryer},
+				"KMS":      {kms.NewFromConfig(cfg).Options().RetryMode, kms.NewFromConfig(cfg).Options().Retryer},
+			} {
+				if got := o.retryer.MaxAttempts(); tc.attempts != 0 && got != tc.attempts {
+					t.Errorf("%s: retryer makes %d attempts, want %d", name, got, tc.attempts)
+				}
+				if got := o.mode == aws.RetryModeAdaptive; got != tc.adaptive {
+					t.Errorf("%s: retry mode %q", name, o.mode)
+				}
+				// Without an attempts override, the retryer is the mode's own
+				// type; with one, the SDK wraps it.
+				if _, isAdaptive := o.retryer.(*retry.AdaptiveMode); tc.env["AWS_MAX_ATTEMPTS"] == "" && isAdaptive != tc.adaptive {
+					t.Errorf("%s: retryer %T", name, o.retryer)
+				}
+			}
+		})
+	}
+}
+
+func TestAWSConfigNeedsARegion(t *testing.T) {
+	lambdaEnvironment(t, map[string]string{"AWS_REGION": ""})
+	_, err := AWSConfig(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "AWS_REGION") {
+		t.Fatalf("err = %v, want one naming AWS_REGION", err)
+	}
+	if strings.Contains(err.Error(), "s3cr3t-value") || strings.Contains(err.Error(), "AKIDEXAMPLE") {
+		t.Fatalf("error leaks a credential: %v", err)
+	}
+}
+
+func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
+
+// TestAWSCallsAreTraced runs one invocation as the functions do (Load,
+// clients from Env.AWS, Env.Tracer around the handler) against moto, with
+// the spans kept in memory: each AWS call is a span of its own under the
+// invocation's, in Lambda's trace.
+func TestAWSCallsAreTraced(t *testing.T) {
+	moto := awstest.Shared()
+	lambdaEnvironment(t, map[string]string{"AWS_ENDPOINT_URL": moto.URL, "AWS_MAX_ATTEMPTS": "1"})
+	t.Setenv(config.EnvTable, awstest.UniqueName("traced"))
+	mem := tracetest.NewInMemoryExporter()
+	ctx := context.Background()
+	env, err := load(ctx, func(context.Context) (*tracing.Tracer, error) {
+		return tracing.New(sdktrace.NewSimpleSpanProcessor(mem)), nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("go", "list", "-deps", "-f", `{{.ImportPath}}`, "./functions/...")
-	cmd.Dir = filepath.Dir(strings.TrimSpace(string(mod)))
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
+	if err := dynamostore.CreateTable(ctx, dynamodb.NewFromConfig(env.AWS), os.Getenv(config.EnvTable)); err != nil {
+		t.Fatal(err)
 	}
-	for _, pkg := range strings.Fields(string(out)) {
-		switch {
-		case pkg == "github.com/aws/aws-sdk-go-v2/config",
-			strings.HasPrefix(pkg, "github.com/aws/aws-sdk-go-v2/service/") && !strings.HasSuffix(pkg, "/types"):
-			t.Errorf("a function links %s", pkg)
+	mem.Reset()
+
+	handler := env.Tracer.Wrap(lambda.NewHandler(func(ctx context.Context) error {
+		if _, err := env.Store.GetCredential(ctx, "AbCdEfGhIjKlMnOp"); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("get credential: %w", err)
 		}
+		if _, err := kms.NewFromConfig(env.AWS).ListKeys(ctx, &kms.ListKeysInput{}); err != nil {
+			return err
+		}
+		_, err := eventbridge.NewFromConfig(env.AWS).ListEventBuses(ctx, &eventbridge.ListEventBusesInput{})
+		return err
+	}))
+	const header = "Root=1-692f6a3b-5f2d1e0c9b8a7f6e5d4c3b2a;Parent=53995c3f42cd8ad8;Sampled=1"
+	if _, err := handler.Invoke(context.WithValue(ctx, "x-amzn-trace-id", header), []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+
+	spans := mem.GetSpans()
+	byName := map[string]tracetest.SpanStub{}
+	for _, s := range spans {
+		byName[s.Name] = s
+		if got := s.SpanContext.TraceID().String(); got != "692f6a3b5f2d1e0c9b8a7f6e5d4c3b2a" {
+			t.Errorf("%s: trace %s, not Lambda's", s.Name, got)
+		}
+	}
+	var invocation tracetest.SpanStub
+	for _, s := range spans {
+		if s.SpanKind == trace.SpanKindServer {
+			invocation = s
+		}
+	}
+	for _, name := range []string{"DynamoDB.GetItem", "KMS.ListKeys", "EventBridge.ListEventBuses"} {
+		s, ok := byName[name]
+		if !ok {
+			t.Errorf("no span %s among %d", name, len(spans))
+			continue
+		}
+		if s.SpanKind != trace.SpanKindClient || s.Parent.SpanID() != invocation.SpanContext.SpanID() {
+			t.Errorf("%s: kind %v, parent %v, want a client span under the invocation", name, s.SpanKind, s.Parent.SpanID())
+		}
+		attrs := map[string]string{}
+		for _, a := range s.Attributes {
+			attrs[string(a.Key)] = a.Value.Emit()
+		}
+		if attrs["rpc.system.name"] != "aws-api" || attrs["aws.request_id"] == "" || attrs["http.response.status_code"] != "200" {
+			t.Errorf("%s: attributes %v", name, attrs)
+		}
+	}
+	if len(spans) != 4 {
+		t.Errorf("%d spans, want the invocation and its three calls", len(spans))
 	}
 }

@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/latchkey/latchkey/shared/admin"
 	"github.com/latchkey/latchkey/shared/apitoken"
-	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
@@ -42,7 +42,7 @@ func newFixture(t *testing.T) *fixture {
 	ctx := context.Background()
 	moto := awstest.Shared()
 	table := "harness-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
-	api := ddb.New(moto.Config())
+	api := dynamodb.NewFromConfig(moto.Config())
 	if err := dynamostore.CreateTable(ctx, api, table); err != nil {
 		t.Fatal(err)
 	}

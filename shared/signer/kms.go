@@ -13,22 +13,21 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
-	"github.com/aws/smithy-go"
 
-	"github.com/latchkey/latchkey/shared/awsjson"
-	"github.com/latchkey/latchkey/shared/awsjson/kmsapi"
+	"github.com/latchkey/latchkey/shared/awserr"
 )
 
-// KMSAPI is the part of KMS the adapter uses (*kmsapi.Client); callers
+// KMSAPI is the part of the SDK's *kms.Client the adapter uses; callers
 // build the client once at cold start and may wrap it (to count calls or
 // inject faults).
 type KMSAPI interface {
-	Sign(ctx context.Context, in *kmsapi.SignInput) (*kmsapi.SignOutput, error)
-	GetPublicKey(ctx context.Context, in *kmsapi.GetPublicKeyInput) (*kmsapi.GetPublicKeyOutput, error)
+	Sign(ctx context.Context, in *kms.SignInput, optFns ...func(*kms.Options)) (*kms.SignOutput, error)
+	GetPublicKey(ctx context.Context, in *kms.GetPublicKeyInput, optFns ...func(*kms.Options)) (*kms.GetPublicKeyOutput, error)
 }
 
-var _ KMSAPI = (*kmsapi.Client)(nil)
+var _ KMSAPI = (*kms.Client)(nil)
 
 // MaxKMSMessage is the largest message KMS signs with MessageType RAW; an
 // access token's signing input is well under it.
@@ -61,7 +60,7 @@ func NewKMS(ctx context.Context, api KMSAPI, keyID string) (*KMS, error) {
 // FetchKMSPublicKey reads a KMS key's public key with GetPublicKey and
 // checks that it can sign ES256.
 func FetchKMSPublicKey(ctx context.Context, api KMSAPI, keyID string) (PublicKey, error) {
-	out, err := api.GetPublicKey(ctx, &kmsapi.GetPublicKeyInput{KeyId: aws.String(keyID)})
+	out, err := api.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: aws.String(keyID)})
 	if err != nil {
 		return PublicKey{}, fmt.Errorf("get public key of KMS key %s: %w", keyID, classifyKMS(err))
 	}
@@ -127,7 +126,7 @@ func (k *KMS) SignMessageContext(ctx context.Context, msg []byte) ([]byte, error
 }
 
 func (k *KMS) sign(ctx context.Context, msg []byte, mt types.MessageType) ([]byte, error) {
-	out, err := k.api.Sign(ctx, &kmsapi.SignInput{
+	out, err := k.api.Sign(ctx, &kms.SignInput{
 		KeyId:            aws.String(k.keyID),
 		Message:          msg,
 		MessageType:      mt,
@@ -200,14 +199,14 @@ var kmsTransient = map[string]bool{
 	"ServiceUnavailableException": true,
 }
 
-// classifyKMS marks errors a caller may retry later with ErrUnavailable,
-// keeping the API error in the chain.
+// classifyKMS marks errors a caller may retry later (what the SDK's
+// retryer retries, and KMS's own codes for a passing failure) with
+// ErrUnavailable, keeping the API error in the chain.
 func classifyKMS(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	var apiErr smithy.APIError
-	if awsjson.Retryable(err) || errors.As(err, &apiErr) && kmsTransient[apiErr.ErrorCode()] {
+	if awserr.Transient(err) || kmsTransient[awserr.Code(err)] {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return err

@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/latchkey/latchkey/shared/awsjson/ddb"
-	"github.com/latchkey/latchkey/shared/awsjson/eventsapi"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
 	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
@@ -57,7 +58,7 @@ func (c *itemCounter) reset() (read, writes int, ops map[string]int) {
 	return
 }
 
-func (c *itemCounter) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutput, error) {
+func (c *itemCounter) Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	out, err := c.API.Query(ctx, in)
 	if err == nil {
 		c.count("Query", int(out.ScannedCount), 0)
@@ -65,7 +66,7 @@ func (c *itemCounter) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.Query
 	return out, err
 }
 
-func (c *itemCounter) GetItem(ctx context.Context, in *ddb.GetItemInput) (*ddb.GetItemOutput, error) {
+func (c *itemCounter) GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	out, err := c.API.GetItem(ctx, in)
 	if err == nil && out.Item != nil {
 		c.count("GetItem", 1, 0)
@@ -73,7 +74,7 @@ func (c *itemCounter) GetItem(ctx context.Context, in *ddb.GetItemInput) (*ddb.G
 	return out, err
 }
 
-func (c *itemCounter) TransactWriteItems(ctx context.Context, in *ddb.TransactWriteItemsInput) (*ddb.TransactWriteItemsOutput, error) {
+func (c *itemCounter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	out, err := c.API.TransactWriteItems(ctx, in)
 	if err == nil {
 		c.count("TransactWriteItems", 0, 1)
@@ -81,7 +82,7 @@ func (c *itemCounter) TransactWriteItems(ctx context.Context, in *ddb.TransactWr
 	return out, err
 }
 
-func (c *itemCounter) UpdateItem(ctx context.Context, in *ddb.UpdateItemInput) (*ddb.UpdateItemOutput, error) {
+func (c *itemCounter) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	out, err := c.API.UpdateItem(ctx, in)
 	if err == nil {
 		c.count("UpdateItem", 0, 1)
@@ -93,7 +94,7 @@ func (c *itemCounter) UpdateItem(ctx context.Context, in *ddb.UpdateItemInput) (
 // items it changes (counted as DynamoDB counts them), with Queries only.
 func TestReadsOnDynamoDB(t *testing.T) {
 	ctx := context.Background()
-	client := ddb.New(awstest.Shared().Config())
+	client := dynamodb.NewFromConfig(awstest.Shared().Config())
 	counter := &itemCounter{API: client}
 	st := dynamostore.New(counter, newTable(t, client))
 	now := at(day.AddDate(0, 0, 1), "00:00:30")
@@ -141,7 +142,7 @@ func TestReadsOnDynamoDB(t *testing.T) {
 // TestConcurrentSweepsOnDynamoDB: sweeps racing (goroutines, in lockstep) on
 // DynamoDB yield each event exactly once.
 func TestConcurrentSweepsOnDynamoDB(t *testing.T) {
-	client := ddb.New(awstest.Shared().Config())
+	client := dynamodb.NewFromConfig(awstest.Shared().Config())
 	st := dynamostore.New(client, newTable(t, client))
 	runConcurrentSweeps(t, st, &lockstepStore{Store: st, n: 3}, 12, 6, 3)
 }
@@ -149,7 +150,7 @@ func TestConcurrentSweepsOnDynamoDB(t *testing.T) {
 // TestConcurrentSweepsOnDynamoDBFreeRunning: the same without lockstep, as
 // the schedule and a manual `latchkey sweep` would overlap.
 func TestConcurrentSweepsOnDynamoDBFreeRunning(t *testing.T) {
-	client := ddb.New(awstest.Shared().Config())
+	client := dynamodb.NewFromConfig(awstest.Shared().Config())
 	st := dynamostore.New(client, newTable(t, client))
 	now := at(day.AddDate(0, 0, 1), "00:02:00")
 	var ids []string
@@ -193,7 +194,7 @@ func TestConcurrentSweepsOnDynamoDBFreeRunning(t *testing.T) {
 func TestSweepPublishesToEventBridge(t *testing.T) {
 	ctx := context.Background()
 	moto := awstest.Shared()
-	client := ddb.New(moto.Config())
+	client := dynamodb.NewFromConfig(moto.Config())
 	st := dynamostore.New(client, newTable(t, client))
 	bq := moto.NewBusQueue(t, awstest.UniqueName("latchkey"), `{"source":["latchkey"]}`)
 
@@ -214,7 +215,7 @@ func TestSweepPublishesToEventBridge(t *testing.T) {
 		Clock: clock.NewManual(now),
 		Publisher: &eventbus.Publisher{
 			Outbox: st,
-			Sink:   eventbus.NewEventBridge(eventsapi.New(moto.Config()), bq.Bus),
+			Sink:   eventbus.NewEventBridge(eventbridge.NewFromConfig(moto.Config()), bq.Bus),
 		},
 	}
 	res, err := s.Run(ctx)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/go-jose/go-jose/v4"
@@ -31,8 +32,6 @@ import (
 
 	"github.com/latchkey/latchkey/shared/accesstoken"
 	"github.com/latchkey/latchkey/shared/admin"
-	"github.com/latchkey/latchkey/shared/awsjson/ddb"
-	"github.com/latchkey/latchkey/shared/awsjson/kmsapi"
 	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
@@ -49,15 +48,15 @@ func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 
 var (
 	once     sync.Once
-	dynamo   *ddb.Client
+	dynamo   *dynamodb.Client
 	kmsAPI   *kms.Client
 	tableSeq atomic.Int64
 )
 
-func clients() (*ddb.Client, *kms.Client) {
+func clients() (*dynamodb.Client, *kms.Client) {
 	once.Do(func() {
 		cfg := awstest.Shared().Config()
-		dynamo, kmsAPI = ddb.New(cfg), kms.NewFromConfig(cfg)
+		dynamo, kmsAPI = dynamodb.NewFromConfig(cfg), kms.NewFromConfig(cfg)
 	})
 	return dynamo, kmsAPI
 }
@@ -68,14 +67,14 @@ type countingDynamo struct {
 	reads atomic.Int64
 }
 
-func (c *countingDynamo) GetItem(ctx context.Context, in *ddb.GetItemInput) (*ddb.GetItemOutput, error) {
+func (c *countingDynamo) GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	c.reads.Add(1)
-	return c.API.GetItem(ctx, in)
+	return c.API.GetItem(ctx, in, optFns...)
 }
 
-func (c *countingDynamo) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutput, error) {
+func (c *countingDynamo) Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	c.reads.Add(1)
-	return c.API.Query(ctx, in)
+	return c.API.Query(ctx, in, optFns...)
 }
 
 // switchableKMS counts Sign calls and can send them to a dead endpoint.
@@ -86,12 +85,12 @@ type switchableKMS struct {
 	signs atomic.Int64
 }
 
-func (s *switchableKMS) Sign(ctx context.Context, in *kmsapi.SignInput) (*kmsapi.SignOutput, error) {
+func (s *switchableKMS) Sign(ctx context.Context, in *kms.SignInput, optFns ...func(*kms.Options)) (*kms.SignOutput, error) {
 	s.signs.Add(1)
 	if s.down.Load() {
-		return s.dead.Sign(ctx, in)
+		return s.dead.Sign(ctx, in, optFns...)
 	}
-	return s.KMSAPI.Sign(ctx, in)
+	return s.KMSAPI.Sign(ctx, in, optFns...)
 }
 
 type system struct {
@@ -128,7 +127,7 @@ func start(t *testing.T, limit oauth.RateLimit) *system {
 	}
 	keyID := *key.KeyMetadata.KeyId
 	cd := &countingDynamo{API: db}
-	sk := &switchableKMS{KMSAPI: kmsapi.New(awstest.Shared().Config()), dead: kmsapi.New(deadConfig())}
+	sk := &switchableKMS{KMSAPI: kms.NewFromConfig(awstest.Shared().Config()), dead: kms.NewFromConfig(deadConfig())}
 	st := dynamostore.New(cd, table)
 	sg, err := signer.NewKMS(ctx, sk, keyID)
 	if err != nil {
@@ -319,7 +318,7 @@ func TestOutagesAre503(t *testing.T) {
 	}
 	s.kms.down.Store(false)
 
-	dead := dynamostore.New(ddb.New(deadConfig()), "nowhere")
+	dead := dynamostore.New(dynamodb.NewFromConfig(deadConfig()), "nowhere")
 	sg, _ := signer.GenerateLocal()
 	keys, _ := signer.SetOf(sg)
 	h2, err := oauth.New(oauth.Config{Store: dead, Signer: sg, Keys: keys, Issuer: "https://api.example.test",

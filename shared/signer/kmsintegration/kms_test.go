@@ -20,7 +20,6 @@ import (
 	jwxjwt "github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/latchkey/latchkey/shared/accesstoken"
-	"github.com/latchkey/latchkey/shared/awsjson/kmsapi"
 	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/signer"
@@ -58,14 +57,14 @@ type countingKMS struct {
 	sign, getPublicKey atomic.Int64
 }
 
-func (c *countingKMS) Sign(ctx context.Context, in *kmsapi.SignInput) (*kmsapi.SignOutput, error) {
+func (c *countingKMS) Sign(ctx context.Context, in *kms.SignInput, optFns ...func(*kms.Options)) (*kms.SignOutput, error) {
 	c.sign.Add(1)
-	return c.KMSAPI.Sign(ctx, in)
+	return c.KMSAPI.Sign(ctx, in, optFns...)
 }
 
-func (c *countingKMS) GetPublicKey(ctx context.Context, in *kmsapi.GetPublicKeyInput) (*kmsapi.GetPublicKeyOutput, error) {
+func (c *countingKMS) GetPublicKey(ctx context.Context, in *kms.GetPublicKeyInput, optFns ...func(*kms.Options)) (*kms.GetPublicKeyOutput, error) {
 	c.getPublicKey.Add(1)
-	return c.KMSAPI.GetPublicKey(ctx, in)
+	return c.KMSAPI.GetPublicKey(ctx, in, optFns...)
 }
 
 // The access token is signed by KMS (MessageType RAW over the JWS signing
@@ -74,7 +73,7 @@ func (c *countingKMS) GetPublicKey(ctx context.Context, in *kmsapi.GetPublicKeyI
 func TestAccessTokenSignedByKMSVerifiesWithGetPublicKey(t *testing.T) {
 	ctx := context.Background()
 	keyID := newKey(t)
-	api := &countingKMS{KMSAPI: kmsapi.New(awstest.Shared().Config())}
+	api := &countingKMS{KMSAPI: kms.NewFromConfig(awstest.Shared().Config())}
 	s, err := signer.NewKMS(ctx, api, keyID)
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +131,7 @@ func TestAccessTokenSignedByKMSVerifiesWithGetPublicKey(t *testing.T) {
 // crypto.Signer's Sign hands KMS a digest; the DER answer verifies.
 func TestCryptoSignerDigest(t *testing.T) {
 	ctx := context.Background()
-	s, err := signer.NewKMS(ctx, kmsapi.New(awstest.Shared().Config()), newKey(t))
+	s, err := signer.NewKMS(ctx, kms.NewFromConfig(awstest.Shared().Config()), newKey(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +151,7 @@ func TestCryptoSignerDigest(t *testing.T) {
 func TestKeySetOfSeveralKeysIsCached(t *testing.T) {
 	ctx := context.Background()
 	current, previous := newKey(t), newKey(t)
-	api := &countingKMS{KMSAPI: kmsapi.New(awstest.Shared().Config())}
+	api := &countingKMS{KMSAPI: kms.NewFromConfig(awstest.Shared().Config())}
 	s, err := signer.NewKMS(ctx, api, current)
 	if err != nil {
 		t.Fatal(err)
@@ -184,10 +183,10 @@ func TestWrongKeysAreRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := signer.NewKMS(ctx, kmsapi.New(awstest.Shared().Config()), *out.KeyMetadata.KeyId); err == nil {
+	if _, err := signer.NewKMS(ctx, kms.NewFromConfig(awstest.Shared().Config()), *out.KeyMetadata.KeyId); err == nil {
 		t.Fatal("P-384 key accepted")
 	}
-	_, err = signer.NewKMS(ctx, kmsapi.New(awstest.Shared().Config()), "alias/does-not-exist")
+	_, err = signer.NewKMS(ctx, kms.NewFromConfig(awstest.Shared().Config()), "alias/does-not-exist")
 	if err == nil || errors.Is(err, signer.ErrUnavailable) {
 		t.Fatalf("missing key: %v", err)
 	}
@@ -198,7 +197,7 @@ func TestUnreachableKMSIsUnavailable(t *testing.T) {
 	cfg := awstest.Shared().Config()
 	cfg.BaseEndpoint = aws.String("http://127.0.0.1:1")
 	cfg.RetryMaxAttempts = 1
-	_, err := signer.NewKMS(context.Background(), kmsapi.New(cfg), "any")
+	_, err := signer.NewKMS(context.Background(), kms.NewFromConfig(cfg), "any")
 	if !errors.Is(err, signer.ErrUnavailable) {
 		t.Fatalf("got %v, want ErrUnavailable", err)
 	}

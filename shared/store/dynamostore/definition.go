@@ -5,9 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 )
 
 // TouchAttributes are the only attributes TouchCredential names (the key and
@@ -28,7 +27,7 @@ var (
 type Definition struct {
 	// Table is the CreateTable request: attribute definitions, key schema,
 	// global secondary indexes with their projections, billing mode.
-	Table *ddb.CreateTableInput
+	Table *dynamodb.CreateTableInput
 	// TTLAttribute is the time-to-live attribute CreateTable turns on.
 	TTLAttribute string
 }
@@ -54,22 +53,22 @@ func TableDefinition() (Definition, error) {
 // interface grows; CreateTable never reads or writes items.
 type recorder struct {
 	API
-	create *ddb.CreateTableInput
+	create *dynamodb.CreateTableInput
 	ttl    string
 }
 
-func (r *recorder) CreateTable(_ context.Context, in *ddb.CreateTableInput) (*ddb.CreateTableOutput, error) {
+func (r *recorder) CreateTable(_ context.Context, in *dynamodb.CreateTableInput, _ ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error) {
 	r.create = in
-	return &ddb.CreateTableOutput{}, nil
+	return &dynamodb.CreateTableOutput{}, nil
 }
 
-func (r *recorder) DescribeTable(_ context.Context, in *ddb.DescribeTableInput) (*ddb.DescribeTableOutput, error) {
-	return &ddb.DescribeTableOutput{Table: &types.TableDescription{TableName: in.TableName, TableStatus: types.TableStatusActive}}, nil
+func (r *recorder) DescribeTable(_ context.Context, in *dynamodb.DescribeTableInput, _ ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
+	return &dynamodb.DescribeTableOutput{Table: &types.TableDescription{TableName: in.TableName, TableStatus: types.TableStatusActive}}, nil
 }
 
-func (r *recorder) UpdateTimeToLive(_ context.Context, in *ddb.UpdateTimeToLiveInput) (*ddb.UpdateTimeToLiveOutput, error) {
+func (r *recorder) UpdateTimeToLive(_ context.Context, in *dynamodb.UpdateTimeToLiveInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error) {
 	if in.TimeToLiveSpecification != nil && in.TimeToLiveSpecification.AttributeName != nil {
 		r.ttl = *in.TimeToLiveSpecification.AttributeName
 	}
-	return &ddb.UpdateTimeToLiveOutput{}, nil
+	return &dynamodb.UpdateTimeToLiveOutput{}, nil
 }

@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 )
 
 // TestTableDefinitionMatchesCreatedTable proves the recorded definition (what
@@ -26,7 +25,7 @@ func TestTableDefinitionMatchesCreatedTable(t *testing.T) {
 	}
 	api := sharedClient()
 	name := newTable(t, api)
-	out, err := api.DescribeTable(context.Background(), &ddb.DescribeTableInput{TableName: &name})
+	out, err := api.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: &name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +64,7 @@ type touchSpy struct {
 	names [][]string
 }
 
-func (s *touchSpy) UpdateItem(ctx context.Context, in *ddb.UpdateItemInput) (*ddb.UpdateItemOutput, error) {
+func (s *touchSpy) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	var n []string
 	for k := range in.Key {
 		n = append(n, k)
@@ -74,7 +73,7 @@ func (s *touchSpy) UpdateItem(ctx context.Context, in *ddb.UpdateItemInput) (*dd
 		n = append(n, v)
 	}
 	s.names = append(s.names, n)
-	return s.API.UpdateItem(ctx, in)
+	return s.API.UpdateItem(ctx, in, optFns...)
 }
 
 // TestTouchNamesOnlyTouchAttributes holds TouchAttributes (the attributes

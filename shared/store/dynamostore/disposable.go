@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 	"github.com/latchkey/latchkey/shared/store"
 )
 
@@ -29,6 +29,13 @@ const (
 	skCounter     = "COUNT"
 	attrCount     = "n"
 )
+
+// nonceRecord is a nonce item.
+type nonceRecord struct {
+	PK  string `dynamodbav:"pk"`
+	SK  string `dynamodbav:"sk"`
+	TTL int64  `dynamodbav:"ttl"`
+}
 
 var (
 	_ store.Nonces   = (*Store)(nil)
@@ -51,12 +58,11 @@ func (s *Store) UseNonce(ctx context.Context, key string, now, until time.Time) 
 	if key == "" || len(key) > store.MaxDisposableKeyLen {
 		return fmt.Errorf("use nonce: key of %d bytes", len(key))
 	}
-	it := item{AttrPK: sv(prefixNonce + key), AttrSK: sv(skNonce)}
-	writer(it).n(AttrTTL, epochCeil(until))
+	it := mustMarshal(nonceRecord{PK: prefixNonce + key, SK: skNonce, TTL: epochCeil(until)})
 	cond := expression.AttributeNotExists(expression.Name(AttrPK)).
 		Or(expression.Name(AttrTTL).LessThanEqual(expression.Value(now.Unix())))
 	e := mustBuild(expression.NewBuilder().WithCondition(cond))
-	_, err := s.api.PutItem(ctx, &ddb.PutItemInput{
+	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 s.table,
 		Item:                      it,
 		ConditionExpression:       e.Condition(),
@@ -82,7 +88,7 @@ func (s *Store) IncrementCounter(ctx context.Context, key string, until time.Tim
 	upd := expression.Add(expression.Name(attrCount), expression.Value(1)).
 		Set(expression.Name(AttrTTL), expression.IfNotExists(expression.Name(AttrTTL), expression.Value(epochCeil(until))))
 	e := mustBuild(expression.NewBuilder().WithUpdate(upd))
-	out, err := s.api.UpdateItem(ctx, &ddb.UpdateItemInput{
+	out, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 s.table,
 		Key:                       item{AttrPK: sv(prefixCounter + key), AttrSK: sv(skCounter)},
 		UpdateExpression:          e.Update(),
@@ -93,10 +99,11 @@ func (s *Store) IncrementCounter(ctx context.Context, key string, until time.Tim
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", what, classify(err))
 	}
-	r := reader{it: out.Attributes}
-	n := r.n(attrCount)
-	if r.err != nil {
-		return 0, fmt.Errorf("%s: %w", what, r.err)
+	var counted struct {
+		N int64 `dynamodbav:"n"`
 	}
-	return n, nil
+	if err := unmarshal(out.Attributes, &counted); err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	return counted.N, nil
 }

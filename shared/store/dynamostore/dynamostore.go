@@ -64,11 +64,13 @@
 //
 // # Client
 //
-// The adapter calls DynamoDB through API, which *ddb.Client
-// (shared/awsjson/ddb) implements: it keeps the SDK's attribute value types
-// and expression builder, not the SDK's service client, whose package init
-// and per-call middleware weigh on a Lambda cold start. Tests wrap API to
-// count calls or inject faults.
+// The adapter calls DynamoDB through API, the methods of the SDK's
+// *dynamodb.Client it uses, built once per process by the caller (so the
+// SDK's endpoint resolution, retryer and tracing middleware apply). Items
+// are marshalled from record structs with dynamodbav tags (item.go) by the
+// SDK's attributevalue package; conditions, updates and key conditions are
+// built with its expression package. Tests wrap API to count calls or
+// inject faults.
 //
 // # Paging
 //
@@ -87,30 +89,30 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/latchkey/latchkey/shared/account"
-	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/store"
 )
 
-// API is the part of *ddb.Client the adapter and CreateTable use, so
+// API is the part of *dynamodb.Client the adapter and CreateTable use, so
 // callers can wrap it (to count calls or inject faults) or substitute it.
 type API interface {
-	GetItem(ctx context.Context, in *ddb.GetItemInput) (*ddb.GetItemOutput, error)
-	PutItem(ctx context.Context, in *ddb.PutItemInput) (*ddb.PutItemOutput, error)
-	UpdateItem(ctx context.Context, in *ddb.UpdateItemInput) (*ddb.UpdateItemOutput, error)
-	Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutput, error)
-	TransactWriteItems(ctx context.Context, in *ddb.TransactWriteItemsInput) (*ddb.TransactWriteItemsOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 
-	CreateTable(ctx context.Context, in *ddb.CreateTableInput) (*ddb.CreateTableOutput, error)
-	DescribeTable(ctx context.Context, in *ddb.DescribeTableInput) (*ddb.DescribeTableOutput, error)
-	UpdateTimeToLive(ctx context.Context, in *ddb.UpdateTimeToLiveInput) (*ddb.UpdateTimeToLiveOutput, error)
+	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+	UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
 }
 
-var _ API = (*ddb.Client)(nil)
+var _ API = (*dynamodb.Client)(nil)
 
 // maxTransactItems is DynamoDB's limit on one TransactWriteItems.
 const maxTransactItems = 100
@@ -129,8 +131,8 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// New returns a store on table, using api (normally a *ddb.Client built
-// once at cold start).
+// New returns a store on table, using api (normally a *dynamodb.Client
+// built once at cold start).
 func New(api API, table string) *Store {
 	return &Store{api: api, table: aws.String(table)}
 }
@@ -148,9 +150,9 @@ func mustBuild(b expression.Builder) expression.Expression {
 }
 
 // putNew is a Put of a new item, failing if its key is taken.
-func (s *Store) putNew(it item) ddb.TransactWriteItem {
+func (s *Store) putNew(it item) types.TransactWriteItem {
 	e := mustBuild(expression.NewBuilder().WithCondition(notExists))
-	return ddb.TransactWriteItem{Put: &ddb.Put{
+	return types.TransactWriteItem{Put: &types.Put{
 		TableName:                 s.table,
 		Item:                      it,
 		ConditionExpression:       e.Condition(),
@@ -165,7 +167,7 @@ func (s *Store) create(ctx context.Context, what string, it item, evs []event.Ev
 	// Always a transaction, even without events: its client request token
 	// makes a client retry after a lost answer idempotent, where a bare
 	// conditional PutItem would report its own first write as a conflict.
-	items := []ddb.TransactWriteItem{s.putNew(it)}
+	items := []types.TransactWriteItem{s.putNew(it)}
 	evItems, err := s.eventPuts(evs, 1)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
@@ -175,11 +177,11 @@ func (s *Store) create(ctx context.Context, what string, it item, evs []event.Ev
 
 // eventPuts are the puts of new events for a transaction that also holds
 // others other items.
-func (s *Store) eventPuts(evs []event.Event, others int) ([]ddb.TransactWriteItem, error) {
+func (s *Store) eventPuts(evs []event.Event, others int) ([]types.TransactWriteItem, error) {
 	if room := maxTransactItems - others; len(evs) > room {
 		return nil, fmt.Errorf("%d events: one write takes at most %d", len(evs), room)
 	}
-	out := make([]ddb.TransactWriteItem, len(evs))
+	out := make([]types.TransactWriteItem, len(evs))
 	for i, e := range evs {
 		out[i] = s.putNew(s.eventItem(e))
 	}
@@ -187,7 +189,7 @@ func (s *Store) eventPuts(evs []event.Event, others int) ([]ddb.TransactWriteIte
 }
 
 // transact runs a write transaction whose failed conditions mean a conflict.
-func (s *Store) transact(ctx context.Context, what string, items []ddb.TransactWriteItem) error {
+func (s *Store) transact(ctx context.Context, what string, items []types.TransactWriteItem) error {
 	err := s.transactWrite(ctx, items)
 	if err == nil {
 		return nil
@@ -201,8 +203,8 @@ func (s *Store) transact(ctx context.Context, what string, items []ddb.TransactW
 // transactWrite runs TransactWriteItems with a fresh idempotency token, so
 // the client's retry of a write whose answer was lost does not fail its own
 // conditions.
-func (s *Store) transactWrite(ctx context.Context, items []ddb.TransactWriteItem) error {
-	_, err := s.api.TransactWriteItems(ctx, &ddb.TransactWriteItemsInput{
+func (s *Store) transactWrite(ctx context.Context, items []types.TransactWriteItem) error {
+	_, err := s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems:      items,
 		ClientRequestToken: aws.String(rand.Text()),
 	})
@@ -210,7 +212,7 @@ func (s *Store) transactWrite(ctx context.Context, items []ddb.TransactWriteItem
 }
 
 func (s *Store) get(ctx context.Context, key item) (item, error) {
-	out, err := s.api.GetItem(ctx, &ddb.GetItemInput{
+	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      s.table,
 		Key:            key,
 		ConsistentRead: aws.Bool(true),
@@ -283,7 +285,7 @@ func (s *Store) UpdateCredential(ctx context.Context, c credential.Credential, e
 	e := mustBuild(expression.NewBuilder().WithUpdate(upd).WithCondition(cond))
 
 	if len(evs) == 0 {
-		out, err := s.api.UpdateItem(ctx, &ddb.UpdateItemInput{
+		out, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName:                           s.table,
 			Key:                                 credKey(c.ID),
 			UpdateExpression:                    e.Update(),
@@ -310,7 +312,7 @@ func (s *Store) UpdateCredential(ctx context.Context, c credential.Credential, e
 	if err != nil {
 		return credential.Credential{}, fmt.Errorf("%s: %w", what, err)
 	}
-	items := append([]ddb.TransactWriteItem{{Update: &ddb.Update{
+	items := append([]types.TransactWriteItem{{Update: &types.Update{
 		TableName:                           s.table,
 		Key:                                 credKey(c.ID),
 		UpdateExpression:                    e.Update(),
@@ -338,8 +340,13 @@ func versionError(what string, read int64, old item) error {
 	if len(old) == 0 {
 		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
 	}
-	r := reader{it: old}
-	return fmt.Errorf("%s: version %d, stored %d: %w", what, read, r.n(attrVersion), store.ErrConflict)
+	var stored struct {
+		Version int64 `dynamodbav:"version"`
+	}
+	if err := unmarshal(old, &stored); err != nil {
+		return fmt.Errorf("%s: version %d, stored unreadable: %w", what, read, store.ErrConflict)
+	}
+	return fmt.Errorf("%s: version %d, stored %d: %w", what, read, stored.Version, store.ErrConflict)
 }
 
 // TouchCredential implements store.Credentials.
@@ -354,7 +361,7 @@ func (s *Store) TouchCredential(ctx context.Context, id string, at time.Time, ip
 		expression.AttributeNotExists(expression.Name(attrLastUsedAt)).
 			Or(expression.Name(attrLastUsedAt).LessThan(expression.Value(formatTime(notAfter)))))
 	e := mustBuild(expression.NewBuilder().WithUpdate(upd).WithCondition(cond))
-	_, err := s.api.UpdateItem(ctx, &ddb.UpdateItemInput{
+	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           s.table,
 		Key:                                 credKey(id),
 		UpdateExpression:                    e.Update(),
@@ -520,13 +527,13 @@ func (s *Store) CreateRole(ctx context.Context, r account.Role, evs ...event.Eve
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	above := a.Path[:len(a.Path)-1]
-	items := []ddb.TransactWriteItem{s.putNew(roleItem(r))}
+	items := []types.TransactWriteItem{s.putNew(roleItem(r))}
 	for i := len(above) - 1; i >= 0; i-- {
 		items = append(items, s.absent(roleKey(above[i], r.Name)))
 	}
 	items = append(items, s.absent(roleBelowKey(r.Account, r.Name)))
 	for _, p := range above {
-		items = append(items, ddb.TransactWriteItem{Put: &ddb.Put{TableName: s.table, Item: roleBelowKey(p, r.Name)}})
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: s.table, Item: roleBelowKey(p, r.Name)}})
 	}
 	evItems, err := s.eventPuts(evs, len(items))
 	if err != nil {
@@ -557,9 +564,9 @@ func (s *Store) CreateRole(ctx context.Context, r account.Role, evs ...event.Eve
 }
 
 // absent is a transaction's condition that no item has key.
-func (s *Store) absent(key item) ddb.TransactWriteItem {
+func (s *Store) absent(key item) types.TransactWriteItem {
 	e := mustBuild(expression.NewBuilder().WithCondition(notExists))
-	return ddb.TransactWriteItem{ConditionCheck: &ddb.ConditionCheck{
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
 		TableName:                 s.table,
 		Key:                       key,
 		ConditionExpression:       e.Condition(),

@@ -19,7 +19,6 @@ import (
 
 	"github.com/latchkey/latchkey/shared/account"
 	"github.com/latchkey/latchkey/shared/apitoken"
-	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/event"
@@ -32,22 +31,13 @@ func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 
 var (
 	clientOnce sync.Once
-	client     *ddb.Client
-	sdkOnce    sync.Once
-	sdk        *dynamodb.Client
+	client     *dynamodb.Client
 	tableSeq   atomic.Int64
 )
 
-func sharedClient() *ddb.Client {
-	clientOnce.Do(func() { client = ddb.New(awstest.Shared().Config()) })
+func sharedClient() *dynamodb.Client {
+	clientOnce.Do(func() { client = dynamodb.NewFromConfig(awstest.Shared().Config()) })
 	return client
-}
-
-// sdkClient is the SDK's own client, which tests use to read what the
-// adapter stored with a decoder other than its own.
-func sdkClient() *dynamodb.Client {
-	sdkOnce.Do(func() { sdk = dynamodb.NewFromConfig(awstest.Shared().Config()) })
-	return sdk
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
@@ -81,7 +71,7 @@ func TestCreateTableIsIdempotent(t *testing.T) {
 	if err := CreateTable(context.Background(), api, name); err != nil {
 		t.Fatalf("second create: %v", err)
 	}
-	out, err := api.DescribeTable(context.Background(), &ddb.DescribeTableInput{TableName: &name})
+	out, err := api.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: &name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,29 +115,29 @@ func (c *countingAPI) reset() map[string]int {
 	return got
 }
 
-func (c *countingAPI) GetItem(ctx context.Context, in *ddb.GetItemInput) (*ddb.GetItemOutput, error) {
+func (c *countingAPI) GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	c.count("GetItem")
-	return c.API.GetItem(ctx, in)
+	return c.API.GetItem(ctx, in, optFns...)
 }
 
-func (c *countingAPI) PutItem(ctx context.Context, in *ddb.PutItemInput) (*ddb.PutItemOutput, error) {
+func (c *countingAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	c.count("PutItem")
-	return c.API.PutItem(ctx, in)
+	return c.API.PutItem(ctx, in, optFns...)
 }
 
-func (c *countingAPI) UpdateItem(ctx context.Context, in *ddb.UpdateItemInput) (*ddb.UpdateItemOutput, error) {
+func (c *countingAPI) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	c.count("UpdateItem")
-	return c.API.UpdateItem(ctx, in)
+	return c.API.UpdateItem(ctx, in, optFns...)
 }
 
-func (c *countingAPI) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutput, error) {
+func (c *countingAPI) Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	c.count("Query")
-	return c.API.Query(ctx, in)
+	return c.API.Query(ctx, in, optFns...)
 }
 
-func (c *countingAPI) TransactWriteItems(ctx context.Context, in *ddb.TransactWriteItemsInput) (*ddb.TransactWriteItemsOutput, error) {
+func (c *countingAPI) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	c.count("TransactWriteItems")
-	return c.API.TransactWriteItems(ctx, in)
+	return c.API.TransactWriteItems(ctx, in, optFns...)
 }
 
 var base = time.Date(2026, 5, 4, 10, 20, 30, 123456789, time.UTC)
@@ -289,7 +279,7 @@ func TestItemLayout(t *testing.T) {
 	}
 	raw := func(pk, sk string) item {
 		t.Helper()
-		out, err := sdkClient().GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: item{AttrPK: sv(pk), AttrSK: sv(sk)}})
+		out, err := sharedClient().GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: item{AttrPK: sv(pk), AttrSK: sv(sk)}})
 		if err != nil || out.Item == nil {
 			t.Fatalf("get %s/%s: %v", pk, sk, err)
 		}
@@ -432,7 +422,7 @@ func TestErrors(t *testing.T) {
 	cfg := awstest.Shared().Config()
 	dead := "http://127.0.0.1:1"
 	cfg.BaseEndpoint = &dead
-	s := New(ddb.New(cfg), "nowhere")
+	s := New(dynamodb.NewFromConfig(cfg), "nowhere")
 	c := cred(t, "acme", base)
 	ctx := context.Background()
 	_, err := s.GetCredential(ctx, c.ID)
@@ -501,7 +491,7 @@ func TestSweepKeys(t *testing.T) {
 	}
 	get := func(pk, sk string) item {
 		t.Helper()
-		out, err := sdkClient().GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: item{AttrPK: sv(pk), AttrSK: sv(sk)}})
+		out, err := sharedClient().GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: item{AttrPK: sv(pk), AttrSK: sv(sk)}})
 		if err != nil || out.Item == nil {
 			t.Fatalf("get %s/%s: %v", pk, sk, err)
 		}
@@ -528,7 +518,7 @@ type inFlightAPI struct {
 	now, max int
 }
 
-func (c *inFlightAPI) UpdateItem(ctx context.Context, in *ddb.UpdateItemInput) (*ddb.UpdateItemOutput, error) {
+func (c *inFlightAPI) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	c.mu.Lock()
 	c.now++
 	c.max = max(c.max, c.now)
@@ -540,7 +530,7 @@ func (c *inFlightAPI) UpdateItem(ctx context.Context, in *ddb.UpdateItemInput) (
 	}()
 	// Long enough for the other marks to start while this one is out.
 	time.Sleep(20 * time.Millisecond)
-	return c.API.UpdateItem(ctx, in)
+	return c.API.UpdateItem(ctx, in, optFns...)
 }
 
 // A drain's batch is marked markAtOnce at a time, not one after another;

@@ -6,19 +6,19 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/latchkey/latchkey/shared/awsjson"
+	"github.com/latchkey/latchkey/shared/awserr"
 	"github.com/latchkey/latchkey/shared/store"
 )
 
-// classify marks errors a caller may retry later (throttling, 5xx, network;
-// see awsjson.Retryable) with store.ErrUnavailable, keeping the client's
-// error in the chain so both errors.Is(err, store.ErrUnavailable) and
-// errors.As(err, &apiErr) work. A canceled or expired context is not
-// unavailability: the caller gave up. The client's error messages carry
-// codes, request IDs and messages, never item values, so no secret reaches
-// an error string this way.
+// classify marks errors a caller may retry later (throttling, 5xx, network:
+// what the SDK's retryer retries, see awserr.Transient) with
+// store.ErrUnavailable, keeping the SDK's error in the chain so both
+// errors.Is(err, store.ErrUnavailable) and errors.As(err, &apiErr) work. A
+// canceled or expired context is not unavailability: the caller gave up.
+// The SDK's error messages carry codes, request IDs and messages, never
+// item values, so no secret reaches an error string this way.
 func classify(err error) error {
-	if err == nil || !awsjson.Retryable(err) {
+	if err == nil || !awserr.Transient(err) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", store.ErrUnavailable, err)

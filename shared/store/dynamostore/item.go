@@ -1,11 +1,12 @@
 package dynamostore
 
 import (
+	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/latchkey/latchkey/shared/account"
@@ -34,7 +35,8 @@ const (
 	suffixEvts  = "#EVT"
 )
 
-// Non-key attribute names.
+// Non-key attribute names that expressions and errors name; the record
+// structs below name every attribute in their dynamodbav tags.
 const (
 	attrID           = "id"
 	attrAccount      = "account"
@@ -61,17 +63,6 @@ const (
 	attrLastUsedIP   = "last_used_ip"
 	attrWarnedAt     = "warned_at"
 	attrRetainUntil  = "retain_until"
-
-	attrCredentialID = "credential_id"
-	attrActor        = "actor"
-	attrAt           = "at"
-	attrDetail       = "detail"
-
-	attrParent = "parent"
-	attrPath   = "path"
-	attrPolicy = "policy"
-	// attrPolicyNeverExpires is a key inside the policy map.
-	attrPolicyNeverExpires = "allow_never_expires"
 )
 
 // credentialEdited lists every attribute UpdateCredential owns: all that a
@@ -90,168 +81,116 @@ type item = map[string]types.AttributeValue
 
 func sv(s string) *types.AttributeValueMemberS { return &types.AttributeValueMemberS{Value: s} }
 
-// writer builds an item, leaving out empty optional values.
-type writer item
-
-func (w writer) s(name, v string) {
-	if v != "" {
-		w[name] = sv(v)
+// marshal is the item of a record struct. Its dynamodbav tags name every
+// attribute; omitempty leaves out empty and zero values, which read back as
+// empty and zero.
+func marshal(rec any) (item, error) {
+	it, err := attributevalue.MarshalMap(rec)
+	if err != nil {
+		return nil, fmt.Errorf("encode item: %w", err)
 	}
+	return it, nil
 }
 
-func (w writer) t(name string, v time.Time) {
-	if !v.IsZero() {
-		w[name] = sv(formatTime(v))
+// mustMarshal is marshal for the records whose every field is a string,
+// number, list, map, bool or timestamp, which always encode.
+func mustMarshal(rec any) item {
+	it, err := marshal(rec)
+	if err != nil {
+		panic(fmt.Sprintf("dynamostore: %v", err))
 	}
+	return it
 }
 
-func (w writer) n(name string, v int64) {
-	w[name] = &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+// unmarshal reads an item into a record struct. Its errors name the Go
+// type that did not fit, never the attribute's value.
+func unmarshal(it item, rec any) error {
+	if err := attributevalue.UnmarshalMap(it, rec); err != nil {
+		return fmt.Errorf("corrupt item: %w", err)
+	}
+	return nil
 }
 
-func (w writer) list(name string, v []string) {
-	if len(v) == 0 {
-		return
+// timestamp is a time stored as a fixed-width UTC string (timeLayout), so
+// stored times compare and sort as strings and come back to the
+// nanosecond. A record holds an optional time as a *timestamp, nil (and so
+// left out) for the zero time.
+type timestamp time.Time
+
+func stamp(t time.Time) *timestamp {
+	if t.IsZero() {
+		return nil
 	}
-	l := make([]types.AttributeValue, len(v))
-	for i, s := range v {
-		l[i] = sv(s)
-	}
-	w[name] = &types.AttributeValueMemberL{Value: l}
+	ts := timestamp(t)
+	return &ts
 }
 
-func (w writer) hash(name string, h apitoken.Hash) {
-	if h != (apitoken.Hash{}) {
-		w[name] = &types.AttributeValueMemberB{Value: h[:]}
+// time is the stored time, or the zero time for none.
+func (ts *timestamp) time() time.Time {
+	if ts == nil {
+		return time.Time{}
 	}
+	return time.Time(*ts)
 }
 
-func (w writer) ttl(v time.Time) {
-	if !v.IsZero() {
-		w.n(AttrTTL, v.Unix())
+func (ts timestamp) MarshalDynamoDBAttributeValue() (types.AttributeValue, error) {
+	return sv(formatTime(time.Time(ts))), nil
+}
+
+func (ts *timestamp) UnmarshalDynamoDBAttributeValue(av types.AttributeValue) error {
+	s, ok := av.(*types.AttributeValueMemberS)
+	if !ok {
+		return errors.New("a stored time is not a string")
 	}
+	t, err := time.Parse(timeLayout, s.Value)
+	if err != nil {
+		return errors.New("a stored time is not in the layout " + timeLayout)
+	}
+	if t.IsZero() {
+		t = time.Time{}
+	}
+	*ts = timestamp(t)
+	return nil
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
-// reader decodes an item, remembering the first malformed attribute. Its
-// errors name the attribute, never its value.
-type reader struct {
-	it  item
-	err error
-}
-
-func (r *reader) fail(name, want string) {
-	if r.err == nil {
-		r.err = fmt.Errorf("corrupt item: attribute %s is not %s", name, want)
-	}
-}
-
-func (r *reader) has(name string) bool { _, ok := r.it[name]; return ok }
-
-func (r *reader) s(name string) string {
-	v, ok := r.it[name]
-	if !ok {
-		return ""
-	}
-	s, ok := v.(*types.AttributeValueMemberS)
-	if !ok {
-		r.fail(name, "a string")
-		return ""
-	}
-	return s.Value
-}
-
-func (r *reader) t(name string) time.Time {
-	s := r.s(name)
-	if s == "" {
-		return time.Time{}
-	}
-	t, err := time.Parse(timeLayout, s)
-	if err != nil {
-		r.fail(name, "a time")
-		return time.Time{}
-	}
-	if t.IsZero() {
-		return time.Time{}
-	}
-	return t
-}
-
-func (r *reader) n(name string) int64 {
-	v, ok := r.it[name]
-	if !ok {
-		return 0
-	}
-	n, ok := v.(*types.AttributeValueMemberN)
-	if !ok {
-		r.fail(name, "a number")
-		return 0
-	}
-	i, err := strconv.ParseInt(n.Value, 10, 64)
-	if err != nil {
-		r.fail(name, "an integer")
-	}
-	return i
-}
-
-func (r *reader) list(name string) []string {
-	v, ok := r.it[name]
-	if !ok {
+// hashBytes is a hash as stored (B), nil for none.
+func hashBytes(h apitoken.Hash) []byte {
+	if h == (apitoken.Hash{}) {
 		return nil
 	}
-	l, ok := v.(*types.AttributeValueMemberL)
-	if !ok {
-		r.fail(name, "a list")
-		return nil
-	}
-	out := make([]string, len(l.Value))
-	for i, e := range l.Value {
-		s, ok := e.(*types.AttributeValueMemberS)
-		if !ok {
-			r.fail(name, "a list of strings")
-			return nil
-		}
-		out[i] = s.Value
-	}
-	return out
+	return h[:]
 }
 
-func (r *reader) hash(name string) apitoken.Hash {
+// readHash is a stored hash; name says which attribute in errors.
+func readHash(name string, b []byte) (apitoken.Hash, error) {
 	var h apitoken.Hash
-	v, ok := r.it[name]
-	if !ok {
-		return h
+	if b == nil {
+		return h, nil
 	}
-	b, ok := v.(*types.AttributeValueMemberB)
-	if !ok || len(b.Value) != len(h) {
-		r.fail(name, "a SHA-256 hash")
-		return h
+	if len(b) != len(h) {
+		return h, fmt.Errorf("corrupt item: attribute %s is not a SHA-256 hash", name)
 	}
-	copy(h[:], b.Value)
-	return h
+	copy(h[:], b)
+	return h, nil
 }
 
-func (r *reader) stringMap(name string) map[string]string {
-	v, ok := r.it[name]
-	if !ok {
+// ttl is a time as the table's TTL attribute holds it (epoch seconds), 0
+// (left out) for none.
+func ttl(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+// nonEmpty is a list as stored: nil (left out) when empty.
+func nonEmpty[S ~[]string](s S) []string {
+	if len(s) == 0 {
 		return nil
 	}
-	m, ok := v.(*types.AttributeValueMemberM)
-	if !ok {
-		r.fail(name, "a map")
-		return nil
-	}
-	out := make(map[string]string, len(m.Value))
-	for k, e := range m.Value {
-		s, ok := e.(*types.AttributeValueMemberS)
-		if !ok {
-			r.fail(name, "a map of strings")
-			return nil
-		}
-		out[k] = s.Value
-	}
-	return out
+	return s
 }
 
 // Keys.
@@ -299,199 +238,220 @@ func inExpiryIndex(c credential.Credential) bool {
 	return c.Live() && c.Expires()
 }
 
+// credentialRecord is a credential item. A rotation's grace period is
+// flattened into the prev_ attributes, present only while there is one.
+type credentialRecord struct {
+	PK               string     `dynamodbav:"pk"`
+	SK               string     `dynamodbav:"sk"`
+	ID               string     `dynamodbav:"id,omitempty"`
+	Account          string     `dynamodbav:"account,omitempty"`
+	AccountPath      []string   `dynamodbav:"account_path,omitempty"`
+	Name             string     `dynamodbav:"name,omitempty"`
+	Description      string     `dynamodbav:"description,omitempty"`
+	Type             string     `dynamodbav:"type,omitempty"`
+	Kind             string     `dynamodbav:"kind,omitempty"`
+	SecretHash       []byte     `dynamodbav:"secret_hash,omitempty"`
+	PublicKeyPEM     string     `dynamodbav:"public_key_pem,omitempty"`
+	PrevSecretHash   []byte     `dynamodbav:"prev_secret_hash,omitempty"`
+	PrevPublicKeyPEM string     `dynamodbav:"prev_public_key_pem,omitempty"`
+	PrevUntil        *timestamp `dynamodbav:"prev_until,omitempty"`
+	Permissions      []string   `dynamodbav:"permissions,omitempty"`
+	Groups           []string   `dynamodbav:"groups,omitempty"`
+	AllowedIPs       []string   `dynamodbav:"allowed_ips,omitempty"`
+	Status           string     `dynamodbav:"status,omitempty"`
+	ExpiresAt        *timestamp `dynamodbav:"expires_at,omitempty"`
+	CreatedAt        *timestamp `dynamodbav:"created_at,omitempty"`
+	CreatedBy        string     `dynamodbav:"created_by,omitempty"`
+	UpdatedAt        *timestamp `dynamodbav:"updated_at,omitempty"`
+	Version          int64      `dynamodbav:"version"`
+	LastUsedAt       *timestamp `dynamodbav:"last_used_at,omitempty"`
+	LastUsedIP       string     `dynamodbav:"last_used_ip,omitempty"`
+	WarnedAt         *timestamp `dynamodbav:"warned_at,omitempty"`
+	RetainUntil      *timestamp `dynamodbav:"retain_until,omitempty"`
+	TTL              int64      `dynamodbav:"ttl,omitempty"`
+	GSI1PK           string     `dynamodbav:"gsi1pk,omitempty"`
+	GSI1SK           string     `dynamodbav:"gsi1sk,omitempty"`
+	ExpiryDay        string     `dynamodbav:"expiry_day,omitempty"`
+	ExpirySK         string     `dynamodbav:"expiry_sk,omitempty"`
+}
+
 func credentialItem(c credential.Credential) item {
-	w := writer(credKey(c.ID))
-	w.s(attrID, c.ID)
-	w.s(attrAccount, c.Account)
-	w.list(attrAccountPath, c.AccountPath)
-	w.s(attrName, c.Name)
-	w.s(attrDescription, c.Description)
-	w.s(attrType, string(c.Type))
-	w.s(attrKind, string(c.Kind))
-	w.hash(attrSecretHash, c.SecretHash)
-	w.s(attrPublicKeyPEM, c.PublicKeyPEM)
+	r := credentialRecord{
+		PK: prefixCred + c.ID, SK: skCred,
+		ID: c.ID, Account: c.Account, AccountPath: nonEmpty(c.AccountPath),
+		Name: c.Name, Description: c.Description, Type: string(c.Type), Kind: string(c.Kind),
+		SecretHash: hashBytes(c.SecretHash), PublicKeyPEM: c.PublicKeyPEM,
+		Permissions: nonEmpty(c.Permissions), Groups: nonEmpty(c.Groups), AllowedIPs: nonEmpty(c.AllowedIPs),
+		Status: string(c.Status), ExpiresAt: stamp(c.ExpiresAt), CreatedAt: stamp(c.CreatedAt),
+		CreatedBy: c.CreatedBy, UpdatedAt: stamp(c.UpdatedAt), Version: c.Version,
+		LastUsedAt: stamp(c.LastUsedAt), LastUsedIP: c.LastUsedIP, WarnedAt: stamp(c.WarnedAt),
+		RetainUntil: stamp(c.RetainUntil), TTL: ttl(c.RetainUntil),
+		GSI1PK: acctCredsPK(c.Account), GSI1SK: store.CreatedKey(c.CreatedAt, c.ID),
+	}
 	if p := c.Previous; p != nil {
-		w.hash(attrPrevHash, p.SecretHash)
-		w.s(attrPrevPEM, p.PublicKeyPEM)
+		r.PrevSecretHash, r.PrevPublicKeyPEM = hashBytes(p.SecretHash), p.PublicKeyPEM
 		// Always present while there is a Previous, so a Previous with
 		// nothing else set still round-trips.
-		w[attrPrevUntil] = sv(formatTime(p.Until))
+		until := timestamp(p.Until)
+		r.PrevUntil = &until
 	}
-	w.list(attrPermissions, c.Permissions)
-	w.list(attrGroups, c.Groups)
-	w.list(attrAllowedIPs, c.AllowedIPs)
-	w.s(attrStatus, string(c.Status))
-	w.t(attrExpiresAt, c.ExpiresAt)
-	w.t(attrCreatedAt, c.CreatedAt)
-	w.s(attrCreatedBy, c.CreatedBy)
-	w.t(attrUpdatedAt, c.UpdatedAt)
-	w.n(attrVersion, c.Version)
-	w.t(attrLastUsedAt, c.LastUsedAt)
-	w.s(attrLastUsedIP, c.LastUsedIP)
-	w.t(attrWarnedAt, c.WarnedAt)
-	w.t(attrRetainUntil, c.RetainUntil)
-	w.ttl(c.RetainUntil)
-	w.s(AttrGSI1PK, acctCredsPK(c.Account))
-	w.s(AttrGSI1SK, store.CreatedKey(c.CreatedAt, c.ID))
 	if inExpiryIndex(c) {
-		w.s(AttrExpiryDay, store.DayKey(c.ExpiresAt))
-		w.s(AttrExpirySK, store.ExpiryKey(c))
+		r.ExpiryDay, r.ExpirySK = store.DayKey(c.ExpiresAt), store.ExpiryKey(c)
 	}
-	return item(w)
+	return mustMarshal(r)
 }
 
 func decodeCredential(it item) (credential.Credential, error) {
-	r := reader{it: it}
+	var r credentialRecord
+	if err := unmarshal(it, &r); err != nil {
+		return credential.Credential{}, fmt.Errorf("credential %s: %w", r.ID, err)
+	}
 	c := credential.Credential{
-		ID:           r.s(attrID),
-		Account:      r.s(attrAccount),
-		AccountPath:  r.list(attrAccountPath),
-		Name:         r.s(attrName),
-		Description:  r.s(attrDescription),
-		Type:         credential.Type(r.s(attrType)),
-		Kind:         credential.Kind(r.s(attrKind)),
-		SecretHash:   r.hash(attrSecretHash),
-		PublicKeyPEM: r.s(attrPublicKeyPEM),
-		Permissions:  permission.Set(r.list(attrPermissions)),
-		Groups:       r.list(attrGroups),
-		AllowedIPs:   r.list(attrAllowedIPs),
-		Status:       credential.Status(r.s(attrStatus)),
-		ExpiresAt:    r.t(attrExpiresAt),
-		CreatedAt:    r.t(attrCreatedAt),
-		CreatedBy:    r.s(attrCreatedBy),
-		UpdatedAt:    r.t(attrUpdatedAt),
-		Version:      r.n(attrVersion),
-		LastUsedAt:   r.t(attrLastUsedAt),
-		LastUsedIP:   r.s(attrLastUsedIP),
-		WarnedAt:     r.t(attrWarnedAt),
-		RetainUntil:  r.t(attrRetainUntil),
+		ID: r.ID, Account: r.Account, AccountPath: r.AccountPath,
+		Name: r.Name, Description: r.Description, Type: credential.Type(r.Type), Kind: credential.Kind(r.Kind),
+		PublicKeyPEM: r.PublicKeyPEM,
+		Permissions:  permission.Set(r.Permissions), Groups: r.Groups, AllowedIPs: r.AllowedIPs,
+		Status: credential.Status(r.Status), ExpiresAt: r.ExpiresAt.time(), CreatedAt: r.CreatedAt.time(),
+		CreatedBy: r.CreatedBy, UpdatedAt: r.UpdatedAt.time(), Version: r.Version,
+		LastUsedAt: r.LastUsedAt.time(), LastUsedIP: r.LastUsedIP, WarnedAt: r.WarnedAt.time(),
+		RetainUntil: r.RetainUntil.time(),
 	}
-	if r.has(attrPrevUntil) || r.has(attrPrevHash) || r.has(attrPrevPEM) {
-		c.Previous = &credential.Previous{
-			SecretHash:   r.hash(attrPrevHash),
-			PublicKeyPEM: r.s(attrPrevPEM),
-			Until:        r.t(attrPrevUntil),
+	var err error
+	if c.SecretHash, err = readHash(attrSecretHash, r.SecretHash); err != nil {
+		return credential.Credential{}, fmt.Errorf("credential %s: %w", c.ID, err)
+	}
+	if r.PrevUntil != nil || r.PrevSecretHash != nil || r.PrevPublicKeyPEM != "" {
+		c.Previous = &credential.Previous{PublicKeyPEM: r.PrevPublicKeyPEM, Until: r.PrevUntil.time()}
+		if c.Previous.SecretHash, err = readHash(attrPrevHash, r.PrevSecretHash); err != nil {
+			return credential.Credential{}, fmt.Errorf("credential %s: %w", c.ID, err)
 		}
-	}
-	if r.err != nil {
-		return credential.Credential{}, fmt.Errorf("credential %s: %w", c.ID, r.err)
 	}
 	return c, nil
 }
 
 // Events.
 
+// eventRecord is a history row. Every new row starts in the outbox;
+// MarkPublished takes it out.
+type eventRecord struct {
+	PK           string            `dynamodbav:"pk"`
+	SK           string            `dynamodbav:"sk"`
+	ID           string            `dynamodbav:"id,omitempty"`
+	Account      string            `dynamodbav:"account,omitempty"`
+	Type         string            `dynamodbav:"type,omitempty"`
+	CredentialID string            `dynamodbav:"credential_id,omitempty"`
+	Actor        string            `dynamodbav:"actor,omitempty"`
+	At           *timestamp        `dynamodbav:"at,omitempty"`
+	Detail       map[string]string `dynamodbav:"detail,omitempty"`
+	ExpiresAt    *timestamp        `dynamodbav:"expires_at,omitempty"`
+	TTL          int64             `dynamodbav:"ttl,omitempty"`
+	GSI1PK       string            `dynamodbav:"gsi1pk,omitempty"`
+	GSI1SK       string            `dynamodbav:"gsi1sk,omitempty"`
+	OutboxPK     string            `dynamodbav:"outbox_pk,omitempty"`
+	OutboxSK     string            `dynamodbav:"outbox_sk,omitempty"`
+}
+
 func eventItem(e event.Event) item {
-	w := writer(eventKey(e.Account, e.ID))
-	w.s(attrID, e.ID)
-	w.s(attrAccount, e.Account)
-	w.s(attrType, string(e.Type))
-	w.s(attrCredentialID, e.CredentialID)
-	w.s(attrActor, e.Actor)
-	w.t(attrAt, e.At)
+	r := eventRecord{
+		PK: prefixAcct + e.Account, SK: prefixEvent + e.ID,
+		ID: e.ID, Account: e.Account, Type: string(e.Type), CredentialID: e.CredentialID,
+		Actor: e.Actor, At: stamp(e.At), ExpiresAt: stamp(e.ExpiresAt), TTL: ttl(e.ExpiresAt),
+		OutboxPK: OutboxPartition, OutboxSK: store.OutboxKey(e),
+	}
 	if len(e.Detail) > 0 {
-		m := make(item, len(e.Detail))
-		for k, v := range e.Detail {
-			m[k] = sv(v)
-		}
-		w[attrDetail] = &types.AttributeValueMemberM{Value: m}
+		r.Detail = e.Detail
 	}
-	w.t(attrExpiresAt, e.ExpiresAt)
-	w.ttl(e.ExpiresAt)
 	if e.CredentialID != "" {
-		w.s(AttrGSI1PK, credEventsPK(e.CredentialID))
-		w.s(AttrGSI1SK, e.ID)
+		r.GSI1PK, r.GSI1SK = credEventsPK(e.CredentialID), e.ID
 	}
-	// Every new history row starts in the outbox; MarkPublished takes it out.
-	w.s(AttrOutboxPK, OutboxPartition)
-	w.s(AttrOutboxSK, store.OutboxKey(e))
-	return item(w)
+	return mustMarshal(r)
 }
 
 func decodeEvent(it item) (event.Event, error) {
-	r := reader{it: it}
-	e := event.Event{
-		ID:           r.s(attrID),
-		Account:      r.s(attrAccount),
-		Type:         event.Type(r.s(attrType)),
-		CredentialID: r.s(attrCredentialID),
-		Actor:        r.s(attrActor),
-		At:           r.t(attrAt),
-		Detail:       r.stringMap(attrDetail),
-		ExpiresAt:    r.t(attrExpiresAt),
+	var r eventRecord
+	if err := unmarshal(it, &r); err != nil {
+		return event.Event{}, fmt.Errorf("event %s: %w", r.ID, err)
 	}
-	if r.err != nil {
-		return event.Event{}, fmt.Errorf("event %s: %w", e.ID, r.err)
-	}
-	return e, nil
+	return event.Event{
+		ID: r.ID, Account: r.Account, Type: event.Type(r.Type), CredentialID: r.CredentialID,
+		Actor: r.Actor, At: r.At.time(), Detail: r.Detail, ExpiresAt: r.ExpiresAt.time(),
+	}, nil
 }
 
 // Accounts and roles.
 
+// accountRecord is an account item. The policy is a map with attribute
+// names of its own, so renaming a Go field never changes what is stored.
+type accountRecord struct {
+	PK        string        `dynamodbav:"pk"`
+	SK        string        `dynamodbav:"sk"`
+	ID        string        `dynamodbav:"id,omitempty"`
+	Name      string        `dynamodbav:"name,omitempty"`
+	Parent    string        `dynamodbav:"parent,omitempty"`
+	Path      []string      `dynamodbav:"path,omitempty"`
+	Policy    accountPolicy `dynamodbav:"policy"`
+	CreatedAt *timestamp    `dynamodbav:"created_at,omitempty"`
+	CreatedBy string        `dynamodbav:"created_by,omitempty"`
+	GSI1PK    string        `dynamodbav:"gsi1pk,omitempty"`
+	GSI1SK    string        `dynamodbav:"gsi1sk,omitempty"`
+}
+
+type accountPolicy struct {
+	AllowNeverExpires bool `dynamodbav:"allow_never_expires"`
+}
+
 func accountItem(a account.Account) (item, error) {
-	w := writer(accountKey(a.ID))
-	w.s(attrID, a.ID)
-	w.s(attrName, a.Name)
-	w.s(attrParent, a.Parent)
-	w.list(attrPath, a.Path)
-	// The policy is a map with attribute names of its own, so renaming a Go
-	// field never changes what is stored.
-	w[attrPolicy] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
-		attrPolicyNeverExpires: &types.AttributeValueMemberBOOL{Value: a.Policy.AllowNeverExpires},
-	}}
-	w.t(attrCreatedAt, a.CreatedAt)
-	w.s(attrCreatedBy, a.CreatedBy)
-	if a.Parent != "" {
-		w.s(AttrGSI1PK, acctChildrenPK(a.Parent))
-		w.s(AttrGSI1SK, store.CreatedKey(a.CreatedAt, a.ID))
+	r := accountRecord{
+		PK: prefixAcct + a.ID, SK: skAcct,
+		ID: a.ID, Name: a.Name, Parent: a.Parent, Path: nonEmpty(a.Path),
+		Policy:    accountPolicy{AllowNeverExpires: a.Policy.AllowNeverExpires},
+		CreatedAt: stamp(a.CreatedAt), CreatedBy: a.CreatedBy,
 	}
-	return item(w), nil
+	if a.Parent != "" {
+		r.GSI1PK, r.GSI1SK = acctChildrenPK(a.Parent), store.CreatedKey(a.CreatedAt, a.ID)
+	}
+	return marshal(r)
 }
 
 func decodeAccount(it item) (account.Account, error) {
-	r := reader{it: it}
-	a := account.Account{
-		ID:        r.s(attrID),
-		Name:      r.s(attrName),
-		Parent:    r.s(attrParent),
-		Path:      r.list(attrPath),
-		CreatedAt: r.t(attrCreatedAt),
-		CreatedBy: r.s(attrCreatedBy),
+	var r accountRecord
+	if err := unmarshal(it, &r); err != nil {
+		return account.Account{}, fmt.Errorf("account %s: %w", r.ID, err)
 	}
-	if pol, ok := it[attrPolicy].(*types.AttributeValueMemberM); ok {
-		if v, ok := pol.Value[attrPolicyNeverExpires].(*types.AttributeValueMemberBOOL); ok {
-			a.Policy.AllowNeverExpires = v.Value
-		}
-	}
-	if r.err != nil {
-		return account.Account{}, fmt.Errorf("account %s: %w", a.ID, r.err)
-	}
-	return a, nil
+	return account.Account{
+		ID: r.ID, Name: r.Name, Parent: r.Parent, Path: r.Path,
+		Policy:    credential.Policy{AllowNeverExpires: r.Policy.AllowNeverExpires},
+		CreatedAt: r.CreatedAt.time(), CreatedBy: r.CreatedBy,
+	}, nil
+}
+
+// roleRecord is a role item.
+type roleRecord struct {
+	PK          string     `dynamodbav:"pk"`
+	SK          string     `dynamodbav:"sk"`
+	Account     string     `dynamodbav:"account,omitempty"`
+	Name        string     `dynamodbav:"name,omitempty"`
+	Description string     `dynamodbav:"description,omitempty"`
+	Permissions []string   `dynamodbav:"permissions,omitempty"`
+	CreatedAt   *timestamp `dynamodbav:"created_at,omitempty"`
+	CreatedBy   string     `dynamodbav:"created_by,omitempty"`
 }
 
 func roleItem(ro account.Role) item {
-	w := writer(roleKey(ro.Account, ro.Name))
-	w.s(attrAccount, ro.Account)
-	w.s(attrName, ro.Name)
-	w.s(attrDescription, ro.Description)
-	w.list(attrPermissions, ro.Permissions)
-	w.t(attrCreatedAt, ro.CreatedAt)
-	w.s(attrCreatedBy, ro.CreatedBy)
-	return item(w)
+	return mustMarshal(roleRecord{
+		PK: prefixAcct + ro.Account, SK: prefixRole + ro.Name,
+		Account: ro.Account, Name: ro.Name, Description: ro.Description,
+		Permissions: nonEmpty(ro.Permissions), CreatedAt: stamp(ro.CreatedAt), CreatedBy: ro.CreatedBy,
+	})
 }
 
 func decodeRole(it item) (account.Role, error) {
-	r := reader{it: it}
-	ro := account.Role{
-		Account:     r.s(attrAccount),
-		Name:        r.s(attrName),
-		Description: r.s(attrDescription),
-		Permissions: permission.Set(r.list(attrPermissions)),
-		CreatedAt:   r.t(attrCreatedAt),
-		CreatedBy:   r.s(attrCreatedBy),
+	var r roleRecord
+	if err := unmarshal(it, &r); err != nil {
+		return account.Role{}, fmt.Errorf("role %s/%s: %w", r.Account, r.Name, err)
 	}
-	if r.err != nil {
-		return account.Role{}, fmt.Errorf("role %s/%s: %w", ro.Account, ro.Name, r.err)
-	}
-	return ro, nil
+	return account.Role{
+		Account: r.Account, Name: r.Name, Description: r.Description,
+		Permissions: permission.Set(r.Permissions), CreatedAt: r.CreatedAt.time(), CreatedBy: r.CreatedBy,
+	}, nil
 }

@@ -6,10 +6,11 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/latchkey/latchkey/shared/awsjson"
-	"github.com/latchkey/latchkey/shared/awsjson/ddb"
+	"github.com/latchkey/latchkey/shared/awserr"
 	"github.com/latchkey/latchkey/shared/store"
 )
 
@@ -55,28 +56,27 @@ func list[T any](ctx context.Context, s *Store, q listQuery, limit int, cursor s
 	}
 	limit = store.ClampLimit(limit)
 
-	in := &ddb.QueryInput{
-		TableName:        s.table,
-		ScanIndexForward: aws.Bool(q.forward),
+	key := expression.Key(q.pkName).Equal(expression.Value(q.pkValue))
+	if q.skPrefix != "" {
+		key = key.And(expression.Key(q.skName).BeginsWith(q.skPrefix))
+	}
+	b := expression.NewBuilder().WithKeyCondition(key)
+	if q.filter != nil {
+		b = b.WithFilter(*q.filter)
+	}
+	e, err := b.Build()
+	if err != nil {
+		return store.Page[T]{}, fmt.Errorf("%s: %w", q.what, err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 s.table,
+		KeyConditionExpression:    e.KeyCondition(),
+		FilterExpression:          e.Filter(),
+		ExpressionAttributeNames:  e.Names(),
+		ExpressionAttributeValues: e.Values(),
+		ScanIndexForward:          aws.Bool(q.forward),
 		// One more than the page tells whether another page exists.
 		Limit: aws.Int32(int32(limit + 1)),
-	}
-	if q.filter == nil {
-		// The key condition alone is written out, as the builder would
-		// write it: the idle sweep makes 35 of these Queries, and the
-		// builder's reflection was a visible part of its cold start.
-		in.KeyConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues = keyCondition(q)
-	} else {
-		key := expression.Key(q.pkName).Equal(expression.Value(q.pkValue))
-		if q.skPrefix != "" {
-			key = key.And(expression.Key(q.skName).BeginsWith(q.skPrefix))
-		}
-		e, err := expression.NewBuilder().WithKeyCondition(key).WithFilter(*q.filter).Build()
-		if err != nil {
-			return store.Page[T]{}, fmt.Errorf("%s: %w", q.what, err)
-		}
-		in.KeyConditionExpression, in.FilterExpression = e.KeyCondition(), e.Filter()
-		in.ExpressionAttributeNames, in.ExpressionAttributeValues = e.Names(), e.Values()
 	}
 	if q.index != "" {
 		in.IndexName = aws.String(q.index)
@@ -95,7 +95,7 @@ func list[T any](ctx context.Context, s *Store, q listQuery, limit int, cursor s
 	for first := true; ; first = false {
 		out, err := s.api.Query(ctx, in)
 		if err != nil {
-			if first && after != "" && awsjson.IsCode(err, "ValidationException") {
+			if first && after != "" && awserr.HasCode(err, "ValidationException") {
 				// DynamoDB refused the start key built from the cursor.
 				return store.Page[T]{}, fmt.Errorf("%s: %w: %w", q.what, store.ErrBadCursor, err)
 			}
@@ -124,20 +124,10 @@ func list[T any](ctx context.Context, s *Store, q listQuery, limit int, cursor s
 	return page, nil
 }
 
-// keyCondition is q's key condition with its names and values, spelled as
-// the expression builder spells it: the partition key equal to its value,
-// and the sort key beginning with the prefix when there is one.
-func keyCondition(q listQuery) (*string, map[string]string, ddb.Item) {
-	if q.skPrefix == "" {
-		return aws.String("#0 = :0"), map[string]string{"#0": q.pkName}, ddb.Item{":0": sv(q.pkValue)}
-	}
-	return aws.String("(#0 = :0) AND (begins_with (#1, :1))"),
-		map[string]string{"#0": q.pkName, "#1": q.skName},
-		ddb.Item{":0": sv(q.pkValue), ":1": sv(q.skPrefix)}
-}
-
 // cursorKey is an item's sort key value without the query's prefix.
 func cursorKey(it item, name, prefix string) string {
-	r := reader{it: it}
-	return strings.TrimPrefix(r.s(name), prefix)
+	var sk string
+	// A Query's items always carry its sort key as a string.
+	_ = attributevalue.Unmarshal(it[name], &sk)
+	return strings.TrimPrefix(sk, prefix)
 }

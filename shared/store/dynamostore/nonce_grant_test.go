@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 	"github.com/latchkey/latchkey/shared/store"
 )
 
@@ -22,7 +22,7 @@ type putSpy struct {
 	pks   []string
 }
 
-func (s *putSpy) PutItem(ctx context.Context, in *ddb.PutItemInput) (*ddb.PutItemOutput, error) {
+func (s *putSpy) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	var n []string
 	for k := range in.Item {
 		n = append(n, k)
@@ -34,7 +34,7 @@ func (s *putSpy) PutItem(ctx context.Context, in *ddb.PutItemInput) (*ddb.PutIte
 	if pk, ok := in.Item[AttrPK].(*types.AttributeValueMemberS); ok {
 		s.pks = append(s.pks, pk.Value)
 	}
-	return s.API.PutItem(ctx, in)
+	return s.API.PutItem(ctx, in, optFns...)
 }
 
 // TestUseNonceStaysInItsGrant holds NonceAttributes and NonceLeadingKeys

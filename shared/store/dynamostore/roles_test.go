@@ -39,7 +39,7 @@ func TestRoleBelowItems(t *testing.T) {
 	}
 	for acct, want := range map[string]bool{"vendor": true, "cust": true, "shop": false} {
 		key := map[string]types.AttributeValue{AttrPK: sv("ACCT#" + acct), AttrSK: sv("BELOW#ROLE#scanner")}
-		out, err := sdkClient().GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: key, ConsistentRead: aws.Bool(true)})
+		out, err := sharedClient().GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: key, ConsistentRead: aws.Bool(true)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,10 +6,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/latchkey/latchkey/shared/awsjson"
-	"github.com/latchkey/latchkey/shared/awsjson/ddb"
+	"github.com/latchkey/latchkey/shared/awserr"
 )
 
 // The table's key schema. The CDK stack (infra/) and the SAM template read
@@ -72,7 +72,7 @@ func CreateTable(ctx context.Context, api API, name string) error {
 		}
 	}
 	all := &types.Projection{ProjectionType: types.ProjectionTypeAll}
-	_, err := api.CreateTable(ctx, &ddb.CreateTableInput{
+	_, err := api.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:   aws.String(name),
 		BillingMode: types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{
@@ -86,7 +86,7 @@ func CreateTable(ctx context.Context, api API, name string) error {
 			{IndexName: aws.String(IndexOutbox), KeySchema: key(AttrOutboxPK, AttrOutboxSK), Projection: all},
 		},
 	})
-	existed := awsjson.IsCode(err, "ResourceInUseException")
+	existed := awserr.HasCode(err, "ResourceInUseException")
 	if err != nil && !existed {
 		return fmt.Errorf("create table %s: %w", name, classify(err))
 	}
@@ -96,7 +96,7 @@ func CreateTable(ctx context.Context, api API, name string) error {
 	if existed {
 		return nil
 	}
-	_, err = api.UpdateTimeToLive(ctx, &ddb.UpdateTimeToLiveInput{
+	_, err = api.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName: aws.String(name),
 		TimeToLiveSpecification: &types.TimeToLiveSpecification{
 			AttributeName: aws.String(AttrTTL),
@@ -116,9 +116,9 @@ func waitActive(ctx context.Context, api API, name string) error {
 	defer cancel()
 	delay := 50 * time.Millisecond
 	for {
-		out, err := api.DescribeTable(ctx, &ddb.DescribeTableInput{TableName: aws.String(name)})
+		out, err := api.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
 		switch {
-		case awsjson.IsCode(err, "ResourceNotFoundException"):
+		case awserr.HasCode(err, "ResourceNotFoundException"):
 			// Just created: DynamoDB may not list it yet.
 		case err != nil:
 			return fmt.Errorf("describe table %s: %w", name, classify(err))

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/latchkey/latchkey/shared/awsjson/ddb"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/store"
@@ -79,7 +79,7 @@ func (s *Store) MarkPublished(ctx context.Context, evs ...event.Event) error {
 		WithUpdate(expression.Remove(expression.Name(AttrOutboxPK)).Remove(expression.Name(AttrOutboxSK))).
 		WithCondition(expression.AttributeExists(expression.Name(AttrPK))))
 	mark := func(ev event.Event) error {
-		_, err := s.api.UpdateItem(ctx, &ddb.UpdateItemInput{
+		_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName:                 s.table,
 			Key:                       eventKey(ev.Account, ev.ID),
 			UpdateExpression:          e.Update(),

@@ -1,0 +1,58 @@
+package awserr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+func responseError(status int, err error) error {
+	return &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}}, Err: err}}
+}
+
+func TestTransient(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"throttled", responseError(400, &smithy.GenericAPIError{Code: "ThrottlingException"}), true},
+		{"throughput", responseError(400, &smithy.GenericAPIError{Code: "ProvisionedThroughputExceededException"}), true},
+		{"server error", responseError(500, &smithy.GenericAPIError{Code: "InternalServerError", Fault: smithy.FaultServer}), true},
+		{"unavailable", responseError(503, errors.New("unavailable")), true},
+		{"connection refused", &smithyhttp.RequestSendError{Err: errors.New("dial tcp: connection refused")}, true},
+		{"after the SDK's last attempt", &retry.MaxAttemptsError{Attempt: 3, Err: &smithyhttp.RequestSendError{Err: errors.New("reset")}}, true},
+		{"condition failed", responseError(400, &types.ConditionalCheckFailedException{}), false},
+		{"validation", responseError(400, &smithy.GenericAPIError{Code: "ValidationException"}), false},
+		{"missing table", responseError(400, &types.ResourceNotFoundException{}), false},
+		{"canceled", fmt.Errorf("get: %w", context.Canceled), false},
+		{"deadline", &smithyhttp.RequestSendError{Err: context.DeadlineExceeded}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Transient(tc.err); got != tc.want {
+				t.Fatalf("Transient(%v) = %v, want %v", tc.err, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCode(t *testing.T) {
+	err := fmt.Errorf("create table: %w", responseError(400, &types.ResourceInUseException{Message: new(string)}))
+	if !HasCode(err, "ResourceInUseException") || HasCode(err, "ValidationException") || Code(err) != "ResourceInUseException" {
+		t.Fatalf("code of %v: %q", err, Code(err))
+	}
+	if HasCode(errors.New("ResourceInUseException"), "ResourceInUseException") || Code(context.Canceled) != "" {
+		t.Fatal("a plain error has a code")
+	}
+}
