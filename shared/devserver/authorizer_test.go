@@ -9,8 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"testing"
 	"time"
 
@@ -136,21 +134,8 @@ func TestExchangedAccessTokenCallsTheAPI(t *testing.T) {
 	root := newClient(t, srv.URL, "127.0.0.1", srv.RootToken)
 	created := root.want(201, "POST", "/v1/tokens", `{"name":"integration","permissions":["apikeys:view","roles:view"]}`)
 	id := created["client_id"].(string)
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id},
-		"client_secret": {created["client_secret"].(string)}, "scope": {"apikeys:view"}}
-	resp, err := http.PostForm(srv.URL+"/oauth/token", form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	err = json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != 200 || tok.AccessToken == "" {
-		t.Fatalf("token endpoint: %d %v", resp.StatusCode, err)
-	}
-	c := newClient(t, srv.URL, "127.0.0.1", tok.AccessToken)
+	at := exchange(t, srv.URL, id, created["client_secret"].(string), "apikeys:view")
+	c := newClient(t, srv.URL, "127.0.0.1", at)
 	who := c.want(200, "GET", "/v1/whoami", "")
 	if who["auth"] != "access_token" || who["credential_id"] != id || fmt.Sprint(who["permissions"]) != "[apikeys:view]" {
 		t.Fatalf("whoami %v", who)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -201,4 +202,27 @@ func TestAuthorizerCache(t *testing.T) {
 	newClient(t, srv.URL, "127.0.0.3", tok["token"].(string)).want(401, "GET", "/v1/whoami", "")
 	clk.Advance(time.Minute)
 	c.want(401, "GET", "/v1/whoami", "")
+}
+
+// exchange runs the client-credentials grant with a secret token's ID and
+// client secret (scope empty: all of the token's) and returns the access
+// token.
+func exchange(t *testing.T, base, id, secret, scope string) string {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}
+	if scope != "" {
+		form.Set("scope", scope)
+	}
+	resp, err := http.PostForm(base+"/oauth/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != http.StatusOK || tok.AccessToken == "" {
+		t.Fatalf("token endpoint: %d %v", resp.StatusCode, err)
+	}
+	return tok.AccessToken
 }

@@ -4,9 +4,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"encoding/json"
-	"net/http"
-	"net/url"
 	"testing"
 	"time"
 
@@ -47,26 +44,14 @@ func TestMalleatedCredentialsSlipPastNothing(t *testing.T) {
 
 	created := root.want(201, "POST", "/v1/tokens", `{"name":"integration","permissions":["apikeys:view"]}`)
 	id := created["client_id"].(string)
-	resp, err := http.PostForm(srv.URL+"/oauth/token", url.Values{"grant_type": {"client_credentials"},
-		"client_id": {id}, "client_secret": {created["client_secret"].(string)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	err = json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
-	if err != nil || tok.AccessToken == "" {
-		t.Fatalf("token endpoint: %d %v", resp.StatusCode, err)
-	}
-	other := malleate(t, tok.AccessToken)
-	newClient(t, srv.URL, "127.0.0.1", tok.AccessToken).want(200, "GET", "/v1/whoami", "")
+	at := exchange(t, srv.URL, id, created["client_secret"].(string), "")
+	other := malleate(t, at)
+	newClient(t, srv.URL, "127.0.0.1", at).want(200, "GET", "/v1/whoami", "")
 	newClient(t, srv.URL, "127.0.0.1", other).want(200, "GET", "/v1/whoami", "")
 	root.want(204, "DELETE", "/v1/tokens/"+id, "")
 	// Past the gateway's result cache and the authorizer's status cache.
 	clk.Advance(DefaultCacheTTL + time.Second)
-	newClient(t, srv.URL, "127.0.0.1", tok.AccessToken).want(401, "GET", "/v1/whoami", "")
+	newClient(t, srv.URL, "127.0.0.1", at).want(401, "GET", "/v1/whoami", "")
 	newClient(t, srv.URL, "127.0.0.1", other).want(401, "GET", "/v1/whoami", "")
 }
 
