@@ -65,8 +65,8 @@ var Operations = map[string]string{
 	"POST /oauth/revoke":                 "oauth-revoke",
 	"POST /oauth/token":                  "exchange",
 	"POST /v1/accounts":                  "create-account",
-	"POST /v1/roles":                     "not a credential: a role names permissions its creator holds (account.NewRole)",
-	"POST /oauth/introspect":             "reads only",
+	"POST /v1/roles":                     "create-role",
+	"POST /oauth/introspect":             "introspect",
 }
 
 // Unmodelled returns the state-changing routes of route.All that have no
@@ -216,14 +216,13 @@ type model struct {
 	// a caller who can act. It is still rotated, and used, like any other.
 	keeper *mCred
 	access []*mAccess
+	// roles are the roles defined: account → name → permissions.
+	roles map[string]map[string][]string
 	// retired are credentials that must never work again: rotated-out
 	// tokens and keys (past their grace), and tokens of dead records.
 	retiredTokens []string
 	retiredKeys   []retiredKey
-	// failures counts failed client authentications per client and window,
-	// to predict the token endpoint's 429.
-	failures map[string]int
-	opCounts map[string]int
+	opCounts      map[string]int
 	// statuses counts the answers per operation, for the log: a run whose
 	// operations all fail proves little.
 	statuses map[string]int
@@ -254,7 +253,7 @@ func newModel(t *testing.T, st Store, seed uint64) *model {
 		t: t, r: mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), clock: clk, srv: srv, events: counter,
 		sweeper:  &sweep.Sweeper{Store: counter, Clock: clk, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
 		byID:     map[string]*mCred{},
-		failures: map[string]int{},
+		roles:    map[string]map[string][]string{},
 		opCounts: map[string]int{},
 		statuses: map[string]int{},
 	}
@@ -515,8 +514,10 @@ func (m *model) step(i int) {
 		op, want = m.advance()
 	case k < 4:
 		op, want = m.sweep()
-	case k < 10:
+	case k < 8:
 		op, want = m.createAccount()
+	case k < 11:
+		op, want = m.createRole()
 	case k < 28:
 		op, want = m.create()
 	case k < 40:
@@ -529,8 +530,10 @@ func (m *model) step(i int) {
 		op, want = m.oauthRevoke()
 	case k < 75:
 		op, want = m.exchange()
-	case k < 93:
+	case k < 88:
 		op, want = m.use()
+	case k < 94:
+		op, want = m.introspect()
 	default:
 		op, want = m.retired()
 	}
@@ -636,9 +639,18 @@ func (m *model) create() (string, int64) {
 	perms := m.permsFor(c.perms())
 	m.serial++
 	req := map[string]any{"name": fmt.Sprintf("token %d", m.serial), "permissions": perms}
-	if m.chance(0.2) {
+	role, roleFound := "", false
+	switch k := m.pick(10); {
+	case k < 2:
 		delete(req, "permissions")
 		perms = slices.Clone(c.perms())
+	case k < 4:
+		// From a role: the nearest definition on the account's path, whose
+		// permissions bound the token like asked-for ones.
+		delete(req, "permissions")
+		role = roleNames[m.pick(len(roleNames))]
+		req["role"] = role
+		perms, roleFound = m.roleFor(m.accountPath(acct), role)
 	}
 	var key *ecdsa.PrivateKey
 	if m.chance(0.3) {
@@ -657,7 +669,7 @@ func (m *model) create() (string, int64) {
 	}
 	body, _ := json.Marshal(req)
 	got := m.api(c, "POST", path, string(body))
-	op := fmt.Sprintf("create in %s perms %v by %s", acct, perms, c)
+	op := fmt.Sprintf("create in %s perms %v role %q by %s", acct, perms, role, c)
 	want, events := http.StatusCreated, int64(1)
 	acctPath := m.accountPath(acct)
 	switch {
@@ -667,6 +679,8 @@ func (m *model) create() (string, int64) {
 		want, events = http.StatusForbidden, 0
 	case !slices.Contains(acctPath, c.cred.account):
 		want, events = http.StatusForbidden, 0 // the authorizer denies another tree's path
+	case role != "" && !roleFound:
+		want, events = http.StatusBadRequest, 0
 	case !covers(c.perms(), perms):
 		want, events = http.StatusForbidden, 0
 	}
@@ -1146,4 +1160,133 @@ func toStrings(v any) []string {
 		out = append(out, fmt.Sprint(x))
 	}
 	return out
+}
+
+// roleNames are the few names roles are drawn from, so that names clash.
+var roleNames = []string{"reader", "writer", "auditor", "ops"}
+
+// roleFor finds the role a name means on an account path: the nearest
+// definition, from the account up.
+func (m *model) roleFor(path []string, name string) ([]string, bool) {
+	for i := len(path) - 1; i >= 0; i-- {
+		if perms, ok := m.roles[path[i]][name]; ok {
+			return slices.Clone(perms), true
+		}
+	}
+	return nil, false
+}
+
+// roleNameTaken reports whether name is defined on the path of the account
+// at path (itself or above) or anywhere below it: a name means one role
+// along any path.
+func (m *model) roleNameTaken(path []string, name string) bool {
+	acct := path[len(path)-1]
+	for _, a := range m.accounts {
+		if _, ok := m.roles[a.id][name]; !ok {
+			continue
+		}
+		if slices.Contains(path, a.id) || slices.Contains(a.path, acct) {
+			return true
+		}
+	}
+	return false
+}
+
+// createRole defines a role in the caller's account: its permissions are
+// bounded by the caller's, like a token's.
+func (m *model) createRole() (string, int64) {
+	c := m.caller()
+	name := roleNames[m.pick(len(roleNames))]
+	perms := m.permsFor(c.perms())
+	b, _ := json.Marshal(map[string]any{"name": name, "permissions": perms})
+	got := m.api(c, "POST", "/v1/roles", string(b))
+	op := fmt.Sprintf("create-role %s %v in %s by %s", name, perms, c.cred.account, c)
+	want, events := http.StatusCreated, int64(1)
+	switch {
+	case !m.authenticates(c):
+		want, events = http.StatusUnauthorized, 0
+	case !allows(c.perms(), "roles:modify") || readOnly(c.perms()):
+		want, events = http.StatusForbidden, 0
+	case !covers(c.perms(), perms):
+		want, events = http.StatusForbidden, 0
+	case m.roleNameTaken(c.cred.path, name):
+		want, events = http.StatusConflict, 0
+	}
+	m.check(op, got, want)
+	if got.status == http.StatusCreated {
+		if held := toStrings(got.body["permissions"]); !covers(c.perms(), held) {
+			m.t.Errorf("%s: INVARIANT: a role holding %v beyond the caller's %v", op, held, c.perms())
+		}
+		if m.roles[c.cred.account] == nil {
+			m.roles[c.cred.account] = map[string][]string{}
+		}
+		m.roles[c.cred.account][name] = perms
+	}
+	return op, events
+}
+
+// introspect asks RFC 7662 about a token: active exactly when it is usable
+// and in the caller's tree, and nothing about a token outside it.
+func (m *model) introspect() (string, int64) {
+	c, target := m.caller(), m.target()
+	f := url.Values{}
+	var scope []string
+	now := m.now()
+	active := false
+	if len(m.access) > 0 && m.chance(0.4) {
+		a := m.access[m.pick(len(m.access))]
+		target = m.byID[a.client]
+		f.Set("token", a.raw)
+		scope = a.scope
+		active = now.Before(a.exp.Add(60 * time.Second))
+	} else {
+		if target.kind != credential.KindSecret {
+			return m.use()
+		}
+		f.Set("token", target.token)
+		scope = target.perms
+		active = true
+	}
+	active = active && m.inTree(c.cred.account, target) && target.effStatus(now) == credential.StatusActive
+	authz := ""
+	form := c.form
+	switch form {
+	case "token", "access":
+		authz = m.bearer(c)
+	case "assertion":
+		form = "client-assertion"
+		f.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+		f.Set("client_assertion", m.assertion(c.cred.id, c.cred.key, clientkey.OAuthAudience(m.srv.Issuer)))
+	}
+	got := m.form(c.ip, "/oauth/introspect", authz, f)
+	op := fmt.Sprintf("introspect %s by %s", target.id, c)
+	viaBearer := form == "token" || form == "access"
+	want := http.StatusOK
+	switch {
+	case c.access != nil && !now.Before(c.access.exp.Add(60*time.Second)):
+		want = http.StatusUnauthorized
+	case c.cred.effStatus(now) != credential.StatusActive:
+		want = http.StatusUnauthorized
+	case !ipAllowed(c.cred.allowed, c.ip) && viaBearer:
+		want = http.StatusForbidden
+	case !ipAllowed(c.cred.allowed, c.ip):
+		want = http.StatusBadRequest
+	case !allows(c.perms(), "apikeys:view"):
+		want = http.StatusForbidden
+	}
+	m.check(op, got, want)
+	if got.status != http.StatusOK {
+		return op, 0
+	}
+	if isActive, _ := got.body["active"].(bool); isActive != active {
+		m.t.Errorf("%s: active %v, want %v", op, isActive, active)
+	} else if isActive {
+		shown, want := strings.Fields(fmt.Sprint(got.body["scope"])), slices.Clone(scope)
+		slices.Sort(shown)
+		slices.Sort(want)
+		if !slices.Equal(shown, want) {
+			m.t.Errorf("%s: scope %v, want %v", op, shown, want)
+		}
+	}
+	return op, 0
 }
