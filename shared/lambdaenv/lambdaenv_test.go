@@ -256,7 +256,7 @@ func TestAWSCallsAreTraced(t *testing.T) {
 		}
 		attrs := map[string]string{}
 		for _, a := range s.Attributes {
-			attrs[string(a.Key)] = a.Value.Emit()
+			attrs[string(a.Key)] = a.Value.String()
 		}
 		if attrs["rpc.system.name"] != "aws-api" || attrs["aws.request_id"] == "" || attrs["http.response.status_code"] != "200" {
 			t.Errorf("%s: attributes %v", name, attrs)
