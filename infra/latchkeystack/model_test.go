@@ -32,7 +32,8 @@ type function struct {
 	Arch      string
 	Handler   string
 	Tracing   string
-	// Layers are its layer ARNs, each as its Fn::Sub string.
+	// Layers are its layer ARNs, each as its Fn::Sub string: none, since
+	// the spans go to the X-Ray daemon Lambda runs, not to an extension.
 	Layers   []string
 	MemoryMB int
 	Timeout  int

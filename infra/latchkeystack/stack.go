@@ -115,12 +115,9 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 		deploy.EnvGoMaxProcs:         jsii.String(strconv.Itoa(deploy.GoMaxProcs)),
 	}
 
-	// The ADOT collector: every function's spans reach X-Ray through it.
-	adot := awslambda.LayerVersion_FromLayerVersionArn(stack, jsii.String("AdotCollectorLayer"),
-		awscdk.Fn_Sub(jsii.String(deploy.ADOTCollectorLayer), nil))
 	fns := map[string]awslambda.Function{}
 	for _, f := range deploy.Functions {
-		fn := newFunction(stack, f, filepath.Join(props.AssetDir, f.Name), env, adot)
+		fn := newFunction(stack, f, filepath.Join(props.AssetDir, f.Name), env)
 		grant(fn, f, table, keys, bus)
 		fns[f.Name] = fn
 	}
@@ -300,8 +297,8 @@ func newSigningKeys(stack awscdk.Stack, names []string) []awskms.Key {
 	return keys
 }
 
-func newFunction(stack awscdk.Stack, f deploy.Function, assetDir string, all map[string]*string, adot awslambda.ILayerVersion) awslambda.Function {
-	env := map[string]*string{deploy.EnvOTLPEndpoint: jsii.String(deploy.OTLPEndpoint)}
+func newFunction(stack awscdk.Stack, f deploy.Function, assetDir string, all map[string]*string) awslambda.Function {
+	env := map[string]*string{}
 	for _, name := range f.Env {
 		env[name] = all[name]
 	}
@@ -317,9 +314,11 @@ func newFunction(stack awscdk.Stack, f deploy.Function, assetDir string, all map
 		Code:         awslambda.Code_FromAsset(jsii.String(assetDir), nil),
 		MemorySize:   jsii.Number(float64(f.MemoryMB)),
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(float64(f.TimeoutSec))),
-		Tracing:      awslambda.Tracing_ACTIVE,
-		Layers:       &[]awslambda.ILayerVersion{adot},
-		LogGroup:     logs,
+		// Active tracing runs the X-Ray daemon beside the function, which
+		// receives its subsegments over UDP (shared/tracing), and grants
+		// the role xray:PutTraceSegments and xray:PutTelemetryRecords.
+		Tracing:  awslambda.Tracing_ACTIVE,
+		LogGroup: logs,
 		// JSON logs let CloudWatch filter on the fields our slog handler
 		// writes; lambdacontext honours AWS_LAMBDA_LOG_FORMAT.
 		LoggingFormat: awslambda.LoggingFormat_JSON,

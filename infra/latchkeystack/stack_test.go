@@ -10,7 +10,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/latchkey/latchkey/shared/deploy"
@@ -72,8 +71,7 @@ func TestFunctionsFollowTheDeployList(t *testing.T) {
 	for _, f := range deploy.Functions {
 		got := sys.Functions[f.Name]
 		want := function{LogicalID: got.LogicalID, Runtime: deploy.Runtime, Arch: deploy.Architecture, Handler: deploy.Handler,
-			Tracing: "Active", Layers: []string{deploy.ADOTCollectorLayer}, MemoryMB: f.MemoryMB, Timeout: f.TimeoutSec,
-			Env: sorted(append(slices.Clone(f.Env), deploy.EnvOTLPEndpoint)), Actions: got.Actions,
+			Tracing: "Active", MemoryMB: f.MemoryMB, Timeout: f.TimeoutSec, Env: sorted(f.Env), Actions: got.Actions,
 			Conditions: got.Conditions}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", f.Name, got, want)
@@ -514,9 +512,9 @@ func TestCheckAssetsNamesTheMissingFunction(t *testing.T) {
 	}
 }
 
-// TestTracingReachesXRay: every function traces actively, runs the ADOT
-// collector layer AWS publishes (the ARN aws-cdk-lib lists for collector
-// 0.115.0 on arm64) and points its OTLP exporter at it.
+// TestTracingReachesXRay: every function traces actively, so Lambda runs
+// the X-Ray daemon its subsegments go to (shared/tracing), and its role
+// may hand them to X-Ray; no layer or collector variable is involved.
 func TestTracingReachesXRay(t *testing.T) {
 	for _, r := range defaults.tmpl.all("AWS::Lambda::Function") {
 		if functionTagOf(r.Props) == "" {
@@ -525,20 +523,33 @@ func TestTracingReachesXRay(t *testing.T) {
 		if mode := path(r.Props, "TracingConfig", "Mode"); mode != "Active" {
 			t.Errorf("%s: tracing %v", r.ID, mode)
 		}
-		if got := layersOf(r.Props["Layers"]); !slices.Equal(got, []string{deploy.ADOTCollectorLayer}) {
-			t.Errorf("%s: layers %v", r.ID, got)
+		if layers := r.Props["Layers"]; layers != nil {
+			t.Errorf("%s: layers %v", r.ID, layers)
 		}
-		if v := path(r.Props, "Environment", "Variables", deploy.EnvOTLPEndpoint); v != deploy.OTLPEndpoint {
-			t.Errorf("%s: %s = %v", r.ID, deploy.EnvOTLPEndpoint, v)
+		vars, _ := path(r.Props, "Environment", "Variables").(map[string]any)
+		for k := range vars {
+			if strings.HasPrefix(k, "OTEL_") {
+				t.Errorf("%s: %s is set", r.ID, k)
+			}
 		}
-	}
-	for _, region := range []string{"us-east-1", "eu-west-1", "ap-southeast-2"} {
-		app := awscdk.NewApp(nil)
-		stack := awscdk.NewStack(app, jsii.String("Adot"), &awscdk.StackProps{Env: &awscdk.Environment{Region: jsii.String(region)}})
-		want := *awslambda.AdotLambdaLayerGenericVersion_V0_115_0().LayerArn(stack, awslambda.Architecture_ARM_64())
-		got := strings.NewReplacer("${AWS::Partition}", "aws", "${AWS::Region}", region).Replace(deploy.ADOTCollectorLayer)
-		if got != want {
-			t.Errorf("%s: layer %s, aws-cdk-lib lists %s", region, got, want)
+		granted := map[string]bool{}
+		role := refOf(r.Props["Role"])
+		for _, p := range defaults.tmpl.all("AWS::IAM::Policy") {
+			if !slices.ContainsFunc(asList(p.Props["Roles"]), func(ro any) bool { return refOf(ro) == role }) {
+				continue
+			}
+			for _, st := range statements(p.Props["PolicyDocument"]) {
+				if st["Effect"] == "Allow" && slices.Equal(strs(st["Resource"]), []string{"*"}) {
+					for _, a := range strs(st["Action"]) {
+						granted[a] = true
+					}
+				}
+			}
+		}
+		for _, a := range []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords"} {
+			if !granted[a] {
+				t.Errorf("%s: the role is not granted %s", r.ID, a)
+			}
 		}
 	}
 }

@@ -5,9 +5,7 @@ package benchreport
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/latchkey/latchkey/shared/deploy"
 	"github.com/latchkey/latchkey/shared/lambdatest"
+	"github.com/latchkey/latchkey/shared/tracing"
 )
 
 // ColdStarts is how many times each binary is started; the starts of all
@@ -57,9 +56,11 @@ type arm struct {
 // DynamoDB requests) is neither the function's nor DynamoDB's, so it is
 // shown but not counted.
 //
-// Each function runs a second time as "<name>+otlp" with its OpenTelemetry
-// exporter pointed at a local OTLP sink, as the stack deploys it beside the
-// ADOT collector: its spans are built and sent before the first response.
+// Each function runs a second time as "<name>+xray" with
+// AWS_XRAY_DAEMON_ADDRESS pointed at a local UDP sink, as Lambda runs it
+// with active tracing: the invocation is sampled (lambdatest's trace
+// header), so its subsegments are built and sent before the first
+// response.
 //
 // BENCH_COLD_START_BASELINE names a directory of other builds of the
 // functions (<dir>/<name>/bootstrap, built for this machine), such as an
@@ -67,7 +68,7 @@ type arm struct {
 func TestColdStart(t *testing.T) {
 	fx := newFixture(t, "coldstart")
 	aws := newCounter(t)
-	sink := newOTLPSink(t)
+	sink := newDaemonSink(t)
 	arms := []*arm{{name: "minimal", bin: build(t, "./shared/benchreport/testdata/minimal"), event: []byte(`{}`)}}
 	baseline := os.Getenv("BENCH_COLD_START_BASELINE")
 	for _, f := range deploy.Functions {
@@ -76,8 +77,8 @@ func TestColdStart(t *testing.T) {
 		if baseline != "" {
 			arms = append(arms, &arm{name: f.Name + "@baseline", bin: filepath.Join(baseline, f.Name, "bootstrap"), env: env, event: event})
 		}
-		arms = append(arms, &arm{name: f.Name + "+otlp", bin: bin, event: event,
-			env: append(slices.Clone(env), deploy.EnvOTLPEndpoint+"="+sink.URL)})
+		arms = append(arms, &arm{name: f.Name + "+xray", bin: bin, event: event,
+			env: append(slices.Clone(env), tracing.EnvDaemonAddress+"="+sink.addr())})
 	}
 	for round := range ColdStarts {
 		// Each round starts with another binary, so none always goes first.
@@ -102,8 +103,8 @@ func TestColdStart(t *testing.T) {
 			a.own = append(a.own, answered-waited)
 		}
 	}
-	if sink.posts.Load() == 0 {
-		t.Error("no +otlp run exported a span")
+	if sink.datagrams.Load() == 0 {
+		t.Error("no +xray run sent a subsegment")
 	}
 
 	base := median(arms[0].own)
@@ -119,32 +120,37 @@ func TestColdStart(t *testing.T) {
 	}
 	fmt.Println("init: exec → first poll of /invocation/next; 1st answer: exec → first response; in AWS: time an AWS")
 	fmt.Println("call was in flight; own time: 1st answer less that; over minimal: own time less the minimal binary's")
-	fmt.Printf("(%s in this run); +otlp: spans exported to a local OTLP sink before the first response\n", ms(base))
+	fmt.Printf("(%s in this run); +xray: subsegments sent to a local UDP sink (the X-Ray daemon's place) before the first response\n", ms(base))
 }
 
-// otlpSink stands in for the ADOT collector: it accepts OTLP/HTTP trace
-// exports and counts them.
-type otlpSink struct {
-	*httptest.Server
-	posts atomic.Int64
+// daemonSink stands in for Lambda's X-Ray daemon: it receives subsegment
+// datagrams on loopback and counts them.
+type daemonSink struct {
+	conn      *net.UDPConn
+	datagrams atomic.Int64
 }
 
-func newOTLPSink(t *testing.T) *otlpSink {
+func newDaemonSink(t *testing.T) *daemonSink {
 	t.Helper()
-	s := &otlpSink{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.URL.Path != "/v1/traces" {
-			http.NotFound(w, r)
-			return
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &daemonSink{conn: conn}
+	go func() {
+		buf := make([]byte, 1<<16)
+		for {
+			if _, err := conn.Read(buf); err != nil {
+				return
+			}
+			s.datagrams.Add(1)
 		}
-		_, _ = io.Copy(io.Discard, r.Body)
-		s.posts.Add(1)
-		w.Header().Set("Content-Type", "application/x-protobuf")
-		w.WriteHeader(http.StatusOK)
-	}))
-	t.Cleanup(s.Close)
+	}()
+	t.Cleanup(func() { conn.Close() })
 	return s
 }
+
+func (s *daemonSink) addr() string { return s.conn.LocalAddr().String() }
 
 // failed turns a function error or a 5xx/4xx proxy answer into an error:
 // a failing invocation would time the wrong thing.

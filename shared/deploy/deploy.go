@@ -14,7 +14,6 @@ import (
 	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/route"
 	"github.com/latchkey/latchkey/shared/store/dynamostore"
-	"github.com/latchkey/latchkey/shared/tracing"
 )
 
 // Function names: the directory under functions/ and under .build/.
@@ -93,27 +92,12 @@ const (
 	Runtime      = "provided.al2023"
 	Architecture = "arm64"
 	Handler      = "bootstrap"
-	// MaxBootstrapBytes bounds each arm64 binary, 24 MB (make build checks
-	// it). The SDK's service clients take a function to about 11 MB and the
-	// OpenTelemetry SDK with its OTLP exporter (shared/tracing) adds about
-	// 10 MB more, most of it gRPC and protobuf, which the OTLP packages link
-	// even over HTTP.
-	MaxBootstrapBytes = 24_000_000
-)
-
-// Tracing: every function runs with X-Ray active tracing and the AWS
-// Distro for OpenTelemetry (ADOT) collector layer, an extension that
-// receives the function's spans over OTLP/HTTP on localhost and exports
-// them to X-Ray; EnvOTLPEndpoint points the function's exporter at it
-// (shared/tracing).
-const (
-	EnvOTLPEndpoint = tracing.EnvOTLPEndpoint
-	OTLPEndpoint    = tracing.CollectorEndpoint
-	// ADOTCollectorLayer is AWS's ADOT collector layer for arm64 (collector
-	// release 0.115.0), as an Fn::Sub string: AWS publishes it under
-	// account 901920570463 in each commercial region it serves, and the
-	// stack's tests hold it to the ARN aws-cdk-lib lists for that version.
-	ADOTCollectorLayer = "arn:${AWS::Partition}:lambda:${AWS::Region}:901920570463:layer:aws-otel-collector-arm64-ver-0-115-0:2"
+	// MaxBootstrapBytes bounds each arm64 binary, 14 MB (make build checks
+	// it). Without tracing the functions are 10.7-12.2 MB (the issue
+	// function, which carries the console's pages, the largest); tracing
+	// (otelaws and the OpenTelemetry SDK, shared/tracing) adds about 1 MB.
+	// The README's "Tracing" gives each size and the command behind it.
+	MaxBootstrapBytes = 14_000_000
 )
 
 // PublishedSamples (in events/) show the events the system publishes to

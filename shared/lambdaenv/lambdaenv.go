@@ -14,7 +14,8 @@
 //
 // Every client built from Env.AWS traces its calls (shared/tracing), and
 // Env.Start runs the handler so that each invocation's AWS calls join the
-// invocation's X-Ray trace when the stack deploys the ADOT collector.
+// invocation's X-Ray trace, sent to the X-Ray daemon Lambda runs when
+// active tracing is on.
 package lambdaenv
 
 import (
@@ -52,13 +53,13 @@ func Load(ctx context.Context) (Env, error) {
 	return load(ctx, tracing.FromEnvironment)
 }
 
-func load(ctx context.Context, newTracer func(context.Context) (*tracing.Tracer, error)) (Env, error) {
+func load(ctx context.Context, newTracer func(*slog.Logger) (*tracing.Tracer, error)) (Env, error) {
 	log := lambdacontext.NewLogger()
 	table, err := config.Required(config.EnvTable)
 	if err != nil {
 		return Env{}, err
 	}
-	tracer, err := newTracer(ctx)
+	tracer, err := newTracer(log)
 	if err != nil {
 		return Env{}, err
 	}

@@ -58,10 +58,15 @@ func (e *FunctionError) Error() string { return e.Type + ": " + e.Message }
 
 // invocation is one event waiting for, or being served to, the function.
 type invocation struct {
-	id      string
-	payload []byte
-	done    chan Result
+	id          string
+	payload     []byte
+	traceHeader string
+	done        chan Result
 }
+
+// DefaultTraceHeader is the X-Ray trace header of every invocation unless
+// Runtime.TraceHeader says otherwise: a trace Lambda sampled.
+const DefaultTraceHeader = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 
 // Runtime is a Runtime API server with one function process behind it.
 type Runtime struct {
@@ -69,6 +74,9 @@ type Runtime struct {
 	Timeout time.Duration
 	// FunctionName is reported as the invoked function's ARN.
 	FunctionName string
+	// TraceHeader is the Lambda-Runtime-Trace-Id of the invocations
+	// started after it is set; DefaultTraceHeader if empty.
+	TraceHeader string
 
 	srv     *http.Server
 	addr    string
@@ -170,7 +178,11 @@ func (r *Runtime) InvokeErr(event []byte) (Result, error) {
 	timeout := r.timeout()
 	r.mu.Lock()
 	r.seq++
-	inv := &invocation{id: fmt.Sprintf("00000000-0000-4000-8000-%012d", r.seq), payload: event, done: make(chan Result, 1)}
+	inv := &invocation{id: fmt.Sprintf("00000000-0000-4000-8000-%012d", r.seq), payload: event, traceHeader: r.TraceHeader,
+		done: make(chan Result, 1)}
+	if inv.traceHeader == "" {
+		inv.traceHeader = DefaultTraceHeader
+	}
 	r.mu.Unlock()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
@@ -265,7 +277,7 @@ func (r *Runtime) next(w http.ResponseWriter, req *http.Request) {
 	h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
 	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(r.timeout()).UnixMilli(), 10))
 	h.Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:"+r.FunctionName)
-	h.Set("Lambda-Runtime-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
+	h.Set("Lambda-Runtime-Trace-Id", inv.traceHeader)
 	w.WriteHeader(http.StatusOK)
 	w.Write(inv.payload)
 }

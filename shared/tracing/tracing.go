@@ -1,40 +1,36 @@
 // Package tracing puts every AWS call a function makes into the
-// function's X-Ray trace, each as a span of its own.
+// function's X-Ray trace, each as a subsegment of its own.
 //
 // Instrument installs OpenTelemetry's aws-sdk-go-v2 instrumentation
 // (otelaws) on an SDK configuration, so every service client built from it
 // starts a client span per call (DynamoDB.GetItem, KMS.Sign,
 // EventBridge.PutEvents…, retries inside it) and passes the trace on in the
-// request's X-Amzn-Trace-Id header.
+// request's X-Amzn-Trace-Id header. Wrap gives each invocation a span that
+// continues the trace Lambda started: its trace header names the trace, the
+// function's segment (the parent) and Lambda's sampling decision.
 //
-// The spans leave the function over OTLP/HTTP (protobuf) for the AWS
-// Distro for OpenTelemetry (ADOT) collector, which the stack deploys as a
-// Lambda layer: it runs as an extension beside the function, listens on
-// localhost:4318 and exports to X-Ray. FromEnvironment turns export on when
-// OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
-// names the collector, as the stack sets it; elsewhere (tests, latchkey dev,
-// sam local) the spans go nowhere and cost next to nothing.
-//
-// Trace IDs are X-Ray's (a time prefix), each invocation's span continues
-// the trace Lambda started (its trace header: the function's segment is the
-// parent, its sampling decision holds), and the spans are flushed before
-// the invocation returns, because Lambda freezes the environment as soon
-// as it has.
+// The spans leave the function the way the X-Ray SDKs send them on Lambda:
+// as subsegment documents over UDP to the X-Ray daemon that Lambda runs
+// beside every function with active tracing, at AWS_XRAY_DAEMON_ADDRESS
+// (DaemonExporter). No collector layer or extension is involved, and
+// nothing links gRPC or protobuf. FromEnvironment turns this on only where
+// that variable is set, and then records only the invocations Lambda
+// sampled; elsewhere (tests, latchkey dev, sam local) the instrumentation
+// runs against a no-op provider and records nothing.
 package tracing
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws"
 	"go.opentelemetry.io/contrib/propagators/aws/xray"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -42,62 +38,59 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 )
 
-// Variables that turn export on: the OTLP exporter's own.
-const (
-	EnvOTLPEndpoint       = "OTEL_EXPORTER_OTLP_ENDPOINT"
-	EnvOTLPTracesEndpoint = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-)
-
-// CollectorEndpoint is where the ADOT collector layer receives OTLP/HTTP.
-const CollectorEndpoint = "http://localhost:4318"
-
-// flushTimeout bounds the export at the end of an invocation: a collector
-// that does not answer must not hold the response back for long.
-const flushTimeout = 500 * time.Millisecond
+// EnvDaemonAddress is where Lambda's X-Ray daemon listens; Lambda sets it
+// in every function with active tracing.
+const EnvDaemonAddress = "AWS_XRAY_DAEMON_ADDRESS"
 
 // Tracer is a function's tracing: the provider its instrumentation starts
-// spans with, and, when it exports, the exporting provider to flush.
+// spans with, and whether those spans are recorded at all.
 type Tracer struct {
 	provider trace.TracerProvider
-	sdk      *sdktrace.TracerProvider // nil when spans are not exported
+	sdk      *sdktrace.TracerProvider // nil when nothing is recorded
 }
 
-// FromEnvironment returns the tracer the environment asks for: exporting
-// to the ADOT collector when an OTLP endpoint variable is set, otherwise
-// one whose spans go nowhere.
-func FromEnvironment(ctx context.Context) (*Tracer, error) {
-	if os.Getenv(EnvOTLPEndpoint) == "" && os.Getenv(EnvOTLPTracesEndpoint) == "" {
+// FromEnvironment returns the tracer the environment asks for: sending to
+// the X-Ray daemon when AWS_XRAY_DAEMON_ADDRESS is set, otherwise one that
+// records nothing. log receives the exporter's reports of documents it
+// could not send.
+func FromEnvironment(log *slog.Logger) (*Tracer, error) {
+	addr := os.Getenv(EnvDaemonAddress)
+	if addr == "" {
 		return &Tracer{provider: noop.NewTracerProvider()}, nil
 	}
-	// The exporter reads the endpoint, headers and timeout variables itself.
-	exp, err := otlptracehttp.New(ctx)
+	exp, err := NewDaemonExporter(addr, log)
 	if err != nil {
-		return nil, fmt.Errorf("tracing: OTLP exporter: %w", err)
+		return nil, fmt.Errorf("tracing: %w", err)
 	}
-	return New(sdktrace.NewBatchSpanProcessor(exp)), nil
+	return New(exp), nil
 }
 
-// New returns a tracer whose spans go to processor, with X-Ray trace IDs.
-func New(processor sdktrace.SpanProcessor) *Tracer {
-	attrs := []attribute.KeyValue{attribute.String("cloud.provider", "aws"), attribute.String("cloud.platform", "aws_lambda")}
-	if name := os.Getenv("AWS_LAMBDA_FUNCTION_NAME"); name != "" {
-		attrs = append(attrs, attribute.String("service.name", name), attribute.String("faas.name", name))
-	}
-	if region := os.Getenv("AWS_REGION"); region != "" {
-		attrs = append(attrs, attribute.String("cloud.region", region))
-	}
+// New returns a tracer whose recorded spans go to exp, each as soon as it
+// ends: a UDP datagram to a daemon on the same host costs one system call,
+// so there is nothing worth batching, no background goroutine to run
+// across Lambda's freezes, and nothing left to flush when an invocation
+// returns.
+func New(exp sdktrace.SpanExporter) *Tracer {
 	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithSpanProcessor(processor),
+		sdktrace.WithSyncer(exp),
+		// Trace IDs X-Ray accepts (an epoch-second prefix) for any span
+		// that starts a trace; such spans are never recorded (below), but
+		// their IDs still travel in X-Amzn-Trace-Id headers.
 		sdktrace.WithIDGenerator(xray.NewIDGenerator()),
-		// Lambda samples; its decision arrives in the trace header.
-		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),
-		sdktrace.WithResource(resource.NewSchemaless(attrs...)),
+		// Lambda samples, and its decision arrives in the trace header: a
+		// span is recorded only under a parent Lambda sampled. A span with
+		// no parent (an AWS call at cold start, outside any invocation)
+		// would be a subsegment without a segment, which X-Ray refuses.
+		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample())),
+		// The documents carry no resource attributes (Lambda's segment
+		// names the function), so none are detected at start-up.
+		sdktrace.WithResource(resource.Empty()),
 	)
 	return &Tracer{provider: tp, sdk: tp}
 }
 
-// Exporting reports whether spans leave the process.
-func (t *Tracer) Exporting() bool { return t.sdk != nil }
+// Recording reports whether any span is recorded and exported.
+func (t *Tracer) Recording() bool { return t.sdk != nil }
 
 // Instrument installs the AWS SDK instrumentation on cfg: every client
 // built from it afterwards traces its calls.
@@ -108,26 +101,17 @@ func (t *Tracer) Instrument(cfg *aws.Config) {
 }
 
 // Wrap makes each invocation of h a span continuing Lambda's trace, the
-// parent of the AWS calls made meanwhile, and flushes the spans before the
-// invocation returns. A tracer that does not export returns h unchanged.
+// parent of the AWS calls made meanwhile. A tracer that records nothing
+// returns h unchanged.
 func (t *Tracer) Wrap(h lambda.Handler) lambda.Handler {
 	if t.sdk == nil {
 		return h
 	}
-	return &traced{next: h, sdk: t.sdk, tracer: t.sdk.Tracer("github.com/latchkey/latchkey/shared/tracing")}
-}
-
-// Shutdown flushes and stops the exporting provider, if any.
-func (t *Tracer) Shutdown(ctx context.Context) error {
-	if t.sdk == nil {
-		return nil
-	}
-	return t.sdk.Shutdown(ctx)
+	return &traced{next: h, tracer: t.sdk.Tracer("github.com/latchkey/latchkey/shared/tracing")}
 }
 
 type traced struct {
 	next   lambda.Handler
-	sdk    *sdktrace.TracerProvider
 	tracer trace.Tracer
 }
 
@@ -142,23 +126,15 @@ func (h *traced) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	}
 	ctx = xray.Propagator{}.Extract(ctx, propagation.MapCarrier{"X-Amzn-Trace-Id": header})
 	name := "invocation"
-	var attrs []attribute.KeyValue
-	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		attrs = append(attrs, attribute.String("faas.invocation_id", lc.AwsRequestID))
-	}
 	if fn := lambdacontext.FunctionName; fn != "" {
 		name = fn
 	}
-	ctx, span := h.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
+	ctx, span := h.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer))
 	out, err := h.next.Invoke(ctx, payload)
 	if err != nil {
-		span.RecordError(err)
+		// The error's text stays out of the trace: it may quote the request.
+		span.SetStatus(codes.Error, "")
 	}
 	span.End()
-	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
-	defer cancel()
-	// A trace the collector did not take never fails the invocation; the
-	// exporter reports it through OpenTelemetry's error handler.
-	_ = h.sdk.ForceFlush(flushCtx)
 	return out, err
 }
