@@ -28,7 +28,7 @@ func main() {
 	a := authorizer.New(authorizer.Config{
 		Store: env.Store, Clock: clk, Log: env.Log,
 		// The key set reads the KMS public keys once, for the life of the process.
-		AccessTokens: &accesstoken.Verifier{Keys: signer.NewKMSKeySet(kms.NewFromConfig(env.AWS), set.KMSKeyIDs),
+		AccessTokens: &accesstoken.Verifier{Keys: signer.NewKMSKeySet(kms.NewFromConfig(env.AWS, func(o *kms.Options) { o.TracerProvider = env.Tracer.Provider() }), set.KMSKeyIDs),
 			Issuer: set.Issuer, Audience: set.Audience, Clock: clk},
 		// Assertions used at the API carry its own audience, never the
 		// token endpoint's (clientkey.OAuthAudience).

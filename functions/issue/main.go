@@ -26,7 +26,7 @@ func main() {
 	if bus := os.Getenv(config.EnvEventBus); bus != "" {
 		// Publish each change's events at once; the sweeper drains the rest.
 		st = eventbus.Publishing(env.Store, &eventbus.Publisher{Outbox: env.Store, Log: env.Log,
-			Sink: eventbus.NewEventBridge(eventbridge.NewFromConfig(env.AWS), bus)})
+			Sink: eventbus.NewEventBridge(eventbridge.NewFromConfig(env.AWS, func(o *eventbridge.Options) { o.TracerProvider = env.Tracer.Provider() }), bus)})
 	}
 	svc := admin.New(st, clock.System{})
 	retention, err := config.Duration(config.EnvRetentionDays, 24*time.Hour, admin.DefaultRetention)

@@ -21,7 +21,7 @@ func main() {
 	if err != nil {
 		lambdaenv.Fatal(env.Log, err)
 	}
-	keyService := kms.NewFromConfig(env.AWS)
+	keyService := kms.NewFromConfig(env.AWS, func(o *kms.Options) { o.TracerProvider = env.Tracer.Provider() })
 	sign, err := signer.NewKMS(ctx, keyService, set.KMSKeyIDs[0])
 	if err != nil {
 		lambdaenv.Fatal(env.Log, err)

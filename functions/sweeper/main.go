@@ -33,7 +33,7 @@ func main() {
 		Retention: retention,
 		Publisher: &eventbus.Publisher{
 			Outbox: env.Store,
-			Sink:   eventbus.NewEventBridge(eventbridge.NewFromConfig(env.AWS), bus),
+			Sink:   eventbus.NewEventBridge(eventbridge.NewFromConfig(env.AWS, func(o *eventbridge.Options) { o.TracerProvider = env.Tracer.Provider() }), bus),
 			Log:    env.Log,
 		},
 	}

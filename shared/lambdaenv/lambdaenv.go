@@ -10,9 +10,10 @@
 // and AWS_ENDPOINT_URL_<SERVICE> (moto, sam local), AWS_USE_FIPS_ENDPOINT,
 // AWS_USE_DUALSTACK_ENDPOINT, AWS_RETRY_MODE and AWS_MAX_ATTEMPTS. main
 // builds the other service clients it needs (KMS, EventBridge) from Env.AWS
-// with their NewFromConfig, so they share it.
+// with their NewFromConfig, so they share it, passing Env.Tracer.Provider()
+// as the client's TracerProvider.
 //
-// Every client built from Env.AWS traces its calls (shared/tracing), and
+// Every client built so traces its calls (shared/tracing), and
 // Env.Start runs the handler so that each invocation's AWS calls join the
 // invocation's X-Ray trace, sent to the X-Ray daemon Lambda runs when
 // active tracing is on.
@@ -42,7 +43,7 @@ import (
 type Env struct {
 	Log *slog.Logger
 	// AWS is the configuration every service client of the function is
-	// built from, with the tracing instrumentation installed.
+	// built from.
 	AWS    aws.Config
 	Store  *dynamostore.Store
 	Tracer *tracing.Tracer
@@ -67,13 +68,12 @@ func load(ctx context.Context, newTracer func(*slog.Logger) (*tracing.Tracer, er
 	if err != nil {
 		return Env{}, err
 	}
-	tracer.Instrument(&cfg)
 	// Every function writes events, so every one keeps them as long.
 	eventRetention, err := config.Duration(config.EnvEventRetentionDays, 24*time.Hour, event.DefaultRetention)
 	if err != nil {
 		return Env{}, err
 	}
-	st := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
+	st := dynamostore.New(dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.TracerProvider = tracer.Provider() }), table)
 	st.EventRetention = eventRetention
 	return Env{Log: log, AWS: cfg, Store: st, Tracer: tracer}, nil
 }

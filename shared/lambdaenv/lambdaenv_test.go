@@ -198,9 +198,10 @@ func TestAWSConfigNeedsARegion(t *testing.T) {
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 
 // TestAWSCallsAreTraced runs one invocation as the functions do (Load,
-// clients from Env.AWS, Env.Tracer around the handler) against moto, with
-// the spans kept in memory: each AWS call is a span of its own under the
-// invocation's, in Lambda's trace.
+// clients from Env.AWS with Env.Tracer's provider, Env.Tracer around the
+// handler) against moto, with the spans kept in memory: each AWS call is a
+// client span of its own under the invocation's, in Lambda's trace; the
+// SDK's own spans inside a call (retry loop, HTTP request) sit under it.
 func TestAWSCallsAreTraced(t *testing.T) {
 	moto := awstest.Shared()
 	lambdaEnvironment(t, map[string]string{"AWS_ENDPOINT_URL": moto.URL, "AWS_MAX_ATTEMPTS": "1"})
@@ -220,10 +221,12 @@ func TestAWSCallsAreTraced(t *testing.T) {
 		if _, err := env.Store.GetCredential(ctx, "AbCdEfGhIjKlMnOp"); !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("get credential: %w", err)
 		}
-		if _, err := kms.NewFromConfig(env.AWS).ListKeys(ctx, &kms.ListKeysInput{}); err != nil {
+		km := kms.NewFromConfig(env.AWS, func(o *kms.Options) { o.TracerProvider = env.Tracer.Provider() })
+		if _, err := km.ListKeys(ctx, &kms.ListKeysInput{}); err != nil {
 			return err
 		}
-		_, err := eventbridge.NewFromConfig(env.AWS).ListEventBuses(ctx, &eventbridge.ListEventBusesInput{})
+		eb := eventbridge.NewFromConfig(env.AWS, func(o *eventbridge.Options) { o.TracerProvider = env.Tracer.Provider() })
+		_, err := eb.ListEventBuses(ctx, &eventbridge.ListEventBusesInput{})
 		return err
 	}))
 	const header = "Root=1-692f6a3b-5f2d1e0c9b8a7f6e5d4c3b2a;Parent=53995c3f42cd8ad8;Sampled=1"
@@ -245,6 +248,37 @@ func TestAWSCallsAreTraced(t *testing.T) {
 			invocation = s
 		}
 	}
+	parents := map[trace.SpanID]trace.SpanID{}
+	for _, s := range spans {
+		parents[s.SpanContext.SpanID()] = s.Parent.SpanID()
+	}
+	// callOf is the AWS call a span is part of: itself or its nearest
+	// client-span ancestor.
+	calls := map[trace.SpanID]string{}
+	for _, s := range spans {
+		if s.SpanKind == trace.SpanKindClient {
+			calls[s.SpanContext.SpanID()] = s.Name
+		}
+	}
+	callOf := func(id trace.SpanID) string {
+		for ; id.IsValid(); id = parents[id] {
+			if name, ok := calls[id]; ok {
+				return name
+			}
+		}
+		return ""
+	}
+	requestIDs := map[string]bool{}
+	for _, s := range spans {
+		for _, a := range s.Attributes {
+			if a.Key == "aws.request_id" && a.Value.AsString() != "" {
+				requestIDs[callOf(s.SpanContext.SpanID())] = true
+			}
+		}
+		if s.SpanKind != trace.SpanKindServer && s.SpanKind != trace.SpanKindClient && callOf(s.SpanContext.SpanID()) == "" {
+			t.Errorf("span %s is outside every AWS call", s.Name)
+		}
+	}
 	for _, name := range []string{"DynamoDB.GetItem", "KMS.ListKeys", "EventBridge.ListEventBuses"} {
 		s, ok := byName[name]
 		if !ok {
@@ -258,11 +292,11 @@ func TestAWSCallsAreTraced(t *testing.T) {
 		for _, a := range s.Attributes {
 			attrs[string(a.Key)] = a.Value.String()
 		}
-		if attrs["rpc.system.name"] != "aws-api" || attrs["aws.request_id"] == "" || attrs["http.response.status_code"] != "200" {
-			t.Errorf("%s: attributes %v", name, attrs)
+		if attrs["rpc.system"] != "aws-api" || !requestIDs[name] {
+			t.Errorf("%s: attributes %v, request ID seen %v", name, attrs, requestIDs[name])
 		}
 	}
-	if len(spans) != 4 {
-		t.Errorf("%d spans, want the invocation and its three calls", len(spans))
+	if len(calls) != 3 {
+		t.Errorf("%d client spans, want the three calls", len(calls))
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // daemonHeader starts every datagram the X-Ray daemon accepts; one segment
@@ -21,13 +23,22 @@ const daemonHeader = `{"format": "json", "version": 1}` + "\n"
 // receive buffer. A larger document is dropped.
 const MaxDatagram = 65507
 
-// DaemonExporter sends each span to the X-Ray daemon as a subsegment
-// document in a UDP datagram of its own (see subsegment for the mapping).
-// A document that cannot be sent is dropped with a log line; it never
-// fails the span's invocation.
+// DaemonExporter sends the spans of invocations and of AWS calls to the
+// X-Ray daemon, each as a subsegment document in a UDP datagram of its own
+// (see subsegment for the mapping). The SDK's spans inside a call are not
+// sent: what they learn (the request ID, the last response's status) goes
+// into the call's subsegment, since they end before it. A document that
+// cannot be sent is dropped with a log line; it never fails the span's
+// invocation.
 type DaemonExporter struct {
 	conn *net.UDPConn
 	log  *slog.Logger
+
+	mu     sync.Mutex
+	region string
+	// pending holds what inner spans learned, by the span ID of the parent
+	// that will carry it; an entry goes when that parent ends.
+	pending map[trace.SpanID]callFacts
 }
 
 var _ sdktrace.SpanExporter = (*DaemonExporter)(nil)
@@ -49,7 +60,15 @@ func NewDaemonExporter(address string, log *slog.Logger) (*DaemonExporter, error
 	if err != nil {
 		return nil, fmt.Errorf("X-Ray daemon at %s: %w", raddr, err)
 	}
-	return &DaemonExporter{conn: conn, log: log}, nil
+	return &DaemonExporter{conn: conn, log: log, pending: map[trace.SpanID]callFacts{}}, nil
+}
+
+// SetRegion names the region the process's AWS calls go to, for their
+// subsegments (the SDK's spans do not carry it).
+func (e *DaemonExporter) SetRegion(region string) {
+	e.mu.Lock()
+	e.region = region
+	e.mu.Unlock()
 }
 
 // udpAddress picks the UDP address out of an AWS_XRAY_DAEMON_ADDRESS value.
@@ -71,7 +90,24 @@ func udpAddress(v string) (string, error) {
 // else should follow from it.
 func (e *DaemonExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
 	for _, s := range spans {
-		doc, ok := subsegment(s)
+		kind, service, operation, facts := read(s)
+		id, parent := s.SpanContext().SpanID(), s.Parent().SpanID()
+		e.mu.Lock()
+		gathered := e.pending[id]
+		delete(e.pending, id)
+		gathered.merge(facts)
+		if kind == innerSpan {
+			if parent.IsValid() {
+				p := e.pending[parent]
+				p.merge(gathered)
+				e.pending[parent] = p
+			}
+			e.mu.Unlock()
+			continue
+		}
+		region := e.region
+		e.mu.Unlock()
+		doc, ok := subsegment(s, kind, service, operation, region, gathered)
 		if !ok {
 			continue
 		}

@@ -1,14 +1,12 @@
 package tracing
 
 import (
-	"strings"
 	"time"
 	"unicode/utf8"
 
-	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // document is an X-Ray subsegment sent on its own, in the fields of AWS's
@@ -43,21 +41,90 @@ type httpData struct {
 // what names the call (never its parameters or results, where keys and
 // tokens travel).
 type awsData struct {
-	Operation  string   `json:"operation,omitempty"`
-	Region     string   `json:"region,omitempty"`
-	RequestID  string   `json:"request_id,omitempty"`
-	TableName  string   `json:"table_name,omitempty"`
-	TableNames []string `json:"table_names,omitempty"`
+	Operation string `json:"operation,omitempty"`
+	Region    string `json:"region,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // maxName is the longest name X-Ray accepts.
 const maxName = 200
 
-// subsegment maps a span to the subsegment document the daemon takes.
-// Attributes are copied by name from a fixed list, so nothing the
-// instrumentation might add later reaches X-Ray unseen. ok is false for a
-// span without a parent, which X-Ray could not place.
-func subsegment(s sdktrace.ReadOnlySpan) (doc document, ok bool) {
+// Attribute names the AWS SDK's tracing sets (aws-sdk-go-v2 and smithy-go,
+// through smithyoteltracing): on an operation's span, and on the spans
+// inside it.
+const (
+	attrRPCSystem  = "rpc.system"
+	attrRPCService = "rpc.service"
+	attrRPCMethod  = "rpc.method"
+	attrRequestID  = "aws.request_id"
+	attrHTTPStatus = "http.status_code"
+	// awsAPI is rpc.system on the span of an AWS operation.
+	awsAPI = "aws-api"
+)
+
+// callFacts are what an AWS call's inner spans (retry loop, attempt, HTTP
+// request) learn and its subsegment shows: the request ID and the status
+// of the last response.
+type callFacts struct {
+	requestID string
+	status    int64
+}
+
+func (f *callFacts) merge(o callFacts) {
+	if o.requestID != "" {
+		f.requestID = o.requestID
+	}
+	if o.status != 0 {
+		f.status = o.status
+	}
+}
+
+// spanKind tells the spans the exporter sends from those it folds.
+type spanKind int
+
+const (
+	// innerSpan is one of the SDK's own spans inside an AWS call: not a
+	// subsegment of its own; what it learned goes to its parent.
+	innerSpan spanKind = iota
+	// awsCall is the span of one AWS operation.
+	awsCall
+	// invocation is the span of one Lambda invocation (a server span).
+	invocation
+)
+
+// read classifies a span and copies, by name from a fixed list, what its
+// subsegment may show, so nothing the SDK might add later reaches X-Ray
+// unseen (never parameters, results or error text).
+func read(s sdktrace.ReadOnlySpan) (kind spanKind, service, operation string, facts callFacts) {
+	var system string
+	for _, kv := range s.Attributes() {
+		switch kv.Key {
+		case attrRPCSystem:
+			system = kv.Value.AsString()
+		case attrRPCService:
+			service = kv.Value.AsString()
+		case attrRPCMethod:
+			operation = kv.Value.AsString()
+		case attrRequestID:
+			facts.requestID = kv.Value.AsString()
+		case attrHTTPStatus:
+			facts.status = kv.Value.AsInt64()
+		}
+	}
+	switch {
+	case system == awsAPI:
+		return awsCall, service, operation, facts
+	case s.SpanKind() == trace.SpanKindServer:
+		return invocation, "", "", facts
+	}
+	return innerSpan, "", "", facts
+}
+
+// subsegment maps a span to the subsegment document the daemon takes:
+// for an AWS call, named after the service (as the X-Ray SDKs name AWS
+// calls) in the "aws" namespace, with facts its inner spans gathered. ok
+// is false for a span without a parent, which X-Ray could not place.
+func subsegment(s sdktrace.ReadOnlySpan, kind spanKind, service, operation, region string, facts callFacts) (doc document, ok bool) {
 	sc, parent := s.SpanContext(), s.Parent()
 	if !parent.SpanID().IsValid() {
 		return document{}, false
@@ -72,40 +139,14 @@ func subsegment(s sdktrace.ReadOnlySpan) (doc document, ok bool) {
 		StartTime: epochSeconds(s.StartTime()),
 		EndTime:   epochSeconds(s.EndTime()),
 	}
-	var system, method, region, requestID string
-	var status int64
-	var tables []string
-	for _, kv := range s.Attributes() {
-		switch kv.Key {
-		case semconv.RPCSystemNameKey:
-			system = kv.Value.AsString()
-		case semconv.RPCMethodKey:
-			method = kv.Value.AsString()
-		case otelaws.RegionKey:
-			region = kv.Value.AsString()
-		case otelaws.RequestIDKey:
-			requestID = kv.Value.AsString()
-		case semconv.HTTPResponseStatusCodeKey:
-			status = kv.Value.AsInt64()
-		case semconv.AWSDynamoDBTableNamesKey:
-			tables = kv.Value.AsStringSlice()
+	if kind == awsCall {
+		if service != "" {
+			doc.Name = service
 		}
+		doc.Namespace = "aws"
+		doc.AWS = &awsData{Operation: operation, Region: region, RequestID: facts.requestID}
 	}
-	if system == otelaws.AWSSystemVal {
-		// Named after the service, as the X-Ray SDKs name AWS calls:
-		// otelaws's rpc.method is "Service/Operation".
-		service, operation, found := strings.Cut(method, "/")
-		if !found {
-			service, operation, _ = strings.Cut(s.Name(), ".")
-		}
-		doc.Name, doc.Namespace = service, "aws"
-		doc.AWS = &awsData{Operation: operation, Region: region, RequestID: requestID}
-		if len(tables) == 1 {
-			doc.AWS.TableName = tables[0]
-		} else if len(tables) > 1 {
-			doc.AWS.TableNames = tables
-		}
-	}
+	status := facts.status
 	if status != 0 {
 		doc.HTTP = &httpData{}
 		doc.HTTP.Response.Status = status

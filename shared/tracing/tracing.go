@@ -1,11 +1,15 @@
 // Package tracing puts every AWS call a function makes into the
 // function's X-Ray trace, each as a subsegment of its own.
 //
-// Instrument installs OpenTelemetry's aws-sdk-go-v2 instrumentation
-// (otelaws) on an SDK configuration, so every service client built from it
-// starts a client span per call (DynamoDB.GetItem, KMS.Sign,
-// EventBridge.PutEvents…, retries inside it) and passes the trace on in the
-// request's X-Amzn-Trace-Id header. Wrap gives each invocation a span that
+// Instrument turns on the AWS SDK's own tracing (aws.Config.TracerProvider,
+// which every aws-sdk-go-v2 client honours) with smithy-go's OpenTelemetry
+// adapter (smithyoteltracing, maintained by AWS with the SDK): every
+// service client built from the configuration starts a client span per
+// call (DynamoDB.GetItem, KMS.Sign, EventBridge.PutEvents…), with spans of
+// its own inside it (retry loop, signing, the HTTP request). OpenTelemetry's
+// separate otelaws instrumentation is deprecated upstream ("no longer
+// supported") and links the S3, SNS and SQS clients whatever a function
+// calls. Wrap gives each invocation a span that
 // continues the trace Lambda started: its trace header names the trace, the
 // function's segment (the parent) and Lambda's sampling decision.
 //
@@ -27,8 +31,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws"
+	smithytracing "github.com/aws/smithy-go/tracing"
+	"github.com/aws/smithy-go/tracing/smithyoteltracing"
 	"go.opentelemetry.io/contrib/propagators/aws/xray"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
@@ -45,8 +49,9 @@ const EnvDaemonAddress = "AWS_XRAY_DAEMON_ADDRESS"
 // Tracer is a function's tracing: the provider its instrumentation starts
 // spans with, and whether those spans are recorded at all.
 type Tracer struct {
-	provider trace.TracerProvider
-	sdk      *sdktrace.TracerProvider // nil when nothing is recorded
+	provider    trace.TracerProvider
+	sdkProvider smithytracing.TracerProvider // provider, adapted for the AWS SDK
+	sdk         *sdktrace.TracerProvider     // nil when nothing is recorded
 }
 
 // FromEnvironment returns the tracer the environment asks for: sending to
@@ -56,12 +61,15 @@ type Tracer struct {
 func FromEnvironment(log *slog.Logger) (*Tracer, error) {
 	addr := os.Getenv(EnvDaemonAddress)
 	if addr == "" {
-		return &Tracer{provider: noop.NewTracerProvider()}, nil
+		p := noop.NewTracerProvider()
+		return &Tracer{provider: p, sdkProvider: smithyoteltracing.Adapt(p)}, nil
 	}
 	exp, err := NewDaemonExporter(addr, log)
 	if err != nil {
 		return nil, fmt.Errorf("tracing: %w", err)
 	}
+	// The SDK's spans do not name the region; Lambda's AWS_REGION does.
+	exp.SetRegion(os.Getenv("AWS_REGION"))
 	return New(exp), nil
 }
 
@@ -86,19 +94,21 @@ func New(exp sdktrace.SpanExporter) *Tracer {
 		// names the function), so none are detected at start-up.
 		sdktrace.WithResource(resource.Empty()),
 	)
-	return &Tracer{provider: tp, sdk: tp}
+	return &Tracer{provider: tp, sdkProvider: smithyoteltracing.Adapt(tp), sdk: tp}
 }
 
 // Recording reports whether any span is recorded and exported.
 func (t *Tracer) Recording() bool { return t.sdk != nil }
 
-// Instrument installs the AWS SDK instrumentation on cfg: every client
-// built from it afterwards traces its calls.
-func (t *Tracer) Instrument(cfg *aws.Config) {
-	otelaws.AppendMiddlewares(&cfg.APIOptions,
-		otelaws.WithTracerProvider(t.provider),
-		otelaws.WithTextMapPropagator(xray.Propagator{}))
-}
+// Provider is the tracer provider for an AWS SDK client's options
+// (TracerProvider, which every aws-sdk-go-v2 client has): a client built
+// with it traces its calls, e.g.
+//
+//	kms.NewFromConfig(cfg, func(o *kms.Options) { o.TracerProvider = t.Provider() })
+//
+// The SDK passes the trace on to AWS in the X-Amzn-Trace-Id header by itself
+// (its recursion-detection middleware, from Lambda's _X_AMZN_TRACE_ID).
+func (t *Tracer) Provider() smithytracing.TracerProvider { return t.sdkProvider }
 
 // Wrap makes each invocation of h a span continuing Lambda's trace, the
 // parent of the AWS calls made meanwhile. A tracer that records nothing

@@ -19,7 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -148,8 +147,9 @@ func invoke(t *testing.T, tr *Tracer, header, endpoint string, handlerErr error)
 	t.Helper()
 	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
 		RetryMaxAttempts: 1}
-	tr.Instrument(&cfg)
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.BaseEndpoint, o.TracerProvider = aws.String(endpoint), tr.Provider()
+	})
 	h := tr.Wrap(lambda.NewHandler(func(ctx context.Context) error {
 		db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("latchkey"),
 			Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "CRED#AbCdEfGhIjKlMnOp"}}})
@@ -166,6 +166,7 @@ func invoke(t *testing.T, tr *Tracer, header, endpoint string, handlerErr error)
 func exporting(t *testing.T, d *daemon) *Tracer {
 	t.Helper()
 	t.Setenv(EnvDaemonAddress, d.addr())
+	t.Setenv("AWS_REGION", "eu-west-1")
 	tr, err := FromEnvironment(slog.New(slog.DiscardHandler))
 	if err != nil || !tr.Recording() {
 		t.Fatalf("with %s set: recording %v, %v", EnvDaemonAddress, tr != nil && tr.Recording(), err)
@@ -215,7 +216,7 @@ func TestSubsegmentsReachTheDaemon(t *testing.T) {
 			if call.Name != "DynamoDB" || call.Namespace != "aws" || call.HTTP.Response.Status != tc.status {
 				t.Errorf("call %+v", call)
 			}
-			wantAWS := map[string]any{"operation": "GetItem", "region": "eu-west-1", "table_name": "latchkey",
+			wantAWS := map[string]any{"operation": "GetItem", "region": "eu-west-1",
 				"request_id": "REQ" + http.StatusText(tc.status)[:2]}
 			if len(call.AWS) != len(wantAWS) {
 				t.Errorf("aws %v, want %v", call.AWS, wantAWS)
@@ -329,9 +330,10 @@ func TestOversizedDocumentIsDropped(t *testing.T) {
 		return tracetest.SpanStub{Name: name, SpanContext: child, Parent: sc, StartTime: time.Now(), EndTime: time.Now()}
 	}
 	huge := stub(strings.Repeat("n", 100))
-	huge.Attributes = []attribute.KeyValue{otelaws.SystemAttr(), otelaws.MethodAttr("DynamoDB", "GetItem"),
-		otelaws.RequestIDAttr(strings.Repeat("r", MaxDatagram))}
+	huge.Attributes = []attribute.KeyValue{attribute.String(attrRPCSystem, awsAPI), attribute.String(attrRPCService, "DynamoDB"),
+		attribute.String(attrRPCMethod, "GetItem"), attribute.String(attrRequestID, strings.Repeat("r", MaxDatagram))}
 	small := stub("after")
+	small.SpanKind = trace.SpanKindServer
 	if err := exp.ExportSpans(context.Background(), tracetest.SpanStubs{huge, small}.Snapshots()); err != nil {
 		t.Fatalf("export: %v", err)
 	}
@@ -348,11 +350,11 @@ func TestOversizedDocumentIsDropped(t *testing.T) {
 func TestLongNamesAreCut(t *testing.T) {
 	sc := remoteSampled(t)
 	s := tracetest.SpanStub{Name: strings.Repeat("é", 300), SpanContext: sc.WithSpanID(trace.SpanID{9}), Parent: sc}
-	if doc, ok := subsegment(s.Snapshot()); !ok || len([]rune(doc.Name)) != maxName {
+	if doc, ok := subsegment(s.Snapshot(), invocation, "", "", "", callFacts{}); !ok || len([]rune(doc.Name)) != maxName {
 		t.Fatalf("name of %d runes", len([]rune(doc.Name)))
 	}
 	s.Parent = trace.SpanContext{}
-	if _, ok := subsegment(s.Snapshot()); ok {
+	if _, ok := subsegment(s.Snapshot(), invocation, "", "", "", callFacts{}); ok {
 		t.Fatal("a span without a parent became a subsegment")
 	}
 }
