@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/latchkey/latchkey/shared/config"
+	"github.com/latchkey/latchkey/shared/deadline"
 	"github.com/latchkey/latchkey/shared/store/dynamostore"
 )
 
@@ -28,12 +29,15 @@ func tableName(flag string) (string, error) {
 
 // awsConfig is the operator's AWS configuration (AWS_PROFILE, AWS_REGION,
 // AWS_ENDPOINT_URL, …), loaded once per process and shared by every client
-// the command builds.
+// the command builds. Its calls are bounded as the functions' are
+// (deadline.BoundAWSCalls), so `latchkey dev --table` meets a stalled
+// endpoint as a deployment does.
 var awsConfig = sync.OnceValues(func() (aws.Config, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
+	deadline.BoundAWSCalls(&cfg)
 	return cfg, nil
 })
 
