@@ -10,7 +10,9 @@
 //	}
 //
 // One server serves a whole test binary; tests keep apart by naming their own
-// resources (a table per test), so nothing is reset between tests. If
+// resources (a table per test), so nothing is reset between tests. A Proxy
+// in front of it (NewProxy) plays an outage: it stalls, or loses answers
+// to requests that took effect, until Resume. If
 // moto_server is missing or does not come up, Main makes the tests fail: it
 // never skips them.
 package awstest
