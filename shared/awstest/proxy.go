@@ -108,7 +108,7 @@ func (p *Proxy) accept() {
 		}
 		var losing atomic.Bool
 		p.wg.Add(2)
-		go p.pump(upstream, client, func(b []byte) bool {
+		go p.pump(upstream, client, nil, func(b []byte) bool {
 			switch p.mode.Load() {
 			case stall:
 				return true
@@ -119,7 +119,7 @@ func (p *Proxy) accept() {
 			}
 			return false
 		})
-		go p.pump(client, upstream, func([]byte) bool {
+		answerLost := func() bool {
 			switch p.mode.Load() {
 			case stall:
 				return true
@@ -127,7 +127,8 @@ func (p *Proxy) accept() {
 				return losing.Load()
 			}
 			return false
-		})
+		}
+		go p.pump(client, upstream, answerLost, func([]byte) bool { return answerLost() })
 	}
 }
 
@@ -163,16 +164,24 @@ func (p *Proxy) track(cs ...net.Conn) bool {
 }
 
 // pump copies from src to dst, dropping each chunk drop says to. When
-// either side ends, both do.
-func (p *Proxy) pump(dst, src net.Conn, drop func([]byte) bool) {
+// either side ends, both do, unless hold (if set) says the answer is being
+// lost: a target that closes after answering (moto does, per request)
+// must not tell the client anything either, so dst stays open, silent,
+// until Resume.
+func (p *Proxy) pump(dst, src net.Conn, hold func() bool, drop func([]byte) bool) {
 	defer p.wg.Done()
 	defer func() {
 		p.mu.Lock()
 		delete(p.conns, src)
-		delete(p.conns, dst)
+		held := hold != nil && hold()
+		if !held {
+			delete(p.conns, dst)
+		}
 		p.mu.Unlock()
 		src.Close()
-		dst.Close()
+		if !held {
+			dst.Close()
+		}
 	}()
 	buf := make([]byte, 32<<10)
 	for {
