@@ -59,7 +59,11 @@ temporarily_unavailable with Retry-After, not a hanging request.`,
 			var st store.Store
 			storeName := "in-memory (lost when the server stops)"
 			if table != "" {
-				ts, err := openTable(ctx, table, createTable)
+				cfg, err := servingAWSConfig()
+				if err != nil {
+					return err
+				}
+				ts, err := openTable(ctx, cfg, table, createTable)
 				if err != nil {
 					return err
 				}

@@ -49,12 +49,13 @@ func Worst(attempts int) time.Duration {
 }
 
 // BoundAWSCalls gives cfg an HTTP client that times out each attempt after
-// AttemptTimeout, and a retryer that makes Attempts attempts with backoffs
-// of at most MaxBackoff. The SDK's settings keep working: the retry mode
-// (AWS_RETRY_MODE; adaptive stays adaptive) and AWS_MAX_ATTEMPTS, which the
-// service clients apply over this retryer.
-func BoundAWSCalls(cfg *aws.Config) {
-	cfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(AttemptTimeout)
+// attempt (AttemptTimeout for whatever answers requests), and a retryer that
+// makes Attempts attempts with backoffs of at most MaxBackoff. The SDK's
+// settings keep working: the retry mode (AWS_RETRY_MODE; adaptive stays
+// adaptive) and AWS_MAX_ATTEMPTS, which the service clients apply over this
+// retryer.
+func BoundAWSCalls(cfg *aws.Config, attempt time.Duration) {
+	cfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(attempt)
 	bounded := func(o *retry.StandardOptions) {
 		o.MaxAttempts = Attempts
 		o.MaxBackoff = MaxBackoff

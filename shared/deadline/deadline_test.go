@@ -121,7 +121,7 @@ func boundConfig(endpoint string, mode aws.RetryMode, attempts int) aws.Config {
 		RetryMode:        mode,
 		RetryMaxAttempts: attempts,
 	}
-	BoundAWSCalls(&cfg)
+	BoundAWSCalls(&cfg, AttemptTimeout)
 	return cfg
 }
 

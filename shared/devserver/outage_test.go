@@ -42,7 +42,7 @@ func storeBehind(t *testing.T, proxy *awstest.Proxy) *dynamostore.Store {
 	}
 	cfg := moto.Config()
 	cfg.BaseEndpoint = aws.String(proxy.URL)
-	deadline.BoundAWSCalls(&cfg)
+	deadline.BoundAWSCalls(&cfg, deadline.AttemptTimeout)
 	return dynamostore.New(dynamodb.NewFromConfig(cfg), table)
 }
 

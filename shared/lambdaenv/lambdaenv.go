@@ -111,7 +111,7 @@ func AWSConfig(ctx context.Context, optFns ...func(*awsconfig.LoadOptions) error
 	if cfg.Region == "" {
 		return aws.Config{}, errors.New("load AWS configuration: no region (AWS_REGION is not set)")
 	}
-	deadline.BoundAWSCalls(&cfg)
+	deadline.BoundAWSCalls(&cfg, deadline.AttemptTimeout)
 	return cfg, nil
 }
 
