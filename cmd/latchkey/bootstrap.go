@@ -45,7 +45,11 @@ one way in before any token exists. The token is printed once.`,
 				}
 				perms, _ = permission.Parse(append(perms, more...))
 			}
-			st, err := openTable(ctx, table, false)
+			cfg, err := awsConfig()
+			if err != nil {
+				return err
+			}
+			st, err := openTable(ctx, cfg, table, false)
 			if err != nil {
 				return err
 			}

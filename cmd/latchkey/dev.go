@@ -17,12 +17,12 @@ import (
 
 func newDevCmd() *cobra.Command {
 	var (
-		addr, tokenFile, table, account string
-		createTable, quiet, neverOK     bool
-		cacheTTL                        time.Duration
-		extraPerms                      []string
-		sweepInterval                   time.Duration
-		eventBus                        string
+		addr, tokenFile, table, account       string
+		createTable, quiet, neverOK, newToken bool
+		cacheTTL, requestTimeout              time.Duration
+		extraPerms                            []string
+		sweepInterval                         time.Duration
+		eventBus                              string
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -33,10 +33,18 @@ It creates a root account and prints an admin token holding every permission.
 
 With --table (or LATCHKEY_TABLE) it uses that DynamoDB table instead, through
 the usual AWS settings; AWS_ENDPOINT_URL points it at a local endpoint such as
-moto_server.`,
+moto_server. The admin token is issued only when the root account is created
+(a new table, or a new --account); later starts on the same table issue none
+unless --new-root-token is given. 'latchkey bootstrap --table TABLE --account
+ID' issues one too, and 'latchkey tokens revoke ID' retires an old one.
+
+Each request has a deadline (--request-timeout) in the authorizer and in the
+function, as deployed: a store that stops answering gets a 503
+temporarily_unavailable with Retry-After, not a hanging request.`,
 		Example: `  latchkey dev
   latchkey dev --addr 127.0.0.1:8080 --root-token-file root.token
-  AWS_ENDPOINT_URL=http://127.0.0.1:5000 latchkey dev --table latchkey --create-table`,
+  AWS_ENDPOINT_URL=http://127.0.0.1:5000 latchkey dev --table latchkey --create-table
+  AWS_ENDPOINT_URL=http://127.0.0.1:5000 latchkey dev --table latchkey --new-root-token --root-token-file root.token`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -51,7 +59,11 @@ moto_server.`,
 			var st store.Store
 			storeName := "in-memory (lost when the server stops)"
 			if table != "" {
-				ts, err := openTable(ctx, table, createTable)
+				cfg, err := servingAWSConfig()
+				if err != nil {
+					return err
+				}
+				ts, err := openTable(ctx, cfg, table, createTable)
 				if err != nil {
 					return err
 				}
@@ -62,9 +74,14 @@ moto_server.`,
 				if err != nil {
 					return err
 				}
-				if cacheTTL = ttl; ttl == 0 {
-					cacheTTL = -1
-				}
+				cacheTTL = ttl
+			}
+			if cacheTTL <= 0 {
+				// devserver reads zero as "the default": off is negative.
+				cacheTTL = -1
+			}
+			if requestTimeout <= 0 {
+				return fmt.Errorf("--request-timeout must be positive, got %s", requestTimeout)
 			}
 			perms := permission.All()
 			if len(extraPerms) > 0 {
@@ -79,20 +96,21 @@ moto_server.`,
 				return err
 			}
 			srv, err := devserver.Start(ctx, devserver.Config{
-				Addr: addr, Store: st, Log: log, CacheTTL: cacheTTL, RootAccount: account,
+				Addr: addr, Store: st, Log: log, CacheTTL: cacheTTL, RequestTimeout: requestTimeout,
+				RootAccount: account, NewRootToken: newToken,
 				RootPermissions: perms, AllowNeverExpires: neverOK,
 				SweepInterval: sweepInterval, EventSink: sink,
 			})
 			if err != nil {
 				return err
 			}
-			if tokenFile != "" {
+			if tokenFile != "" && srv.RootToken != "" {
 				if err := os.WriteFile(tokenFile, []byte(srv.RootToken+"\n"), 0o600); err != nil {
 					_ = srv.Close()
 					return fmt.Errorf("write --root-token-file: %w", err)
 				}
 			}
-			printDevBanner(cmd, srv, storeName, account, perms)
+			printDevBanner(cmd, srv, storeName, account, table, tokenFile, perms)
 			<-ctx.Done()
 			fmt.Fprintln(cmd.ErrOrStderr(), "latchkey dev: shutting down")
 			return srv.Close()
@@ -100,36 +118,57 @@ moto_server.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&addr, "addr", devserver.DefaultAddr, "address to listen on")
-	f.StringVar(&tokenFile, "root-token-file", "", "also write the root admin token to this file (mode 0600)")
+	f.StringVar(&tokenFile, "root-token-file", "", "also write the root admin token, when one is issued, to this file (mode 0600)")
+	f.BoolVar(&newToken, "new-root-token", false, "issue a root admin token even though the root account exists (with --table)")
 	f.StringVar(&table, "table", "", "use this DynamoDB table instead of the in-memory store (default $"+config.EnvTable+")")
 	f.BoolVar(&createTable, "create-table", false, "create the DynamoDB table if it does not exist")
 	f.StringVar(&account, "account", "root", "ID of the root account")
 	f.StringSliceVar(&extraPerms, "permission", nil, "extra permission for the root token, e.g. devices:manage (repeatable)")
 	f.BoolVar(&neverOK, "allow-never-expires", false, "let the root account issue tokens that never expire")
-	f.DurationVar(&cacheTTL, "authorizer-cache-ttl", devserver.DefaultCacheTTL, "authorizer result cache TTL (negative disables it; default $"+config.EnvAuthorizerCacheTTL+" seconds, else 60s)")
+	f.DurationVar(&cacheTTL, "authorizer-cache-ttl", devserver.DefaultCacheTTL, "authorizer result cache TTL (0 disables it; default $"+config.EnvAuthorizerCacheTTL+" seconds, else 60s)")
+	f.DurationVar(&requestTimeout, "request-timeout", devserver.DefaultRequestTimeout, "deadline of each request in the authorizer and in the function; past it, 503")
 	f.BoolVar(&quiet, "quiet", false, "log warnings and errors only")
 	f.DurationVar(&sweepInterval, "sweep-interval", devserver.DefaultSweepInterval, "run the expiry sweeper this often (0 disables it)")
 	f.StringVar(&eventBus, "event-bus", "", "publish events to this EventBridge bus (default: logged when in memory, left pending with --table)")
 	return cmd
 }
 
-func printDevBanner(cmd *cobra.Command, srv *devserver.Server, storeName, account string, perms permission.Set) {
+func printDevBanner(cmd *cobra.Command, srv *devserver.Server, storeName, account, table, tokenFile string, perms permission.Set) {
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, `Latchkey dev server on %[1]s
   store:       %[2]s
   OpenAPI:     %[1]s/openapi.json
-  console:     %[1]s/console   (sign in with the token below)
+  console:     %[1]s/console   (sign in with an admin token)
   API docs:    %[1]s/docs
   OAuth:       %[1]s/oauth/token (issuer %[1]s, keys %[1]s/.well-known/jwks.json)
 
-Root admin token of account %[3]q (shown once; permissions: %[4]s):
+`, srv.URL, storeName)
+	token := srv.RootToken
+	if token == "" {
+		kept := ""
+		if tokenFile != "" {
+			kept = fmt.Sprintf(" (%s is left as it was)", tokenFile)
+		}
+		fmt.Fprintf(out, `Account %[1]q exists in the table, so no new admin token was issued%[3]s.
+Use the one from its first start, or issue another (and revoke old ones you no
+longer use, latchkey tokens revoke ID):
 
-  %[5]s
+  latchkey dev --table %[2]s --account %[1]s --new-root-token
+  latchkey bootstrap --table %[2]s --account %[1]s
 
-Try it:
+`, account, table, kept)
+		token = "lk_..."
+	} else {
+		fmt.Fprintf(out, `Root admin token of account %[1]q (shown once; permissions: %[2]s):
+
+  %[3]s
+
+`, account, strings.Join(perms, " "), token)
+	}
+	fmt.Fprintf(out, `Try it:
 
   export LATCHKEY_URL=%[1]s
-  export LATCHKEY_TOKEN=%[5]s
+  export LATCHKEY_TOKEN=%[2]s
   curl -s -H "Authorization: Bearer $LATCHKEY_TOKEN" $LATCHKEY_URL/v1/whoami
   curl -s -X POST -H "Authorization: Bearer $LATCHKEY_TOKEN" -H 'Content-Type: application/json' \
        -d '{"name":"my integration","permissions":["apikeys:view"]}' $LATCHKEY_URL/v1/tokens
@@ -140,5 +179,5 @@ or, with the same two variables, the latchkey command:
   latchkey tokens create --name "my integration" --permission apikeys:view --out my-integration.token
 
 Press Ctrl-C to stop.
-`, srv.URL, storeName, account, strings.Join(perms, " "), srv.RootToken)
+`, srv.URL, token)
 }

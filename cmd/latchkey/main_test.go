@@ -62,6 +62,19 @@ func (s *syncBuf) String() string {
 // the root token it wrote.
 func startDev(t *testing.T, args ...string) (string, string, *syncBuf) {
 	t.Helper()
+	url, tokenPath, out := launchDev(t, args...)
+	tok, err := os.ReadFile(tokenPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url, strings.TrimSpace(string(tok)), out
+}
+
+// launchDev runs `latchkey dev` until the test ends and returns its URL,
+// the --root-token-file it was given and its standard output, once it
+// printed its banner.
+func launchDev(t *testing.T, args ...string) (string, string, *syncBuf) {
+	t.Helper()
 	tokenPath := filepath.Join(t.TempDir(), "root.token")
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuf{}
@@ -82,12 +95,8 @@ func startDev(t *testing.T, args ...string) (string, string, *syncBuf) {
 			t.Fatalf("latchkey dev exited: %v\n%s", err, out.String())
 		default:
 		}
-		if url := bannerURL(out.String()); url != "" {
-			tok, err := os.ReadFile(tokenPath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return url, strings.TrimSpace(string(tok)), out
+		if url := bannerURL(out.String()); url != "" && strings.Contains(out.String(), "Press Ctrl-C") {
+			return url, tokenPath, out
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -108,7 +108,7 @@ the Lambda function.`,
 func devEventSink(ctx context.Context, bus string, inMemory bool, log *slog.Logger) (eventbus.Sink, error) {
 	switch {
 	case bus != "":
-		cfg, err := awsConfig()
+		cfg, err := servingAWSConfig()
 		if err != nil {
 			return nil, err
 		}

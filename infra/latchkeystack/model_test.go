@@ -24,6 +24,39 @@ type system struct {
 	Table       table
 	// Schedules maps a function to its schedule expression.
 	Schedules map[string]string
+	// GatewayResponses maps API Gateway's response types to the API's
+	// answer in their place.
+	GatewayResponses map[string]gatewayResponse
+}
+
+// gatewayResponse is one of API Gateway's own answers as the API rewrites
+// it: its status ("" keeps the type's own), headers (name to mapping
+// expression) and body templates (content type to template).
+type gatewayResponse struct {
+	Status    string
+	Headers   map[string]string
+	Templates map[string]string
+}
+
+// gatewayResponseOf reads status, headers and templates, the headers from
+// whatever map holds them (CloudFormation's "gatewayresponse.header.NAME"
+// keys, or SAM's ResponseParameters.Headers), keyed by prefix+name.
+func gatewayResponseOf(status any, headers map[string]any, prefix string, templates any) gatewayResponse {
+	r := gatewayResponse{Headers: map[string]string{}, Templates: map[string]string{}}
+	if status != nil {
+		r.Status = fmt.Sprint(status)
+	}
+	for k, v := range headers {
+		if name, ok := strings.CutPrefix(k, prefix); ok {
+			r.Headers[name] = fmt.Sprint(v)
+		}
+	}
+	if m, ok := templates.(map[string]any); ok {
+		for k, v := range m {
+			r.Templates[k] = fmt.Sprint(v)
+		}
+	}
+	return r
 }
 
 type function struct {
@@ -286,6 +319,15 @@ func fromCDK(t cfn) (system, error) {
 	for _, s := range t.all("AWS::ApiGateway::Stage") {
 		sys.StageName = fmt.Sprint(s.Props["StageName"])
 	}
+	sys.GatewayResponses = map[string]gatewayResponse{}
+	for _, g := range t.all("AWS::ApiGateway::GatewayResponse") {
+		typ := fmt.Sprint(g.Props["ResponseType"])
+		if _, dup := sys.GatewayResponses[typ]; dup {
+			return sys, fmt.Errorf("gateway response %s twice", typ)
+		}
+		params, _ := g.Props["ResponseParameters"].(map[string]any)
+		sys.GatewayResponses[typ] = gatewayResponseOf(g.Props["StatusCode"], params, "gatewayresponse.header.", g.Props["ResponseTemplates"])
+	}
 	tables := t.all("AWS::DynamoDB::Table")
 	if len(tables) != 1 {
 		return sys, fmt.Errorf("%d tables", len(tables))
@@ -432,6 +474,13 @@ func fromSAM(t cfn) (system, error) {
 	}
 	if _, ok := sys.Authorizers[defaultAuthorizer]; defaultAuthorizer != "" && !ok {
 		return sys, fmt.Errorf("default authorizer %s is not under Auth.Authorizers", defaultAuthorizer)
+	}
+	sys.GatewayResponses = map[string]gatewayResponse{}
+	responses, _ := api.Props["GatewayResponses"].(map[string]any)
+	for typ, v := range responses {
+		r, _ := v.(map[string]any)
+		headers, _ := path(r, "ResponseParameters", "Headers").(map[string]any)
+		sys.GatewayResponses[typ] = gatewayResponseOf(r["StatusCode"], headers, "", r["ResponseTemplates"])
 	}
 	tables := t.all("AWS::DynamoDB::Table")
 	if len(tables) != 1 {

@@ -37,7 +37,8 @@ func loadSAM(t *testing.T) (cfn, system) {
 // describe the same system: functions (runtime, memory, timeout,
 // environment names, granted actions and their conditions), routes with
 // their function and the authorizer guarding each, stage, each authorizer's
-// function, identity sources and cache TTL, table, and schedule.
+// function, identity sources and cache TTL, API Gateway's own responses
+// (status, headers, body), table, and schedule.
 func TestSAMTemplateMatchesStack(t *testing.T) {
 	_, sam := loadSAM(t)
 	cdk := model(t, defaults)
@@ -78,6 +79,24 @@ func TestSAMTemplateMatchesStack(t *testing.T) {
 	for key := range sam.Routes {
 		if _, ok := cdk.Routes[key]; !ok {
 			t.Errorf("route %s is in template.yaml but not in shared/route", key)
+		}
+	}
+
+	if len(cdk.GatewayResponses) != len(deploy.GatewayResponses) {
+		t.Errorf("the stack has %d gateway responses, shared/deploy lists %d", len(cdk.GatewayResponses), len(deploy.GatewayResponses))
+	}
+	for _, typ := range keysOf(cdk.GatewayResponses) {
+		s, ok := sam.GatewayResponses[typ]
+		switch {
+		case !ok:
+			t.Errorf("gateway response %s: in the stack, not in template.yaml's Api GatewayResponses", typ)
+		case !reflect.DeepEqual(s, cdk.GatewayResponses[typ]):
+			t.Errorf("gateway response %s:\ntemplate.yaml %+v\n        stack %+v", typ, s, cdk.GatewayResponses[typ])
+		}
+	}
+	for _, typ := range keysOf(sam.GatewayResponses) {
+		if _, ok := cdk.GatewayResponses[typ]; !ok {
+			t.Errorf("gateway response %s: in template.yaml, not in the stack (shared/deploy.GatewayResponses)", typ)
 		}
 	}
 

@@ -157,3 +157,19 @@ func TestBootstrapIsRepeatable(t *testing.T) {
 		t.Fatal("bootstrap token not listed")
 	}
 }
+
+func TestEnsureRootAccountReportsWhetherItCreated(t *testing.T) {
+	t.Parallel()
+	svc := New(memstore.New(), clock.NewManual(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)))
+	ctx := context.Background()
+	req := BootstrapRequest{Account: "acme", Permissions: permission.All()}
+	for i, want := range []bool{true, false} {
+		created, err := svc.EnsureRootAccount(ctx, req)
+		if err != nil || created != want {
+			t.Fatalf("call %d: created %v, %v; want %v", i+1, created, err, want)
+		}
+	}
+	if toks, err := svc.Store.ListCredentials(ctx, store.CredentialQuery{Account: "acme"}); err != nil || len(toks.Items) != 0 {
+		t.Fatalf("EnsureRootAccount issued tokens: %v %v", toks.Items, err)
+	}
+}

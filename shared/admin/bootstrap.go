@@ -32,33 +32,50 @@ type BootstrapRequest struct {
 // an admin token in it. It is how an operator (or `latchkey dev`) gets the
 // first credential, with no caller to authorize it.
 func (s *Service) Bootstrap(ctx context.Context, req BootstrapRequest) (Created, error) {
+	if _, err := s.EnsureRootAccount(ctx, req); err != nil {
+		return Created{}, err
+	}
+	return s.issueRootToken(ctx, req)
+}
+
+// EnsureRootAccount creates the root account req names unless it exists,
+// and reports whether it did. An existing account of that ID that is not a
+// root is an error.
+func (s *Service) EnsureRootAccount(ctx context.Context, req BootstrapRequest) (created bool, err error) {
 	now := s.Clock.Now()
 	if req.AccountName == "" {
 		req.AccountName = req.Account
 	}
 	root, err := account.NewRoot(req.Account, req.AccountName, credential.Policy{AllowNeverExpires: req.AllowNeverExpires}, BootstrapPrincipal, now)
 	if err != nil {
-		return Created{}, err
+		return false, err
 	}
 	ev, err := event.New(event.AccountCreated, root.ID, "", BootstrapPrincipal, now, map[string]string{"account": root.ID, "name": root.Name})
 	if err != nil {
-		return Created{}, err
+		return false, err
 	}
 	switch err := s.Store.CreateAccount(ctx, root, ev); {
 	case errors.Is(err, store.ErrConflict):
 		existing, gerr := s.Store.GetAccount(ctx, root.ID)
 		if gerr != nil {
-			return Created{}, fmt.Errorf("bootstrap: load account %s: %w", root.ID, gerr)
+			return false, fmt.Errorf("bootstrap: load account %s: %w", root.ID, gerr)
 		}
 		if !existing.IsRoot() {
-			return Created{}, fmt.Errorf("bootstrap: account %s exists below %s; bootstrap only issues tokens for root accounts", root.ID, existing.Parent)
+			return false, fmt.Errorf("bootstrap: account %s exists below %s; bootstrap only issues tokens for root accounts", root.ID, existing.Parent)
 		}
+		return false, nil
 	case err != nil:
-		return Created{}, fmt.Errorf("bootstrap: create account %s: %w", root.ID, err)
+		return false, fmt.Errorf("bootstrap: create account %s: %w", root.ID, err)
 	}
+	return true, nil
+}
+
+// issueRootToken issues an admin token in the root account req names,
+// once EnsureRootAccount made sure it is one.
+func (s *Service) issueRootToken(ctx context.Context, req BootstrapRequest) (Created, error) {
 	if req.TokenName == "" {
 		req.TokenName = "bootstrap admin"
 	}
-	by := caller.Caller{Principal: BootstrapPrincipal, Account: root.ID, Permissions: req.Permissions, Groups: req.Groups}
-	return s.CreateToken(ctx, by, root.ID, CreateRequest{Spec: credential.Spec{Name: req.TokenName, Description: "First admin token, created by latchkey bootstrap"}})
+	by := caller.Caller{Principal: BootstrapPrincipal, Account: req.Account, Permissions: req.Permissions, Groups: req.Groups}
+	return s.CreateToken(ctx, by, req.Account, CreateRequest{Spec: credential.Spec{Name: req.TokenName, Description: "First admin token, created by latchkey bootstrap"}})
 }

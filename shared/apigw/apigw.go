@@ -89,10 +89,14 @@ func Conflict(code, field, description string) *Error {
 	return &Error{Status: http.StatusConflict, Code: code, Field: field, Description: description}
 }
 
+// UnavailableDescription is the error_description of every 503, the
+// functions' and API Gateway's own (shared/deploy) alike.
+const UnavailableDescription = "the service is briefly unavailable; retry later"
+
 // Unavailable is a 503 the client may retry after the given seconds.
 func Unavailable(retryAfter int) *Error {
 	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
-		Description: "the service is briefly unavailable; retry later",
+		Description: UnavailableDescription,
 		Headers:     map[string]string{"Retry-After": strconv.Itoa(retryAfter)}}
 }
 

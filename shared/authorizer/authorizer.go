@@ -5,8 +5,10 @@
 //
 // It fails closed: a missing or bad credential is "Unauthorized" (401), a
 // valid credential without the right gets a Deny (403), and any internal
-// error is returned as an error — API Gateway answers 500 and caches
-// nothing — never as an Allow.
+// error, a stalled store's past the request's deadline included, is
+// returned as an error — API Gateway answers its AUTHORIZER_FAILURE
+// response, a 503 with Retry-After (shared/deploy), and caches nothing —
+// never as an Allow.
 //
 // A decision is cached by API Gateway per identity source values (see
 // route.IdentitySources), so the policy it returns must be right for every
@@ -51,7 +53,8 @@ var records = sync.Pool{New: func() any { return new(credential.Credential) }}
 var ErrUnauthorized = errors.New("Unauthorized")
 
 // ErrInternal is what the authorizer returns when it cannot decide; API
-// Gateway answers 500 and the request does not reach the backend.
+// Gateway answers 503 with Retry-After and the request does not reach the
+// backend.
 var ErrInternal = errors.New("authorizer error")
 
 // Store is the part of the store port the authorizer uses: one read by ID
@@ -172,7 +175,7 @@ func credentialOf(h string) (string, error) {
 }
 
 // refuse turns an error into the answer API Gateway expects: a rejection
-// is a 401, anything else an internal error (500, not cached).
+// is a 401, anything else an internal error (503, not cached).
 func (a *Authorizer) refuse(ctx context.Context, err error) (events.APIGatewayCustomAuthorizerResponse, error) {
 	var r *bearer.Rejection
 	if errors.As(err, &r) {

@@ -1,14 +1,15 @@
 // Package awserr tells what an error of an aws-sdk-go-v2 service call
 // means to its caller: a passing failure worth trying again later, or a
 // refusal with a given error code. Passing failures are the ones the SDK's
-// own standard retryer retries (throttling, 5xx, 429, connection errors),
-// so a caller sees an error as transient exactly when the SDK would have
-// retried it, after the SDK's attempts ran out.
+// own standard retryer retries (throttling, 5xx, 429, connection errors,
+// attempts that timed out), so a caller sees an error as transient exactly
+// when the SDK would have retried it, after the SDK's attempts ran out.
 package awserr
 
 import (
 	"context"
 	"errors"
+	"net/url"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -19,12 +20,29 @@ var retryable = retry.IsErrorRetryables(retry.DefaultRetryables)
 
 // Transient reports whether err is worth another call later. A canceled or
 // expired context is not: the caller gave up, which says nothing about the
-// service.
+// service. An attempt the HTTP client timed out on its own (the
+// per-attempt timeout of shared/deadline) is: the service did not answer.
 func Transient(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil {
+		return false
+	}
+	var canceled *smithy.CanceledError
+	if errors.As(err, &canceled) {
+		return false
+	}
+	if (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && !attemptTimedOut(err) {
 		return false
 	}
 	return retryable.IsErrorRetryable(err) == aws.TrueTernary
+}
+
+// attemptTimedOut reports whether err is net/http's own client timeout
+// (http.Client.Timeout), which also matches context.DeadlineExceeded but
+// is not the caller's context: the SDK reports an ended context as a
+// smithy.CanceledError, and net/http reports it as the bare context error.
+func attemptTimedOut(err error) bool {
+	var u *url.Error
+	return errors.As(err, &u) && u.Timeout() && u.Err != context.DeadlineExceeded && u.Err != context.Canceled
 }
 
 // HasCode reports whether err is a service refusal with that error code.

@@ -4,11 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -37,6 +42,7 @@ func TestTransient(t *testing.T) {
 		{"missing table", responseError(400, &types.ResourceNotFoundException{}), false},
 		{"canceled", fmt.Errorf("get: %w", context.Canceled), false},
 		{"deadline", &smithyhttp.RequestSendError{Err: context.DeadlineExceeded}, false},
+		{"caller's deadline, as the SDK reports it", &smithy.CanceledError{Err: context.DeadlineExceeded}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,5 +60,63 @@ func TestCode(t *testing.T) {
 	}
 	if HasCode(errors.New("ResourceInUseException"), "ResourceInUseException") || Code(context.Canceled) != "" {
 		t.Fatal("a plain error has a code")
+	}
+}
+
+// silent accepts connections and never answers.
+func silent(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan net.Conn, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held <- c
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		for {
+			select {
+			case c := <-held:
+				c.Close()
+			default:
+				return
+			}
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// TestTransientTellsAnAttemptTimeoutFromTheCallersDeadline makes real SDK
+// calls to an endpoint that never answers: when the HTTP client's own
+// timeout ends the attempt, the service failed (transient); when the
+// caller's context ends first, the caller gave up (not transient).
+func TestTransientTellsAnAttemptTimeoutFromTheCallersDeadline(t *testing.T) {
+	url := silent(t)
+	call := func(ctx context.Context, attemptTimeout time.Duration) error {
+		client := dynamodb.NewFromConfig(aws.Config{
+			Region:           "us-east-1",
+			Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
+			BaseEndpoint:     aws.String(url),
+			RetryMaxAttempts: 1,
+			HTTPClient:       awshttp.NewBuildableClient().WithTimeout(attemptTimeout),
+		})
+		_, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("t")})
+		return err
+	}
+	if err := call(context.Background(), 100*time.Millisecond); !Transient(err) {
+		t.Errorf("attempt timeout: Transient(%v) = false", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := call(ctx, time.Minute); Transient(err) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("caller's deadline: Transient(%v) = %v", err, Transient(err))
 	}
 }

@@ -10,7 +10,9 @@
 //	}
 //
 // One server serves a whole test binary; tests keep apart by naming their own
-// resources (a table per test), so nothing is reset between tests. If
+// resources (a table per test), so nothing is reset between tests. A Proxy
+// in front of it (NewProxy) plays an outage: it stalls, or loses answers
+// to requests that took effect, until Resume. If
 // moto_server is missing or does not come up, Main makes the tests fail: it
 // never skips them.
 package awstest
@@ -142,12 +144,53 @@ func start(bin string) (*Moto, error) {
 		err = fmt.Errorf("%s runs without the request lock awstest injects through sitecustomize.py "+
 			"(moto's internals changed, or PYTHONPATH is ignored); concurrent conditional writes would be unreliable", Binary)
 	}
+	if err == nil {
+		err = m.warm()
+	}
 	if err != nil {
 		tail := m.LogTail()
 		m.Stop()
 		return nil, fmt.Errorf("%w\n--- %s log (tail) ---\n%s", err, Binary, tail)
 	}
 	return m, nil
+}
+
+// warmCalls are one cheap JSON-protocol call per service the tests use:
+// the service name in the signature's scope routes it, the target names
+// the operation.
+var warmCalls = []struct{ service, target string }{
+	{"dynamodb", "DynamoDB_20120810.ListTables"},
+	{"kms", "TrentService.ListKeys"},
+	{"events", "AWSEvents.ListEventBuses"},
+}
+
+// warm makes moto load the backends the tests use, which it does on a
+// service's first request and which can take over a second on a busy
+// machine: longer than the functions' per-attempt timeout
+// (shared/deadline), which tests of the functions' real AWS configuration
+// keep.
+func (m *Moto) warm() error {
+	client := &http.Client{Timeout: startTimeout}
+	for _, c := range warmCalls {
+		req, err := http.NewRequest(http.MethodPost, m.URL+"/", strings.NewReader("{}"))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		req.Header.Set("X-Amz-Target", c.target)
+		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/"+Region+"/"+c.service+
+			"/aws4_request, SignedHeaders=host, Signature=0")
+		resp, err := client.Do(req)
+		if err != nil {
+			return fmt.Errorf("warm %s: %w", c.service, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("warm %s: %s", c.service, resp.Status)
+		}
+	}
+	return nil
 }
 
 // siteCustomize is loaded into moto_server to make its DynamoDB requests

@@ -9,7 +9,9 @@ package deploy
 
 import (
 	"slices"
+	"strconv"
 
+	"github.com/latchkey/latchkey/shared/apigw"
 	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/route"
@@ -301,16 +303,27 @@ type GatewayResponse struct {
 	Description string
 	// Bearer adds the RFC 6750 WWW-Authenticate challenge.
 	Bearer bool
+	// RetryAfter, when set, is the Retry-After header in seconds.
+	RetryAfter int
 }
 
 // GatewayResponses are the gateway's own answers, matching what
 // shared/localgateway answers locally.
+//
+// An authorizer that returns an error (it could not decide: the store or
+// the key service did not answer in time) never allows; the gateway
+// answers 503 with Retry-After, as the functions answer the same outage.
+// API Gateway documents a failing custom authorizer as AUTHORIZER_FAILURE
+// but reports a Lambda authorizer's error as AuthorizerConfigurationException
+// (x-amzn-ErrorType), the AUTHORIZER_CONFIGURATION_ERROR response, so both
+// answer the same.
 var GatewayResponses = []GatewayResponse{
 	{Type: "UNAUTHORIZED", Status: 401, Code: "unauthorized", Description: "the credential is missing or not valid", Bearer: true},
 	{Type: "ACCESS_DENIED", Status: 403, Code: "forbidden", Description: "this credential may not call this route"},
 	{Type: "MISSING_AUTHENTICATION_TOKEN", Status: 404, Code: "not_found", Description: "no such route"},
 	{Type: "THROTTLED", Status: 429, Code: "rate_limited", Description: "too many requests; retry later"},
-	{Type: "AUTHORIZER_FAILURE", Status: 500, Code: "server_error", Description: "authorizer error"},
+	{Type: "AUTHORIZER_FAILURE", Status: 503, Code: apigw.CodeUnavailable, Description: apigw.UnavailableDescription, RetryAfter: 1},
+	{Type: "AUTHORIZER_CONFIGURATION_ERROR", Status: 503, Code: apigw.CodeUnavailable, Description: apigw.UnavailableDescription, RetryAfter: 1},
 	{Type: "DEFAULT_4XX", Status: 0, Code: "invalid_request", Description: "the request was refused"},
 	{Type: "DEFAULT_5XX", Status: 0, Code: "server_error", Description: "internal server error"},
 }
@@ -330,6 +343,9 @@ func (r GatewayResponse) Headers() map[string]string {
 	}
 	if r.Bearer {
 		h["WWW-Authenticate"] = `'Bearer realm="latchkey"'`
+	}
+	if r.RetryAfter > 0 {
+		h["Retry-After"] = "'" + strconv.Itoa(r.RetryAfter) + "'"
 	}
 	return h
 }

@@ -11,8 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/shared/config"
+	"github.com/latchkey/latchkey/shared/deadline"
 	"github.com/latchkey/latchkey/shared/route"
 )
 
@@ -146,6 +148,20 @@ func TestMakefileBuildsEveryFunction(t *testing.T) {
 	}
 	if n, _ := strconv.Atoi(string(m[1])); n != MaxBootstrapBytes {
 		t.Errorf("Makefile limit %d, deploy.MaxBootstrapBytes %d", n, MaxBootstrapBytes)
+	}
+}
+
+// TestTimeoutsOutlastAStalledCall: in every function, an AWS call that
+// never gets an answer gives up (every attempt timing out, each backoff at
+// its longest) before the request's deadline, deadline.Margin short of the
+// function's timeout, so the handler still answers 503 itself.
+func TestTimeoutsOutlastAStalledCall(t *testing.T) {
+	t.Parallel()
+	for _, f := range Functions {
+		budget := time.Duration(f.TimeoutSec)*time.Second - deadline.Margin
+		if worst := deadline.Worst(deadline.Attempts); worst >= budget {
+			t.Errorf("%s: a stalled AWS call takes up to %v, the request's deadline is %v after it starts", f.Name, worst, budget)
+		}
 	}
 }
 

@@ -1,7 +1,9 @@
 // Package devserver assembles the whole API on one local HTTP server — the
 // same handlers and authorizer the Lambda functions run, behind the local
 // API Gateway, with a local key signing access tokens — and issues the
-// first admin token. `latchkey dev` and the
+// first admin token when it creates the root account (or when asked).
+// Each request runs under a deadline, as the deployed functions' do, so a
+// stalled store answers 503 instead of hanging. `latchkey dev` and the
 // end-to-end tests start it.
 package devserver
 
@@ -20,6 +22,7 @@ import (
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/console"
+	"github.com/latchkey/latchkey/shared/deadline"
 	"github.com/latchkey/latchkey/shared/eventbus"
 	"github.com/latchkey/latchkey/shared/localgateway"
 	"github.com/latchkey/latchkey/shared/management"
@@ -38,6 +41,11 @@ const DefaultAddr = "127.0.0.1:3000"
 // DefaultCacheTTL is the authorizer cache TTL, as deployed.
 const DefaultCacheTTL = config.DefaultAuthorizerCacheTTL
 
+// DefaultRequestTimeout is the deadline of each request in the authorizer
+// and in the function serving it: the deployed authorizer's (its 5 s
+// timeout less deadline.Margin), the shortest any deployed request gets.
+const DefaultRequestTimeout = 4 * time.Second
+
 // Config chooses the server's parts; zero values are the dev defaults.
 type Config struct {
 	// Addr to listen on; DefaultAddr when empty ("127.0.0.1:0" picks a port).
@@ -46,10 +54,19 @@ type Config struct {
 	Store store.Store
 	Clock clock.Clock
 	Log   *slog.Logger
-	// CacheTTL of the authorizer; negative disables the cache.
+	// CacheTTL of the authorizer; zero means DefaultCacheTTL, negative
+	// disables the cache.
 	CacheTTL time.Duration
+	// RequestTimeout is the deadline of each request, in the authorizer
+	// and again in the function (deadline.Request); zero means
+	// DefaultRequestTimeout, negative none.
+	RequestTimeout time.Duration
 	// RootAccount is the account the admin token is issued in ("root").
 	RootAccount string
+	// NewRootToken issues an admin token even when the root account
+	// exists already; without it a token is issued only with the account,
+	// so restarting on the same table mints no more full-admin tokens.
+	NewRootToken bool
 	// RootPermissions default to permission.All().
 	RootPermissions permission.Set
 	RootGroups      []string
@@ -71,7 +88,8 @@ type Config struct {
 type Server struct {
 	// URL is the base URL, e.g. http://127.0.0.1:3000.
 	URL string
-	// RootToken is the admin token issued at start.
+	// RootToken is the admin token issued at start, "" when none was
+	// (the root account existed and Config.NewRootToken was not set).
 	RootToken string
 	// RootTokenID is its public ID.
 	RootTokenID string
@@ -109,6 +127,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.CacheTTL = DefaultCacheTTL
 	case cfg.CacheTTL < 0:
 		cfg.CacheTTL = 0
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
 	}
 	if cfg.RootAccount == "" {
 		cfg.RootAccount = "root"
@@ -161,33 +182,48 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		AccessTokens: &accesstoken.Verifier{Keys: keys, Issuer: oauthH.Issuer(), Audience: oauthH.Issuer(), Clock: cfg.Clock},
 		Assertions:   &clientassertion.Verifier{Audience: clientkey.APIAudience(oauthH.Issuer()), Replay: oauthStore},
 	})
+	// Each invocation gets its own deadline, as each Lambda invocation
+	// does: the authorizer's, then the function's.
 	gw := &localgateway.Gateway{
-		Functions:  map[string]localgateway.ProxyHandler{route.FunctionIssue: console.Wrap(mgmt.Handle), route.FunctionOAuth: oauthH.Handle},
-		Authorizer: authz.Authorize,
+		Functions: map[string]localgateway.ProxyHandler{
+			route.FunctionIssue: deadline.Bound(cfg.RequestTimeout, console.Wrap(mgmt.Handle)),
+			route.FunctionOAuth: deadline.Bound(cfg.RequestTimeout, oauthH.Handle),
+		},
+		Authorizer: deadline.Bound(cfg.RequestTimeout, authz.Authorize),
 		CacheTTL:   cfg.CacheTTL,
 		Clock:      cfg.Clock,
 		Log:        cfg.Log,
 		Region:     "local", AccountID: "000000000000", APIID: "latchkey", Stage: "local",
 	}
 
-	root, err := svc.Bootstrap(ctx, admin.BootstrapRequest{
+	boot := admin.BootstrapRequest{
 		Account:           cfg.RootAccount,
 		AccountName:       cfg.RootAccount,
 		AllowNeverExpires: cfg.AllowNeverExpires,
 		TokenName:         "dev root admin",
 		Permissions:       cfg.RootPermissions,
 		Groups:            cfg.RootGroups,
-	})
+	}
+	created, err := svc.EnsureRootAccount(ctx, boot)
 	if err != nil {
 		_ = ln.Close()
-		return nil, fmt.Errorf("issue the root admin token: %w", err)
+		return nil, fmt.Errorf("create the root account: %w", err)
+	}
+	var rootToken, rootTokenID string
+	if created || cfg.NewRootToken {
+		root, err := svc.Bootstrap(ctx, boot)
+		if err != nil {
+			_ = ln.Close()
+			return nil, fmt.Errorf("issue the root admin token: %w", err)
+		}
+		rootToken, rootTokenID = root.Token.String(), root.Credential.ID
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	s := &Server{
 		URL:         url,
-		RootToken:   root.Token.String(),
-		RootTokenID: root.Credential.ID,
+		RootToken:   rootToken,
+		RootTokenID: rootTokenID,
 		Gateway:     gw,
 		Admin:       svc,
 		Store:       cfg.Store,

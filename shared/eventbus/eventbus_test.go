@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"reflect"
@@ -331,6 +332,37 @@ func TestPublishingStorePublishesAfterCommit(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "stay in the outbox") {
 		t.Fatalf("refusal not logged: %s", logs.String())
+	}
+}
+
+// stalled is a bus that never answers: it waits for the context to end.
+type stalled struct{}
+
+func (stalled) Publish(ctx context.Context, evs []event.Event) ([]event.Event, error) {
+	<-ctx.Done()
+	return evs, ctx.Err()
+}
+
+// TestPublishAfterCommitEndsAtTheCallersDeadline: a stalled bus holds a
+// committed write's answer until the request's deadline at most, however
+// long AfterCommitTimeout is, and the write stands with its event pending.
+func TestPublishAfterCommitEndsAtTheCallersDeadline(t *testing.T) {
+	mem := memstore.New()
+	p := &Publisher{Outbox: mem, Sink: stalled{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), AfterCommitTimeout: time.Minute}
+	svc := admin.New(Publishing(mem, p), clock.NewManual(base))
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := svc.Bootstrap(ctx, admin.BootstrapRequest{Account: "acme", Permissions: permission.All(), TokenName: "root"})
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("the write was answered after %v", took)
+	}
+	// The in-memory store writes whatever the context: both writes stand.
+	if err != nil {
+		t.Fatalf("bootstrap: %v", err)
+	}
+	if n := pending(t, mem); n < 1 {
+		t.Fatalf("%d events pending, want the account's at least", n)
 	}
 }
 

@@ -2,6 +2,7 @@ package eventbus
 
 import (
 	"context"
+	"time"
 
 	"github.com/latchkey/latchkey/shared/account"
 	"github.com/latchkey/latchkey/shared/credential"
@@ -24,7 +25,9 @@ type publishing struct {
 }
 
 // afterCommit publishes evs, detached from the caller's cancellation (the
-// request may be answered already) but bounded in time.
+// client may have gone) but bounded in time, and never past the caller's
+// deadline: the write is done, and its answer must not wait for the bus
+// until the function's timeout cuts it off.
 func (w *publishing) afterCommit(ctx context.Context, evs []event.Event) {
 	if len(evs) == 0 {
 		return
@@ -33,7 +36,11 @@ func (w *publishing) afterCommit(ctx context.Context, evs []event.Event) {
 	if timeout <= 0 {
 		timeout = DefaultAfterCommitTimeout
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	until := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(until) {
+		until = d
+	}
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), until)
 	defer cancel()
 	if st, err := w.p.Publish(ctx, evs...); err != nil {
 		w.p.log().WarnContext(ctx, "events not published yet; they stay in the outbox for the next sweep",

@@ -13,6 +13,12 @@
 // with their NewFromConfig, so they share it, passing Env.Tracer.Provider()
 // as the client's TracerProvider.
 //
+// Every call of those clients times out each attempt and caps its retries
+// (deadline.BoundAWSCalls), and Env.Start runs each invocation's handler
+// under a deadline short of the invocation's (deadline.Request), so a
+// stalled AWS service costs a request a prompt error, which the handlers
+// answer as 503, instead of Lambda's timeout.
+//
 // Every client built so traces its calls (shared/tracing), and
 // Env.Start runs the handler so that each invocation's AWS calls join the
 // invocation's X-Ray trace, sent to the X-Ray daemon Lambda runs when
@@ -34,6 +40,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/latchkey/latchkey/shared/config"
+	"github.com/latchkey/latchkey/shared/deadline"
 	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/store/dynamostore"
 	"github.com/latchkey/latchkey/shared/tracing"
@@ -79,14 +86,24 @@ func load(ctx context.Context, newTracer func(*slog.Logger) (*tracing.Tracer, er
 }
 
 // Start runs handler (any handler lambda.Start takes) as the function,
-// each invocation traced.
+// each invocation traced and its handler bounded by deadline.Request.
 func (e Env) Start(handler any) {
-	lambda.Start(e.Tracer.Wrap(lambda.NewHandler(handler)))
+	lambda.Start(e.Tracer.Wrap(bounded{lambda.NewHandler(handler)}))
+}
+
+// bounded runs each invocation under deadline.Request, inside the tracer's
+// span, so the span (and its flush) outlives the handler's deadline.
+type bounded struct{ next lambda.Handler }
+
+func (b bounded) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	ctx, cancel := deadline.Request(ctx, 0)
+	defer cancel()
+	return b.next.Invoke(ctx, payload)
 }
 
 // AWSConfig is the SDK's default configuration from the environment (see
-// the package comment). A missing region is an init error, not a function
-// whose every call fails.
+// the package comment), its calls bounded by deadline.BoundAWSCalls. A
+// missing region is an init error, not a function whose every call fails.
 func AWSConfig(ctx context.Context, optFns ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, optFns...)
 	if err != nil {
@@ -95,6 +112,7 @@ func AWSConfig(ctx context.Context, optFns ...func(*awsconfig.LoadOptions) error
 	if cfg.Region == "" {
 		return aws.Config{}, errors.New("load AWS configuration: no region (AWS_REGION is not set)")
 	}
+	deadline.BoundAWSCalls(&cfg, deadline.AttemptTimeout)
 	return cfg, nil
 }
 

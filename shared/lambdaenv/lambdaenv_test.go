@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -23,6 +25,7 @@ import (
 
 	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/config"
+	"github.com/latchkey/latchkey/shared/deadline"
 	"github.com/latchkey/latchkey/shared/store"
 	"github.com/latchkey/latchkey/shared/store/dynamostore"
 	"github.com/latchkey/latchkey/shared/tracing"
@@ -298,5 +301,49 @@ func TestAWSCallsAreTraced(t *testing.T) {
 	}
 	if len(calls) != 3 {
 		t.Errorf("%d client spans, want the three calls", len(calls))
+	}
+}
+
+// TestAWSCallsAreBounded: the clients built from AWSConfig time out each
+// attempt and make deadline.Attempts attempts, so a stalled service fails
+// a call before the request's deadline.
+func TestAWSCallsAreBounded(t *testing.T) {
+	lambdaEnvironment(t, nil)
+	cfg, err := AWSConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, o := range map[string]struct {
+		http    any
+		retryer aws.Retryer
+	}{
+		"DynamoDB": {dynamodb.NewFromConfig(cfg).Options().HTTPClient, dynamodb.NewFromConfig(cfg).Options().Retryer},
+		"KMS":      {kms.NewFromConfig(cfg).Options().HTTPClient, kms.NewFromConfig(cfg).Options().Retryer},
+	} {
+		if hc, ok := o.http.(*awshttp.BuildableClient); !ok || hc.GetTimeout() != deadline.AttemptTimeout {
+			t.Errorf("%s: HTTP client %T without the attempt timeout", name, o.http)
+		}
+		if got := o.retryer.MaxAttempts(); got != deadline.Attempts {
+			t.Errorf("%s: %d attempts", name, got)
+		}
+	}
+}
+
+// TestInvocationsEndShortOfTheirDeadline: the handler Start runs sees a
+// deadline deadline.Margin before the invocation's.
+func TestInvocationsEndShortOfTheirDeadline(t *testing.T) {
+	var seen time.Time
+	h := bounded{lambda.NewHandler(func(ctx context.Context) error {
+		seen, _ = ctx.Deadline()
+		return nil
+	})}
+	at := time.Now().Add(10 * time.Second)
+	ctx, cancel := context.WithDeadline(context.Background(), at)
+	defer cancel()
+	if _, err := h.Invoke(ctx, []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if want := at.Add(-deadline.Margin); !seen.Equal(want) {
+		t.Fatalf("handler's deadline %v, want %v", seen, want)
 	}
 }

@@ -5,7 +5,9 @@
 // the method ARN keep the path as requested), a REQUEST authorizer in
 // front of protected routes with identity sources (Authorization header and
 // source IP) and a result cache, the source IP taken from the connection,
-// proxy events in and proxy responses out. Each route's authorizer keys its
+// proxy events in and proxy responses out, and API Gateway's own answers
+// (shared/deploy's gateway responses: an authorizer error is a 503 with
+// Retry-After). Each route's authorizer keys its
 // cache by that authorizer's identity sources (route.IdentitySources), as
 // the deployed API does.
 package localgateway
@@ -202,8 +204,11 @@ func (g *Gateway) authorize(ctx context.Context, w http.ResponseWriter, rt route
 				writeError(w, apigw.Unauthorized("the credential is not valid"))
 				return nil, false
 			}
+			// The authorizer could not decide (it never allows then): the
+			// AUTHORIZER_FAILURE gateway response, a 503 the client may
+			// retry (shared/deploy).
 			g.log().ErrorContext(ctx, "authorizer failed", "request_id", req.RequestContext.RequestID, "error", err.Error())
-			writeError(w, &apigw.Error{Status: http.StatusInternalServerError, Code: apigw.CodeServerError, Description: "authorizer error"})
+			writeError(w, apigw.Unavailable(1))
 			return nil, false
 		}
 		if g.CacheTTL > 0 {

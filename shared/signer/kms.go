@@ -6,7 +6,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -201,11 +200,9 @@ var kmsTransient = map[string]bool{
 
 // classifyKMS marks errors a caller may retry later (what the SDK's
 // retryer retries, and KMS's own codes for a passing failure) with
-// ErrUnavailable, keeping the API error in the chain.
+// ErrUnavailable, keeping the API error in the chain. The caller's ended
+// context is not a passing failure of KMS (awserr.Transient).
 func classifyKMS(err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
 	if awserr.Transient(err) || kmsTransient[awserr.Code(err)] {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
