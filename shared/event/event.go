@@ -6,7 +6,7 @@ package event
 import (
 	"fmt"
 	"maps"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/latchkey/latchkey/shared/apitoken"
@@ -102,13 +102,13 @@ func New(t Type, account, credentialID, actor string, now time.Time, detail map[
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 // NewID returns an ID that sorts by time: 10 characters for the
-// millisecond of t (Crockford base32, as a ULID), 4 for a sequence number
-// within that millisecond in this process, and 6 random characters. So two
+// millisecond of t (Crockford base32, as a ULID), 4 for a number counting
+// this process's IDs, and 6 random characters. So two
 // events of one request or one process keep their order even within a
 // millisecond, which the history's newest-first listing relies on.
 func NewID(t time.Time) (string, error) {
 	ms := uint64(max(t.UnixMilli(), 0))
-	n := sequence(ms)
+	n := seq.Add(1) & (1<<20 - 1)
 	var b [14]byte
 	for i := 9; i >= 0; i-- {
 		b[i] = crockford[ms&31]
@@ -125,29 +125,11 @@ func NewID(t time.Time) (string, error) {
 	return string(b[:]) + r, nil
 }
 
-// seq numbers the IDs made within one millisecond.
-var seq struct {
-	sync.Mutex
-	ms uint64
-	n  uint32
-}
+// seq numbers the IDs this process makes, whatever their millisecond:
+// two IDs of one millisecond sort in the order they were made, even when
+// IDs of other milliseconds (a clock that moved back, or a test's clock
+// far ahead) were made in between. It wraps after 2^20, the four
+// characters the number has; a pair that straddles the wrap within one
+// millisecond is the one case left to the random part.
+var seq atomic.Uint32
 
-// sequence returns the next number for ms: 0 for a new millisecond, one
-// more for the same one. A millisecond older than the last (a clock moved
-// back) gets 0; order across such a jump is not promised.
-func sequence(ms uint64) uint32 {
-	seq.Lock()
-	defer seq.Unlock()
-	switch {
-	case ms > seq.ms:
-		seq.ms, seq.n = ms, 0
-	case ms == seq.ms && seq.n < 1<<20-1:
-		seq.n++
-	case ms == seq.ms:
-		// 2^20 IDs in one millisecond: keep the last number; the random
-		// part still keeps IDs unique.
-	default:
-		return 0
-	}
-	return seq.n
-}

@@ -28,3 +28,26 @@ func TestIDsSortByTimeWithinAMillisecond(t *testing.T) {
 		t.Fatal("duplicate ids")
 	}
 }
+
+// IDs of one millisecond keep the order they were made in, even when an
+// ID of a later millisecond (another clock, far ahead) came between them.
+func TestIDsKeepOrderWithinAMillisecond(t *testing.T) {
+	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	seq.Store(0) // far from the wrap, which is the one case left to chance
+	for range 100 {
+		first, err := NewID(now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := NewID(now.AddDate(1, 0, 0)); err != nil {
+			t.Fatal(err)
+		}
+		second, err := NewID(now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if second <= first {
+			t.Fatalf("%s made after %s sorts before it", second, first)
+		}
+	}
+}
