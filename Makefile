@@ -191,8 +191,10 @@ console-test-deps: $(CONSOLE)/node_modules/.package-lock.json ## Install what th
 
 LOAD_PHASE   ?= 5s
 LOAD_CLIENTS ?= 32
+# The dev server's peak RSS must stay under this (MiB).
+LOAD_MAX_RSS_MIB ?= 256
 .PHONY: load
-load: ## Load test: latchkey dev on loopback driven by latchkey load (LOAD_PHASE per phase, LOAD_CLIENTS clients)
+load: ## Load test: latchkey dev on loopback driven by latchkey load (LOAD_PHASE per phase, LOAD_CLIENTS clients); fails at a peak RSS of LOAD_MAX_RSS_MIB
 	@mkdir -p $(BUILD_DIR) && $(GO) build -o $(BUILD_DIR)/latchkey ./cmd/latchkey
 	@dir=$$(mktemp -d); port=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'); \
 	  $(BUILD_DIR)/latchkey dev --quiet --addr 127.0.0.1:$$port --root-token-file $$dir/root.token > $$dir/dev.log 2>&1 & pid=$$!; \
@@ -201,7 +203,7 @@ load: ## Load test: latchkey dev on loopback driven by latchkey load (LOAD_PHASE
 	  [ -s $$dir/root.token ] || { cat $$dir/dev.log; exit 1; }; \
 	  echo "machine: $$(nproc) cores, $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $$(go version | cut -d' ' -f3)"; \
 	  $(BUILD_DIR)/latchkey load --url http://127.0.0.1:$$port --token-file $$dir/root.token \
-	    --phase $(LOAD_PHASE) --clients $(LOAD_CLIENTS) --server-pid $$pid
+	    --phase $(LOAD_PHASE) --clients $(LOAD_CLIENTS) --server-pid $$pid --max-rss-mib $(LOAD_MAX_RSS_MIB)
 
 .PHONY: clean
 clean: ## Remove build output
