@@ -201,10 +201,15 @@ var kmsTransient = map[string]bool{
 
 // classifyKMS marks errors a caller may retry later (what the SDK's
 // retryer retries, and KMS's own codes for a passing failure) with
-// ErrUnavailable, keeping the API error in the chain.
+// ErrUnavailable, and throttling with ErrThrottled, keeping the API error
+// in the chain. A throttle the SDK's retry quota cut short still carries
+// KMS's error (the retryer joins the two).
 func classifyKMS(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
+	}
+	if awserr.HasCode(err, "ThrottlingException") {
+		return fmt.Errorf("%w: %w", ErrThrottled, err)
 	}
 	if awserr.Transient(err) || kmsTransient[awserr.Code(err)] {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
