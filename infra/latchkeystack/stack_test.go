@@ -404,10 +404,7 @@ func TestSigningKeys(t *testing.T) {
 		sys := model(t, tc.s)
 		for _, fn := range []string{deploy.FunctionOAuth, deploy.FunctionAuthorizer} {
 			r, _ := tc.s.tmpl.get(sys.Functions[fn].LogicalID)
-			var order []string
-			for _, id := range refsIn(path(r.Props, "Environment", "Variables", deploy.EnvKMSKeyIDs)) {
-				order = append(order, id)
-			}
+			order := refsIn(path(r.Props, "Environment", "Variables", deploy.EnvKMSKeyIDs))
 			var want []string
 			for _, n := range tc.names {
 				want = append(want, byName[n])

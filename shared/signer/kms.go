@@ -68,6 +68,7 @@ func FetchKMSPublicKey(ctx context.Context, api KMSAPI, keyID string) (PublicKey
 	// implementations (moto) still fill in only the old one.
 	spec := string(out.KeySpec)
 	if spec == "" {
+		//lint:ignore SA1019 moto fills in only the deprecated field
 		spec = string(out.CustomerMasterKeySpec)
 	}
 	if spec != string(types.KeySpecEccNistP256) {
