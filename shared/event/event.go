@@ -125,29 +125,37 @@ func NewID(t time.Time) (string, error) {
 	return string(b[:]) + r, nil
 }
 
-// seq numbers the IDs made within one millisecond.
+// seq numbers the IDs made within one millisecond, each millisecond on
+// its own: a process may read more than one clock (tests run servers on
+// clocks of their own side by side), and a clock far ahead must not reset
+// the count of another's millisecond. A slot (of 1024) holds one
+// millisecond; one that another millisecond took over starts again at 0,
+// so order is promised within a millisecond, not across a clock moved back
+// past the slot's reuse.
 var seq struct {
 	sync.Mutex
-	ms uint64
-	n  uint32
+	slots [1024]struct {
+		ms uint64
+		n  uint32
+	}
 }
 
 // sequence returns the next number for ms: 0 for a new millisecond, one
-// more for the same one. A millisecond older than the last (a clock moved
-// back) gets 0; order across such a jump is not promised.
+// more for the same one.
 func sequence(ms uint64) uint32 {
 	seq.Lock()
 	defer seq.Unlock()
+	// Fibonacci hashing: clocks a round number of days apart (a multiple
+	// of 1024 ms) must not share slots.
+	s := &seq.slots[(ms*0x9E3779B97F4A7C15)>>54]
 	switch {
-	case ms > seq.ms:
-		seq.ms, seq.n = ms, 0
-	case ms == seq.ms && seq.n < 1<<20-1:
-		seq.n++
-	case ms == seq.ms:
+	case s.ms != ms:
+		s.ms, s.n = ms, 0
+	case s.n < 1<<20-1:
+		s.n++
+	default:
 		// 2^20 IDs in one millisecond: keep the last number; the random
 		// part still keeps IDs unique.
-	default:
-		return 0
 	}
-	return seq.n
+	return s.n
 }
