@@ -14,10 +14,11 @@ import (
 var _ store.Outbox = (*Store)(nil)
 
 // DefaultMaxEvents is the history's default cap, in rows. A row of the
-// dev server's history (a token.exchanged event) takes about 630 bytes of
+// dev server's history (a token.exchanged event) takes about 650 bytes of
 // heap with its indexes (BenchmarkHistoryRow), so a full history is about
-// 60 MB.
-const DefaultMaxEvents = 100_000
+// 33 MB of live heap, and the dev server's resident size under sustained
+// load about four times that (README "latchkey dev's memory is bounded").
+const DefaultMaxEvents = 50_000
 
 // history holds the event rows in three ordered indexes, so that a write,
 // a page of a list, a published mark and an eviction each cost a few tree

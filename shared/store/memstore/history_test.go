@@ -15,12 +15,14 @@ import (
 
 var t0 = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 
-// appendAt appends one token.exchanged event of account acme at at and
-// returns it as stored.
+// appendAt appends one token.exchanged event of account acme at at, with
+// the details the token endpoint records, and returns it.
 func appendAt(t testing.TB, s *Store, at time.Time) event.Event {
 	t.Helper()
-	e, err := event.New(event.TokenExchanged, "acme", "AAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAA", at,
-		map[string]string{"scope": "apikeys:view", "source_ip": "192.0.2.1"})
+	e, err := event.New(event.TokenExchanged, "acme", "AAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAA", at, map[string]string{
+		"name": "load 17", "scope": "apikeys:view", "auth_method": "client_secret_post",
+		"jti": "4fJ2kQ9xLmN3pR7sT1vW", "source_ip": "192.0.2.1", "expires_at": at.Add(time.Hour).Format(time.RFC3339),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
