@@ -1,4 +1,5 @@
-# Latchkey — the two commands a newcomer needs are `make dev` and `make test`.
+# Latchkey — the two commands a newcomer needs are `make dev` and `make test`;
+# `make check` is the inner loop (under a minute, no moto, Node or Chromium).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -17,12 +18,24 @@ MAX_BOOTSTRAP_BYTES := 13500000
 CDK         ?= npx --yes aws-cdk@2.1148.1
 CDK_FLAGS   ?=
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# Package sets, listed only by the targets that use them (recursive
+# variables), so that other targets and `make -n` run no `go list`.
 # Packages whose tests start moto_server (they import shared/awstest).
-INTEGRATION := $(shell $(GO) list -f '{{.ImportPath}}: {{join .TestImports " "}} {{join .XTestImports " "}}' ./... 2>/dev/null | grep 'shared/awstest' | cut -d: -f1)
+INTEGRATION = $(shell $(GO) list -f '{{.ImportPath}}: {{join .TestImports " "}} {{join .XTestImports " "}}' ./... 2>/dev/null | grep 'shared/awstest' | cut -d: -f1)
 # The CDK stack's tests drive a Node process through jsii; they run apart,
 # without -race (infra/latchkeystack/jsiiclose_race_test.go says why).
-INFRA       := $(shell $(GO) list ./infra/... 2>/dev/null)
-UNIT        := $(filter-out $(INTEGRATION) $(INFRA),$(shell $(GO) list ./... 2>/dev/null))
+INFRA       = $(shell $(GO) list ./infra/... 2>/dev/null)
+UNIT        = $(filter-out $(INTEGRATION) $(INFRA),$(shell $(GO) list ./... 2>/dev/null))
+# The unit tests that need Node or Chromium (shared/console): the console's
+# pages rebuilt with npm, its rule run in Node, its browser test. make check
+# leaves them out; make test runs them.
+NODE_TESTS  := ^(TestDistIsCurrent|TestConsoleChangeRuleMatchesGo|TestConsoleInBrowser)$$
+# staticcheck, pinned. It checks every package but STATICCHECK_EXCLUDE, whose
+# findings are for those packages' own changes to settle: the deprecated
+# otelaws package (shared/tracing) and plain string context keys in the
+# tests of both.
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+STATICCHECK_EXCLUDE := shared/lambdaenv shared/tracing
 
 .PHONY: help
 help: ## List the targets
@@ -31,6 +44,10 @@ help: ## List the targets
 .PHONY: dev
 dev: ## Run the whole API on 127.0.0.1:3000 (in-memory store); prints an admin token
 	$(GO) run ./cmd/latchkey dev $(DEV_FLAGS)
+
+.PHONY: check
+check: lint ## The inner loop (under a minute): go vet, gofmt, staticcheck, unit tests; no moto, Node or Chromium
+	$(GO) test -count=1 -skip '$(NODE_TESTS)' $(UNIT)
 
 .PHONY: test
 test: lint build test-unit test-infra fuzz test-integration ## Every test: lint, the arm64 build (size limit), unit, CDK stack and cfn-lint, short fuzz runs, integration on moto_server
@@ -130,11 +147,12 @@ bench: ## One performance report: benchmarks vs baselines, arm64 sizes, cold sta
 	exit $$fail
 
 .PHONY: lint
-lint: ## go vet and gofmt
+lint: ## go vet, gofmt and staticcheck
 	$(GO) vet ./...
 	$(GO) vet -tags bench ./shared/benchreport
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(STATICCHECK) $(filter-out $(addprefix $(shell $(GO) list -m)/,$(STATICCHECK_EXCLUDE)),$(shell $(GO) list ./...))
 
 .PHONY: build
 build: console ## Build the console, then each function as .build/<name>/bootstrap (linux/arm64, provided.al2023); prints sizes, fails at 13.5 MB or more
@@ -181,18 +199,20 @@ $(CONSOLE)/node_modules/.package-lock.json: $(CONSOLE)/package-lock.json
 console: $(CONSOLE)/node_modules/.package-lock.json ## Build the console and API docs pages into shared/console/dist (commit the result)
 	cd $(CONSOLE) && npm run --silent build
 
+# A test target installs no system packages: .ci/run installs Chromium for
+# CI, the README's set-up for a developer's machine.
 .PHONY: console-test-deps
-console-test-deps: $(CONSOLE)/node_modules/.package-lock.json ## Install what the console's tests need: its npm packages and Chromium
+console-test-deps: $(CONSOLE)/node_modules/.package-lock.json ## The console's npm packages; fails early when Chromium is missing
 	@if [ -z "$${LATCHKEY_CHROMIUM:-}" ] && ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null && ! command -v google-chrome >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; \
-	  elif sudo -n true 2>/dev/null; then sudo apt-get install -y chromium || { sudo apt-get update && sudo apt-get install -y chromium; }; \
-	  else echo "The console's browser tests need Chromium: sudo apt-get install -y chromium (or set LATCHKEY_CHROMIUM)"; exit 1; fi; \
+	  echo "The console's browser tests need Chromium: sudo apt-get install -y chromium (or set LATCHKEY_CHROMIUM to a Chrome)"; exit 1; \
 	fi
 
 LOAD_PHASE   ?= 5s
 LOAD_CLIENTS ?= 32
+# The dev server's peak RSS must stay under this (MiB).
+LOAD_MAX_RSS_MIB ?= 256
 .PHONY: load
-load: ## Load test: latchkey dev on loopback driven by latchkey load (LOAD_PHASE per phase, LOAD_CLIENTS clients)
+load: ## Load test: latchkey dev on loopback driven by latchkey load (LOAD_PHASE per phase, LOAD_CLIENTS clients); fails at a peak RSS of LOAD_MAX_RSS_MIB
 	@mkdir -p $(BUILD_DIR) && $(GO) build -o $(BUILD_DIR)/latchkey ./cmd/latchkey
 	@dir=$$(mktemp -d); port=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'); \
 	  $(BUILD_DIR)/latchkey dev --quiet --addr 127.0.0.1:$$port --root-token-file $$dir/root.token > $$dir/dev.log 2>&1 & pid=$$!; \
@@ -201,7 +221,7 @@ load: ## Load test: latchkey dev on loopback driven by latchkey load (LOAD_PHASE
 	  [ -s $$dir/root.token ] || { cat $$dir/dev.log; exit 1; }; \
 	  echo "machine: $$(nproc) cores, $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $$(go version | cut -d' ' -f3)"; \
 	  $(BUILD_DIR)/latchkey load --url http://127.0.0.1:$$port --token-file $$dir/root.token \
-	    --phase $(LOAD_PHASE) --clients $(LOAD_CLIENTS) --server-pid $$pid
+	    --phase $(LOAD_PHASE) --clients $(LOAD_CLIENTS) --server-pid $$pid --max-rss-mib $(LOAD_MAX_RSS_MIB)
 
 .PHONY: clean
 clean: ## Remove build output

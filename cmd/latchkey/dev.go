@@ -11,8 +11,10 @@ import (
 
 	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/devserver"
+	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/permission"
 	"github.com/latchkey/latchkey/shared/store"
+	"github.com/latchkey/latchkey/shared/store/memstore"
 )
 
 func newDevCmd() *cobra.Command {
@@ -27,9 +29,15 @@ func newDevCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the whole API on one local HTTP server",
-		Long: `Runs the token-management API and the authorizer on one local HTTP server,
+		Long: fmt.Sprintf(`Runs the token-management API and the authorizer on one local HTTP server,
 with API Gateway's REST semantics, an in-memory store and a local signing key.
 It creates a root account and prints an admin token holding every permission.
+
+The in-memory history keeps rows for $%[1]s (default %[2]d)
+and at most %[3]d of them, dropping the oldest published rows first; events are
+published (to the log, or --event-bus) every %[4]s, so memory stays bounded
+under load. --sweep-interval 0 publishes nothing, and then the history grows
+with every event.
 
 With --table (or LATCHKEY_TABLE) it uses that DynamoDB table instead, through
 the usual AWS settings; AWS_ENDPOINT_URL points it at a local endpoint such as
@@ -40,7 +48,7 @@ ID' issues one too, and 'latchkey tokens revoke ID' retires an old one.
 
 Each request has a deadline (--request-timeout) in the authorizer and in the
 function, as deployed: a store that stops answering gets a 503
-temporarily_unavailable with Retry-After, not a hanging request.`,
+temporarily_unavailable with Retry-After, not a hanging request.`, config.EnvEventRetentionDays, event.DefaultRetention/(24*time.Hour), memstore.DefaultMaxEvents, devserver.DefaultPublishInterval),
 		Example: `  latchkey dev
   latchkey dev --addr 127.0.0.1:8080 --root-token-file root.token
   AWS_ENDPOINT_URL=http://127.0.0.1:5000 latchkey dev --table latchkey --create-table
@@ -56,8 +64,13 @@ temporarily_unavailable with Retry-After, not a hanging request.`,
 			if table == "" {
 				table = os.Getenv(config.EnvTable)
 			}
+			// History rows are kept as long as the deployment keeps them.
+			eventRetention, err := config.Duration(config.EnvEventRetentionDays, 24*time.Hour, event.DefaultRetention)
+			if err != nil {
+				return err
+			}
 			var st store.Store
-			storeName := "in-memory (lost when the server stops)"
+			storeName := fmt.Sprintf("in-memory (lost when the server stops; history capped at %d rows)", memstore.DefaultMaxEvents)
 			if table != "" {
 				cfg, err := servingAWSConfig()
 				if err != nil {
@@ -67,6 +80,7 @@ temporarily_unavailable with Retry-After, not a hanging request.`,
 				if err != nil {
 					return err
 				}
+				ts.EventRetention = eventRetention
 				st, storeName = ts, "DynamoDB table "+table
 			}
 			if !cmd.Flags().Changed("authorizer-cache-ttl") {
@@ -99,7 +113,7 @@ temporarily_unavailable with Retry-After, not a hanging request.`,
 				Addr: addr, Store: st, Log: log, CacheTTL: cacheTTL, RequestTimeout: requestTimeout,
 				RootAccount: account, NewRootToken: newToken,
 				RootPermissions: perms, AllowNeverExpires: neverOK,
-				SweepInterval: sweepInterval, EventSink: sink,
+				SweepInterval: sweepInterval, EventSink: sink, EventRetention: eventRetention,
 			})
 			if err != nil {
 				return err

@@ -62,8 +62,10 @@ at a local or test deployment, not production.`,
 				if err != nil {
 					return fmt.Errorf("--server-pid: %w", err)
 				}
-				fmt.Fprintf(out, "\nserver memory: peak RSS %d MiB, now %d MiB (limit %d MiB)\n", peak>>20, cur>>20, maxRSS)
-				if maxRSS > 0 && peak>>20 > int64(maxRSS) {
+				fmt.Fprintf(out, "\nserver memory: peak RSS %.1f MiB, now %.1f MiB (must stay under %d MiB)\n",
+					float64(peak)/(1<<20), float64(cur)/(1<<20), maxRSS)
+				if !loadgen.UnderLimit(peak, maxRSS) {
+					fmt.Fprintf(out, "server memory: peak RSS reached the %d MiB limit\n", maxRSS)
 					ok = false
 				}
 			}
@@ -83,7 +85,7 @@ at a local or test deployment, not production.`,
 	f.IntVar(&cfg.Pool, "pool", 64, "tokens created up front and shared by the clients")
 	f.StringSliceVar(&cfg.Phases, "phases", nil, "phases to run ("+strings.Join(loadgen.AllPhases, ", ")+"; default all)")
 	f.IntVar(&serverPID, "server-pid", 0, "report this local server process's memory (Linux)")
-	f.IntVar(&maxRSS, "max-rss-mib", 1024, "with --server-pid: fail when the server's peak RSS exceeds this")
+	f.IntVar(&maxRSS, "max-rss-mib", 256, "with --server-pid: fail when the server's peak RSS reaches this many MiB (0: no limit)")
 	return cmd
 }
 

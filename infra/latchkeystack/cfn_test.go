@@ -84,9 +84,7 @@ func refsIn(v any) []string {
 				out = append(out, id)
 			}
 			if sub, ok := v["Fn::Sub"].(string); ok {
-				for _, m := range subRefs(sub) {
-					out = append(out, m)
-				}
+				out = append(out, subRefs(sub)...)
 			}
 			for _, x := range v {
 				walk(x)

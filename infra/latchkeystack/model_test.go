@@ -27,6 +27,9 @@ type system struct {
 	// GatewayResponses maps API Gateway's response types to the API's
 	// answer in their place.
 	GatewayResponses map[string]gatewayResponse
+	// LogAlarms maps "namespace/metric" to the alarm on a metric that a
+	// metric filter derives from a function's log group.
+	LogAlarms map[string]logAlarm
 }
 
 // gatewayResponse is one of API Gateway's own answers as the API rewrites
@@ -57,6 +60,55 @@ func gatewayResponseOf(status any, headers map[string]any, prefix string, templa
 		}
 	}
 	return r
+}
+
+// logAlarm is an alarm on a metric a function's log lines make.
+type logAlarm struct {
+	// Function is the function whose log group the filter watches.
+	Function, FilterPattern, MetricValue string
+	Statistic                            string
+	Period, EvaluationPeriods            int
+	Threshold                            string
+	Comparison, MissingData              string
+}
+
+// logAlarmsOf reads the log-metric alarms of a template whose functions
+// are of type fnType, each function's log group named by its
+// LoggingConfig.LogGroup.
+func logAlarmsOf(t cfn, fnType string) (map[string]logAlarm, error) {
+	fnByGroup := map[string]string{}
+	for _, r := range t.all(fnType) {
+		if g := refOf(path(r.Props, "LoggingConfig", "LogGroup")); g != "" {
+			fnByGroup[g] = functionTagOf(r.Props)
+		}
+	}
+	type source struct{ fn, pattern, value string }
+	metrics := map[string]source{}
+	for _, f := range t.all("AWS::Logs::MetricFilter") {
+		fn, ok := fnByGroup[refOf(f.Props["LogGroupName"])]
+		if !ok {
+			return nil, fmt.Errorf("metric filter %s watches no function's log group", f.ID)
+		}
+		for _, tr := range asList(f.Props["MetricTransformations"]) {
+			key := fmt.Sprint(path(tr, "MetricNamespace")) + "/" + fmt.Sprint(path(tr, "MetricName"))
+			metrics[key] = source{fn, fmt.Sprint(f.Props["FilterPattern"]), fmt.Sprint(path(tr, "MetricValue"))}
+		}
+	}
+	out := map[string]logAlarm{}
+	for _, a := range t.all("AWS::CloudWatch::Alarm") {
+		key := fmt.Sprint(a.Props["Namespace"]) + "/" + fmt.Sprint(a.Props["MetricName"])
+		src, ok := metrics[key]
+		if !ok {
+			continue
+		}
+		out[key] = logAlarm{
+			Function: src.fn, FilterPattern: src.pattern, MetricValue: src.value,
+			Statistic: fmt.Sprint(a.Props["Statistic"]), Period: num(a.Props["Period"]),
+			EvaluationPeriods: num(a.Props["EvaluationPeriods"]), Threshold: fmt.Sprint(a.Props["Threshold"]),
+			Comparison: fmt.Sprint(a.Props["ComparisonOperator"]), MissingData: fmt.Sprint(a.Props["TreatMissingData"]),
+		}
+	}
+	return out, nil
 }
 
 type function struct {
@@ -344,7 +396,9 @@ func fromCDK(t cfn) (system, error) {
 			}
 		}
 	}
-	return sys, nil
+	alarms, err := logAlarmsOf(t, "AWS::Lambda::Function")
+	sys.LogAlarms = alarms
+	return sys, err
 }
 
 // fromSAM reads the system out of template.yaml, applying SAM's Globals
@@ -487,7 +541,9 @@ func fromSAM(t cfn) (system, error) {
 		return sys, fmt.Errorf("%d tables", len(tables))
 	}
 	sys.Table = tableOf(tables[0].Props)
-	return sys, nil
+	alarms, err := logAlarmsOf(t, "AWS::Serverless::Function")
+	sys.LogAlarms = alarms
+	return sys, err
 }
 
 // samEvent renders the template.yaml event a route needs, for messages

@@ -38,7 +38,8 @@ func loadSAM(t *testing.T) (cfn, system) {
 // environment names, granted actions and their conditions), routes with
 // their function and the authorizer guarding each, stage, each authorizer's
 // function, identity sources and cache TTL, API Gateway's own responses
-// (status, headers, body), table, and schedule.
+// (status, headers, body), table, schedule, and the alarms on metrics the
+// functions' logs make (KMS throttling of oauth).
 func TestSAMTemplateMatchesStack(t *testing.T) {
 	_, sam := loadSAM(t)
 	cdk := model(t, defaults)
@@ -105,6 +106,7 @@ func TestSAMTemplateMatchesStack(t *testing.T) {
 		"authorizers": {sam.Authorizers, cdk.Authorizers},
 		"table":       {sam.Table, cdk.Table},
 		"schedules":   {sam.Schedules, cdk.Schedules},
+		"log alarms":  {sam.LogAlarms, cdk.LogAlarms},
 	} {
 		if !reflect.DeepEqual(pair[0], pair[1]) {
 			t.Errorf("%s: template.yaml %v, stack %v", what, pair[0], pair[1])

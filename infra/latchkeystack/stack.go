@@ -401,8 +401,10 @@ func addRoutes(api awsapigateway.RestApi, fns map[string]awslambda.Function, aut
 }
 
 // newAlarms watches what needs a person: the authorizer failing (every
-// protected route then answers 500), the API answering 5xx, and functions
-// throttled by Lambda's concurrency limit.
+// protected route then answers 500), the API answering 5xx, functions
+// throttled by Lambda's concurrency limit, and KMS throttling the oauth
+// function's signatures (the account's ECC request quota, which bounds
+// /oauth/token).
 func newAlarms(stack awscdk.Stack, s Settings, api awsapigateway.RestApi, fns map[string]awslambda.Function) {
 	var action awscloudwatch.IAlarmAction
 	if s.AlarmEmail != "" {
@@ -434,6 +436,15 @@ func newAlarms(stack awscdk.Stack, s Settings, api awsapigateway.RestApi, fns ma
 		alarm(f.LogicalID+"Throttles", "Lambda throttled the "+f.Name+" function (concurrency limit reached)",
 			fns[f.Name].MetricThrottles(sum), 1)
 	}
+	kmsThrottles := awslogs.NewMetricFilter(stack, jsii.String("OAuthKMSThrottleFilter"), &awslogs.MetricFilterProps{
+		LogGroup:        fns[deploy.FunctionOAuth].LogGroup(),
+		FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(deploy.KMSThrottleFilterPattern)),
+		MetricNamespace: jsii.String(deploy.MetricNamespace),
+		MetricName:      jsii.String(deploy.KMSThrottlesMetric),
+		MetricValue:     jsii.String("1"),
+	})
+	alarm(deploy.KMSThrottlesMetric, "KMS throttled the oauth function's signing key (ECC request quota reached); clients got 503",
+		kmsThrottles.Metric(sum), 1)
 }
 
 func stringPtrs(m map[string]string) *map[string]*string {

@@ -330,7 +330,7 @@ func TestAlarms(t *testing.T) {
 			t.Errorf("alarm %s has actions without alarmEmail", a.ID)
 		}
 	}
-	want := []string{"AWS/Lambda Errors authorizer", "AWS/ApiGateway 5XXError "}
+	want := []string{"AWS/Lambda Errors authorizer", "AWS/ApiGateway 5XXError ", deploy.MetricNamespace + " " + deploy.KMSThrottlesMetric + " "}
 	for _, f := range deploy.Functions {
 		want = append(want, "AWS/Lambda Throttles "+f.Name)
 	}
@@ -341,6 +341,21 @@ func TestAlarms(t *testing.T) {
 		if len(asList(a.Props["AlarmActions"])) != 1 {
 			t.Errorf("with alarmEmail, alarm %s has actions %v", a.ID, a.Props["AlarmActions"])
 		}
+	}
+}
+
+// TestKMSThrottleAlarm: KMS throttling of the oauth function's signatures
+// is counted from its own log group by the pattern that matches what
+// shared/oauth logs, and one in 5 minutes fires an alarm.
+func TestKMSThrottleAlarm(t *testing.T) {
+	want := logAlarm{
+		Function: deploy.FunctionOAuth, FilterPattern: deploy.KMSThrottleFilterPattern, MetricValue: "1",
+		Statistic: "Sum", Period: 300, EvaluationPeriods: 1, Threshold: "1",
+		Comparison: "GreaterThanOrEqualToThreshold", MissingData: "notBreaching",
+	}
+	got := model(t, defaults).LogAlarms
+	if a := got[deploy.MetricNamespace+"/"+deploy.KMSThrottlesMetric]; a != want || len(got) != 1 {
+		t.Errorf("log alarms %+v, want only %+v", got, want)
 	}
 }
 
@@ -387,10 +402,7 @@ func TestSigningKeys(t *testing.T) {
 		sys := model(t, tc.s)
 		for _, fn := range []string{deploy.FunctionOAuth, deploy.FunctionAuthorizer} {
 			r, _ := tc.s.tmpl.get(sys.Functions[fn].LogicalID)
-			var order []string
-			for _, id := range refsIn(path(r.Props, "Environment", "Variables", deploy.EnvKMSKeyIDs)) {
-				order = append(order, id)
-			}
+			order := refsIn(path(r.Props, "Environment", "Variables", deploy.EnvKMSKeyIDs))
 			var want []string
 			for _, n := range tc.names {
 				want = append(want, byName[n])

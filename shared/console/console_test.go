@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -342,7 +341,11 @@ func readTree(t *testing.T, fsys fs.FS, root string) map[string][]byte {
 // TestIssueBinaryFitsLambda builds the issue function as `make build` does
 // and keeps it under deploy.MaxBootstrapBytes with the pages embedded.
 func TestIssueBinaryFitsLambda(t *testing.T) {
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	// go test puts its own toolchain's bin directory first on PATH.
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(t.TempDir(), "bootstrap")
 	cmd := exec.Command(goTool, "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", out, "../../functions/issue")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")

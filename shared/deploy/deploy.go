@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/route"
+	"github.com/latchkey/latchkey/shared/signer"
 	"github.com/latchkey/latchkey/shared/store/dynamostore"
 )
 
@@ -78,6 +79,14 @@ const (
 	ThrottleBurst = 100
 	// LogRetentionDays applies to function logs and API access logs.
 	LogRetentionDays = 30
+	// MetricNamespace holds the metrics the stack derives from the
+	// functions' logs.
+	MetricNamespace = "Latchkey"
+	// KMSThrottlesMetric counts the oauth function's requests that KMS
+	// throttled: a metric filter on its log group matches
+	// KMSThrottleFilterPattern, and an alarm fires on one in 5 minutes.
+	KMSThrottlesMetric       = "OAuthKMSThrottles"
+	KMSThrottleFilterPattern = "{ $." + signer.ThrottledLogKey + " IS TRUE }"
 	// SweepSchedule runs the sweeper: every 15 minutes, so a warning or an
 	// expiry event follows the day boundary closely and a failed run is
 	// retried soon; the sparse indexes keep an idle run to a few Queries.

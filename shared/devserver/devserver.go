@@ -79,6 +79,16 @@ type Config struct {
 	// EventSink receives the events the sweeper drains from the outbox; nil
 	// leaves them there (for a deployment's own sweeper to publish).
 	EventSink eventbus.Sink
+	// PublishInterval is how often, between sweeps, the outbox is drained
+	// to EventSink (DefaultPublishInterval when zero), so that under load
+	// the in-memory outbox holds seconds of events, not a sweep interval's.
+	PublishInterval time.Duration
+	// EventRetention and MaxEvents configure the default in-memory store:
+	// history rows expire at their time plus EventRetention by Clock (zero
+	// keeps each event's own ExpiresAt), and the history holds at most
+	// MaxEvents rows (memstore.DefaultMaxEvents when zero).
+	EventRetention time.Duration
+	MaxEvents      int
 	// Signer signs access tokens; a fresh local P-256 key when nil. The
 	// authorizer verifies access tokens with its public key.
 	Signer signer.Signer
@@ -113,11 +123,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Addr == "" {
 		cfg.Addr = DefaultAddr
 	}
-	if cfg.Store == nil {
-		cfg.Store = memstore.New()
-	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.System{}
+	}
+	if cfg.Store == nil {
+		cfg.Store = memstore.New(memstore.WithClock(cfg.Clock),
+			memstore.WithEventRetention(cfg.EventRetention), memstore.WithMaxEvents(cfg.MaxEvents))
+	}
+	if cfg.PublishInterval <= 0 {
+		cfg.PublishInterval = DefaultPublishInterval
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -233,7 +247,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		cancel:      cancel,
 		done:        make(chan struct{}),
 	}
-	swept := startSweeper(runCtx, sweeper, cfg.SweepInterval, cfg.Log)
+	swept := startSweeper(runCtx, sweeper, cfg.SweepInterval, cfg.PublishInterval, cfg.Log)
 	go func() {
 		s.err = gw.Serve(runCtx, ln)
 		cancel() // stops the sweeper too

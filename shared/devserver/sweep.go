@@ -36,9 +36,15 @@ func newSweeper(cfg Config) (*sweep.Sweeper, error) {
 	return s, nil
 }
 
-// startSweeper runs s at once and then every interval until ctx ends; the
-// returned channel closes when it has stopped. A nil s is already stopped.
-func startSweeper(ctx context.Context, s *sweep.Sweeper, interval time.Duration, log *slog.Logger) <-chan struct{} {
+// DefaultPublishInterval is how often `latchkey dev` drains the outbox
+// between sweeps.
+const DefaultPublishInterval = time.Second
+
+// startSweeper runs s at once and then every interval until ctx ends, and
+// between sweeps drains its publisher's outbox every publish (when that
+// is sooner); the returned channel closes when it has stopped. A nil s is
+// already stopped. One goroutine does both, so no two drains overlap.
+func startSweeper(ctx context.Context, s *sweep.Sweeper, interval, publish time.Duration, log *slog.Logger) <-chan struct{} {
 	done := make(chan struct{})
 	if s == nil {
 		close(done)
@@ -48,6 +54,12 @@ func startSweeper(ctx context.Context, s *sweep.Sweeper, interval time.Duration,
 		defer close(done)
 		tick := time.NewTicker(interval)
 		defer tick.Stop()
+		var drain <-chan time.Time
+		if s.Publisher != nil && publish < interval {
+			t := time.NewTicker(publish)
+			defer t.Stop()
+			drain = t.C
+		}
 		for {
 			res, err := s.Run(ctx)
 			switch {
@@ -58,10 +70,18 @@ func startSweeper(ctx context.Context, s *sweep.Sweeper, interval time.Duration,
 			case res.Expired+res.Warned+res.Published > 0:
 				log.Info("sweep", "expired", res.Expired, "warned", res.Warned, "published", res.Published)
 			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
+		wait:
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+					break wait
+				case <-drain:
+					if _, err := s.Publisher.Drain(ctx, nil); err != nil && ctx.Err() == nil {
+						log.Warn("publishing events failed; they stay in the outbox", "error", err.Error())
+					}
+				}
 			}
 		}
 	}()

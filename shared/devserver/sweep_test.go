@@ -51,6 +51,44 @@ func TestBackgroundSweeper(t *testing.T) {
 	}
 }
 
+// TestOutboxDrainedBetweenSweeps: the in-memory outbox is drained every
+// publish interval, not only at each sweep, so under load it holds
+// seconds of events.
+func TestOutboxDrainedBetweenSweeps(t *testing.T) {
+	sink := &eventbus.Memory{}
+	srv := start(t, Config{SweepInterval: time.Hour, PublishInterval: 10 * time.Millisecond, EventSink: sink})
+	c := newClient(t, srv.URL, "127.0.0.1", srv.RootToken)
+	out := c.want(http.StatusCreated, "POST", "/v1/tokens", `{"name":"published soon"}`)
+	for range 1000 {
+		if slices.ContainsFunc(sink.Published(), func(e event.Event) bool {
+			return e.Type == event.TokenCreated && e.CredentialID == out["id"]
+		}) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("token.created was not published before the next sweep")
+}
+
+// TestInMemoryEventRetention: the default store keeps history rows for
+// EventRetention by the server's clock, as the deployment's table does.
+func TestInMemoryEventRetention(t *testing.T) {
+	now := time.Date(2026, 6, 29, 10, 0, 0, 0, time.UTC)
+	clk := clock.NewManual(now)
+	srv := start(t, Config{Clock: clk, EventRetention: 48 * time.Hour})
+	c := newClient(t, srv.URL, "127.0.0.1", srv.RootToken)
+	out := c.want(http.StatusCreated, "POST", "/v1/tokens", `{"name":"kept two days"}`)
+	q := store.EventQuery{Account: "root", CredentialID: out["id"].(string)}
+	evs, err := srv.Store.ListEvents(context.Background(), q)
+	if err != nil || len(evs.Items) != 1 || !evs.Items[0].ExpiresAt.Equal(now.Add(48*time.Hour)) {
+		t.Fatalf("history of the token: %+v %v", evs.Items, err)
+	}
+	clk.Set(now.Add(48 * time.Hour))
+	if evs, err := srv.Store.ListEvents(context.Background(), q); err != nil || len(evs.Items) != 0 {
+		t.Fatalf("history after its retention: %+v %v", evs.Items, err)
+	}
+}
+
 type notSweepable struct{ store.Store }
 
 func TestSweeperNeedsASweepableStore(t *testing.T) {

@@ -133,8 +133,14 @@ func (p *Plan) decide(op string) Mode {
 
 // Call runs do under the plan. unavailable is the adapter's own "retry
 // later" error, so callers see exactly what the real adapter returns when
-// throttled.
+// throttled, timed out or cut off.
 func Call(ctx context.Context, p *Plan, op string, unavailable error, do func(context.Context) error) error {
+	return CallThrottled(ctx, p, op, unavailable, unavailable, do)
+}
+
+// CallThrottled is Call for an adapter whose throttling error is a
+// narrower one (signer.ErrThrottled) than its other "retry later" errors.
+func CallThrottled(ctx context.Context, p *Plan, op string, unavailable, throttled error, do func(context.Context) error) error {
 	if p == nil {
 		return do(ctx)
 	}
@@ -142,7 +148,7 @@ func Call(ctx context.Context, p *Plan, op string, unavailable error, do func(co
 	case Fail:
 		return fmt.Errorf("%s: %w", op, ErrInjected)
 	case Throttle:
-		return fmt.Errorf("%s: throttled: %w", op, unavailable)
+		return fmt.Errorf("%s: throttled: %w", op, throttled)
 	case Timeout:
 		hang := p.Hang
 		if hang <= 0 {

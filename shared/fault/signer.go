@@ -9,8 +9,8 @@ import (
 )
 
 // Signer wraps a signer (the KMS key in production) so its signatures
-// follow a Plan; throttling answers signer.ErrUnavailable, as the KMS
-// adapter does. Operations: "Sign" (crypto.Signer, no context) and
+// follow a Plan; throttling answers signer.ErrThrottled (an
+// ErrUnavailable), as the KMS adapter does. Operations: "Sign" (crypto.Signer, no context) and
 // "SignMessage" (SignMessageContext). Public and KeyID never fail: the KMS
 // adapter reads the public key once, at cold start.
 type Signer struct {
@@ -28,7 +28,7 @@ func (s *Signer) KeyID() string { return s.Inner.KeyID() }
 
 // Sign implements crypto.Signer.
 func (s *Signer) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) (sig []byte, err error) {
-	err = Call(context.Background(), s.Plan, "Sign", signer.ErrUnavailable, func(context.Context) (err error) {
+	err = CallThrottled(context.Background(), s.Plan, "Sign", signer.ErrUnavailable, signer.ErrThrottled, func(context.Context) (err error) {
 		sig, err = s.Inner.Sign(rand, digest, opts)
 		return
 	})
@@ -37,7 +37,7 @@ func (s *Signer) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) (si
 
 // SignMessageContext implements signer.Signer.
 func (s *Signer) SignMessageContext(ctx context.Context, msg []byte) (sig []byte, err error) {
-	err = Call(ctx, s.Plan, "SignMessage", signer.ErrUnavailable, func(ctx context.Context) (err error) {
+	err = CallThrottled(ctx, s.Plan, "SignMessage", signer.ErrUnavailable, signer.ErrThrottled, func(ctx context.Context) (err error) {
 		sig, err = s.Inner.SignMessageContext(ctx, msg)
 		return
 	})
@@ -46,7 +46,7 @@ func (s *Signer) SignMessageContext(ctx context.Context, msg []byte) (sig []byte
 
 // KeySet wraps a key set (the verifiers' view of the signing keys, read
 // from KMS) so its reads follow a Plan; throttling answers
-// signer.ErrUnavailable. Operation: "PublicKeys".
+// signer.ErrThrottled, as the KMS adapter does. Operation: "PublicKeys".
 type KeySet struct {
 	Inner signer.KeySet
 	Plan  *Plan
@@ -56,7 +56,7 @@ var _ signer.KeySet = (*KeySet)(nil)
 
 // PublicKeys implements signer.KeySet.
 func (k *KeySet) PublicKeys(ctx context.Context) (keys []signer.PublicKey, err error) {
-	err = Call(ctx, k.Plan, "PublicKeys", signer.ErrUnavailable, func(ctx context.Context) (err error) {
+	err = CallThrottled(ctx, k.Plan, "PublicKeys", signer.ErrUnavailable, signer.ErrThrottled, func(ctx context.Context) (err error) {
 		keys, err = k.Inner.PublicKeys(ctx)
 		return
 	})

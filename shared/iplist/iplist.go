@@ -17,6 +17,8 @@ const MaxEntries = 100
 
 // ErrInvalid is wrapped by every entry-level error; its text is the
 // message users see, as in Absolute's console.
+//
+//lint:ignore ST1005 the product's wording, shown to users as it is
 var ErrInvalid = errors.New("Invalid IP address")
 
 // EntryError names the entry that failed.

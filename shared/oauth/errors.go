@@ -14,6 +14,7 @@ import (
 
 	"github.com/latchkey/latchkey/shared/apigw"
 	"github.com/latchkey/latchkey/shared/credential"
+	"github.com/latchkey/latchkey/shared/signer"
 )
 
 // Error codes of RFC 6749 §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1 and
@@ -186,6 +187,9 @@ func errorResponse(ctx context.Context, log *slog.Logger, err error, attrs ...an
 	}
 	if e.Cause != nil {
 		attrs = append(attrs, "cause", e.Cause.Error())
+	}
+	if errors.Is(err, signer.ErrThrottled) {
+		attrs = append(attrs, signer.ThrottledLogKey, true)
 	}
 	log.Log(ctx, level, "oauth request refused", attrs...)
 	body, _ := json.Marshal(errorBody{Error: e.Code, Description: e.Description, Field: e.Field, Missing: e.Missing})

@@ -20,6 +20,7 @@ import (
 	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/fault"
 	"github.com/latchkey/latchkey/shared/oauth"
+	"github.com/latchkey/latchkey/shared/signer"
 )
 
 // faultEnv is env with its store (records, history, replay guard,
@@ -244,5 +245,37 @@ func TestIntrospectionUnderFaults(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestKMSThrottleIsMarkedInTheLog: a token request the signing key's
+// throttling failed logs signer.ThrottledLogKey (what the KMS throttling
+// alarm's metric filter counts); one failed any other way does not.
+func TestKMSThrottleIsMarkedInTheLog(t *testing.T) {
+	t.Parallel()
+	for _, m := range []fault.Mode{fault.Throttle, fault.Fail, fault.Timeout, fault.LostAnswer} {
+		t.Run(m.String(), func(t *testing.T) {
+			t.Parallel()
+			plan := &fault.Plan{Hang: 5 * time.Millisecond}
+			e := faultEnv(t, plan)
+			c := e.newToken([]string{"apikeys:view"})
+			plan.On("SignMessage", m)
+			if resp := e.do(call{path: oauth.PathToken, form: tokenForm(*c.Token, "")}); resp.StatusCode < 500 {
+				t.Fatalf("answered %d with the signer failing", resp.StatusCode)
+			}
+			var marked int
+			for _, line := range strings.Split(strings.TrimSpace(e.logs.String()), "\n") {
+				var rec map[string]any
+				if err := json.Unmarshal([]byte(line), &rec); err != nil {
+					t.Fatalf("log line %q: %v", line, err)
+				}
+				if rec[signer.ThrottledLogKey] == true && rec["status"] == float64(http.StatusServiceUnavailable) {
+					marked++
+				}
+			}
+			if want := map[bool]int{true: 1, false: 0}[m == fault.Throttle]; marked != want {
+				t.Fatalf("%d log lines marked %s, want %d:\n%s", marked, signer.ThrottledLogKey, want, e.logs.String())
+			}
+		})
 	}
 }

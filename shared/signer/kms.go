@@ -67,6 +67,7 @@ func FetchKMSPublicKey(ctx context.Context, api KMSAPI, keyID string) (PublicKey
 	// implementations (moto) still fill in only the old one.
 	spec := string(out.KeySpec)
 	if spec == "" {
+		//lint:ignore SA1019 moto fills in only the deprecated field
 		spec = string(out.CustomerMasterKeySpec)
 	}
 	if spec != string(types.KeySpecEccNistP256) {
@@ -200,9 +201,15 @@ var kmsTransient = map[string]bool{
 
 // classifyKMS marks errors a caller may retry later (what the SDK's
 // retryer retries, and KMS's own codes for a passing failure) with
-// ErrUnavailable, keeping the API error in the chain. The caller's ended
-// context is not a passing failure of KMS (awserr.Transient).
+// ErrUnavailable, and throttling with ErrThrottled (also an
+// ErrUnavailable), keeping the API error in the chain. The caller's ended
+// context is not a passing failure of KMS (awserr.Transient). A throttle
+// the SDK's retry quota cut short still carries KMS's error (the retryer
+// joins the two).
 func classifyKMS(err error) error {
+	if awserr.HasCode(err, "ThrottlingException") {
+		return fmt.Errorf("%w: %w", ErrThrottled, err)
+	}
 	if awserr.Transient(err) || kmsTransient[awserr.Code(err)] {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}

@@ -32,7 +32,17 @@ var (
 	// ErrUnavailable means the key service failed or throttled; the request
 	// may be retried later. Callers answer 503, and verifiers fail closed.
 	ErrUnavailable = errors.New("signing key service unavailable")
+	// ErrThrottled means the key service refused the call for the
+	// account's request rate (KMS ThrottlingException). It is an
+	// ErrUnavailable; the oauth function's logs mark it so that an alarm
+	// can count it (README "Production bounds").
+	ErrThrottled = fmt.Errorf("%w: throttled", ErrUnavailable)
 )
+
+// ThrottledLogKey is the log attribute, set to true, that marks a failure
+// ErrThrottled caused, for the log metric filter that counts key-service
+// throttling (deploy.KMSThrottleFilterPattern).
+const ThrottledLogKey = "kms_throttled"
 
 // Signer is one P-256 signing key. Sign follows crypto.Signer for ECDSA: it
 // takes a SHA-256 digest and returns an ASN.1 DER signature.

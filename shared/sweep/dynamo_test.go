@@ -34,9 +34,9 @@ func newTable(t *testing.T, api dynamostore.API) string {
 // so a filter could not hide a read) and the writes.
 type itemCounter struct {
 	dynamostore.API
-	mu                  sync.Mutex
-	read, writes, scans int
-	ops                 map[string]int
+	mu           sync.Mutex
+	read, writes int
+	ops          map[string]int
 }
 
 func (c *itemCounter) count(op string, read, writes int) {

@@ -223,7 +223,7 @@ func TestExchangeSignedByKMS(t *testing.T) {
 		if signs, reads := s.kms.signs.Load(), s.dynamo.reads.Load(); signs != 1 || reads > 1 {
 			t.Fatalf("one exchange: %d KMS Sign and %d DynamoDB reads, want 1 and at most 1", signs, reads)
 		}
-		jws, err := jose.ParseSigned(got.AccessToken, []jose.SignatureAlgorithm{jose.ES256})
+		jws, err := jose.ParseSignedCompact(got.AccessToken, []jose.SignatureAlgorithm{jose.ES256})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -65,6 +65,14 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t) })
 }
 
+func TestEventRetentionSetting(t *testing.T) {
+	storetest.RunEventRetention(t, func(t *testing.T, retention time.Duration) store.Store {
+		s := newStore(t)
+		s.EventRetention = retention
+		return s
+	})
+}
+
 func TestCreateTableIsIdempotent(t *testing.T) {
 	api := sharedClient()
 	name := newTable(t, api)

@@ -14,21 +14,29 @@ var (
 	_ store.Counters = (*Store)(nil)
 )
 
-// pruneAt is the number of rows above which expired ones are dropped, so a
-// long-running dev server does not grow without bound.
-const pruneAt = 4096
+// minPrune is the size below which nonces and counters are never pruned.
+// Above it a map is pruned when it has doubled since the last pruning, so
+// each write costs amortized O(1) and a map holds at most twice its live
+// rows (or minPrune), as DynamoDB's TTL keeps the table to what is live.
+const minPrune = 4096
 
 // disposable holds nonces and counters under their own lock.
 type disposable struct {
 	mu       sync.Mutex
 	nonces   map[string]time.Time
 	counters map[string]counter
+	// pruneNonces and pruneCounters are the sizes at which the maps are
+	// next pruned.
+	pruneNonces, pruneCounters int
 }
 
 type counter struct {
 	n     int64
 	until time.Time
 }
+
+// nextPrune is the size at which a map of n rows, just pruned, is next.
+func nextPrune(n int) int { return max(minPrune, 2*n) }
 
 // UseNonce implements store.Nonces.
 func (s *Store) UseNonce(ctx context.Context, key string, now, until time.Time) error {
@@ -47,12 +55,13 @@ func (s *Store) UseNonce(ctx context.Context, key string, now, until time.Time) 
 	if prev, ok := d.nonces[key]; ok && prev.After(now) {
 		return fmt.Errorf("nonce %s: %w", key, store.ErrReplayed)
 	}
-	if len(d.nonces) >= pruneAt {
+	if len(d.nonces) >= max(d.pruneNonces, minPrune) {
 		for k, u := range d.nonces {
 			if !u.After(now) {
 				delete(d.nonces, k)
 			}
 		}
+		d.pruneNonces = nextPrune(len(d.nonces))
 	}
 	d.nonces[key] = until
 	return nil
@@ -60,7 +69,9 @@ func (s *Store) UseNonce(ctx context.Context, key string, now, until time.Time) 
 
 // IncrementCounter implements store.Counters. Rows past their until are
 // dropped when the map grows, as DynamoDB's TTL would; the count itself
-// never depends on that.
+// never depends on that. "Past" is by the store's clock; without one, a
+// counter is over once the newest window's until is a day after its own
+// (a rate window is shorter than a day).
 func (s *Store) IncrementCounter(ctx context.Context, key string, until time.Time) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -75,14 +86,17 @@ func (s *Store) IncrementCounter(ctx context.Context, key string, until time.Tim
 		d.counters = map[string]counter{}
 	}
 	c, ok := d.counters[key]
-	if !ok && len(d.counters) >= pruneAt {
-		// The newest window ends last; anything ending before this one
-		// began is long over.
+	if !ok && len(d.counters) >= max(d.pruneCounters, minPrune) {
+		over := s.now()
+		if over.IsZero() {
+			over = until.Add(-24 * time.Hour)
+		}
 		for k, old := range d.counters {
-			if old.until.Before(until.Add(-24 * time.Hour)) {
+			if !old.until.After(over) {
 				delete(d.counters, k)
 			}
 		}
+		d.pruneCounters = nextPrune(len(d.counters))
 	}
 	if !ok {
 		c.until = until

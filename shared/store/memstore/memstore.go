@@ -2,6 +2,14 @@
 // `latchkey dev` server. It keeps the DynamoDB adapter's semantics
 // (conditional writes, atomic record+event writes, sort orders, cursors) so
 // the one conformance suite holds for both. Safe for concurrent use.
+//
+// Memory stays bounded under load as DynamoDB's TTL keeps the table small:
+// history rows expire at their ExpiresAt (set by WithEventRetention, judged
+// by the WithClock clock), the history holds at most WithMaxEvents rows
+// (DefaultMaxEvents), dropping the oldest published rows first, and nonces
+// and counters are dropped once past their until. No row still in the
+// event outbox is ever dropped: the history exceeds its cap for as long as
+// more events than that wait to be published.
 package memstore
 
 import (
@@ -13,54 +21,71 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/shared/account"
+	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/store"
 )
 
-// Store holds everything in maps behind one lock.
+// Store holds everything in maps and ordered indexes behind one lock.
 type Store struct {
 	mu       sync.RWMutex
 	creds    map[string]credential.Credential
-	events   map[string]event.Event
 	accounts map[string]account.Account
 	roles    map[string]account.Role // key account + "\x00" + name
 	// namesBelow holds, for each account, the role names defined by the
 	// accounts below it (same keys as roles).
 	namesBelow map[string]struct{}
-	// unpublished holds the IDs of events still in the outbox.
-	unpublished map[string]struct{}
+	history    history // events and the outbox (history.go)
+	// clock judges which history rows have expired; nil keeps them all.
+	clock clock.Clock
 
 	disposable disposable // nonces and counters (disposable.go)
 }
 
 var _ store.Store = (*Store)(nil)
 
+// Option configures a Store.
+type Option func(*Store)
+
+// WithClock makes the store drop history rows once c says they are past
+// their ExpiresAt, as DynamoDB's TTL does (memstore at once, DynamoDB
+// within days). Without it no row expires, so tests that run at a fixed
+// time keep their history whenever they run.
+func WithClock(c clock.Clock) Option { return func(s *Store) { s.clock = c } }
+
+// WithEventRetention stores each event with ExpiresAt at its time plus d,
+// whatever its ExpiresAt said, as dynamostore.Store.EventRetention does
+// with LATCHKEY_EVENT_RETENTION_DAYS. Zero keeps each event's own.
+func WithEventRetention(d time.Duration) Option {
+	return func(s *Store) { s.history.retention = d }
+}
+
+// WithMaxEvents caps the history at n rows (DefaultMaxEvents when n is not
+// positive). Over the cap, the oldest published rows are dropped.
+func WithMaxEvents(n int) Option {
+	return func(s *Store) {
+		if n <= 0 {
+			n = DefaultMaxEvents
+		}
+		s.history.max = n
+	}
+}
+
 // New returns an empty store.
-func New() *Store {
-	return &Store{
+func New(opts ...Option) *Store {
+	s := &Store{
 		creds:    map[string]credential.Credential{},
-		events:   map[string]event.Event{},
 		accounts: map[string]account.Account{},
 		roles:    map[string]account.Role{},
 
 		namesBelow: map[string]struct{}{},
-
-		unpublished: map[string]struct{}{},
+		history:    newHistory(),
 	}
-}
-
-func (s *Store) putEvents(evs []event.Event) error {
-	for _, e := range evs {
-		if _, ok := s.events[e.ID]; ok {
-			return fmt.Errorf("event %s: %w", e.ID, store.ErrConflict)
-		}
+	for _, o := range opts {
+		o(s)
 	}
-	for _, e := range evs {
-		s.events[e.ID] = e.Clone()
-		s.unpublished[e.ID] = struct{}{}
-	}
-	return nil
+	return s
 }
 
 // CreateCredential implements store.Credentials.
@@ -203,39 +228,6 @@ func (s *Store) ListExpiringOn(ctx context.Context, day time.Time, limit int, cu
 	}
 	s.mu.RUnlock()
 	return page(items, store.ExpiryKey, false, limit, cursor, credential.Credential.Clone)
-}
-
-// AppendEvents implements store.Events.
-func (s *Store) AppendEvents(ctx context.Context, evs ...event.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.putEvents(evs)
-}
-
-// ListEvents implements store.Events.
-func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) (store.Page[event.Event], error) {
-	if err := ctx.Err(); err != nil {
-		return store.Page[event.Event]{}, err
-	}
-	s.mu.RLock()
-	var items []event.Event
-	for _, e := range s.events {
-		if q.CredentialID != "" && e.CredentialID != q.CredentialID {
-			continue
-		}
-		if q.CredentialID == "" && e.Account != q.Account {
-			continue
-		}
-		if q.Type != "" && e.Type != q.Type {
-			continue
-		}
-		items = append(items, e)
-	}
-	s.mu.RUnlock()
-	return page(items, func(e event.Event) string { return e.ID }, true, q.Limit, q.Cursor, event.Event.Clone)
 }
 
 // CreateAccount implements store.Accounts.

@@ -40,3 +40,9 @@ func ProcessMemory(pid int) (peak, current int64, err error) {
 	}
 	return peak, current, nil
 }
+
+// UnderLimit reports whether a peak RSS of peak bytes stays under limitMiB
+// mebibytes; a limit that is not positive is no limit.
+func UnderLimit(peak int64, limitMiB int) bool {
+	return limitMiB <= 0 || peak < int64(limitMiB)<<20
+}
