@@ -30,12 +30,8 @@ UNIT        = $(filter-out $(INTEGRATION) $(INFRA),$(shell $(GO) list ./... 2>/d
 # pages rebuilt with npm, its rule run in Node, its browser test. make check
 # leaves them out; make test runs them.
 NODE_TESTS  := ^(TestDistIsCurrent|TestConsoleChangeRuleMatchesGo|TestConsoleInBrowser)$$
-# staticcheck, pinned. It checks every package but STATICCHECK_EXCLUDE, whose
-# findings are for those packages' own changes to settle: the deprecated
-# otelaws package (shared/tracing) and plain string context keys in the
-# tests of both.
+# staticcheck, pinned; it checks every package.
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
-STATICCHECK_EXCLUDE := shared/lambdaenv shared/tracing
 
 .PHONY: help
 help: ## List the targets
@@ -152,7 +148,7 @@ lint: ## go vet, gofmt and staticcheck
 	$(GO) vet -tags bench ./shared/benchreport
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
-	$(STATICCHECK) $(filter-out $(addprefix $(shell $(GO) list -m)/,$(STATICCHECK_EXCLUDE)),$(shell $(GO) list ./...))
+	$(STATICCHECK) ./...
 
 .PHONY: build
 build: console ## Build the console, then each function as .build/<name>/bootstrap (linux/arm64, provided.al2023); prints sizes, fails at 13.5 MB or more

@@ -157,6 +157,7 @@ func invoke(t *testing.T, tr *Tracer, header, endpoint string, handlerErr error)
 	}))
 	ctx := context.Background()
 	if header != "" {
+		//lint:ignore SA1029 aws-lambda-go keeps the invocation's trace header under this string key
 		ctx = context.WithValue(ctx, traceHeaderKey, header)
 	}
 	_, err := h.Invoke(ctx, []byte(`{}`))

@@ -162,12 +162,11 @@ func during(t *testing.T, base string, cases []outageCase) {
 // admin (its decision cached by the gateway), a token to revoke, and a
 // client that has never called (no decision cached).
 type before struct {
-	srv             *devserver.Server
-	victim          string
-	clientID        string
-	clientSecret    string
-	clientToken     string
-	victimEventsNow int
+	srv          *devserver.Server
+	victim       string
+	clientID     string
+	clientSecret string
+	clientToken  string
 }
 
 func setUp(t *testing.T, proxy *awstest.Proxy) before {
