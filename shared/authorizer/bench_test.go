@@ -33,14 +33,6 @@ func (m mapStore) GetCredential(_ context.Context, id string) (credential.Creden
 	return credential.Credential{}, store.ErrNotFound
 }
 
-func (m mapStore) ReadCredential(_ context.Context, id string, into *credential.Credential) error {
-	var ok bool
-	if *into, ok = m[id]; !ok {
-		return store.ErrNotFound
-	}
-	return nil
-}
-
 func (mapStore) GetAccount(context.Context, string) (account.Account, error) {
 	return account.Account{}, store.ErrNotFound
 }

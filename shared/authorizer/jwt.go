@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -94,7 +93,7 @@ func jwtKind(typ string) int {
 
 // jwt authenticates a compact JWS: an access token from /oauth/token, or an
 // assertion signed by the holder of a public_key token.
-func (a *Authorizer) jwt(ctx context.Context, raw, ip string, c *credential.Credential) (decision, error) {
+func (a *Authorizer) jwt(ctx context.Context, raw, ip string) (decision, error) {
 	h, err := ParseJOSEHeader(raw)
 	if err != nil {
 		return decision{}, bearer.Reject(ReasonJWTHeader, "")
@@ -106,9 +105,9 @@ func (a *Authorizer) jwt(ctx context.Context, raw, ip string, c *credential.Cred
 	}
 	switch jwtKind(h.Typ) {
 	case jwtAccessToken:
-		return a.accessToken(ctx, raw, ip, c)
+		return a.accessToken(ctx, raw, ip)
 	case jwtAssertion:
-		return a.assertion(ctx, raw, ip, c)
+		return a.assertion(ctx, raw, ip)
 	}
 	return decision{}, bearer.Reject(ReasonJWTType, "")
 }
@@ -116,7 +115,7 @@ func (a *Authorizer) jwt(ctx context.Context, raw, ip string, c *credential.Cred
 // accessToken verifies an access token offline (signature with a cached
 // key set, typ, iss, aud, exp, nbf, iat), then checks its client's
 // credential through the status cache: status, expiry and source IP.
-func (a *Authorizer) accessToken(ctx context.Context, raw, ip string, out *credential.Credential) (decision, error) {
+func (a *Authorizer) accessToken(ctx context.Context, raw, ip string) (decision, error) {
 	if a.access == nil {
 		return decision{}, bearer.Reject(ReasonJWTDisabled, "")
 	}
@@ -129,19 +128,18 @@ func (a *Authorizer) accessToken(ctx context.Context, raw, ip string, out *crede
 		return decision{}, err
 	}
 	now := a.clock.Now()
-	c, err := a.status.get(ctx, a.store, claims.Subject, now, a.statusTTL)
+	c, err := a.clientStatus(ctx, claims.Subject, now)
 	if err != nil {
 		return decision{}, err
 	}
 	if c.ID != claims.ClientID || c.Account != claims.Account {
 		return decision{}, bearer.Reject(ReasonClaimsDiffer, c.ID)
 	}
-	if err := a.clients.Tokens.UsableAt(&c, ip, now); err != nil {
+	if err := bearer.UsableAt(&c, ip, now); err != nil {
 		return decision{}, err
 	}
 	a.recordUse(ctx, c.ID, c.LastUsedAt, ip, now)
-	*out = c
-	return decision{auth: caller.AuthAccessToken, scope: claims.Scope}, nil
+	return decision{c: c, auth: caller.AuthAccessToken, scope: claims.Scope}, nil
 }
 
 // assertion authenticates a client-signed assertion of a public_key token
@@ -150,47 +148,41 @@ func (a *Authorizer) accessToken(ctx context.Context, raw, ip string, out *crede
 // removed by rotation, or a revocation, is refused at once — then the
 // signature and claims (aud the API's audience), status, expiry and
 // source address, and last the jti in the replay guard.
-func (a *Authorizer) assertion(ctx context.Context, raw, ip string, out *credential.Credential) (decision, error) {
+func (a *Authorizer) assertion(ctx context.Context, raw, ip string) (decision, error) {
 	now := a.clock.Now()
-	if _, err := a.clients.Assertion(ctx, raw, ip, now, out); err != nil {
+	d := decision{auth: caller.AuthAssertion}
+	if _, err := a.clients.Assertion(ctx, raw, ip, now, &d.c); err != nil {
 		var r *bearer.Rejection
 		if errors.As(err, &r) && r.Cause != nil {
 			a.log.InfoContext(ctx, "authorizer: assertion refused", "credential_id", r.ID, "error", r.Cause.Error())
 		}
 		return decision{}, err
 	}
-	a.recordUse(ctx, out.ID, out.LastUsedAt, ip, now)
-	return decision{auth: caller.AuthAssertion}, nil
+	a.recordUse(ctx, d.c.ID, d.c.LastUsedAt, ip, now)
+	return d, nil
 }
 
-// statusCache keeps credential records read for access-token decisions for
-// a short TTL, without their secret hash or keys. Only found records are kept: an unknown ID is read again next time.
-type statusCache struct {
-	mu sync.RWMutex
-	m  map[string]statusEntry
-}
-
+// statusEntry is a credential record read for access-token decisions,
+// without its secret hash or keys, and when it was read.
 type statusEntry struct {
 	c      credential.Credential
 	loaded time.Time
 }
 
-// maxStatus bounds the cache; past it, stale entries go, then all.
-const maxStatus = 10_000
-
-// get returns id's record, read at most ttl ago. An unknown ID is a
-// rejection; a store failure is returned as it is.
-func (s *statusCache) get(ctx context.Context, st Store, id string, now time.Time, ttl time.Duration) (credential.Credential, error) {
+// clientStatus returns the record of an access token's client, read at
+// most statusTTL ago by the authorizer's clock. The cache's own expiry
+// keeps to the wall clock; the read time is checked as well so that the
+// TTL holds by whatever clock the authorizer was given. An unknown ID is a
+// rejection and is not cached (it is read again next time); a store
+// failure is returned as it is.
+func (a *Authorizer) clientStatus(ctx context.Context, id string, now time.Time) (credential.Credential, error) {
 	if !apitoken.ValidID(id) {
 		return credential.Credential{}, bearer.Reject(bearer.ReasonUnknown, "")
 	}
-	s.mu.RLock()
-	e, ok := s.m[id]
-	s.mu.RUnlock()
-	if ok && now.Sub(e.loaded) < ttl && !now.Before(e.loaded) {
+	if e, ok := a.status.Get(id); ok && now.Sub(e.loaded) < a.statusTTL && !now.Before(e.loaded) {
 		return e.c, nil
 	}
-	c, err := st.GetCredential(ctx, id)
+	c, err := a.store.GetCredential(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return credential.Credential{}, bearer.Reject(bearer.ReasonUnknown, id)
 	}
@@ -201,21 +193,6 @@ func (s *statusCache) get(ctx context.Context, st Store, id string, now time.Tim
 	// allowlist and rights, never its secret hash or keys: the cache keeps
 	// none, so it can never hold a key the store no longer holds.
 	c.SecretHash, c.PublicKeyPEM, c.Previous = apitoken.Hash{}, "", nil
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = make(map[string]statusEntry)
-	}
-	if len(s.m) >= maxStatus {
-		for k, v := range s.m {
-			if now.Sub(v.loaded) >= ttl {
-				delete(s.m, k)
-			}
-		}
-		if len(s.m) >= maxStatus {
-			clear(s.m)
-		}
-	}
-	s.m[id] = statusEntry{c: c, loaded: now}
+	a.status.Add(id, statusEntry{c: c, loaded: now})
 	return c, nil
 }

@@ -35,8 +35,7 @@ const (
 	ReasonAssertionRefused  = "assertion_not_accepted"
 )
 
-// Verifier authenticates clients. Use it by pointer and keep it for the
-// life of the process: its token verifier caches parsed allowlists.
+// Verifier authenticates clients.
 type Verifier struct {
 	// Tokens verifies lk_ tokens; its store also serves the records that
 	// assertions name.
@@ -46,12 +45,16 @@ type Verifier struct {
 	Assertions *clientassertion.Verifier
 }
 
-// Token authenticates an lk_ token presented from ip at now, reading its
-// record into c: one store read, a constant-time hash comparison, then
-// status, expiry and allowlist. c is meaningful only when Token returns
-// nil.
+// Token authenticates an lk_ token presented from ip at now and sets *c
+// to its record: one store read, a constant-time hash comparison, then
+// status, expiry and allowlist. c is left alone when Token refuses.
 func (v *Verifier) Token(ctx context.Context, t apitoken.Token, ip string, now time.Time, c *credential.Credential) error {
-	return v.Tokens.VerifyParsedInto(ctx, t, ip, now, c)
+	rec, err := v.Tokens.VerifyParsedAt(ctx, t, ip, now)
+	if err != nil {
+		return err
+	}
+	*c = rec
+	return nil
 }
 
 // Assertion authenticates a client assertion presented from ip at now,
@@ -77,7 +80,7 @@ func (v *Verifier) Assertion(ctx context.Context, raw, ip string, now time.Time,
 	if err != nil {
 		return clientassertion.Claims{}, &bearer.Rejection{Reason: ReasonAssertionInvalid, ID: id, Cause: err}
 	}
-	if err := v.Tokens.UsableAt(c, ip, now); err != nil {
+	if err := bearer.UsableAt(c, ip, now); err != nil {
 		return clientassertion.Claims{}, err
 	}
 	if err := v.Assertions.Use(ctx, claims, now); err != nil {
