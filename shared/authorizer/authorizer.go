@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"github.com/latchkey/latchkey/shared/accesstoken"
 	"github.com/latchkey/latchkey/shared/account"
@@ -35,6 +34,7 @@ import (
 	"github.com/latchkey/latchkey/shared/clientauth"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
+	"github.com/latchkey/latchkey/shared/expiring"
 	"github.com/latchkey/latchkey/shared/permission"
 	"github.com/latchkey/latchkey/shared/policy"
 )
@@ -77,9 +77,9 @@ type Config struct {
 // Authorizer decides requests. Build it once per process (cold start): it
 // keeps caches across invocations.
 //
-// Its caches are all one kind, a bounded LRU whose entries expire
-// (expirable.LRU, see New for each one's size and lifetime). Their values
-// are shared between decisions, so nothing may modify one.
+// Its caches are all one kind, expiring.Cache: bounded, and each entry
+// expires by the authorizer's clock (sizes and lifetimes below). Their
+// values are shared between decisions, so nothing may modify one.
 type Authorizer struct {
 	clients      *clientauth.Verifier
 	store        Store
@@ -87,18 +87,17 @@ type Authorizer struct {
 	log          *slog.Logger
 	touchTimeout time.Duration
 	access       *accesstoken.Verifier
-	statusTTL    time.Duration
 	arns         policy.ARNParser
 
 	// status holds the records read for access-token decisions (jwt.go).
-	status *expirable.LRU[string, statusEntry]
+	status *expiring.Cache[string, credential.Credential]
 	// accounts holds each account's path from the root (scope.go).
-	accounts *expirable.LRU[string, []string]
+	accounts *expiring.Cache[string, []string]
 	// responses holds built responses (respond).
-	responses *expirable.LRU[memoKey, events.APIGatewayCustomAuthorizerResponse]
-	// touched holds when this process last tried to record each
-	// credential's use (touch.go).
-	touched *expirable.LRU[string, time.Time]
+	responses *expiring.Cache[memoKey, events.APIGatewayCustomAuthorizerResponse]
+	// touched holds the credentials whose use this process tried to record
+	// within TouchInterval (touch.go).
+	touched *expiring.Cache[string, struct{}]
 }
 
 // Cache sizes. A record or an account path is a few hundred bytes; a
@@ -113,7 +112,7 @@ const (
 
 // accountPathTTL is how long an account's path is kept. The account tree
 // only grows (an account never moves or disappears), so a path never goes
-// stale; the lifetime only lets unused ones go.
+// stale and the lifetime can be long.
 const accountPathTTL = time.Hour
 
 // responseTTL is how long a built response is kept. A response is a pure
@@ -142,11 +141,10 @@ func New(cfg Config) *Authorizer {
 		log:          cfg.Log,
 		touchTimeout: cfg.TouchTimeout,
 		access:       cfg.AccessTokens,
-		statusTTL:    cfg.StatusTTL,
-		status:       expirable.NewLRU[string, statusEntry](maxStatus, nil, cfg.StatusTTL),
-		accounts:     expirable.NewLRU[string, []string](maxAccountPaths, nil, accountPathTTL),
-		responses:    expirable.NewLRU[memoKey, events.APIGatewayCustomAuthorizerResponse](maxResponses, nil, responseTTL),
-		touched:      expirable.NewLRU[string, time.Time](maxTouched, nil, TouchInterval),
+		status:       expiring.New[string, credential.Credential](maxStatus, cfg.StatusTTL),
+		accounts:     expiring.New[string, []string](maxAccountPaths, accountPathTTL),
+		responses:    expiring.New[memoKey, events.APIGatewayCustomAuthorizerResponse](maxResponses, responseTTL),
+		touched:      expiring.New[string, struct{}](maxTouched, TouchInterval),
 	}
 }
 
@@ -157,6 +155,7 @@ func (a *Authorizer) Authorize(ctx context.Context, req *events.APIGatewayCustom
 		a.log.ErrorContext(ctx, "authorizer: unparsable method ARN")
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrInternal
 	}
+	now := a.clock.Now()
 	ip := req.RequestContext.Identity.SourceIP
 	cred, err := bearer.FromHeader(apigw.Header(req.Headers, req.MultiValueHeaders, "Authorization"))
 	if err != nil {
@@ -165,16 +164,16 @@ func (a *Authorizer) Authorize(ctx context.Context, req *events.APIGatewayCustom
 	var d decision
 	switch Classify(cred) {
 	case FormToken:
-		d, err = a.opaque(ctx, cred, ip)
+		err = a.opaque(ctx, cred, ip, now, &d)
 	case FormJWT:
-		d, err = a.jwt(ctx, cred, ip)
+		err = a.jwt(ctx, cred, ip, now, &d)
 	default:
 		err = bearer.Reject(bearer.ReasonMalformed, "")
 	}
 	if err != nil {
 		return a.refuse(ctx, err)
 	}
-	resp, err := a.respond(ctx, arn, d)
+	resp, err := a.respond(ctx, arn, &d, now)
 	if err != nil {
 		return a.refuse(ctx, err)
 	}
@@ -230,18 +229,17 @@ func Classify(cred string) Form {
 
 // opaque authenticates an lk_ token: checksum, one store read, constant-time
 // hash comparison, status, expiry and source IP.
-func (a *Authorizer) opaque(ctx context.Context, token, ip string) (decision, error) {
+func (a *Authorizer) opaque(ctx context.Context, token, ip string, now time.Time, d *decision) error {
 	t, err := apitoken.Parse(token)
 	if err != nil {
-		return decision{}, bearer.Reject(bearer.ReasonMalformed, "")
+		return bearer.Reject(bearer.ReasonMalformed, "")
 	}
-	now := a.clock.Now()
-	d := decision{auth: caller.AuthToken}
 	if err := a.clients.Token(ctx, t, ip, now, &d.c); err != nil {
-		return decision{}, err
+		return err
 	}
+	d.auth = caller.AuthToken
 	a.recordUse(ctx, d.c.ID, d.c.LastUsedAt, ip, now)
-	return d, nil
+	return nil
 }
 
 // whoOf is the caller context of a credential authenticated by auth with perms.
@@ -266,14 +264,14 @@ func whoOf(c *credential.Credential, auth string, perms []string) caller.Caller 
 // keyed by all a response depends on: a change of the record bumps its
 // version, and a path naming another account changes the scope, so neither
 // ever reuses a response built before.
-func (a *Authorizer) respond(ctx context.Context, arn policy.MethodARN, d decision) (events.APIGatewayCustomAuthorizerResponse, error) {
+func (a *Authorizer) respond(ctx context.Context, arn policy.MethodARN, d *decision, now time.Time) (events.APIGatewayCustomAuthorizerResponse, error) {
 	c := &d.c
-	sc, err := a.scope(ctx, c.Account, arn.Path)
+	sc, err := a.scope(ctx, c.Account, arn.Path, now)
 	if err != nil {
 		return events.APIGatewayCustomAuthorizerResponse{}, err
 	}
 	key := memoKey{auth: d.auth, id: c.ID, version: c.Version, perms: d.scope, base: arn.Base, scope: sc}
-	if resp, ok := a.responses.Get(key); ok {
+	if resp, ok := a.responses.Get(key, now); ok {
 		return resp, nil
 	}
 	perms := c.Permissions
@@ -286,7 +284,7 @@ func (a *Authorizer) respond(ctx context.Context, arn policy.MethodARN, d decisi
 		}
 	}
 	resp := Decide(arn, whoOf(c, d.auth, perms), sc)
-	a.responses.Add(key, resp)
+	a.responses.Add(key, resp, now)
 	return resp, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/latchkey/latchkey/shared/account"
 	"github.com/latchkey/latchkey/shared/route"
@@ -29,7 +30,7 @@ type Scope struct {
 // account's path from the root is cached (accountPathTTL) and a path naming
 // a sub-account costs one account read per process, not per decision.
 // Unknown accounts are not cached (they may be created later).
-func (a *Authorizer) scope(ctx context.Context, own, path string) (Scope, error) {
+func (a *Authorizer) scope(ctx context.Context, own, path string, now time.Time) (Scope, error) {
 	target, ok := route.AccountInPath(path)
 	if !ok || target == own {
 		return Scope{}, nil
@@ -39,7 +40,7 @@ func (a *Authorizer) scope(ctx context.Context, own, path string) (Scope, error)
 		// policy refuses it without naming it.
 		return Scope{}, nil
 	}
-	ancestors, err := a.accountPath(ctx, target)
+	ancestors, err := a.accountPath(ctx, target, now)
 	if errors.Is(err, store.ErrNotFound) {
 		return Scope{Outside: target}, nil
 	}
@@ -53,14 +54,14 @@ func (a *Authorizer) scope(ctx context.Context, own, path string) (Scope, error)
 }
 
 // accountPath returns the path from the root to account id.
-func (a *Authorizer) accountPath(ctx context.Context, id string) ([]string, error) {
-	if p, ok := a.accounts.Get(id); ok {
+func (a *Authorizer) accountPath(ctx context.Context, id string, now time.Time) ([]string, error) {
+	if p, ok := a.accounts.Get(id, now); ok {
 		return p, nil
 	}
 	acct, err := a.store.GetAccount(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("load account %s: %w", id, err)
 	}
-	a.accounts.Add(id, acct.Path)
+	a.accounts.Add(id, acct.Path, now)
 	return acct.Path, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/shared/apitoken"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
+	"github.com/latchkey/latchkey/shared/iplist"
 	"github.com/latchkey/latchkey/shared/store"
 )
 
@@ -113,10 +114,13 @@ type CredentialReader interface {
 	GetCredential(ctx context.Context, id string) (credential.Credential, error)
 }
 
-// Verifier checks lk_ tokens.
+// Verifier checks lk_ tokens. Use it by pointer and keep it: it caches
+// parsed allowlists across calls.
 type Verifier struct {
 	Store CredentialReader
 	Clock clock.Clock
+
+	allowlists iplist.Cache
 }
 
 // Verify checks a token string presented from sourceIP and returns its
@@ -153,21 +157,28 @@ func (v *Verifier) VerifyParsedAt(ctx context.Context, t apitoken.Token, sourceI
 	if !c.SecretMatches(t, now) {
 		return credential.Credential{}, Reject(ReasonMismatch, t.ID)
 	}
-	if err := UsableAt(&c, sourceIP, now); err != nil {
+	if err := v.UsableAt(&c, sourceIP, now); err != nil {
 		return credential.Credential{}, err
 	}
 	return c, nil
 }
 
+// UsableAt is Usable at the instant now, with the verifier's allowlist
+// cache, for callers that prove the holder another way (a signature).
+func (v *Verifier) UsableAt(c *credential.Credential, sourceIP string, now time.Time) error {
+	if err := statusAt(c, now); err != nil {
+		return err
+	}
+	if !v.allowlists.Contains(c.ID, c.AllowedIPs, sourceIP, now) {
+		return Reject(ReasonIPRefused, c.ID)
+	}
+	return nil
+}
+
 // Usable applies the checks every kind of credential shares once its holder
 // is proven: status, expiry at this instant, and the source-IP allowlist.
 func Usable(c *credential.Credential, sourceIP string, clk clock.Clock) error {
-	return UsableAt(c, sourceIP, clk.Now())
-}
-
-// UsableAt is Usable at the instant now.
-func UsableAt(c *credential.Credential, sourceIP string, now time.Time) error {
-	if err := statusAt(c, now); err != nil {
+	if err := statusAt(c, clk.Now()); err != nil {
 		return err
 	}
 	if !c.IPAllowed(sourceIP) {

@@ -35,7 +35,8 @@ const (
 	ReasonAssertionRefused  = "assertion_not_accepted"
 )
 
-// Verifier authenticates clients.
+// Verifier authenticates clients. Use it by pointer and keep it for the
+// life of the process: its token verifier caches parsed allowlists.
 type Verifier struct {
 	// Tokens verifies lk_ tokens; its store also serves the records that
 	// assertions name.
@@ -80,7 +81,7 @@ func (v *Verifier) Assertion(ctx context.Context, raw, ip string, now time.Time,
 	if err != nil {
 		return clientassertion.Claims{}, &bearer.Rejection{Reason: ReasonAssertionInvalid, ID: id, Cause: err}
 	}
-	if err := bearer.UsableAt(c, ip, now); err != nil {
+	if err := v.Tokens.UsableAt(c, ip, now); err != nil {
 		return clientassertion.Claims{}, err
 	}
 	if err := v.Assertions.Use(ctx, claims, now); err != nil {
