@@ -84,13 +84,15 @@ func BenchmarkOpaqueDecision(b *testing.B) {
 	}
 }
 
-// BenchmarkOpaqueBaseline prices what an opaque decision cannot avoid:
-// SHA-256 of the secret and one in-memory map read.
+// BenchmarkOpaqueBaseline prices what an opaque decision cannot avoid, and
+// nothing else: SHA-256 of the presented secret (crypto/sha256 directly)
+// and one read of the record by ID from an in-memory map. The comparison
+// only gives both results a use.
 func BenchmarkOpaqueBaseline(b *testing.B) {
 	st, tok := benchToken(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		h := apitoken.HashSecret(tok.Secret)
+		h := sha256.Sum256([]byte(tok.Secret))
 		c, ok := st[tok.ID]
 		if !ok || c.SecretHash != h {
 			b.Fatal("mismatch")
