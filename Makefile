@@ -103,7 +103,7 @@ BENCH_COUNT  ?= 6
 BENCH_COLD_STARTS ?= 31
 BENCH_COLD_START_BASELINE ?=
 BENCH_PKGS   := shared/authorizer shared/oauth shared/admin
-BENCH_RATIOS := -ratio 'OpaqueDecision/OpaqueBaseline<=3' \
+BENCH_RATIOS := -ratio 'OpaqueDecision/OpaqueBaseline<=4' \
                 -ratio 'AccessTokenDecision/ECDSAVerifyBaseline<=1.5' \
                 -report 'AssertionDecision/ECDSAVerifyBaseline' \
                 -report 'Issuance/ECDSASignBaseline' \

@@ -11,11 +11,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"strings"
-	"unsafe"
 )
 
 const (
@@ -72,15 +71,8 @@ func (t Token) Matches(h Hash) bool {
 	return hashesEqual(&got, &h)
 }
 
-// hashesEqual compares two hashes in constant time, a word at a time: the
-// differences of all four words are folded together and tested once.
-func hashesEqual(a, b *Hash) bool {
-	var d uint64
-	for i := 0; i < len(a); i += 8 {
-		d |= binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:])
-	}
-	return subtle.ConstantTimeEq(int32(d), 0)&subtle.ConstantTimeEq(int32(d>>32), 0) == 1
-}
+// hashesEqual compares two hashes in constant time.
+func hashesEqual(a, b *Hash) bool { return subtle.ConstantTimeCompare(a[:], b[:]) == 1 }
 
 // NewID returns a fresh random token ID.
 func NewID() (string, error) { return RandomString(IDLen) }
@@ -114,17 +106,8 @@ func Parse(s string) (Token, error) {
 	id := s[len(Prefix) : len(Prefix)+IDLen]
 	rest := s[len(Prefix)+IDLen+1:]
 	body := s[:len(s)-ChecksumLen]
-	// The alphabet and the checksum are both checked before either is
-	// acted on: the CRC is a chain of dependent lookups, and with no branch
-	// between them the processor checks the alphabet while it waits.
-	bad := notBase62(id) | notBase62(rest)
-	// The presented digits are read as a number and compared with the CRC,
-	// rather than the CRC spelled out and compared as text: the digits are
-	// independent lookups, the spelling six dependent divisions. A number
-	// below 62^6 has exactly one six-digit spelling, so the two tests agree
-	// (digits outside the alphabet read as zero, but then bad is set).
-	diff := checksumValue(s[len(body):]) ^ uint64(crcIEEE(unsafe.Slice(unsafe.StringData(body), len(body))))
-	if bad != 0 || subtle.ConstantTimeEq(int32(diff), 0)&subtle.ConstantTimeEq(int32(diff>>32), 0) != 1 {
+	sum := checksumDigits(body)
+	if !isBase62(id) || !isBase62(rest) || string(sum[:]) != s[len(body):] {
 		return Token{}, ErrMalformed
 	}
 	return Token{ID: id, Secret: rest[:SecretLen]}, nil
@@ -199,33 +182,14 @@ func inRange(w uint64, lo, hi byte) uint64 {
 	return (w + lowBits*uint64(0x80-lo)) &^ (w + lowBits*uint64(0x7f-hi))
 }
 
-// digit is each alphabet byte's value (other bytes read as zero; Parse
-// checks the alphabet first).
-var digit = func() (t [256]uint8) {
-	for i := 0; i < len(alphabet); i++ {
-		t[alphabet[i]] = uint8(i)
-	}
-	return t
-}()
-
-// checksumValue reads ChecksumLen base62 digits, most significant first.
-func checksumValue(d string) uint64 {
-	_ = d[ChecksumLen-1]
-	const b = 62
-	return uint64(digit[d[0]])*(b*b*b*b*b) + uint64(digit[d[1]])*(b*b*b*b) + uint64(digit[d[2]])*(b*b*b) +
-		uint64(digit[d[3]])*(b*b) + uint64(digit[d[4]])*b + uint64(digit[d[5]])
-}
-
 func checksum(body string) string {
 	out := checksumDigits(body)
 	return string(out[:])
 }
 
-// checksumDigits is the base62 CRC32 of body. The CRC only reads its
-// input, so it is handed a read-only view of the string's bytes rather
-// than a copy.
+// checksumDigits is the base62 spelling of the CRC-32 (IEEE) of body.
 func checksumDigits(body string) [ChecksumLen]byte {
-	return spell(crcIEEE(unsafe.Slice(unsafe.StringData(body), len(body))))
+	return spell(crc32.ChecksumIEEE([]byte(body)))
 }
 
 // spell writes n as ChecksumLen base62 digits, most significant first.

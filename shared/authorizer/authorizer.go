@@ -22,7 +22,6 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -37,17 +36,10 @@ import (
 	"github.com/latchkey/latchkey/shared/clientauth"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
+	"github.com/latchkey/latchkey/shared/expiring"
 	"github.com/latchkey/latchkey/shared/permission"
 	"github.com/latchkey/latchkey/shared/policy"
-	"github.com/latchkey/latchkey/shared/slotcache"
 )
-
-// records holds the structs decisions read a caller's record into: a record
-// is several hundred bytes, and a decision reads one and then only reads
-// it. Nothing keeps a pointer to one past its decision (responses copy
-// fields, whose strings and slices are never written to), so the next
-// decision may overwrite it.
-var records = sync.Pool{New: func() any { return new(credential.Credential) }}
 
 // ErrUnauthorized is the exact error API Gateway turns into a 401.
 var ErrUnauthorized = errors.New("Unauthorized")
@@ -87,6 +79,10 @@ type Config struct {
 
 // Authorizer decides requests. Build it once per process (cold start): it
 // keeps caches across invocations.
+//
+// Its caches are all one kind, expiring.Cache: bounded, and each entry
+// expires by the authorizer's clock (sizes and lifetimes below). Their
+// values are shared between decisions, so nothing may modify one.
 type Authorizer struct {
 	clients      *clientauth.Verifier
 	store        Store
@@ -94,14 +90,38 @@ type Authorizer struct {
 	log          *slog.Logger
 	touchTimeout time.Duration
 	access       *accesstoken.Verifier
-	statusTTL    time.Duration
+	arns         policy.ARNParser
 
-	status    statusCache
-	arns      policy.ARNParser
-	accounts  accountPaths
-	responses responseMemo
-	touched   touchMemo
+	// status holds the records read for access-token decisions (jwt.go).
+	status *expiring.Cache[string, credential.Credential]
+	// accounts holds each account's path from the root (scope.go).
+	accounts *expiring.Cache[string, []string]
+	// responses holds built responses (respond).
+	responses *expiring.Cache[memoKey, events.APIGatewayCustomAuthorizerResponse]
+	// touched holds the credentials whose use this process tried to record
+	// within TouchInterval (touch.go).
+	touched *expiring.Cache[string, struct{}]
 }
+
+// Cache sizes. A record or an account path is a few hundred bytes; a
+// response naming every route about 3.4 KB of heap. Full, the caches hold
+// some 25 MB, however many credentials a process sees.
+const (
+	maxStatus       = 10_000
+	maxAccountPaths = 10_000
+	maxResponses    = 4_096
+	maxTouched      = 10_000
+)
+
+// accountPathTTL is how long an account's path is kept. The account tree
+// only grows (an account never moves or disappears), so a path never goes
+// stale and the lifetime can be long.
+const accountPathTTL = time.Hour
+
+// responseTTL is how long a built response is kept. A response is a pure
+// function of its key, which changes with the record's version, so it never
+// goes stale either.
+const responseTTL = 10 * time.Minute
 
 // New builds an Authorizer.
 func New(cfg Config) *Authorizer {
@@ -124,7 +144,10 @@ func New(cfg Config) *Authorizer {
 		log:          cfg.Log,
 		touchTimeout: cfg.TouchTimeout,
 		access:       cfg.AccessTokens,
-		statusTTL:    cfg.StatusTTL,
+		status:       expiring.New[string, credential.Credential](maxStatus, cfg.StatusTTL),
+		accounts:     expiring.New[string, []string](maxAccountPaths, accountPathTTL),
+		responses:    expiring.New[memoKey, events.APIGatewayCustomAuthorizerResponse](maxResponses, responseTTL),
+		touched:      expiring.New[string, struct{}](maxTouched, TouchInterval),
 	}
 }
 
@@ -135,43 +158,31 @@ func (a *Authorizer) Authorize(ctx context.Context, req *events.APIGatewayCustom
 		a.log.ErrorContext(ctx, "authorizer: unparsable method ARN")
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrInternal
 	}
+	now := a.clock.Now()
 	ip := req.RequestContext.Identity.SourceIP
-	cred, err := credentialOf(apigw.Header(req.Headers, req.MultiValueHeaders, "Authorization"))
+	cred, err := bearer.FromHeader(apigw.Header(req.Headers, req.MultiValueHeaders, "Authorization"))
 	if err != nil {
 		return a.refuse(ctx, err)
 	}
-	c := records.Get().(*credential.Credential)
-	defer records.Put(c)
 	var d decision
 	switch Classify(cred) {
 	case FormToken:
-		d, err = a.opaque(ctx, cred, ip, c)
+		err = a.opaque(ctx, cred, ip, now, &d)
 	case FormJWT:
-		d, err = a.jwt(ctx, cred, ip, c)
+		err = a.jwt(ctx, cred, ip, now, &d)
 	default:
 		err = bearer.Reject(bearer.ReasonMalformed, "")
 	}
 	if err != nil {
 		return a.refuse(ctx, err)
 	}
-	resp, err := a.respond(ctx, arn, c, d)
+	resp, err := a.respond(ctx, arn, &d, now)
 	if err != nil {
 		return a.refuse(ctx, err)
 	}
 	// Allowed decisions are not logged: API Gateway's access log records
 	// each request with the principal, and the hot path stays lean.
 	return resp, nil
-}
-
-// credentialOf extracts the bearer credential from an Authorization
-// header. An lk_ token in the usual form, "Bearer lk_…" and nothing else,
-// skips the general parser, since apitoken.Parse checks every byte of it
-// anyway; every other header goes through bearer.FromHeader.
-func credentialOf(h string) (string, error) {
-	if len(h) == len("Bearer ")+apitoken.Len && strings.HasPrefix(h, "Bearer "+apitoken.Prefix) {
-		return h[len("Bearer "):], nil
-	}
-	return bearer.FromHeader(h)
 }
 
 // refuse turns an error into the answer API Gateway expects: a rejection
@@ -186,8 +197,9 @@ func (a *Authorizer) refuse(ctx context.Context, err error) (events.APIGatewayCu
 	return events.APIGatewayCustomAuthorizerResponse{}, ErrInternal
 }
 
-// decision is how a caller whose record has been read authenticated.
+// decision is an authenticated caller: its record and how it authenticated.
 type decision struct {
+	c credential.Credential
 	// auth is caller.AuthToken, AuthAccessToken or AuthAssertion.
 	auth string
 	// scope is an access token's granted scope; the other kinds act with
@@ -220,17 +232,17 @@ func Classify(cred string) Form {
 
 // opaque authenticates an lk_ token: checksum, one store read, constant-time
 // hash comparison, status, expiry and source IP.
-func (a *Authorizer) opaque(ctx context.Context, token, ip string, c *credential.Credential) (decision, error) {
+func (a *Authorizer) opaque(ctx context.Context, token, ip string, now time.Time, d *decision) error {
 	t, err := apitoken.Parse(token)
 	if err != nil {
-		return decision{}, bearer.Reject(bearer.ReasonMalformed, "")
+		return bearer.Reject(bearer.ReasonMalformed, "")
 	}
-	now := a.clock.Now()
-	if err := a.clients.Token(ctx, t, ip, now, c); err != nil {
-		return decision{}, err
+	if err := a.clients.Token(ctx, t, ip, now, &d.c); err != nil {
+		return err
 	}
-	a.recordUse(ctx, c.ID, c.LastUsedAt, ip, now)
-	return decision{auth: caller.AuthToken}, nil
+	d.auth = caller.AuthToken
+	a.recordUse(ctx, d.c.ID, d.c.LastUsedAt, ip, now)
+	return nil
 }
 
 // whoOf is the caller context of a credential authenticated by auth with perms.
@@ -249,14 +261,21 @@ func whoOf(c *credential.Credential, auth string, perms []string) caller.Caller 
 // respond builds (or reuses) the response for an authenticated caller on
 // this request: the accounts the policy may name depend on the account in
 // the path, everything else on the caller alone.
-func (a *Authorizer) respond(ctx context.Context, arn policy.MethodARN, c *credential.Credential, d decision) (events.APIGatewayCustomAuthorizerResponse, error) {
-	sc, err := a.scope(ctx, c.Account, arn.Path)
+//
+// Responses are kept (a policy is a pure function of the caller and the
+// scope, and building one costs far more than the rest of a decision),
+// keyed by all a response depends on: a change of the record bumps its
+// version, and a path naming another account changes the scope, so neither
+// ever reuses a response built before.
+func (a *Authorizer) respond(ctx context.Context, arn policy.MethodARN, d *decision, now time.Time) (events.APIGatewayCustomAuthorizerResponse, error) {
+	c := &d.c
+	sc, err := a.scope(ctx, c.Account, arn.Path, now)
 	if err != nil {
 		return events.APIGatewayCustomAuthorizerResponse{}, err
 	}
 	key := memoKey{auth: d.auth, id: c.ID, version: c.Version, perms: d.scope, base: arn.Base, scope: sc}
-	if e := a.responses.get(&key); e != nil {
-		return e.resp, nil
+	if resp, ok := a.responses.Get(key, now); ok {
+		return resp, nil
 	}
 	perms := c.Permissions
 	if d.auth == caller.AuthAccessToken {
@@ -268,7 +287,7 @@ func (a *Authorizer) respond(ctx context.Context, arn policy.MethodARN, c *crede
 		}
 	}
 	resp := Decide(arn, whoOf(c, d.auth, perms), sc)
-	a.responses.put(&key, resp)
+	a.responses.Add(key, resp, now)
 	return resp, nil
 }
 
@@ -291,16 +310,7 @@ func Decide(arn policy.MethodARN, who caller.Caller, sc Scope) events.APIGateway
 	}
 }
 
-// responseMemo keeps built responses: a policy is a pure function of the
-// caller and the scope, and building one costs far more than the rest of a
-// decision. It holds one response per credential and path account (a slot
-// of a direct-mapped table, package slotcache), checked against the rest of
-// the key, since a credential is nearly always used against one API stage.
-// Responses are shared, so nothing may modify one.
-type responseMemo struct {
-	t slotcache.Table[memoEntry]
-}
-
+// memoKey is what a built response depends on.
 type memoKey struct {
 	auth, id string
 	version  int64
@@ -308,36 +318,4 @@ type memoKey struct {
 	perms string
 	base  string
 	scope Scope
-}
-
-type memoEntry struct {
-	key  memoKey
-	resp events.APIGatewayCustomAuthorizerResponse
-}
-
-// hash picks k's slot: the credential ID, and the path's account for
-// account-scoped requests, so a vendor's token working through its
-// sub-accounts keeps one response for each.
-func (k *memoKey) hash() uint64 {
-	h := slotcache.ID(k.id)
-	switch {
-	case k.scope.Below != "":
-		h ^= slotcache.String(k.scope.Below)
-	case k.scope.Outside != "":
-		h ^= slotcache.String(k.scope.Outside)
-	}
-	return h
-}
-
-// get returns the entry built for k, or nil. Entries are never modified
-// once stored, so the caller reads it without a lock.
-func (m *responseMemo) get(k *memoKey) *memoEntry {
-	if e := m.t.Load(k.hash()); e != nil && e.key == *k {
-		return e
-	}
-	return nil
-}
-
-func (m *responseMemo) put(k *memoKey, r events.APIGatewayCustomAuthorizerResponse) {
-	m.t.Store(k.hash(), &memoEntry{key: *k, resp: r})
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -584,39 +583,19 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-// intoStore is countingStore with store.CredentialInto, as DynamoDB has it.
-type intoStore struct {
-	*countingStore
-	intoReads atomic.Int64
-}
-
-func (s *intoStore) ReadCredential(ctx context.Context, id string, into *credential.Credential) error {
-	s.intoReads.Add(1)
-	s.mu.Lock()
-	err := s.credErr
-	s.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	c, err := s.Store.GetCredential(ctx, id)
-	*into = c
-	return err
-}
-
-// With a store that reads records into the decision's struct (DynamoDB),
-// an uncached opaque decision reads once that way and never by value; the
-// pooled structs carry nothing from one decision to the next (two tokens
-// with different allowlists, permissions and accounts, alternating); and a
-// failed read is an error, never an allow.
-func TestReadsIntoPooledRecords(t *testing.T) {
+// Decisions carry nothing from one caller to the next: two tokens with
+// different allowlists, permissions and accounts, alternating, each get
+// their own response, and the narrow one is refused from outside its list
+// right after the wide one (no list) was allowed from there. Each uncached
+// decision reads the record once, and a failed read is an error, never an
+// allow.
+func TestDecisionsCarryNothingOver(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	st := &intoStore{countingStore: e.store}
-	e.authz = New(Config{Store: st, Clock: e.clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	narrow := e.token("acme-eu", credential.Spec{Name: "narrow", Permissions: []string{"apikeys:view"}, PermsGiven: true,
 		AllowedIPs: []string{"203.0.113.0/24"}})
 	wide := e.token("", credential.Spec{Name: "wide"})
-	baseGet := e.store.credReads.Load()
+	base := e.store.credReads.Load()
 	for i := range 6 {
 		tok, ip, want := narrow, "203.0.113.9", allow
 		if i%2 == 1 {
@@ -626,19 +605,42 @@ func TestReadsIntoPooledRecords(t *testing.T) {
 		if got != want || resp.PrincipalID != tok.Credential.ID || resp.Context["account"] != tok.Credential.Account {
 			t.Fatalf("decision %d for %s: %s, principal %q, context %v", i, tok.Credential.Name, got, resp.PrincipalID, resp.Context)
 		}
-		if i%2 == 0 {
-			// The narrow token from outside its allowlist, right after the
-			// wide one (no allowlist) was decided in the same struct.
-			if _, got := e.call(bearerOf(narrow), "GET", "/v1/tokens", "198.51.100.7"); got == allow {
+		if i%2 == 1 {
+			if _, got := e.call(bearerOf(narrow), "GET", "/v1/tokens", ip); got == allow {
 				t.Fatalf("decision %d: the narrow token allowed from outside its list", i)
 			}
 		}
 	}
-	if n, g := st.intoReads.Load(), e.store.credReads.Load()-baseGet; n != 9 || g != 0 {
-		t.Fatalf("%d reads into the decision's record and %d by value, want 9 and 0", n, g)
+	if n := e.store.credReads.Load() - base; n != 9 {
+		t.Fatalf("%d credential reads, want 9", n)
 	}
 	e.store.fail(store.ErrUnavailable, nil, nil)
 	if _, got := e.call(bearerOf(wide), "GET", "/v1/tokens", ""); got != internal {
 		t.Fatalf("failed read: %s, want %s", got, internal)
+	}
+}
+
+// A changed record is a new version, and a response built for the old one
+// is never served for it: here the group snapshot, which the caller
+// context carries, is changed in the store behind the API's back.
+func TestRecordChangeRebuildsResponse(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	created := e.token("", credential.Spec{})
+	if resp, got := e.call(bearerOf(created), "GET", "/v1/tokens", ""); got != allow || resp.Context[caller.KeyGroups] != "[]" {
+		t.Fatalf("before: %s, groups %q", got, resp.Context[caller.KeyGroups])
+	}
+	ctx := context.Background()
+	c, err := e.store.Store.GetCredential(ctx, created.Credential.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Groups = []string{"ops"}
+	if _, err := e.store.Store.UpdateCredential(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	resp, got := e.call(bearerOf(created), "GET", "/v1/tokens", "")
+	if got != allow || resp.Context[caller.KeyGroups] != `["ops"]` {
+		t.Fatalf("after the change: %s, groups %q, want [\"ops\"]", got, resp.Context[caller.KeyGroups])
 	}
 }

@@ -33,14 +33,6 @@ func (m mapStore) GetCredential(_ context.Context, id string) (credential.Creden
 	return credential.Credential{}, store.ErrNotFound
 }
 
-func (m mapStore) ReadCredential(_ context.Context, id string, into *credential.Credential) error {
-	var ok bool
-	if *into, ok = m[id]; !ok {
-		return store.ErrNotFound
-	}
-	return nil
-}
-
 func (mapStore) GetAccount(context.Context, string) (account.Account, error) {
 	return account.Account{}, store.ErrNotFound
 }
@@ -92,13 +84,15 @@ func BenchmarkOpaqueDecision(b *testing.B) {
 	}
 }
 
-// BenchmarkOpaqueBaseline prices what an opaque decision cannot avoid:
-// SHA-256 of the secret and one in-memory map read.
+// BenchmarkOpaqueBaseline prices what an opaque decision cannot avoid, and
+// nothing else: SHA-256 of the presented secret (crypto/sha256 directly)
+// and one read of the record by ID from an in-memory map. The comparison
+// only gives both results a use.
 func BenchmarkOpaqueBaseline(b *testing.B) {
 	st, tok := benchToken(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		h := apitoken.HashSecret(tok.Secret)
+		h := sha256.Sum256([]byte(tok.Secret))
 		c, ok := st[tok.ID]
 		if !ok || c.SecretHash != h {
 			b.Fatal("mismatch")

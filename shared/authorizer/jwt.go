@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -94,54 +93,53 @@ func jwtKind(typ string) int {
 
 // jwt authenticates a compact JWS: an access token from /oauth/token, or an
 // assertion signed by the holder of a public_key token.
-func (a *Authorizer) jwt(ctx context.Context, raw, ip string, c *credential.Credential) (decision, error) {
+func (a *Authorizer) jwt(ctx context.Context, raw, ip string, now time.Time, d *decision) error {
 	h, err := ParseJOSEHeader(raw)
 	if err != nil {
-		return decision{}, bearer.Reject(ReasonJWTHeader, "")
+		return bearer.Reject(ReasonJWTHeader, "")
 	}
 	if h.Alg != "ES256" {
 		// ES256 only: never "none", HS256 (a shared secret, or a public key
 		// abused as one) or any other algorithm.
-		return decision{}, bearer.Reject(ReasonJWTAlg, "")
+		return bearer.Reject(ReasonJWTAlg, "")
 	}
 	switch jwtKind(h.Typ) {
 	case jwtAccessToken:
-		return a.accessToken(ctx, raw, ip, c)
+		return a.accessToken(ctx, raw, ip, now, d)
 	case jwtAssertion:
-		return a.assertion(ctx, raw, ip, c)
+		return a.assertion(ctx, raw, ip, now, d)
 	}
-	return decision{}, bearer.Reject(ReasonJWTType, "")
+	return bearer.Reject(ReasonJWTType, "")
 }
 
 // accessToken verifies an access token offline (signature with a cached
 // key set, typ, iss, aud, exp, nbf, iat), then checks its client's
 // credential through the status cache: status, expiry and source IP.
-func (a *Authorizer) accessToken(ctx context.Context, raw, ip string, out *credential.Credential) (decision, error) {
+func (a *Authorizer) accessToken(ctx context.Context, raw, ip string, now time.Time, d *decision) error {
 	if a.access == nil {
-		return decision{}, bearer.Reject(ReasonJWTDisabled, "")
+		return bearer.Reject(ReasonJWTDisabled, "")
 	}
 	claims, err := a.access.Verify(ctx, raw)
 	if errors.Is(err, accesstoken.ErrInvalid) {
 		a.log.InfoContext(ctx, "authorizer: access token refused", "error", err.Error())
-		return decision{}, bearer.Reject(ReasonJWTInvalid, "")
+		return bearer.Reject(ReasonJWTInvalid, "")
 	}
 	if err != nil {
-		return decision{}, err
+		return err
 	}
-	now := a.clock.Now()
-	c, err := a.status.get(ctx, a.store, claims.Subject, now, a.statusTTL)
+	c, err := a.clientStatus(ctx, claims.Subject, now)
 	if err != nil {
-		return decision{}, err
+		return err
 	}
 	if c.ID != claims.ClientID || c.Account != claims.Account {
-		return decision{}, bearer.Reject(ReasonClaimsDiffer, c.ID)
+		return bearer.Reject(ReasonClaimsDiffer, c.ID)
 	}
 	if err := a.clients.Tokens.UsableAt(&c, ip, now); err != nil {
-		return decision{}, err
+		return err
 	}
 	a.recordUse(ctx, c.ID, c.LastUsedAt, ip, now)
-	*out = c
-	return decision{auth: caller.AuthAccessToken, scope: claims.Scope}, nil
+	*d = decision{c: c, auth: caller.AuthAccessToken, scope: claims.Scope}
+	return nil
 }
 
 // assertion authenticates a client-signed assertion of a public_key token
@@ -150,47 +148,31 @@ func (a *Authorizer) accessToken(ctx context.Context, raw, ip string, out *crede
 // removed by rotation, or a revocation, is refused at once — then the
 // signature and claims (aud the API's audience), status, expiry and
 // source address, and last the jti in the replay guard.
-func (a *Authorizer) assertion(ctx context.Context, raw, ip string, out *credential.Credential) (decision, error) {
-	now := a.clock.Now()
-	if _, err := a.clients.Assertion(ctx, raw, ip, now, out); err != nil {
+func (a *Authorizer) assertion(ctx context.Context, raw, ip string, now time.Time, d *decision) error {
+	if _, err := a.clients.Assertion(ctx, raw, ip, now, &d.c); err != nil {
 		var r *bearer.Rejection
 		if errors.As(err, &r) && r.Cause != nil {
 			a.log.InfoContext(ctx, "authorizer: assertion refused", "credential_id", r.ID, "error", r.Cause.Error())
 		}
-		return decision{}, err
+		return err
 	}
-	a.recordUse(ctx, out.ID, out.LastUsedAt, ip, now)
-	return decision{auth: caller.AuthAssertion}, nil
+	d.auth = caller.AuthAssertion
+	a.recordUse(ctx, d.c.ID, d.c.LastUsedAt, ip, now)
+	return nil
 }
 
-// statusCache keeps credential records read for access-token decisions for
-// a short TTL, without their secret hash or keys. Only found records are kept: an unknown ID is read again next time.
-type statusCache struct {
-	mu sync.RWMutex
-	m  map[string]statusEntry
-}
-
-type statusEntry struct {
-	c      credential.Credential
-	loaded time.Time
-}
-
-// maxStatus bounds the cache; past it, stale entries go, then all.
-const maxStatus = 10_000
-
-// get returns id's record, read at most ttl ago. An unknown ID is a
-// rejection; a store failure is returned as it is.
-func (s *statusCache) get(ctx context.Context, st Store, id string, now time.Time, ttl time.Duration) (credential.Credential, error) {
+// clientStatus returns the record of an access token's client, read less
+// than the status TTL (Config.StatusTTL) before now. An unknown ID is a
+// rejection and is not cached (it is read again next time); a store
+// failure is returned as it is.
+func (a *Authorizer) clientStatus(ctx context.Context, id string, now time.Time) (credential.Credential, error) {
 	if !apitoken.ValidID(id) {
 		return credential.Credential{}, bearer.Reject(bearer.ReasonUnknown, "")
 	}
-	s.mu.RLock()
-	e, ok := s.m[id]
-	s.mu.RUnlock()
-	if ok && now.Sub(e.loaded) < ttl && !now.Before(e.loaded) {
-		return e.c, nil
+	if c, ok := a.status.Get(id, now); ok {
+		return c, nil
 	}
-	c, err := st.GetCredential(ctx, id)
+	c, err := a.store.GetCredential(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return credential.Credential{}, bearer.Reject(bearer.ReasonUnknown, id)
 	}
@@ -201,21 +183,6 @@ func (s *statusCache) get(ctx context.Context, st Store, id string, now time.Tim
 	// allowlist and rights, never its secret hash or keys: the cache keeps
 	// none, so it can never hold a key the store no longer holds.
 	c.SecretHash, c.PublicKeyPEM, c.Previous = apitoken.Hash{}, "", nil
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = make(map[string]statusEntry)
-	}
-	if len(s.m) >= maxStatus {
-		for k, v := range s.m {
-			if now.Sub(v.loaded) >= ttl {
-				delete(s.m, k)
-			}
-		}
-		if len(s.m) >= maxStatus {
-			clear(s.m)
-		}
-	}
-	s.m[id] = statusEntry{c: c, loaded: now}
+	a.status.Add(id, c, now)
 	return c, nil
 }

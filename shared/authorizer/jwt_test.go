@@ -428,11 +428,9 @@ func TestKeyRotationTakesEffectAtOnce(t *testing.T) {
 	if _, got := e.call(at, "GET", "/v1/tokens", ""); got != allow {
 		t.Fatalf("access token after rotation: %s", got)
 	}
-	e.authz.status.mu.RLock()
-	cached, ok := e.authz.status.m[id]
-	e.authz.status.mu.RUnlock()
-	if !ok || cached.c.PublicKeyPEM != "" || cached.c.Previous != nil || cached.c.SecretHash != (apitoken.Hash{}) {
-		t.Fatalf("status cache entry %v holds key material: %+v", ok, cached.c)
+	cached, ok := e.authz.status.Get(id, e.clock.Now())
+	if !ok || cached.PublicKeyPEM != "" || cached.Previous != nil || cached.SecretHash != (apitoken.Hash{}) {
+		t.Fatalf("status cache entry %v holds key material: %+v", ok, cached)
 	}
 }
 

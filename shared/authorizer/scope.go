@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
+	"time"
 
 	"github.com/latchkey/latchkey/shared/account"
 	"github.com/latchkey/latchkey/shared/route"
@@ -27,10 +27,10 @@ type Scope struct {
 // scope places the account named by path (if any) relative to own.
 //
 // The account tree only grows — an account never moves or disappears — so an
-// account's path from the root is cached for the life of the process and a
-// path naming a sub-account costs one account read per process, not per
-// decision. Unknown accounts are not cached (they may be created later).
-func (a *Authorizer) scope(ctx context.Context, own, path string) (Scope, error) {
+// account's path from the root is cached (accountPathTTL) and a path naming
+// a sub-account costs one account read per process, not per decision.
+// Unknown accounts are not cached (they may be created later).
+func (a *Authorizer) scope(ctx context.Context, own, path string, now time.Time) (Scope, error) {
 	target, ok := route.AccountInPath(path)
 	if !ok || target == own {
 		return Scope{}, nil
@@ -40,7 +40,7 @@ func (a *Authorizer) scope(ctx context.Context, own, path string) (Scope, error)
 		// policy refuses it without naming it.
 		return Scope{}, nil
 	}
-	ancestors, err := a.accounts.path(ctx, a.store, target)
+	ancestors, err := a.accountPath(ctx, target, now)
 	if errors.Is(err, store.ErrNotFound) {
 		return Scope{Outside: target}, nil
 	}
@@ -53,31 +53,15 @@ func (a *Authorizer) scope(ctx context.Context, own, path string) (Scope, error)
 	return Scope{Outside: target}, nil
 }
 
-// accountPaths caches each account's path from the root.
-type accountPaths struct {
-	mu sync.RWMutex
-	m  map[string][]string
-}
-
-// maxAccountPaths bounds the cache; past it, it starts again.
-const maxAccountPaths = 10_000
-
-func (c *accountPaths) path(ctx context.Context, st Store, id string) ([]string, error) {
-	c.mu.RLock()
-	p, ok := c.m[id]
-	c.mu.RUnlock()
-	if ok {
+// accountPath returns the path from the root to account id.
+func (a *Authorizer) accountPath(ctx context.Context, id string, now time.Time) ([]string, error) {
+	if p, ok := a.accounts.Get(id, now); ok {
 		return p, nil
 	}
-	acct, err := st.GetAccount(ctx, id)
+	acct, err := a.store.GetAccount(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("load account %s: %w", id, err)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxAccountPaths {
-		c.m = make(map[string][]string)
-	}
-	c.m[id] = slices.Clone(acct.Path)
+	a.accounts.Add(id, acct.Path, now)
 	return acct.Path, nil
 }

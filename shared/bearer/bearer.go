@@ -109,15 +109,13 @@ func hasSpace(s string) bool {
 	return false
 }
 
-// CredentialReader is the one store call verification needs. A store that
-// also implements store.CredentialInto reads the record straight into the
-// caller's (VerifyInto).
+// CredentialReader is the one store call verification needs.
 type CredentialReader interface {
 	GetCredential(ctx context.Context, id string) (credential.Credential, error)
 }
 
-// Verifier checks lk_ tokens. Use it by pointer: it caches parsed
-// allowlists across calls.
+// Verifier checks lk_ tokens. Use it by pointer and keep it: it caches
+// parsed allowlists across calls.
 type Verifier struct {
 	Store CredentialReader
 	Clock clock.Clock
@@ -134,68 +132,44 @@ func (v *Verifier) Verify(ctx context.Context, token, sourceIP string) (credenti
 // VerifyAt is Verify at the instant now, for a caller that already read
 // the clock.
 func (v *Verifier) VerifyAt(ctx context.Context, token, sourceIP string, now time.Time) (credential.Credential, error) {
-	var c credential.Credential
-	if err := v.VerifyInto(ctx, token, sourceIP, now, &c); err != nil {
+	t, err := apitoken.Parse(token)
+	if err != nil {
+		return credential.Credential{}, Reject(ReasonMalformed, "")
+	}
+	return v.VerifyParsedAt(ctx, t, sourceIP, now)
+}
+
+// VerifyParsedAt is VerifyAt for a token already parsed (e.g. rebuilt from
+// OAuth client credentials).
+func (v *Verifier) VerifyParsedAt(ctx context.Context, t apitoken.Token, sourceIP string, now time.Time) (credential.Credential, error) {
+	c, err := v.Store.GetCredential(ctx, t.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		// Compare anyway so an unknown ID costs what a known one does.
+		t.Matches(apitoken.Hash{})
+		return credential.Credential{}, Reject(ReasonUnknown, t.ID)
+	}
+	if err != nil {
+		return credential.Credential{}, fmt.Errorf("verify token %s: %w", t.ID, err)
+	}
+	if c.Kind != credential.KindSecret {
+		return credential.Credential{}, Reject(ReasonWrongKind, t.ID)
+	}
+	if !c.SecretMatches(t, now) {
+		return credential.Credential{}, Reject(ReasonMismatch, t.ID)
+	}
+	if err := v.UsableAt(&c, sourceIP, now); err != nil {
 		return credential.Credential{}, err
 	}
 	return c, nil
 }
 
-// VerifyInto is VerifyAt filling c, for the authorizer's hot path: a record
-// is several hundred bytes, and returning it by value copies it at every
-// level, so the record is read straight into c (by store.CredentialInto
-// where the store has it). c escapes to the heap: the authorizer passes a
-// pooled one. On an error c may hold the record of a refused token: callers
-// use c only when VerifyInto returns nil.
-func (v *Verifier) VerifyInto(ctx context.Context, token, sourceIP string, now time.Time, c *credential.Credential) error {
-	t, err := apitoken.Parse(token)
-	if err != nil {
-		return Reject(ReasonMalformed, "")
-	}
-	return v.verifyParsed(ctx, t, sourceIP, now, c)
-}
-
-// VerifyParsedInto is VerifyInto for a token already parsed (e.g. rebuilt
-// from OAuth client credentials).
-func (v *Verifier) VerifyParsedInto(ctx context.Context, t apitoken.Token, sourceIP string, now time.Time, c *credential.Credential) error {
-	return v.verifyParsed(ctx, t, sourceIP, now, c)
-}
-
-func (v *Verifier) verifyParsed(ctx context.Context, t apitoken.Token, sourceIP string, now time.Time, c *credential.Credential) error {
-	var err error
-	if r, ok := v.Store.(store.CredentialInto); ok {
-		err = r.ReadCredential(ctx, t.ID, c)
-	} else {
-		*c, err = v.Store.GetCredential(ctx, t.ID)
-	}
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			// Compare anyway so an unknown ID costs what a known one does.
-			t.Matches(apitoken.Hash{})
-			return Reject(ReasonUnknown, t.ID)
-		}
-		return fmt.Errorf("verify token %s: %w", t.ID, err)
-	}
-	if c.Kind != credential.KindSecret {
-		return Reject(ReasonWrongKind, t.ID)
-	}
-	if !c.SecretMatches(t, now) {
-		return Reject(ReasonMismatch, t.ID)
-	}
-	return v.usable(c, sourceIP, now)
-}
-
-// UsableAt is the package's Usable at now with the verifier's allowlist
+// UsableAt is Usable at the instant now, with the verifier's allowlist
 // cache, for callers that prove the holder another way (a signature).
 func (v *Verifier) UsableAt(c *credential.Credential, sourceIP string, now time.Time) error {
-	return v.usable(c, sourceIP, now)
-}
-
-func (v *Verifier) usable(c *credential.Credential, sourceIP string, now time.Time) error {
 	if err := statusAt(c, now); err != nil {
 		return err
 	}
-	if !v.allowlists.Contains(c.ID, c.AllowedIPs, sourceIP) {
+	if !v.allowlists.Contains(c.ID, c.AllowedIPs, sourceIP, now) {
 		return Reject(ReasonIPRefused, c.ID)
 	}
 	return nil

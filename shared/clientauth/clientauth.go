@@ -46,12 +46,16 @@ type Verifier struct {
 	Assertions *clientassertion.Verifier
 }
 
-// Token authenticates an lk_ token presented from ip at now, reading its
-// record into c: one store read, a constant-time hash comparison, then
-// status, expiry and allowlist. c is meaningful only when Token returns
-// nil.
+// Token authenticates an lk_ token presented from ip at now and sets *c
+// to its record: one store read, a constant-time hash comparison, then
+// status, expiry and allowlist. c is left alone when Token refuses.
 func (v *Verifier) Token(ctx context.Context, t apitoken.Token, ip string, now time.Time, c *credential.Credential) error {
-	return v.Tokens.VerifyParsedInto(ctx, t, ip, now, c)
+	rec, err := v.Tokens.VerifyParsedAt(ctx, t, ip, now)
+	if err != nil {
+		return err
+	}
+	*c = rec
+	return nil
 }
 
 // Assertion authenticates a client assertion presented from ip at now,

@@ -4,16 +4,18 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync/atomic"
+	"sync"
+	"time"
 
-	"github.com/latchkey/latchkey/shared/slotcache"
+	"github.com/latchkey/latchkey/shared/expiring"
 )
 
 // Contains reports whether ip is allowed by stored, already-normalised
-// entries, without building a List: the authorizer calls it on every
-// decision, so it parses each entry in place and allocates nothing. An empty
+// entries, without building a List: it runs on every authenticated
+// call, so it parses each entry in place and allocates nothing. An empty
 // list allows every address. An unparsable address is refused, and so is
-// any address when an entry no longer parses (fail closed, as Parse would).
+// any address when an entry no longer parses (fail closed, as Parse
+// would).
 func Contains(entries []string, ip string) bool {
 	if len(entries) == 0 {
 		return true
@@ -43,47 +45,40 @@ func Contains(entries []string, ip string) bool {
 }
 
 // Cache keeps parsed allowlists by a caller's key (a credential ID), so a
-// hot path parses each list once. An entry is used only while the stored
-// entries it was parsed from are unchanged, so an edited list is parsed
-// again and a stale one is never applied. It is a fixed-size direct-mapped
-// table (package slotcache): a lookup is one atomic load, and two keys
-// sharing a slot only cost each other a parse. Safe for concurrent use.
+// hot path parses each list once: in the authorizer, a parsed list found
+// here costs less than parsing two entries again. An entry is used only
+// while the stored entries it was parsed from are unchanged, so an edited
+// list is parsed again and a stale one is never applied. The zero Cache is
+// ready to use; safe for concurrent use.
 type Cache struct {
-	t slotcache.Table[cachedList]
+	once  sync.Once
+	lists *expiring.Cache[string, parsedList]
 }
 
-type cachedList struct {
-	key     string
+// Bounds of a Cache: a parsed list is a few hundred bytes.
+const (
+	cacheSize = 10_000
+	cacheTTL  = 10 * time.Minute
+)
+
+type parsedList struct {
 	entries []string
 	list    List
 	err     error
-	// lastAllowed is the last address the list allowed: an integration
-	// calls from one address again and again, so most checks end here.
-	lastAllowed atomic.Pointer[string]
 }
 
-// Contains is the package-level Contains for the list stored under key.
-func (c *Cache) Contains(key string, entries []string, ip string) bool {
+// Contains is the package-level Contains for the list stored under key,
+// looked up as of now.
+func (c *Cache) Contains(key string, entries []string, ip string, now time.Time) bool {
 	if len(entries) == 0 {
 		return true
 	}
-	h := slotcache.ID(key)
-	cl := c.t.Load(h)
-	if cl == nil || cl.key != key || !slices.Equal(cl.entries, entries) {
+	c.once.Do(func() { c.lists = expiring.New[string, parsedList](cacheSize, cacheTTL) })
+	p, ok := c.lists.Get(key, now)
+	if !ok || !slices.Equal(p.entries, entries) {
 		l, err := Parse(entries)
-		cl = &cachedList{key: key, entries: slices.Clone(entries), list: l, err: err}
-		c.t.Store(h, cl)
+		p = parsedList{entries: slices.Clone(entries), list: l, err: err}
+		c.lists.Add(key, p, now)
 	}
-	if cl.err != nil {
-		return false
-	}
-	if last := cl.lastAllowed.Load(); last != nil && *last == ip {
-		return true
-	}
-	if !cl.list.Allows(ip) {
-		return false
-	}
-	allowed := ip // only this copy escapes, so a hit allocates nothing
-	cl.lastAllowed.Store(&allowed)
-	return true
+	return p.err == nil && p.list.Allows(ip)
 }

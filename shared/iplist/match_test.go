@@ -1,6 +1,9 @@
 package iplist
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // TestContainsAgreesWithList checks the allocation-free matcher against the
 // List it replaces on the hot path, at the edges of each CIDR.
@@ -53,43 +56,41 @@ func TestContainsAllocatesNothing(t *testing.T) {
 	}
 }
 
-func TestCacheFollowsEdits(t *testing.T) {
+// TestCacheAgreesWithContains puts every list and address of
+// TestContainsAgreesWithList, corrupt lists too, through one Cache under
+// one key, so each list replaces the last.
+func TestCacheAgreesWithContains(t *testing.T) {
 	t.Parallel()
 	var c Cache
-	if !c.Contains("tok", []string{"10.0.0.0/24"}, "10.0.0.9") {
-		t.Fatal("inside refused")
-	}
-	if c.Contains("tok", []string{"10.0.0.0/24"}, "10.0.1.9") {
-		t.Fatal("outside allowed")
-	}
-	// The list was edited: the cached parse must not be applied.
-	if c.Contains("tok", []string{"192.0.2.0/24"}, "10.0.0.9") {
-		t.Fatal("stale list applied")
-	}
-	if !c.Contains("tok", []string{"192.0.2.0/24"}, "192.0.2.1") {
-		t.Fatal("edited list not applied")
-	}
-	if c.Contains("bad", []string{"10.0.0.0/24", "nonsense"}, "10.0.0.1") {
-		t.Fatal("corrupt list allowed an address")
-	}
-	if !c.Contains("open", nil, "") {
-		t.Fatal("empty list refused")
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	lists := [][]string{nil, {"10.0.0.0/24", "192.0.2.7", "2001:db8::/32"}, {"0.0.0.0/0"}, {"2001:db8::1"},
+		{"10.0.0.0/24", "not-an-ip"}, {"fe80::1%eth0"}, {"203.0.113.128/25"}}
+	ips := []string{"10.0.0.0", "10.0.0.255", "10.0.1.0", "192.0.2.7", "::ffff:10.0.0.9", "2001:db8::1",
+		"2001:db8::1%eth0", "2001:db9::", "203.0.113.200", "", "garbage"}
+	for round := range 2 {
+		for _, l := range lists {
+			for _, ip := range ips {
+				if got, want := c.Contains("tok", l, ip, now), Contains(l, ip); got != want {
+					t.Errorf("round %d: Cache.Contains(%v, %q) = %v, Contains = %v", round, l, ip, got, want)
+				}
+			}
+		}
 	}
 }
 
-func TestCacheRemembersOnlyAllowedAddresses(t *testing.T) {
+// An edited list is parsed again: the cached parse of the old one is never
+// applied.
+func TestCacheFollowsEdits(t *testing.T) {
 	t.Parallel()
 	var c Cache
-	list := []string{"10.0.0.0/24"}
-	for i := 0; i < 3; i++ {
-		if !c.Contains("tok", list, "10.0.0.9") {
-			t.Fatal("inside refused")
-		}
-		if c.Contains("tok", list, "10.0.9.9") {
-			t.Fatal("outside allowed")
-		}
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	if !c.Contains("tok", []string{"10.0.0.0/24"}, "10.0.0.9", now) {
+		t.Fatal("inside refused")
 	}
-	if c.Contains("tok", []string{"192.0.2.0/24"}, "10.0.0.9") {
-		t.Fatal("remembered address outlived its list")
+	if c.Contains("tok", []string{"192.0.2.0/24"}, "10.0.0.9", now) {
+		t.Fatal("stale list applied")
+	}
+	if !c.Contains("tok", []string{"192.0.2.0/24"}, "192.0.2.1", now) {
+		t.Fatal("edited list not applied")
 	}
 }

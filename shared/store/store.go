@@ -106,15 +106,6 @@ type Credentials interface {
 	TouchCredential(ctx context.Context, id string, at time.Time, ip string, notAfter time.Time) (bool, error)
 }
 
-// CredentialInto is implemented by stores that can read a record into a
-// struct the caller owns, as GetCredential reads it. A record is several
-// hundred bytes; the authorizer reads one per decision into a pooled
-// struct, where returning it by value would copy it at every level. Where
-// it fails, into is left undefined.
-type CredentialInto interface {
-	ReadCredential(ctx context.Context, id string, into *credential.Credential) error
-}
-
 // Events stores the history.
 type Events interface {
 	// AppendEvents writes history rows that do not go with a record change.

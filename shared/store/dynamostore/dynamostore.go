@@ -246,21 +246,6 @@ func (s *Store) GetCredential(ctx context.Context, id string) (credential.Creden
 	return c, nil
 }
 
-var _ store.CredentialInto = (*Store)(nil)
-
-// ReadCredential implements store.CredentialInto: GetCredential decoding
-// into the caller's record.
-func (s *Store) ReadCredential(ctx context.Context, id string, into *credential.Credential) error {
-	it, err := s.get(ctx, credKey(id))
-	if err != nil {
-		return fmt.Errorf("get credential %s: %w", id, err)
-	}
-	if *into, err = decodeCredential(it); err != nil {
-		return fmt.Errorf("get credential %s: %w", id, err)
-	}
-	return nil
-}
-
 // UpdateCredential implements store.Credentials. Without events the record
 // returned is the one stored, read back in the same call. With events the
 // write is a transaction, which returns nothing: the record returned is c

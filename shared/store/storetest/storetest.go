@@ -37,7 +37,6 @@ func Run(t *testing.T, newStore Factory) {
 		{"CredentialRoundTrip", testCredentialRoundTrip},
 		{"CreateConflict", testCreateConflict},
 		{"GetNotFound", testGetNotFound},
-		{"ReadCredentialIsGetCredential", testReadCredential},
 		{"UpdateIsConditional", testUpdateIsConditional},
 		{"ConcurrentUpdatesLoseNothing", testConcurrentUpdates},
 		{"FailedWritesWriteNoEvents", testFailedWritesWriteNoEvents},
@@ -184,35 +183,6 @@ func testGetNotFound(t *testing.T, s store.Store) {
 	c := newCred(t, "acme", base)
 	if _, err := s.UpdateCredential(ctx, c); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("update of missing: %v", err)
-	}
-}
-
-// testReadCredential checks store.CredentialInto, where a store has it:
-// the record read into a struct is the one GetCredential returns, whatever
-// the struct held before, and a missing record is ErrNotFound.
-func testReadCredential(t *testing.T, s store.Store) {
-	r, ok := s.(store.CredentialInto)
-	if !ok {
-		t.Logf("%T reads records by value only (GetCredential)", s)
-		return
-	}
-	ctx := context.Background()
-	c := newCred(t, "acme", base)
-	c.Groups = []string{"ops"}
-	c.AllowedIPs = []string{"10.0.0.0/24"}
-	mustCreate(t, s, c)
-	other := newCred(t, "other", base)
-	other.Previous = &credential.Previous{SecretHash: apitoken.HashSecret("old"), Until: base}
-	other.LastUsedIP = "192.0.2.1"
-	into := other // a struct that held another record
-	if err := r.ReadCredential(ctx, c.ID, &into); err != nil {
-		t.Fatal(err)
-	}
-	if want := mustGet(t, s, c.ID); !reflect.DeepEqual(normal(into), normal(want)) {
-		t.Fatalf("ReadCredential:\n got %#v\nwant %#v", into, want)
-	}
-	if err := r.ReadCredential(ctx, "0000000000000000", &into); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("missing record: %v, want ErrNotFound", err)
 	}
 }
 
