@@ -97,7 +97,7 @@ type Authorizer struct {
 	// accounts holds each account's path from the root (scope.go).
 	accounts *expiring.Cache[string, []string]
 	// responses holds built responses (respond).
-	responses *expiring.Cache[memoKey, events.APIGatewayCustomAuthorizerResponse]
+	responses *expiring.Cache[memoSlot, *memoEntry]
 	// touched holds the credentials whose use this process tried to record
 	// within TouchInterval (touch.go).
 	touched *expiring.Cache[string, struct{}]
@@ -146,7 +146,7 @@ func New(cfg Config) *Authorizer {
 		access:       cfg.AccessTokens,
 		status:       expiring.New[string, credential.Credential](maxStatus, cfg.StatusTTL),
 		accounts:     expiring.New[string, []string](maxAccountPaths, accountPathTTL),
-		responses:    expiring.New[memoKey, events.APIGatewayCustomAuthorizerResponse](maxResponses, responseTTL),
+		responses:    expiring.New[memoSlot, *memoEntry](maxResponses, responseTTL),
 		touched:      expiring.New[string, struct{}](maxTouched, TouchInterval),
 	}
 }
@@ -160,7 +160,7 @@ func (a *Authorizer) Authorize(ctx context.Context, req *events.APIGatewayCustom
 	}
 	now := a.clock.Now()
 	ip := req.RequestContext.Identity.SourceIP
-	cred, err := bearer.FromHeader(apigw.Header(req.Headers, req.MultiValueHeaders, "Authorization"))
+	cred, err := credentialOf(apigw.Header(req.Headers, req.MultiValueHeaders, "Authorization"))
 	if err != nil {
 		return a.refuse(ctx, err)
 	}
@@ -274,8 +274,9 @@ func (a *Authorizer) respond(ctx context.Context, arn policy.MethodARN, d *decis
 		return events.APIGatewayCustomAuthorizerResponse{}, err
 	}
 	key := memoKey{auth: d.auth, id: c.ID, version: c.Version, perms: d.scope, base: arn.Base, scope: sc}
-	if resp, ok := a.responses.Get(key, now); ok {
-		return resp, nil
+	slot := memoSlot{id: c.ID, account: sc.Below + sc.Outside}
+	if e, ok := a.responses.Get(slot, now); ok && e.key == key {
+		return e.resp, nil
 	}
 	perms := c.Permissions
 	if d.auth == caller.AuthAccessToken {
@@ -287,7 +288,7 @@ func (a *Authorizer) respond(ctx context.Context, arn policy.MethodARN, d *decis
 		}
 	}
 	resp := Decide(arn, whoOf(c, d.auth, perms), sc)
-	a.responses.Add(key, resp, now)
+	a.responses.Add(slot, &memoEntry{key: key, resp: resp}, now)
 	return resp, nil
 }
 
@@ -310,6 +311,25 @@ func Decide(arn policy.MethodARN, who caller.Caller, sc Scope) events.APIGateway
 	}
 }
 
+// memoSlot is where a built response is kept: one per credential and path
+// account, since a credential nearly always calls one stage of one API with
+// one kind of credential, and the slot's key is short to hash. The entry
+// holds the whole key it was built for; any other key is a miss (and its
+// response replaces the entry).
+type memoSlot struct {
+	id string
+	// account is the path's account (Scope.Below or Scope.Outside; at most
+	// one is set), or "".
+	account string
+}
+
+// memoEntry is a built response with the key it was built for. Entries
+// are never changed once stored.
+type memoEntry struct {
+	key  memoKey
+	resp events.APIGatewayCustomAuthorizerResponse
+}
+
 // memoKey is what a built response depends on.
 type memoKey struct {
 	auth, id string
@@ -318,4 +338,15 @@ type memoKey struct {
 	perms string
 	base  string
 	scope Scope
+}
+
+// credentialOf extracts the bearer credential from an Authorization
+// header. An lk_ token in the usual form, "Bearer lk_…" and nothing else,
+// skips bearer.FromHeader's scan for blanks, since apitoken.Parse checks
+// every byte of it anyway; every other header goes through FromHeader.
+func credentialOf(h string) (string, error) {
+	if len(h) == len("Bearer ")+apitoken.Len && strings.HasPrefix(h, "Bearer "+apitoken.Prefix) {
+		return h[len("Bearer "):], nil
+	}
+	return bearer.FromHeader(h)
 }

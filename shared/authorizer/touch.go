@@ -20,7 +20,9 @@ const DefaultTouchTimeout = 300 * time.Millisecond
 // once per interval per credential by this process, and its failure is
 // logged and otherwise ignored: it never changes the decision.
 func (a *Authorizer) recordUse(ctx context.Context, id string, lastUsed time.Time, ip string, now time.Time) {
-	if !lastUsed.IsZero() && now.Sub(lastUsed) <= TouchInterval {
+	// now ≤ lastUsed + TouchInterval, without time.Sub (which checks its
+	// result with Add, several times the cost of this comparison).
+	if !lastUsed.IsZero() && !now.After(lastUsed.Add(TouchInterval)) {
 		return
 	}
 	if !a.claimTouch(id, now) {

@@ -50,12 +50,7 @@ type Verifier struct {
 // to its record: one store read, a constant-time hash comparison, then
 // status, expiry and allowlist. c is left alone when Token refuses.
 func (v *Verifier) Token(ctx context.Context, t apitoken.Token, ip string, now time.Time, c *credential.Credential) error {
-	rec, err := v.Tokens.VerifyParsedAt(ctx, t, ip, now)
-	if err != nil {
-		return err
-	}
-	*c = rec
-	return nil
+	return v.Tokens.VerifyParsedInto(ctx, t, ip, now, c)
 }
 
 // Assertion authenticates a client assertion presented from ip at now,

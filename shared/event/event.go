@@ -132,4 +132,3 @@ func NewID(t time.Time) (string, error) {
 // characters the number has; a pair that straddles the wrap within one
 // millisecond is the one case left to the random part.
 var seq atomic.Uint32
-

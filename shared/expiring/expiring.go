@@ -27,9 +27,12 @@ type Cache[K comparable, V any] struct {
 	lru *simplelru.LRU[K, entry[V]]
 }
 
+// entry is a value with the span it may be served in: from added (an entry
+// from a clock's future is not served) until expires. Both are kept so a
+// lookup compares instants and does no arithmetic on them.
 type entry[V any] struct {
-	v     V
-	added time.Time
+	v              V
+	added, expires time.Time
 }
 
 // New returns a cache of at most size entries (at least one), each kept
@@ -49,7 +52,7 @@ func (c *Cache[K, V]) Get(k K, now time.Time) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.lru.Get(k)
-	if ok && (now.Before(e.added) || now.Sub(e.added) >= c.ttl) {
+	if ok && (now.Before(e.added) || !now.Before(e.expires)) {
 		c.lru.Remove(k)
 		ok = false
 	}
@@ -59,7 +62,7 @@ func (c *Cache[K, V]) Get(k K, now time.Time) (V, bool) {
 // Add stores v under k as of now, replacing what was there.
 func (c *Cache[K, V]) Add(k K, v V, now time.Time) {
 	c.mu.Lock()
-	c.lru.Add(k, entry[V]{v: v, added: now})
+	c.lru.Add(k, entry[V]{v: v, added: now, expires: now.Add(c.ttl)})
 	c.mu.Unlock()
 }
 

@@ -52,7 +52,7 @@ func Contains(entries []string, ip string) bool {
 // ready to use; safe for concurrent use.
 type Cache struct {
 	once  sync.Once
-	lists *expiring.Cache[string, parsedList]
+	lists *expiring.Cache[string, *parsedList]
 }
 
 // Bounds of a Cache: a parsed list is a few hundred bytes.
@@ -73,11 +73,11 @@ func (c *Cache) Contains(key string, entries []string, ip string, now time.Time)
 	if len(entries) == 0 {
 		return true
 	}
-	c.once.Do(func() { c.lists = expiring.New[string, parsedList](cacheSize, cacheTTL) })
+	c.once.Do(func() { c.lists = expiring.New[string, *parsedList](cacheSize, cacheTTL) })
 	p, ok := c.lists.Get(key, now)
 	if !ok || !slices.Equal(p.entries, entries) {
 		l, err := Parse(entries)
-		p = parsedList{entries: slices.Clone(entries), list: l, err: err}
+		p = &parsedList{entries: slices.Clone(entries), list: l, err: err}
 		c.lists.Add(key, p, now)
 	}
 	return p.err == nil && p.list.Allows(ip)
