@@ -14,8 +14,8 @@ import (
 	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/console"
 	"github.com/latchkey/latchkey/shared/eventbus"
-	"github.com/latchkey/latchkey/shared/lambdaenv"
 	"github.com/latchkey/latchkey/shared/issue"
+	"github.com/latchkey/latchkey/shared/lambdaenv"
 	"github.com/latchkey/latchkey/shared/openapi"
 	"github.com/latchkey/latchkey/shared/store"
 )

@@ -7,8 +7,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
-	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/event"
+	"github.com/latchkey/latchkey/shared/testkit/awstest"
 )
 
 // TestEventBridgeOnMoto publishes through the real SDK to an EventBridge bus

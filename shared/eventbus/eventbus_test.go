@@ -21,7 +21,6 @@ import (
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/latchkey/latchkey/shared/admin"
-	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/caller"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
@@ -29,6 +28,7 @@ import (
 	"github.com/latchkey/latchkey/shared/permission"
 	"github.com/latchkey/latchkey/shared/store"
 	"github.com/latchkey/latchkey/shared/store/memstore"
+	"github.com/latchkey/latchkey/shared/testkit/awstest"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }

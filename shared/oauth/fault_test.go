@@ -19,9 +19,9 @@ import (
 	"github.com/latchkey/latchkey/shared/apitoken"
 	"github.com/latchkey/latchkey/shared/clientassertion"
 	"github.com/latchkey/latchkey/shared/event"
-	"github.com/latchkey/latchkey/shared/fault"
 	"github.com/latchkey/latchkey/shared/oauth"
 	"github.com/latchkey/latchkey/shared/signer"
+	"github.com/latchkey/latchkey/shared/testkit/fault"
 )
 
 // faultEnv is env with its store (records, history, replay guard,
