@@ -179,7 +179,7 @@ diff: build ## Show what make deploy would change in the AWS account of your pro
 	cd infra && $(CDK) diff --output ../cdk.out $(CDK_FLAGS)
 
 .PHONY: deploy
-deploy: build ## Deploy the stack with your AWS profile (after cdk bootstrap; see README "Deploy")
+deploy: build ## Deploy the stack with your AWS profile (after cdk bootstrap; see docs/operations.md)
 	cd infra && $(CDK) deploy --output ../cdk.out $(CDK_FLAGS)
 
 # The admin console and API docs pages (shared/console): TypeScript built by
