@@ -20,8 +20,8 @@ CDK_FLAGS   ?=
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # Package sets, listed only by the targets that use them (recursive
 # variables), so that other targets and `make -n` run no `go list`.
-# Packages whose tests start moto_server (they import shared/awstest).
-INTEGRATION = $(shell $(GO) list -f '{{.ImportPath}}: {{join .TestImports " "}} {{join .XTestImports " "}}' ./... 2>/dev/null | grep 'shared/awstest' | cut -d: -f1)
+# Packages whose tests start moto_server (they import shared/testkit/awstest).
+INTEGRATION = $(shell $(GO) list -f '{{.ImportPath}}: {{join .TestImports " "}} {{join .XTestImports " "}}' ./... 2>/dev/null | grep 'shared/testkit/awstest' | cut -d: -f1)
 # The CDK stack's tests drive a Node process through jsii; they run apart,
 # without -race (infra/latchkeystack/jsiiclose_race_test.go says why).
 INFRA       = $(shell $(GO) list ./infra/... 2>/dev/null)
@@ -73,7 +73,7 @@ FUZZ_TARGETS := shared/bearer:FuzzFromHeader:300000x shared/apitoken:FuzzParse:3
                 shared/accesstoken:FuzzVerify:60000x shared/accesstoken:FuzzIssueVerify:10000x \
                 shared/clientassertion:FuzzVerify:60000x shared/oauth:FuzzForm:30000x
 
-# The authorization model (package shared/authzmodel, run by shared/devserver TestAuthorizationModel) runs
+# The authorization model (package shared/testkit/authzmodel, run by shared/devserver TestAuthorizationModel) runs
 # fresh random seeds for MODEL_TIME (a duration, or Nx for N runs of 3000
 # steps); make test's unit run already covers a fixed and a fresh seed.
 MODEL_TIME ?= $(if $(FUZZTIME),$(FUZZTIME),3x)
@@ -118,7 +118,7 @@ bench: ## One performance report: benchmarks vs baselines, arm64 sizes, cold sta
 	@for pkg in $(BENCH_PKGS); do \
 	  $(GO) test -c -o $(BUILD_DIR)/bench/$$(basename $$pkg).test ./$$pkg || exit 1; \
 	done
-	@$(GO) test -c -tags bench -o $(BUILD_DIR)/bench/benchreport.test ./shared/benchreport
+	@$(GO) test -c -tags bench -o $(BUILD_DIR)/bench/benchreport.test ./shared/testkit/benchreport
 	@$(GO) build -o $(BUILD_DIR)/bench/benchratio ./cmd/benchratio
 	@fail=0; \
 	echo "== Machine"; \
@@ -134,10 +134,10 @@ bench: ## One performance report: benchmarks vs baselines, arm64 sizes, cold sta
 	echo; echo "== arm64 bootstrap sizes (linux/arm64, -s -w; limit $(MAX_BOOTSTRAP_BYTES) bytes)"; \
 	for fn in $(FUNCTIONS); do $(MAKE) -s --no-print-directory function FN=$$fn || fail=1; done; \
 	echo; echo "== Cold start: exec to first response under the Runtime API harness"; \
-	(cd shared/benchreport && BENCH_COLD_STARTS=$(BENCH_COLD_STARTS) BENCH_COLD_START_BASELINE=$(BENCH_COLD_START_BASELINE) $(CURDIR)/$(BUILD_DIR)/bench/benchreport.test -test.run '^TestColdStart$$') 2>&1 \
+	(cd shared/testkit/benchreport && BENCH_COLD_STARTS=$(BENCH_COLD_STARTS) BENCH_COLD_START_BASELINE=$(BENCH_COLD_START_BASELINE) $(CURDIR)/$(BUILD_DIR)/bench/benchreport.test -test.run '^TestColdStart$$') 2>&1 \
 	  | sed -e '/^PASS$$/d' -e '/^awstest: /d' || fail=1; \
 	echo; echo "== AWS calls per operation (each function's binary against moto, counted at the wire)"; \
-	(cd shared/benchreport && $(CURDIR)/$(BUILD_DIR)/bench/benchreport.test -test.run '^TestCallsPerOperation$$') 2>&1 \
+	(cd shared/testkit/benchreport && $(CURDIR)/$(BUILD_DIR)/bench/benchreport.test -test.run '^TestCallsPerOperation$$') 2>&1 \
 	  | sed -e '/^PASS$$/d' -e '/^awstest: /d' || fail=1; \
 	echo; if [ $$fail = 0 ]; then echo "bench: every bound holds"; else echo "bench: a bound is passed or a measurement failed (see above)"; fi; \
 	exit $$fail
@@ -145,7 +145,7 @@ bench: ## One performance report: benchmarks vs baselines, arm64 sizes, cold sta
 .PHONY: lint
 lint: ## go vet, gofmt and staticcheck
 	$(GO) vet ./...
-	$(GO) vet -tags bench ./shared/benchreport
+	$(GO) vet -tags bench ./shared/testkit/benchreport
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(STATICCHECK) ./...
@@ -179,7 +179,7 @@ diff: build ## Show what make deploy would change in the AWS account of your pro
 	cd infra && $(CDK) diff --output ../cdk.out $(CDK_FLAGS)
 
 .PHONY: deploy
-deploy: build ## Deploy the stack with your AWS profile (after cdk bootstrap; see README "Deploy")
+deploy: build ## Deploy the stack with your AWS profile (after cdk bootstrap; see docs/operations.md)
 	cd infra && $(CDK) deploy --output ../cdk.out $(CDK_FLAGS)
 
 # The admin console and API docs pages (shared/console): TypeScript built by

@@ -12,9 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/latchkey/latchkey/shared/apitoken"
-	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/store"
 	"github.com/latchkey/latchkey/shared/store/dynamostore"
+	"github.com/latchkey/latchkey/shared/testkit/awstest"
 )
 
 // api calls the dev server with token and returns the status and the

@@ -39,7 +39,7 @@ func openssl(t *testing.T, dir string, args ...string) []byte {
 }
 
 // opensslKeys makes privateKey.pem and publicKey.pem in dir with the
-// README's openssl recipe.
+// openssl recipe of docs/integrators.md.
 func opensslKeys(t *testing.T, dir string) {
 	t.Helper()
 	openssl(t, dir, "ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", "ec.pem")

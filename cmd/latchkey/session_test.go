@@ -122,7 +122,7 @@ func TestScriptedSession(t *testing.T) {
 	}
 }
 
-// latchkeyClient is the README's Go snippet, verbatim; TestREADMESnippet
+// latchkeyClient is docs/integrators.md's Go snippet, verbatim; TestDocsSnippet
 // keeps the two the same.
 func latchkeyClient(ctx context.Context) *http.Client {
 	base := os.Getenv("LATCHKEY_URL") // e.g. https://abc.execute-api.eu-west-1.amazonaws.com/prod
@@ -137,7 +137,7 @@ func latchkeyClient(ctx context.Context) *http.Client {
 }
 
 // TestSecretTokenSession runs a secret token through latchkey login
-// (client_secret_basic) and through the README's x/oauth2 snippet, with the
+// (client_secret_basic) and through docs/integrators.md's x/oauth2 snippet, with the
 // settings a sourced .token file gives.
 func TestSecretTokenSession(t *testing.T) {
 	isolate(t)
@@ -173,10 +173,10 @@ func TestSecretTokenSession(t *testing.T) {
 	}
 }
 
-// TestREADMESnippet checks that the README's Go snippet is the tested one.
-func TestREADMESnippet(t *testing.T) {
+// TestDocsSnippet checks that docs/integrators.md's Go snippet is the tested one.
+func TestDocsSnippet(t *testing.T) {
 	_, here, _, _ := runtime.Caller(0)
-	readme, err := os.ReadFile(filepath.Join(filepath.Dir(here), "..", "..", "README.md"))
+	readme, err := os.ReadFile(filepath.Join(filepath.Dir(here), "..", "..", "docs", "integrators.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,6 +194,6 @@ func TestREADMESnippet(t *testing.T) {
 	}
 	got, want := snippet(string(readme)), snippet(string(src))
 	if got == "" || got != want {
-		t.Fatalf("README's snippet differs from the tested one:\n%s\n---\n%s", got, want)
+		t.Fatalf("docs/integrators.md's snippet differs from the tested one:\n%s\n---\n%s", got, want)
 	}
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/console"
 	"github.com/latchkey/latchkey/shared/eventbus"
+	"github.com/latchkey/latchkey/shared/issue"
 	"github.com/latchkey/latchkey/shared/lambdaenv"
-	"github.com/latchkey/latchkey/shared/management"
 	"github.com/latchkey/latchkey/shared/openapi"
 	"github.com/latchkey/latchkey/shared/store"
 )
@@ -34,7 +34,7 @@ func main() {
 		lambdaenv.Fatal(env.Log, err)
 	}
 	svc.Retention = retention
-	h := &management.Handler{Service: svc, Log: env.Log, OpenAPI: openapi.Document}
+	h := &issue.Handler{Service: svc, Log: env.Log, OpenAPI: openapi.Document}
 	// The console and API docs pages ride on the same function.
 	env.Start(console.Wrap(h.Handle))
 }

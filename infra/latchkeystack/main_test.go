@@ -53,7 +53,7 @@ func run(m *testing.M) (int, error) {
 
 	// The stack tests are about the template, so the assets are small
 	// stand-ins, one per function, rather than the real binaries (which the
-	// runtime-harness test in shared/lambdatest runs).
+	// runtime-harness test in shared/testkit/lambdatest runs).
 	assets := filepath.Join(work, "assets")
 	for _, f := range deploy.Functions {
 		dir := filepath.Join(assets, f.Name)

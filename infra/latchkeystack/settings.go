@@ -36,7 +36,7 @@ type Settings struct {
 	AuthorizerCacheTTL int
 	// SigningKeys names the KMS signing keys, the signing one first; every
 	// one of them verifies. Rotation adds a name, moves it to the front,
-	// and later drops the old one (see the README).
+	// and later drops the old one (see docs/operations.md).
 	SigningKeys []string
 	// NotificationEmail, when set, subscribes an address to token expiry
 	// notifications. AlarmEmail, when set, receives the alarms.

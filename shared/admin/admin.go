@@ -2,7 +2,7 @@
 // caller's request into credential rule checks, a conditional store write and
 // an event, retrying read-modify-write cycles when another writer got there
 // first, so concurrent edits of one token never lose either change. The HTTP
-// handlers (package management) and the bootstrap command both use it.
+// handlers (package issue), the oauth function's revocation and the bootstrap command use it.
 package admin
 
 import (

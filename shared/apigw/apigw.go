@@ -25,7 +25,9 @@ import (
 // MaxBodyBytes is the largest request body the API reads.
 const MaxBodyBytes = 64 << 10
 
-// Error codes of the JSON API.
+// Error codes of the API: the management API's, and the OAuth endpoints'
+// from RFC 6749 §5.2, RFC 6750 §3.1 and RFC 7009 §2.2.1 (invalid_request,
+// temporarily_unavailable and server_error serve both).
 const (
 	CodeInvalidRequest   = "invalid_request"
 	CodeUnauthorized     = "unauthorized"
@@ -38,10 +40,22 @@ const (
 	CodeRateLimited      = "rate_limited"
 	CodeUnavailable      = "temporarily_unavailable"
 	CodeServerError      = "server_error"
+
+	CodeInvalidClient        = "invalid_client"
+	CodeInvalidGrant         = "invalid_grant"
+	CodeUnauthorizedClient   = "unauthorized_client"
+	CodeUnsupportedGrantType = "unsupported_grant_type"
+	CodeInvalidScope         = "invalid_scope"
+	CodeInvalidToken         = "invalid_token"
+	CodeInsufficientScope    = "insufficient_scope"
+	CodeAccessDenied         = "access_denied"
+	CodeUnsupportedTokenType = "unsupported_token_type"
 )
 
-// Error is an API error: what the client sees, plus an internal cause that
-// only reaches the log.
+// Error is the one error of the API, the OAuth endpoints' included (after
+// fosite's RFC6749Error): what the client sees — the status, a code, a
+// description and, when one request field is at fault, its name — plus
+// headers and an internal cause that only reaches the log.
 type Error struct {
 	Status      int
 	Code        string
@@ -62,6 +76,12 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Cause }
+
+// WithCause returns e with a cause for the log.
+func (e *Error) WithCause(err error) *Error {
+	e.Cause = err
+	return e
+}
 
 // BadRequest is a 400 naming the offending field.
 func BadRequest(field, description string) *Error {
@@ -108,11 +128,13 @@ type errorBody struct {
 	Missing     []string `json:"missing_permissions,omitempty"`
 }
 
-// Headers every response carries.
+// Headers every response carries: nothing the API answers may be cached
+// (RFC 6749 §5.1 asks the OAuth endpoints for Cache-Control and Pragma).
 func baseHeaders() map[string]string {
 	return map[string]string{
 		"Content-Type":           "application/json",
 		"Cache-Control":          "no-store",
+		"Pragma":                 "no-cache",
 		"X-Content-Type-Options": "nosniff",
 	}
 }
@@ -128,10 +150,14 @@ func JSON(status int, v any) events.APIGatewayProxyResponse {
 }
 
 // NoContent is a 204.
-func NoContent() events.APIGatewayProxyResponse {
+func NoContent() events.APIGatewayProxyResponse { return Empty(http.StatusNoContent) }
+
+// Empty is an answer of status with no body (RFC 7009 §2.2's 200 to a
+// revocation, a 204).
+func Empty(status int) events.APIGatewayProxyResponse {
 	h := baseHeaders()
 	delete(h, "Content-Type")
-	return events.APIGatewayProxyResponse{StatusCode: http.StatusNoContent, Headers: h}
+	return events.APIGatewayProxyResponse{StatusCode: status, Headers: h}
 }
 
 // ErrorResponse renders err. An *Error is shown as it is; anything else is a

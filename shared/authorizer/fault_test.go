@@ -10,8 +10,8 @@ import (
 	"github.com/latchkey/latchkey/shared/accesstoken"
 	"github.com/latchkey/latchkey/shared/clientassertion"
 	"github.com/latchkey/latchkey/shared/credential"
-	"github.com/latchkey/latchkey/shared/fault"
 	"github.com/latchkey/latchkey/shared/signer"
+	"github.com/latchkey/latchkey/shared/testkit/fault"
 )
 
 // faultAuthz is an authorizer of e whose store, replay guard and key set

@@ -7,7 +7,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 
 	"github.com/latchkey/latchkey/shared/clientassertion"
-	"github.com/latchkey/latchkey/shared/jws/jwstest"
+	"github.com/latchkey/latchkey/shared/testkit/jwstest"
 )
 
 func malleate(t testing.TB, raw string) string {

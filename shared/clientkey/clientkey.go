@@ -21,7 +21,7 @@ import (
 	"github.com/latchkey/latchkey/shared/pubkey"
 )
 
-// File names of a key pair, as the README's openssl recipe names them.
+// File names of a key pair, as the openssl recipe (README, docs/integrators.md) names them.
 const (
 	PrivateKeyFile = "privateKey.pem"
 	PublicKeyFile  = "publicKey.pem"

@@ -41,7 +41,7 @@ func openssl(t *testing.T, dir string, args ...string) []byte {
 	return out
 }
 
-// opensslPair makes a key pair with the README's openssl recipe and returns
+// opensslPair makes a key pair with the openssl recipe of the README and docs/integrators.md and returns
 // the directory holding ec.pem (SEC1), privateKey.pem (PKCS#8) and publicKey.pem.
 func opensslPair(t *testing.T) string {
 	t.Helper()

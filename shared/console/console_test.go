@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/latchkey/latchkey/shared/deploy"
-	"github.com/latchkey/latchkey/shared/openapi/openapitest"
+	"github.com/latchkey/latchkey/shared/testkit/openapitest"
 )
 
 // next stands in for the management API and records what reached it.

@@ -54,7 +54,7 @@ const (
 // one request at a time, and Lambda gives a function CPU in proportion to
 // its memory (one vCPU at 1,769 MB, so a sixth of one at 256 MB); the
 // runtime's default of one processor per visible core only adds threads,
-// and each thread's start is paid in every cold start (README, "Cold
+// and each thread's start is paid in every cold start (docs/performance.md, "Cold
 // start"). I/O still overlaps: the sweeper's reads run concurrently.
 const GoMaxProcs = 1
 
@@ -107,7 +107,7 @@ const (
 	// checks it). Without tracing the functions are 10.7-12.2 MB (the issue
 	// function, which carries the console's pages, the largest); tracing
 	// (the OpenTelemetry SDK behind the AWS SDK's own tracing,
-	// shared/tracing) adds about 0.7 MB. The README's "Tracing" gives each
+	// shared/tracing) adds about 0.7 MB. docs/operations.md, "Tracing", gives each
 	// size and the command behind it.
 	MaxBootstrapBytes = 13_500_000
 )

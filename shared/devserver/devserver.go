@@ -24,8 +24,8 @@ import (
 	"github.com/latchkey/latchkey/shared/console"
 	"github.com/latchkey/latchkey/shared/deadline"
 	"github.com/latchkey/latchkey/shared/eventbus"
+	"github.com/latchkey/latchkey/shared/issue"
 	"github.com/latchkey/latchkey/shared/localgateway"
-	"github.com/latchkey/latchkey/shared/management"
 	"github.com/latchkey/latchkey/shared/oauth"
 	"github.com/latchkey/latchkey/shared/openapi"
 	"github.com/latchkey/latchkey/shared/permission"
@@ -187,7 +187,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 
 	svc := admin.New(cfg.Store, cfg.Clock)
-	mgmt := &management.Handler{Service: svc, Log: cfg.Log, OpenAPI: openapi.Document}
+	mgmt := &issue.Handler{Service: svc, Log: cfg.Log, OpenAPI: openapi.Document}
 	// The authorizer verifies the access tokens the OAuth endpoints issue
 	// (same keys, issuer and audience) and client assertions addressed to
 	// the API (clientkey.APIAudience).

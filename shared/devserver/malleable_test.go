@@ -9,8 +9,8 @@ import (
 
 	"github.com/latchkey/latchkey/shared/clientkey"
 	"github.com/latchkey/latchkey/shared/clock"
-	"github.com/latchkey/latchkey/shared/jws/jwstest"
 	"github.com/latchkey/latchkey/shared/pubkey"
+	"github.com/latchkey/latchkey/shared/testkit/jwstest"
 )
 
 // ES256 signatures are malleable: each signed credential has a second

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/latchkey/latchkey/shared/authzmodel"
 	"github.com/latchkey/latchkey/shared/store/memstore"
+	"github.com/latchkey/latchkey/shared/testkit/authzmodel"
 )
 
 // Every route that changes state has an operation in the authorization

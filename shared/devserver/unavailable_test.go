@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/latchkey/latchkey/shared/deploy"
-	"github.com/latchkey/latchkey/shared/fault"
 	"github.com/latchkey/latchkey/shared/store/memstore"
+	"github.com/latchkey/latchkey/shared/testkit/fault"
 )
 
 // gatewayResponse is shared/deploy's gateway response of that type.

@@ -7,8 +7,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
-	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/event"
+	"github.com/latchkey/latchkey/shared/testkit/awstest"
 )
 
 // TestEventBridgeOnMoto publishes through the real SDK to an EventBridge bus
@@ -17,7 +17,7 @@ import (
 func TestEventBridgeOnMoto(t *testing.T) {
 	moto := awstest.Shared()
 	bq := moto.NewBusQueue(t, awstest.UniqueName("latchkey"),
-		`{"source":["latchkey"],"detail":{"type":["token.expiring","token.expired"]}}`) // the README's rule
+		`{"source":["latchkey"],"detail":{"type":["token.expiring","token.expired"]}}`) // docs/operations.md's rule
 	sink := NewEventBridge(eventbridge.NewFromConfig(moto.Config()), bq.Bus)
 
 	evs := newEvents(t, 12) // token.expired: more than one batch

@@ -82,7 +82,7 @@ func clientCredentials(req events.APIGatewayProxyRequest, f url.Values) (present
 		case "":
 			return p, invalidRequest("client_assertion_type", "is required with client_assertion: "+clientassertion.Type)
 		default:
-			return p, &Error{Code: CodeInvalidClient, Field: "client_assertion_type", Status: 401,
+			return p, &apigw.Error{Code: apigw.CodeInvalidClient, Field: "client_assertion_type", Status: 401,
 				Description: "unsupported client_assertion_type; use " + clientassertion.Type,
 				Headers:     map[string]string{"WWW-Authenticate": basicChallenge}}
 		}
@@ -130,7 +130,7 @@ func (h *Handler) authenticateClient(ctx context.Context, log *slog.Logger, req 
 	case MethodJWT:
 		id, err := clientassertion.TokenID(p.assertion)
 		if err != nil {
-			return c, p.method, invalidClient("the client assertion is not an ES256 JWT whose kid is a token ID").withCause(err)
+			return c, p.method, invalidClient("the client assertion is not an ES256 JWT whose kid is a token ID").WithCause(err)
 		}
 		if p.clientID != "" && p.clientID != id {
 			return c, p.method, invalidRequest("client_id", "differs from the kid, iss and sub of the client assertion")
@@ -181,7 +181,7 @@ func (h *Handler) authFailed(ctx context.Context, log *slog.Logger, clientID, me
 	}
 	if n > int64(h.limit.MaxFailures) {
 		wait := int(math.Ceil(end.Sub(now).Seconds()))
-		return rateLimited(max(wait, 1)).withCause(fmt.Errorf("client %s: %d failures in the window", clientID, n))
+		return rateLimited(max(wait, 1)).WithCause(fmt.Errorf("client %s: %d failures in the window", clientID, n))
 	}
 	return invalidClient("client authentication failed")
 }

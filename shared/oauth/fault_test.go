@@ -15,12 +15,13 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/latchkey/latchkey/shared/apigw"
 	"github.com/latchkey/latchkey/shared/apitoken"
 	"github.com/latchkey/latchkey/shared/clientassertion"
 	"github.com/latchkey/latchkey/shared/event"
-	"github.com/latchkey/latchkey/shared/fault"
 	"github.com/latchkey/latchkey/shared/oauth"
 	"github.com/latchkey/latchkey/shared/signer"
+	"github.com/latchkey/latchkey/shared/testkit/fault"
 )
 
 // faultEnv is env with its store (records, history, replay guard,
@@ -186,11 +187,11 @@ func checkFaultAnswer(t *testing.T, status int, headers map[string]string, body 
 	}
 	switch status {
 	case http.StatusServiceUnavailable:
-		if out.Error != oauth.CodeTemporarilyUnavailable || headers["Retry-After"] == "" {
+		if out.Error != apigw.CodeUnavailable || headers["Retry-After"] == "" {
 			t.Fatalf("503 must be temporarily_unavailable with Retry-After: %v %s", headers, body)
 		}
 	case http.StatusInternalServerError:
-		if out.Error != oauth.CodeServerError || headers["Retry-After"] != "" {
+		if out.Error != apigw.CodeServerError || headers["Retry-After"] != "" {
 			t.Fatalf("500 must be server_error without Retry-After: %v %s", headers, body)
 		}
 	}

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"encoding/base64"
+	"errors"
 	"maps"
 	"mime"
 	"net/http"
@@ -119,4 +120,14 @@ func TestFormLimitCountsTheBodyAsSent(t *testing.T) {
 	if e := toError(err); e.Status != http.StatusRequestEntityTooLarge {
 		t.Fatalf("body of %d bytes: %v, want 413", len(body)+1, err)
 	}
+}
+
+// toError is the error a refusal carries, or a blank one (status 0) for an
+// error of another kind, which the tests then report.
+func toError(err error) *apigw.Error {
+	var e *apigw.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &apigw.Error{}
 }

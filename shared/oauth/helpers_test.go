@@ -26,13 +26,13 @@ import (
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/oauth"
-	"github.com/latchkey/latchkey/shared/openapi/openapitest"
 	"github.com/latchkey/latchkey/shared/permission"
 	"github.com/latchkey/latchkey/shared/pubkey"
 	"github.com/latchkey/latchkey/shared/route"
 	"github.com/latchkey/latchkey/shared/signer"
 	"github.com/latchkey/latchkey/shared/store"
 	"github.com/latchkey/latchkey/shared/store/memstore"
+	"github.com/latchkey/latchkey/shared/testkit/openapitest"
 )
 
 const (

@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -79,7 +78,7 @@ func (h *Handler) authenticateCaller(ctx context.Context, log *slog.Logger, req 
 	}
 	claims, err := h.access.Verify(ctx, raw)
 	if errors.Is(err, accesstoken.ErrInvalid) {
-		return caller.Caller{}, true, invalidToken("the access token is not valid").withCause(err)
+		return caller.Caller{}, true, invalidToken("the access token is not valid").WithCause(err)
 	}
 	if err != nil {
 		return caller.Caller{}, true, storeError("verify bearer access token", err)
@@ -114,10 +113,10 @@ func bearerError(err error) error {
 	case "":
 		return storeError("verify bearer token", err)
 	case bearer.ReasonIPRefused:
-		return &Error{Code: CodeAccessDenied, Status: http.StatusForbidden,
+		return &apigw.Error{Code: apigw.CodeAccessDenied, Status: http.StatusForbidden,
 			Description: "this token may not be used from this address"}
 	default:
-		return invalidToken("the bearer token is not valid").withCause(err)
+		return invalidToken("the bearer token is not valid").WithCause(err)
 	}
 }
 
@@ -146,11 +145,7 @@ func (h *Handler) introspect(ctx context.Context, log *slog.Logger, req events.A
 		return events.APIGatewayProxyResponse{}, err
 	}
 	log.InfoContext(ctx, "token introspected", "principal", who.Principal, "active", out.Active, "sub", out.Sub)
-	body, err := json.Marshal(out)
-	if err != nil {
-		return events.APIGatewayProxyResponse{}, err
-	}
-	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK, Headers: responseHeaders(), Body: string(body)}, nil
+	return apigw.JSON(http.StatusOK, out), nil
 }
 
 // without returns f less the named parameters: the introspected or revoked
@@ -252,7 +247,7 @@ func (h *Handler) revoke(ctx context.Context, log *slog.Logger, req events.APIGa
 	)
 	switch {
 	case accesstoken.LooksLikeJWT(tok):
-		return events.APIGatewayProxyResponse{}, &Error{Code: CodeUnsupportedTokenType, Field: "token", Status: http.StatusBadRequest,
+		return events.APIGatewayProxyResponse{}, &apigw.Error{Code: apigw.CodeUnsupportedTokenType, Field: "token", Status: http.StatusBadRequest,
 			Description: "access tokens cannot be revoked one by one; revoke the API token they were exchanged for"}
 	case strings.HasPrefix(tok, apitoken.Prefix):
 		t, err := apitoken.Parse(tok)
@@ -302,8 +297,4 @@ func (h *Handler) revoke(ctx context.Context, log *slog.Logger, req events.APIGa
 }
 
 // revoked is RFC 7009 §2.2's answer: 200 with no content.
-func revoked() events.APIGatewayProxyResponse {
-	h := responseHeaders()
-	delete(h, "Content-Type")
-	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK, Headers: h}
-}
+func revoked() events.APIGatewayProxyResponse { return apigw.Empty(http.StatusOK) }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/latchkey/latchkey/shared/admin"
+	"github.com/latchkey/latchkey/shared/apigw"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/oauth"
@@ -102,19 +103,19 @@ func TestIntrospectCallers(t *testing.T) {
 	target := e.root.Token.String()
 	f := url.Values{"token": {target}}
 
-	resp := e.fail(call{path: oauth.PathIntrospect, form: f, headers: bearerHeader(noView.String())}, http.StatusForbidden, oauth.CodeInsufficientScope, "")
+	resp := e.fail(call{path: oauth.PathIntrospect, form: f, headers: bearerHeader(noView.String())}, http.StatusForbidden, apigw.CodeInsufficientScope, "")
 	if resp.Headers["WWW-Authenticate"] != `Bearer realm="latchkey", error="insufficient_scope", scope="apikeys:view"` {
 		t.Fatalf("challenge %q", resp.Headers["WWW-Authenticate"])
 	}
 	e.fail(call{path: oauth.PathIntrospect, form: f, headers: map[string]string{"Authorization": basic(noView.ID, noView.ClientSecret())}},
-		http.StatusForbidden, oauth.CodeInsufficientScope, "")
-	resp = e.fail(call{path: oauth.PathIntrospect, form: f, headers: bearerHeader("lk_garbage")}, http.StatusUnauthorized, oauth.CodeInvalidToken, "")
+		http.StatusForbidden, apigw.CodeInsufficientScope, "")
+	resp = e.fail(call{path: oauth.PathIntrospect, form: f, headers: bearerHeader("lk_garbage")}, http.StatusUnauthorized, apigw.CodeInvalidToken, "")
 	if resp.Headers["WWW-Authenticate"] != `Bearer realm="latchkey", error="invalid_token"` {
 		t.Fatalf("challenge %q", resp.Headers["WWW-Authenticate"])
 	}
-	e.fail(call{path: oauth.PathIntrospect, form: f, headers: bearerHeader("eyJhbGciOiJub25lIn0.e30.")}, http.StatusUnauthorized, oauth.CodeInvalidToken, "")
-	e.fail(call{path: oauth.PathIntrospect, form: f}, http.StatusUnauthorized, oauth.CodeInvalidClient, "")
-	e.fail(call{path: oauth.PathIntrospect, form: url.Values{}, headers: bearerHeader(target)}, http.StatusBadRequest, oauth.CodeInvalidRequest, "token")
+	e.fail(call{path: oauth.PathIntrospect, form: f, headers: bearerHeader("eyJhbGciOiJub25lIn0.e30.")}, http.StatusUnauthorized, apigw.CodeInvalidToken, "")
+	e.fail(call{path: oauth.PathIntrospect, form: f}, http.StatusUnauthorized, apigw.CodeInvalidClient, "")
+	e.fail(call{path: oauth.PathIntrospect, form: url.Values{}, headers: bearerHeader(target)}, http.StatusBadRequest, apigw.CodeInvalidRequest, "token")
 }
 
 func TestRevoke(t *testing.T) {
@@ -146,7 +147,7 @@ func TestRevoke(t *testing.T) {
 	if got := e.introspect(bearerHeader(e.root.Token.String()), nil, at); got["active"] != false {
 		t.Fatalf("access token of a revoked token: %v", got)
 	}
-	resp := e.fail(call{path: oauth.PathToken, form: tokenForm(self, "")}, http.StatusUnauthorized, oauth.CodeInvalidClient, "")
+	resp := e.fail(call{path: oauth.PathToken, form: tokenForm(self, "")}, http.StatusUnauthorized, apigw.CodeInvalidClient, "")
 	if !strings.Contains(resp.Body, "revoked") {
 		t.Fatalf("exchange after revocation: %s", resp.Body)
 	}
@@ -166,10 +167,10 @@ func TestRevoke(t *testing.T) {
 	victim := *e.newToken([]string{"apikeys:view"}).Token
 	attacker := *e.newToken([]string{"apikeys:view"}).Token
 	e.fail(call{path: oauth.PathRevoke, form: url.Values{"token": {victim.String()}}, headers: map[string]string{"Authorization": basic(attacker.ID, attacker.ClientSecret())}},
-		http.StatusBadRequest, oauth.CodeUnauthorizedClient, "")
+		http.StatusBadRequest, apigw.CodeUnauthorizedClient, "")
 	// Nor may a bearer without apikeys:delete.
 	e.fail(call{path: oauth.PathRevoke, form: url.Values{"token": {victim.ID}}, headers: bearerHeader(attacker.String())},
-		http.StatusForbidden, oauth.CodeInsufficientScope, "")
+		http.StatusForbidden, apigw.CodeInsufficientScope, "")
 	if status(victim.ID) != credential.StatusActive {
 		t.Fatal("revoked by a caller without the right")
 	}
@@ -193,7 +194,7 @@ func TestRevoke(t *testing.T) {
 	live := *e.newToken([]string{"apikeys:view"}).Token
 	at = e.exchange(live, "").AccessToken
 	e.fail(call{path: oauth.PathRevoke, form: url.Values{"token": {at}}, headers: bearerHeader(e.root.Token.String())},
-		http.StatusBadRequest, oauth.CodeUnsupportedTokenType, "token")
+		http.StatusBadRequest, apigw.CodeUnsupportedTokenType, "token")
 	e.noLeak(self.String(), self.ClientSecret(), victim.ClientSecret(), attacker.ClientSecret(), at)
 }
 
@@ -249,7 +250,7 @@ func (failingKeys) PublicKeys(context.Context) ([]signer.PublicKey, error) {
 func TestJWKSOutage(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(c *oauth.Config) { c.Keys = failingKeys{} })
-	e.fail(call{method: "GET", path: oauth.PathJWKS}, http.StatusServiceUnavailable, oauth.CodeTemporarilyUnavailable, "")
+	e.fail(call{method: "GET", path: oauth.PathJWKS}, http.StatusServiceUnavailable, apigw.CodeUnavailable, "")
 }
 
 // changeChar replaces the i-th character of a base62 string by another one.

@@ -199,11 +199,11 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayProxyRequest)
 		case found:
 			key = r.Key()
 		case known:
-			return errorResponse(ctx, h.log, &apigw.Error{Status: http.StatusMethodNotAllowed, Code: apigw.CodeMethodNotAllowed,
+			return apigw.ErrorResponse(ctx, h.log, &apigw.Error{Status: http.StatusMethodNotAllowed, Code: apigw.CodeMethodNotAllowed,
 				Description: "method not allowed on " + req.Path,
 				Headers:     map[string]string{"Allow": strings.Join(route.Methods(req.Path), ", ")}}), nil
 		default:
-			return errorResponse(ctx, h.log, apigw.NotFound("no route "+req.Path)), nil
+			return apigw.ErrorResponse(ctx, h.log, apigw.NotFound("no route "+req.Path)), nil
 		}
 	}
 	ip := req.RequestContext.Identity.SourceIP
@@ -227,7 +227,11 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayProxyRequest)
 		err = apigw.NotFound("no route " + key)
 	}
 	if err != nil {
-		return errorResponse(ctx, log, err), nil
+		if errors.Is(err, signer.ErrThrottled) {
+			// KMS throttled a signature: the stack's alarm counts these lines.
+			log = log.With(signer.ThrottledLogKey, true)
+		}
+		return apigw.ErrorResponse(ctx, log, err), nil
 	}
 	return resp, nil
 }

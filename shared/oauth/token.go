@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/latchkey/latchkey/shared/accesstoken"
+	"github.com/latchkey/latchkey/shared/apigw"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/permission"
@@ -44,7 +44,7 @@ func (h *Handler) token(ctx context.Context, log *slog.Logger, req events.APIGat
 	case "":
 		return events.APIGatewayProxyResponse{}, invalidRequest("grant_type", "is required: client_credentials")
 	default:
-		return events.APIGatewayProxyResponse{}, &Error{Code: CodeUnsupportedGrantType, Field: "grant_type", Status: http.StatusBadRequest,
+		return events.APIGatewayProxyResponse{}, &apigw.Error{Code: apigw.CodeUnsupportedGrantType, Field: "grant_type", Status: http.StatusBadRequest,
 			Description: "only the client_credentials grant is supported"}
 	}
 	c, method, err := h.authenticateClient(ctx, log, req, f, ip)
@@ -101,16 +101,12 @@ func (h *Handler) token(ctx context.Context, log *slog.Logger, req events.APIGat
 		return events.APIGatewayProxyResponse{}, storeError("record exchange of "+c.ID, err)
 	}
 	log.InfoContext(ctx, "access token issued", "jti", jti, "scope", claims.Scope)
-	body, err := json.Marshal(TokenResponse{
+	return apigw.JSON(http.StatusOK, TokenResponse{
 		AccessToken: raw,
 		TokenType:   "Bearer",
 		ExpiresIn:   int64(claims.ExpiresAt.Sub(now) / time.Second),
 		Scope:       claims.Scope,
-	})
-	if err != nil {
-		return events.APIGatewayProxyResponse{}, err
-	}
-	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK, Headers: responseHeaders(), Body: string(body)}, nil
+	}), nil
 }
 
 // expiry is now + ttl (now in whole seconds), but never past the API token's own expiry: an

@@ -79,7 +79,7 @@ func TestTokenScope(t *testing.T) {
 				t.Fatal("bad case")
 			}
 			if tc.fails {
-				e.fail(c, http.StatusBadRequest, oauth.CodeInvalidScope, "scope")
+				e.fail(c, http.StatusBadRequest, apigw.CodeInvalidScope, "scope")
 				return
 			}
 			if got := e.json(c, http.StatusOK)["scope"]; got != tc.want {
@@ -115,28 +115,28 @@ func TestTokenErrors(t *testing.T) {
 		code, field   string
 		basicResponse bool
 	}{
-		{"no grant_type", call{form: with("grant_type", "")}, 400, oauth.CodeInvalidRequest, "grant_type", false},
-		{"password grant", call{form: with("grant_type", "password")}, 400, oauth.CodeUnsupportedGrantType, "grant_type", false},
-		{"JSON body", call{rawBody: `{"grant_type":"client_credentials"}`, headers: map[string]string{"Content-Type": "application/json"}}, 400, oauth.CodeInvalidRequest, "Content-Type", false},
-		{"no Content-Type", call{form: good, headers: map[string]string{"Content-Type": ""}}, 400, oauth.CodeInvalidRequest, "Content-Type", false},
-		{"repeated parameter", call{rawBody: good.Encode() + "&scope=a:view&scope=b:view"}, 400, oauth.CodeInvalidRequest, "scope", false},
-		{"bad form encoding", call{rawBody: "grant_type=%zz"}, 400, oauth.CodeInvalidRequest, "body", false},
-		{"no client authentication", call{form: url.Values{"grant_type": {"client_credentials"}}}, 401, oauth.CodeInvalidClient, "", false},
-		{"client_id without secret", call{form: with("client_secret", "")}, 401, oauth.CodeInvalidClient, "", false},
-		{"client_secret without client_id", call{form: with("client_id", "")}, 400, oauth.CodeInvalidRequest, "client_id", false},
-		{"wrong secret", call{form: with("client_secret", wrongSecret.ClientSecret())}, 401, oauth.CodeInvalidClient, "", false},
-		{"mistyped secret", call{form: with("client_secret", mistype(tok.ClientSecret(), 20))}, 401, oauth.CodeInvalidClient, "", false},
-		{"another token's secret", call{form: with("client_secret", other.ClientSecret())}, 401, oauth.CodeInvalidClient, "", false},
-		{"unknown client", call{form: with("client_id", "ZZZZZZZZZZZZZZZZ")}, 401, oauth.CodeInvalidClient, "", false},
-		{"not a client id", call{form: with("client_id", "nope")}, 401, oauth.CodeInvalidClient, "", false},
-		{"wrong Basic secret", call{form: url.Values{"grant_type": {"client_credentials"}}, headers: map[string]string{"Authorization": basic(tok.ID, wrongSecret.ClientSecret())}}, 401, oauth.CodeInvalidClient, "", true},
-		{"Basic that is not base64", call{form: url.Values{"grant_type": {"client_credentials"}}, headers: map[string]string{"Authorization": "Basic ***"}}, 401, oauth.CodeInvalidClient, "", true},
-		{"Basic and client_secret", call{form: good, headers: map[string]string{"Authorization": basic(tok.ID, tok.ClientSecret())}}, 400, oauth.CodeInvalidRequest, "Authorization", false},
-		{"Basic and another client_id", call{form: url.Values{"grant_type": {"client_credentials"}, "client_id": {other.ID}}, headers: map[string]string{"Authorization": basic(tok.ID, tok.ClientSecret())}}, 400, oauth.CodeInvalidRequest, "client_id", false},
-		{"a bearer token", call{form: url.Values{"grant_type": {"client_credentials"}}, headers: map[string]string{"Authorization": "Bearer " + tok.String()}}, 401, oauth.CodeInvalidClient, "", false},
-		{"assertion of another type", call{form: url.Values{"grant_type": {"client_credentials"}, "client_assertion_type": {"urn:x"}, "client_assertion": {"a.b.c"}}}, 401, oauth.CodeInvalidClient, "client_assertion_type", false},
-		{"assertion without type", call{form: url.Values{"grant_type": {"client_credentials"}, "client_assertion": {"a.b.c"}}}, 400, oauth.CodeInvalidRequest, "client_assertion_type", false},
-		{"assertion that is no JWT", call{form: url.Values{"grant_type": {"client_credentials"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {"a.b.c"}}}, 401, oauth.CodeInvalidClient, "", false},
+		{"no grant_type", call{form: with("grant_type", "")}, 400, apigw.CodeInvalidRequest, "grant_type", false},
+		{"password grant", call{form: with("grant_type", "password")}, 400, apigw.CodeUnsupportedGrantType, "grant_type", false},
+		{"JSON body", call{rawBody: `{"grant_type":"client_credentials"}`, headers: map[string]string{"Content-Type": "application/json"}}, 400, apigw.CodeInvalidRequest, "Content-Type", false},
+		{"no Content-Type", call{form: good, headers: map[string]string{"Content-Type": ""}}, 400, apigw.CodeInvalidRequest, "Content-Type", false},
+		{"repeated parameter", call{rawBody: good.Encode() + "&scope=a:view&scope=b:view"}, 400, apigw.CodeInvalidRequest, "scope", false},
+		{"bad form encoding", call{rawBody: "grant_type=%zz"}, 400, apigw.CodeInvalidRequest, "body", false},
+		{"no client authentication", call{form: url.Values{"grant_type": {"client_credentials"}}}, 401, apigw.CodeInvalidClient, "", false},
+		{"client_id without secret", call{form: with("client_secret", "")}, 401, apigw.CodeInvalidClient, "", false},
+		{"client_secret without client_id", call{form: with("client_id", "")}, 400, apigw.CodeInvalidRequest, "client_id", false},
+		{"wrong secret", call{form: with("client_secret", wrongSecret.ClientSecret())}, 401, apigw.CodeInvalidClient, "", false},
+		{"mistyped secret", call{form: with("client_secret", mistype(tok.ClientSecret(), 20))}, 401, apigw.CodeInvalidClient, "", false},
+		{"another token's secret", call{form: with("client_secret", other.ClientSecret())}, 401, apigw.CodeInvalidClient, "", false},
+		{"unknown client", call{form: with("client_id", "ZZZZZZZZZZZZZZZZ")}, 401, apigw.CodeInvalidClient, "", false},
+		{"not a client id", call{form: with("client_id", "nope")}, 401, apigw.CodeInvalidClient, "", false},
+		{"wrong Basic secret", call{form: url.Values{"grant_type": {"client_credentials"}}, headers: map[string]string{"Authorization": basic(tok.ID, wrongSecret.ClientSecret())}}, 401, apigw.CodeInvalidClient, "", true},
+		{"Basic that is not base64", call{form: url.Values{"grant_type": {"client_credentials"}}, headers: map[string]string{"Authorization": "Basic ***"}}, 401, apigw.CodeInvalidClient, "", true},
+		{"Basic and client_secret", call{form: good, headers: map[string]string{"Authorization": basic(tok.ID, tok.ClientSecret())}}, 400, apigw.CodeInvalidRequest, "Authorization", false},
+		{"Basic and another client_id", call{form: url.Values{"grant_type": {"client_credentials"}, "client_id": {other.ID}}, headers: map[string]string{"Authorization": basic(tok.ID, tok.ClientSecret())}}, 400, apigw.CodeInvalidRequest, "client_id", false},
+		{"a bearer token", call{form: url.Values{"grant_type": {"client_credentials"}}, headers: map[string]string{"Authorization": "Bearer " + tok.String()}}, 401, apigw.CodeInvalidClient, "", false},
+		{"assertion of another type", call{form: url.Values{"grant_type": {"client_credentials"}, "client_assertion_type": {"urn:x"}, "client_assertion": {"a.b.c"}}}, 401, apigw.CodeInvalidClient, "client_assertion_type", false},
+		{"assertion without type", call{form: url.Values{"grant_type": {"client_credentials"}, "client_assertion": {"a.b.c"}}}, 400, apigw.CodeInvalidRequest, "client_assertion_type", false},
+		{"assertion that is no JWT", call{form: url.Values{"grant_type": {"client_credentials"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {"a.b.c"}}}, 401, apigw.CodeInvalidClient, "", false},
 		{"huge body", call{rawBody: strings.Repeat("a", apigw.MaxBodyBytes+1)}, 413, apigw.CodeTooLarge, "body", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -181,9 +181,9 @@ func TestTokenStatusAndAddress(t *testing.T) {
 		code   string
 		desc   string
 	}{
-		{"inactive", inactive.Token, "", 401, oauth.CodeInvalidClient, "inactive"},
-		{"revoked", revoked.Token, "", 401, oauth.CodeInvalidClient, "revoked"},
-		{"from a disallowed address", fenced.Token, "", 400, oauth.CodeUnauthorizedClient, "address"},
+		{"inactive", inactive.Token, "", 401, apigw.CodeInvalidClient, "inactive"},
+		{"revoked", revoked.Token, "", 401, apigw.CodeInvalidClient, "revoked"},
+		{"from a disallowed address", fenced.Token, "", 400, apigw.CodeUnauthorizedClient, "address"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := e.fail(call{path: oauth.PathToken, form: tokenForm(*tc.tok, ""), ip: tc.ip}, tc.status, tc.code, "")
@@ -201,7 +201,7 @@ func TestTokenStatusAndAddress(t *testing.T) {
 		t.Fatalf("expires_in %v, want the 10 minutes left on the API token", out["expires_in"])
 	}
 	e.clock.Advance(11 * time.Minute)
-	resp := e.fail(call{path: oauth.PathToken, form: tokenForm(*expiring.Token, "")}, 401, oauth.CodeInvalidClient, "")
+	resp := e.fail(call{path: oauth.PathToken, form: tokenForm(*expiring.Token, "")}, 401, apigw.CodeInvalidClient, "")
 	if !strings.Contains(resp.Body, "expired") {
 		t.Fatalf("expired token: %s", resp.Body)
 	}
@@ -215,9 +215,9 @@ func TestRepeatedFailuresAreRateLimited(t *testing.T) {
 	wrong, _ := apitoken.New(tok.ID)
 	bad := call{path: oauth.PathToken, form: tokenForm(wrong, "")}
 	for range 3 {
-		e.fail(bad, http.StatusUnauthorized, oauth.CodeInvalidClient, "")
+		e.fail(bad, http.StatusUnauthorized, apigw.CodeInvalidClient, "")
 	}
-	resp := e.fail(bad, http.StatusTooManyRequests, oauth.CodeInvalidClient, "")
+	resp := e.fail(bad, http.StatusTooManyRequests, apigw.CodeInvalidClient, "")
 	if resp.Headers["Retry-After"] != "50" {
 		t.Fatalf("Retry-After %q, want the 50 s left in the window", resp.Headers["Retry-After"])
 	}
@@ -227,10 +227,10 @@ func TestRepeatedFailuresAreRateLimited(t *testing.T) {
 	// Another client is not affected.
 	other := *e.newToken([]string{"apikeys:view"}).Token
 	otherWrong, _ := apitoken.New(other.ID)
-	e.fail(call{path: oauth.PathToken, form: tokenForm(otherWrong, "")}, http.StatusUnauthorized, oauth.CodeInvalidClient, "")
+	e.fail(call{path: oauth.PathToken, form: tokenForm(otherWrong, "")}, http.StatusUnauthorized, apigw.CodeInvalidClient, "")
 	// A new window starts from zero.
 	e.clock.Advance(time.Minute)
-	e.fail(bad, http.StatusUnauthorized, oauth.CodeInvalidClient, "")
+	e.fail(bad, http.StatusUnauthorized, apigw.CodeInvalidClient, "")
 }
 
 func TestExchangeIsRecordedWithoutSecrets(t *testing.T) {
@@ -264,21 +264,21 @@ func TestNothingWrittenOnFailure(t *testing.T) {
 	c := call{path: oauth.PathToken, form: tokenForm(tok, "")}
 
 	e.signer.fail.Store(true)
-	resp := e.fail(c, http.StatusServiceUnavailable, oauth.CodeTemporarilyUnavailable, "")
+	resp := e.fail(c, http.StatusServiceUnavailable, apigw.CodeUnavailable, "")
 	if resp.Headers["Retry-After"] == "" {
 		t.Fatal("503 without Retry-After")
 	}
 	e.signer.fail.Store(false)
 
 	e.store.failWrites.Store(true)
-	resp = e.fail(c, http.StatusServiceUnavailable, oauth.CodeTemporarilyUnavailable, "")
+	resp = e.fail(c, http.StatusServiceUnavailable, apigw.CodeUnavailable, "")
 	if strings.Contains(resp.Body, "eyJ") {
 		t.Fatal("a token was handed out although the exchange was not recorded")
 	}
 	e.store.failWrites.Store(false)
 
 	e.store.failReads.Store(true)
-	e.fail(c, http.StatusServiceUnavailable, oauth.CodeTemporarilyUnavailable, "")
+	e.fail(c, http.StatusServiceUnavailable, apigw.CodeUnavailable, "")
 	e.store.failReads.Store(false)
 
 	if n := len(e.events(tok.ID, event.TokenExchanged)); n != 0 {
@@ -329,7 +329,7 @@ func TestScopeTooLargeForOneAccessToken(t *testing.T) {
 	}
 	tok := *big.Token
 	e.signer.signs.Store(0)
-	resp := e.fail(call{path: oauth.PathToken, form: tokenForm(tok, "")}, http.StatusBadRequest, oauth.CodeInvalidScope, "scope")
+	resp := e.fail(call{path: oauth.PathToken, form: tokenForm(tok, "")}, http.StatusBadRequest, apigw.CodeInvalidScope, "scope")
 	if !strings.Contains(resp.Body, "request fewer scopes") {
 		t.Fatalf("body %s", resp.Body)
 	}

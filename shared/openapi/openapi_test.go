@@ -17,9 +17,9 @@ import (
 	"github.com/latchkey/latchkey/shared/apigw"
 	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/openapi"
-	"github.com/latchkey/latchkey/shared/openapi/openapitest"
 	"github.com/latchkey/latchkey/shared/route"
 	"github.com/latchkey/latchkey/shared/store"
+	"github.com/latchkey/latchkey/shared/testkit/openapitest"
 )
 
 func load(t *testing.T) *openapi3.T {

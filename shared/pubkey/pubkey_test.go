@@ -76,7 +76,7 @@ func TestParseRejects(t *testing.T) {
 	}
 }
 
-// TestParseOpenSSLKey uses the very commands the README gives integrators.
+// TestParseOpenSSLKey uses the very commands docs/integrators.md gives integrators.
 func TestParseOpenSSLKey(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("openssl"); err != nil {

@@ -35,7 +35,7 @@ var (
 	// ErrThrottled means the key service refused the call for the
 	// account's request rate (KMS ThrottlingException). It is an
 	// ErrUnavailable; the oauth function's logs mark it so that an alarm
-	// can count it (README "Production bounds").
+	// can count it (docs/operations.md, "Production bounds").
 	ErrThrottled = fmt.Errorf("%w: throttled", ErrUnavailable)
 )
 

@@ -10,9 +10,9 @@ import (
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/eventbus"
-	"github.com/latchkey/latchkey/shared/fault"
 	"github.com/latchkey/latchkey/shared/store"
 	"github.com/latchkey/latchkey/shared/store/memstore"
+	"github.com/latchkey/latchkey/shared/testkit/fault"
 )
 
 // faultSweep is a sweep over three tokens that ran out yesterday and two

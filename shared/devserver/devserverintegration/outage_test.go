@@ -20,10 +20,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/deadline"
 	"github.com/latchkey/latchkey/shared/devserver"
 	"github.com/latchkey/latchkey/shared/store/dynamostore"
+	"github.com/latchkey/latchkey/shared/testkit/awstest"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }

@@ -17,7 +17,7 @@ var _ store.Outbox = (*Store)(nil)
 // dev server's history (a token.exchanged event) takes about 650 bytes of
 // heap with its indexes (BenchmarkHistoryRow), so a full history is about
 // 33 MB of live heap, and the dev server's resident size under sustained
-// load about four times that (README "latchkey dev's memory is bounded").
+// load about four times that (docs/operations.md, "latchkey dev's memory is bounded").
 const DefaultMaxEvents = 50_000
 
 // history holds the event rows in three ordered indexes, so that a write,

@@ -342,7 +342,7 @@ func TestCountersExpire(t *testing.T) {
 
 // BenchmarkHistoryRow reports the heap a history row takes at the cap
 // (B/row): a token.exchanged event as the OAuth endpoint records it, with
-// its indexes. README "Load" quotes it.
+// its indexes. docs/performance.md, "Load", quotes it.
 func BenchmarkHistoryRow(b *testing.B) {
 	const rows = 20_000
 	var perRow float64

@@ -9,9 +9,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/latchkey/latchkey/shared/authorizer"
-	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/deploy"
-	"github.com/latchkey/latchkey/shared/lambdatest"
+	"github.com/latchkey/latchkey/shared/testkit/awstest"
+	"github.com/latchkey/latchkey/shared/testkit/lambdatest"
 )
 
 // TestFunctionsAnswerWhileTheStoreStalls runs the built functions with

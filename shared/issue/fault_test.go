@@ -1,4 +1,4 @@
-package management
+package issue
 
 import (
 	"context"
@@ -14,12 +14,12 @@ import (
 	"github.com/latchkey/latchkey/shared/caller"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
-	"github.com/latchkey/latchkey/shared/fault"
 	"github.com/latchkey/latchkey/shared/openapi"
-	"github.com/latchkey/latchkey/shared/openapi/openapitest"
 	"github.com/latchkey/latchkey/shared/permission"
 	"github.com/latchkey/latchkey/shared/store"
 	"github.com/latchkey/latchkey/shared/store/memstore"
+	"github.com/latchkey/latchkey/shared/testkit/fault"
+	"github.com/latchkey/latchkey/shared/testkit/openapitest"
 )
 
 // TestStoreFaultsLeaveNoPartialState makes each store call of each write

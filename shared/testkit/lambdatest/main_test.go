@@ -6,8 +6,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/latchkey/latchkey/shared/awstest"
-	"github.com/latchkey/latchkey/shared/lambdatest"
+	"github.com/latchkey/latchkey/shared/testkit/awstest"
+	"github.com/latchkey/latchkey/shared/testkit/lambdatest"
 )
 
 // binDir holds the binaries the tests build, once each.

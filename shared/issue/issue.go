@@ -1,9 +1,11 @@
-// Package management is the token-management API — the `issue` function —
-// over API Gateway REST proxy events: tokens, their event history, roles and
-// sub-accounts. It trusts only the authorizer context for the caller's
+// Package issue is the `issue` function (functions/issue): the
+// token-management API over API Gateway REST proxy events — tokens, their
+// event history, roles and sub-accounts. The rules and the writes are the
+// management service's (package admin), which the oauth function's
+// revocation shares. It trusts only the authorizer context for the caller's
 // identity and checks each route's permission again itself, so a
 // misconfigured gateway cannot open a route.
-package management
+package issue
 
 import (
 	"context"

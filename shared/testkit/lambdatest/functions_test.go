@@ -19,14 +19,14 @@ import (
 
 	"github.com/latchkey/latchkey/shared/admin"
 	"github.com/latchkey/latchkey/shared/apitoken"
-	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/deploy"
-	"github.com/latchkey/latchkey/shared/lambdatest"
 	"github.com/latchkey/latchkey/shared/permission"
 	"github.com/latchkey/latchkey/shared/policy"
 	"github.com/latchkey/latchkey/shared/store/dynamostore"
+	"github.com/latchkey/latchkey/shared/testkit/awstest"
+	"github.com/latchkey/latchkey/shared/testkit/lambdatest"
 )
 
 // fixture is one deployment's worth of AWS resources on moto, seeded with

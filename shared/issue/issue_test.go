@@ -1,4 +1,4 @@
-package management
+package issue
 
 import (
 	"bytes"
@@ -31,11 +31,11 @@ import (
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/openapi"
-	"github.com/latchkey/latchkey/shared/openapi/openapitest"
 	"github.com/latchkey/latchkey/shared/permission"
 	"github.com/latchkey/latchkey/shared/route"
 	"github.com/latchkey/latchkey/shared/store"
 	"github.com/latchkey/latchkey/shared/store/memstore"
+	"github.com/latchkey/latchkey/shared/testkit/openapitest"
 )
 
 var start = time.Date(2026, 3, 10, 15, 4, 5, 0, time.UTC)

@@ -1,4 +1,4 @@
-package management
+package issue
 
 import "github.com/latchkey/latchkey/shared/store"
 

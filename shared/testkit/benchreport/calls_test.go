@@ -18,7 +18,7 @@ import (
 	"github.com/latchkey/latchkey/shared/clock"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/deploy"
-	"github.com/latchkey/latchkey/shared/lambdatest"
+	"github.com/latchkey/latchkey/shared/testkit/lambdatest"
 )
 
 // sweepChanged is how many lapsed tokens the sweep-per-token row divides by.

@@ -8,10 +8,10 @@ import (
 
 	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/eventbus"
-	"github.com/latchkey/latchkey/shared/fault"
 	"github.com/latchkey/latchkey/shared/signer"
 	"github.com/latchkey/latchkey/shared/store"
 	"github.com/latchkey/latchkey/shared/store/memstore"
+	"github.com/latchkey/latchkey/shared/testkit/fault"
 )
 
 // TestWrappersAnswerLikeTheirAdapters checks that each wrapper, throttled,

@@ -22,12 +22,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/latchkey/latchkey/shared/apitoken"
-	"github.com/latchkey/latchkey/shared/awstest"
 	"github.com/latchkey/latchkey/shared/clientkey"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/deploy"
-	"github.com/latchkey/latchkey/shared/lambdatest"
 	"github.com/latchkey/latchkey/shared/pubkey"
+	"github.com/latchkey/latchkey/shared/testkit/awstest"
+	"github.com/latchkey/latchkey/shared/testkit/lambdatest"
 	"github.com/latchkey/latchkey/shared/tracing"
 )
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/latchkey/latchkey/shared/lambdatest"
+	"github.com/latchkey/latchkey/shared/testkit/lambdatest"
 )
 
 func echo(t *testing.T) string { return binary(t, "./shared/lambdatest/testdata/echo") }

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/shared/deploy"
-	"github.com/latchkey/latchkey/shared/lambdatest"
+	"github.com/latchkey/latchkey/shared/testkit/lambdatest"
 	"github.com/latchkey/latchkey/shared/tracing"
 )
 
