@@ -69,7 +69,7 @@ func TestColdStart(t *testing.T) {
 	fx := newFixture(t, "coldstart")
 	aws := newCounter(t)
 	sink := newDaemonSink(t)
-	arms := []*arm{{name: "minimal", bin: build(t, "./shared/benchreport/testdata/minimal"), event: []byte(`{}`)}}
+	arms := []*arm{{name: "minimal", bin: build(t, "./shared/testkit/benchreport/testdata/minimal"), event: []byte(`{}`)}}
 	baseline := os.Getenv("BENCH_COLD_START_BASELINE")
 	for _, f := range deploy.Functions {
 		bin, env, event := build(t, "./functions/"+f.Name), fx.environ(t, f, aws.URL), fx.sample(t, f.Samples[0])

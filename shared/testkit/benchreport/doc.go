@@ -5,7 +5,7 @@
 // wire. Its tests build only with -tags bench, so `make test` never runs
 // them (they time process starts, which is a report, not a test):
 //
-//	go test -c -tags bench -o benchreport.test ./shared/benchreport
+//	go test -c -tags bench -o benchreport.test ./shared/testkit/benchreport
 //	./benchreport.test -test.run 'TestColdStart|TestCallsPerOperation'
 //
 // Each prints a table on standard output. TestColdStart reports each

@@ -9,7 +9,7 @@ import (
 	"github.com/latchkey/latchkey/shared/testkit/lambdatest"
 )
 
-func echo(t *testing.T) string { return binary(t, "./shared/lambdatest/testdata/echo") }
+func echo(t *testing.T) string { return binary(t, "./shared/testkit/lambdatest/testdata/echo") }
 
 func TestInvokeReturnsResponsesInTurn(t *testing.T) {
 	started := time.Now()
