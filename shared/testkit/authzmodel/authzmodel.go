@@ -21,6 +21,7 @@
 package authzmodel
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -36,6 +37,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -106,6 +108,9 @@ func runModel(t *testing.T, st Store, seed uint64, steps int) {
 		if t.Failed() {
 			t.Logf("replay: LATCHKEY_MODEL_SEED=%d LATCHKEY_MODEL_STEPS=%d go test -run %s", seed, steps, t.Name())
 			t.Logf("last steps:\n%s", strings.Join(m.trail, "\n"))
+			if log := m.serverLog.String(); log != "" {
+				t.Logf("the server's warnings and errors (last 4 KiB):\n%s", log[max(0, len(log)-4096):])
+			}
 		}
 	}()
 	for i := 0; i < steps && !t.Failed(); i++ {
@@ -223,6 +228,9 @@ type model struct {
 	retiredTokens []string
 	retiredKeys   []retiredKey
 	opCounts      map[string]int
+	// serverLog holds what the server logged at warning level and above,
+	// shown when a run fails.
+	serverLog *syncBuffer
 	// statuses counts the answers per operation, for the log: a run whose
 	// operations all fail proves little.
 	statuses map[string]int
@@ -239,8 +247,9 @@ func newModel(t *testing.T, st Store, seed uint64) *model {
 	t.Helper()
 	clk := clock.NewManual(time.Date(2027, 1, 10, 9, 0, 0, 0, time.UTC))
 	counter := &eventCounter{Store: st}
+	serverLog := &syncBuffer{}
 	srv, err := devserver.Start(context.Background(), devserver.Config{Addr: "127.0.0.1:0", CacheTTL: -1, Clock: clk, Store: counter,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Log: slog.New(slog.NewTextHandler(serverLog, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +263,7 @@ func newModel(t *testing.T, st Store, seed uint64) *model {
 		sweeper:  &sweep.Sweeper{Store: counter, Clock: clk, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
 		byID:     map[string]*mCred{},
 		roles:    map[string]map[string][]string{},
-		opCounts: map[string]int{},
+		opCounts: map[string]int{}, serverLog: serverLog,
 		statuses: map[string]int{},
 	}
 	m.accounts = []mAccount{{id: "root", path: []string{"root"}}}
@@ -1289,4 +1298,27 @@ func (m *model) introspect() (string, int64) {
 		}
 	}
 	return op, 0
+}
+
+// syncBuffer is a bytes.Buffer that the server's goroutines may write to
+// while the test reads it. It keeps only the latest lines, so a long run
+// (make fuzz) does not grow it without bound.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf.Len() > 64<<10 {
+		b.buf.Next(b.buf.Len() - 16<<10)
+	}
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -195,3 +195,70 @@ func TestConditionalWritesAreAtomic(t *testing.T) {
 		}
 	}
 }
+
+// TestTransactionRetriesAreIdempotent guards the ClientRequestToken support
+// awstest adds to moto: DynamoDB answers a repeated token as it answered the
+// first request, so an SDK retry of a transaction that already landed must
+// not fail its own condition.
+func TestTransactionRetriesAreIdempotent(t *testing.T) {
+	t.Parallel()
+	m, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	ctx := context.Background()
+	db := dynamodb.NewFromConfig(m.Config())
+	table := aws.String("retry")
+	_, err = db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            table,
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(pk, token string) error {
+		_, err := db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+			ClientRequestToken: aws.String(token),
+			TransactItems: []types.TransactWriteItem{{Put: &types.Put{
+				TableName:           table,
+				Item:                map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}},
+				ConditionExpression: aws.String("attribute_not_exists(pk)"),
+			}}},
+		})
+		return err
+	}
+	if err := put("a", "token-a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := put("a", "token-a"); err != nil {
+		t.Fatalf("a retry with the same ClientRequestToken was run again: %v", err)
+	}
+	var mismatch *types.IdempotentParameterMismatchException
+	if err := put("z", "token-a"); !errors.As(err, &mismatch) {
+		t.Fatalf("a token reused for another transaction: got %v, want IdempotentParameterMismatchException", err)
+	}
+	var tce *types.TransactionCanceledException
+	if err := put("a", "token-b"); !errors.As(err, &tce) {
+		t.Fatalf("a new transaction on an existing item: got %v, want its condition to fail", err)
+	}
+	// A token whose transaction failed is not remembered: once the
+	// condition holds, the same token runs.
+	if err := put("b", "token-c"); err != nil {
+		t.Fatal(err)
+	}
+	if err := put("c", "token-d"); err != nil {
+		t.Fatal(err)
+	}
+	if err := put("c", "token-e"); !errors.As(err, &tce) {
+		t.Fatalf("got %v, want a cancelled transaction", err)
+	}
+	if _, err := db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: table, Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "c"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := put("c", "token-e"); err != nil {
+		t.Fatalf("a token whose transaction failed was remembered: %v", err)
+	}
+}

@@ -15,12 +15,58 @@ _MARKER = "awstest: dynamodb requests serialized"
 try:
     from moto.moto_server import werkzeug_app as _app
 
+    import io
+    import json
+
     _lock = threading.Lock()
     _call = _app.DomainDispatcherApplication.__call__
 
+    # moto also ignores TransactWriteItems' ClientRequestToken, which
+    # DynamoDB honours: a client's retry of a transaction whose answer was
+    # lost, or that the client gave up on, is answered as the first one was
+    # instead of being run again (and failing its own conditions). Kept
+    # here, by token, are the answers of the last transactions that
+    # succeeded.
+    _answers = {}
+    _MAX_ANSWERS = 10000
+
+    def _transact(self, environ, start_response):
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            token = json.loads(body).get("ClientRequestToken")
+        except ValueError:
+            token = None
+        if token and token in _answers:
+            sent, status, headers, answer = _answers[token]
+            if sent != body:
+                # As DynamoDB does when a token comes back with other items.
+                start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.0")])
+                return [json.dumps({
+                    "__type": "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+                    "message": "The request uses the same client token as a previous, but non-identical request.",
+                }).encode()]
+            start_response(status, headers)
+            return [answer]
+        got = {}
+
+        def capture(status, headers, exc_info=None):
+            got["status"], got["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        answer = b"".join(_call(self, environ, capture))
+        if token and got.get("status", "").startswith("200"):
+            if len(_answers) >= _MAX_ANSWERS:
+                _answers.clear()
+            _answers[token] = (body, got["status"], got["headers"], answer)
+        return [answer]
+
     def _serialized(self, environ, start_response):
-        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith("DynamoDB_"):
             with _lock:
+                if target.endswith(".TransactWriteItems"):
+                    return _transact(self, environ, start_response)
                 return _call(self, environ, start_response)
         return _call(self, environ, start_response)
 
