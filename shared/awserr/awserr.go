@@ -9,11 +9,11 @@ package awserr
 import (
 	"context"
 	"errors"
-	"net/url"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 var retryable = retry.IsErrorRetryables(retry.DefaultRetryables)
@@ -36,13 +36,17 @@ func Transient(err error) bool {
 	return retryable.IsErrorRetryable(err) == aws.TrueTernary
 }
 
-// attemptTimedOut reports whether err is net/http's own client timeout
-// (http.Client.Timeout), which also matches context.DeadlineExceeded but
-// is not the caller's context: the SDK reports an ended context as a
-// smithy.CanceledError, and net/http reports it as the bare context error.
+// attemptTimedOut reports whether err is an attempt the HTTP client ended
+// on its own (http.Client.Timeout), which also matches
+// context.DeadlineExceeded. The SDK reports a send that failed while the
+// caller's context was still live as a RequestSendError, and one whose
+// context had ended as a smithy.CanceledError (ruled out above). What
+// net/http wraps inside cannot tell the two apart: when its timer and the
+// request's deadline race, it reports its own timeout as the bare
+// context.DeadlineExceeded.
 func attemptTimedOut(err error) bool {
-	var u *url.Error
-	return errors.As(err, &u) && u.Timeout() && u.Err != context.DeadlineExceeded && u.Err != context.Canceled
+	var send *smithyhttp.RequestSendError
+	return errors.As(err, &send)
 }
 
 // HasCode reports whether err is a service refusal with that error code.

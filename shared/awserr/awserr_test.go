@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -41,7 +42,11 @@ func TestTransient(t *testing.T) {
 		{"validation", responseError(400, &smithy.GenericAPIError{Code: "ValidationException"}), false},
 		{"missing table", responseError(400, &types.ResourceNotFoundException{}), false},
 		{"canceled", fmt.Errorf("get: %w", context.Canceled), false},
-		{"deadline", &smithyhttp.RequestSendError{Err: context.DeadlineExceeded}, false},
+		{"caller's deadline, bare", fmt.Errorf("get: %w", context.DeadlineExceeded), false},
+		// net/http's own timeout as it reports it when its timer races the
+		// request's deadline; the caller's context was live, or the SDK
+		// would have said CanceledError.
+		{"attempt timeout, bare", &smithyhttp.RequestSendError{Err: &url.Error{Op: "Post", URL: "http://x", Err: context.DeadlineExceeded}}, true},
 		{"caller's deadline, as the SDK reports it", &smithy.CanceledError{Err: context.DeadlineExceeded}, false},
 	}
 	for _, tc := range tests {
