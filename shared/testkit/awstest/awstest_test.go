@@ -119,20 +119,18 @@ func TestLogTailDropsAccessLines(t *testing.T) {
 	}
 }
 
-// TestConditionalWritesAreAtomic guards the request lock awstest adds to
-// moto. Without it a cancelled moto transaction restores the table as it was
-// when the transaction began, undoing writes committed meanwhile.
-func TestConditionalWritesAreAtomic(t *testing.T) {
-	t.Parallel()
+// tableOnMoto starts a moto of the test's own and creates a table in it
+// keyed by a string "pk".
+func tableOnMoto(t *testing.T, name string) (*dynamodb.Client, *string) {
+	t.Helper()
 	m, err := Start()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Stop()
-	ctx := context.Background()
+	t.Cleanup(func() { m.Stop() })
 	db := dynamodb.NewFromConfig(m.Config())
-	table := aws.String("race")
-	_, err = db.CreateTable(ctx, &dynamodb.CreateTableInput{
+	table := aws.String(name)
+	_, err = db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
 		TableName:            table,
 		BillingMode:          types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
@@ -141,9 +139,19 @@ func TestConditionalWritesAreAtomic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db, table
+}
+
+// TestConditionalWritesAreAtomic guards the request lock awstest adds to
+// moto. Without it a cancelled moto transaction restores the table as it was
+// when the transaction began, undoing writes committed meanwhile.
+func TestConditionalWritesAreAtomic(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, table := tableOnMoto(t, "race")
 	key := map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "k"}}
 	n := func(i int) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.Itoa(i)} }
-	_, err = db.PutItem(ctx, &dynamodb.PutItemInput{TableName: table, Item: map[string]types.AttributeValue{"pk": key["pk"], "v": n(0)}})
+	_, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: table, Item: map[string]types.AttributeValue{"pk": key["pk"], "v": n(0)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,23 +210,8 @@ func TestConditionalWritesAreAtomic(t *testing.T) {
 // not fail its own condition.
 func TestTransactionRetriesAreIdempotent(t *testing.T) {
 	t.Parallel()
-	m, err := Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Stop()
 	ctx := context.Background()
-	db := dynamodb.NewFromConfig(m.Config())
-	table := aws.String("retry")
-	_, err = db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            table,
-		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, table := tableOnMoto(t, "retry")
 	put := func(pk, token string) error {
 		_, err := db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 			ClientRequestToken: aws.String(token),
