@@ -78,6 +78,32 @@ func TestTrailingSlash(t *testing.T) {
 	}
 }
 
+// TestTrailingSlashKeepsAccountsApart calls other accounts' routes with and
+// without a trailing slash, after the caller's own account was allowed with
+// the same spelling (and its policy cached): the slash opens nothing.
+func TestTrailingSlashKeepsAccountsApart(t *testing.T) {
+	t.Parallel()
+	srv := start(t, Config{CacheTTL: time.Minute})
+	root := newClient(t, srv.URL, "127.0.0.1", srv.RootToken)
+	root.want(201, "POST", "/v1/accounts", `{"id":"eu","name":"EU"}`)
+	root.want(201, "POST", "/v1/accounts", `{"id":"us","name":"US"}`)
+	eu := newClient(t, srv.URL, "127.0.0.1", root.want(201, "POST", "/v1/accounts/eu/tokens", `{"name":"eu admin"}`)["token"].(string))
+	for _, slash := range []string{"/", ""} {
+		eu.want(200, "GET", "/v1/accounts/eu/tokens"+slash, "")
+		for _, rq := range []struct{ method, path, body string }{
+			{"GET", "/v1/accounts/us/tokens", ""},
+			{"POST", "/v1/accounts/us/tokens", `{"name":"sneaky"}`},
+			{"GET", "/v1/accounts/root/tokens", ""},
+			{"GET", "/v1/accounts/us", ""},
+		} {
+			eu.want(403, rq.method, rq.path+slash, rq.body)
+		}
+	}
+	if items := root.want(200, "GET", "/v1/accounts/us/tokens", "")["items"].([]any); len(items) != 0 {
+		t.Fatalf("a token was created in another account: %v", items)
+	}
+}
+
 // ids is what identifies an answer: a list's item IDs, or an object's ID
 // (whoami: its credential), which stay put while last-use times move.
 func ids(body map[string]any) []any {
