@@ -48,14 +48,20 @@ func Worst(attempts int) time.Duration {
 	return time.Duration(attempts)*AttemptTimeout + time.Duration(attempts-1)*MaxBackoff
 }
 
-// BoundAWSCalls gives cfg an HTTP client that times out each attempt after
-// attempt (AttemptTimeout for whatever answers requests), and a retryer that
-// makes Attempts attempts with backoffs of at most MaxBackoff. The SDK's
-// settings keep working: the retry mode (AWS_RETRY_MODE; adaptive stays
-// adaptive) and AWS_MAX_ATTEMPTS, which the service clients apply over this
-// retryer.
+// BoundAWSCalls sets cfg's HTTP client to time out each attempt after
+// attempt (AttemptTimeout for whatever answers requests), and gives it a
+// retryer that makes Attempts attempts with backoffs of at most MaxBackoff.
+// The SDK's settings keep working: the client LoadDefaultConfig built
+// (AWS_CA_BUNDLE's roots, for one) is kept with the timeout added, and the
+// retry mode (AWS_RETRY_MODE; adaptive stays adaptive) and
+// AWS_MAX_ATTEMPTS, which the service clients apply over this retryer,
+// still apply.
 func BoundAWSCalls(cfg *aws.Config, attempt time.Duration) {
-	cfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(attempt)
+	client, ok := cfg.HTTPClient.(*awshttp.BuildableClient)
+	if !ok {
+		client = awshttp.NewBuildableClient()
+	}
+	cfg.HTTPClient = client.WithTimeout(attempt)
 	bounded := func(o *retry.StandardOptions) {
 		o.MaxAttempts = Attempts
 		o.MaxBackoff = MaxBackoff

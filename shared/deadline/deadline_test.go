@@ -1,9 +1,14 @@
 package deadline
 
 import (
+	"bytes"
 	"context"
+	"encoding/pem"
 	"errors"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
@@ -168,5 +174,30 @@ func TestBoundAWSCallsKeepTheSDKRetrySettings(t *testing.T) {
 		if _, ok := o.Retryer.(*retry.AdaptiveMode); tc.attempts == 0 && ok != tc.adaptive {
 			t.Errorf("mode %q: retryer %T", tc.mode, o.Retryer)
 		}
+	}
+}
+
+// TestBoundAWSCallsKeepTheConfigsTLSRoots: the HTTP client BoundAWSCalls
+// installs keeps what LoadDefaultConfig built into its own, such as the
+// roots of AWS_CA_BUNDLE, so an endpoint behind a private CA still answers.
+func TestBoundAWSCallsKeepTheConfigsTLSRoots(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		io.WriteString(w, `{"TableNames":[]}`)
+	}))
+	defer srv.Close()
+	bundle := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	cfg, err := config.LoadDefaultConfig(context.Background(),
+		config.WithCustomCABundle(bytes.NewReader(bundle)),
+		config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
+		config.WithBaseEndpoint(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	BoundAWSCalls(&cfg, AttemptTimeout)
+	if _, err := dynamodb.NewFromConfig(cfg).ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {
+		t.Fatalf("a call to an endpoint the CA bundle vouches for: %v", err)
 	}
 }
