@@ -35,7 +35,7 @@ func (s *Service) Bootstrap(ctx context.Context, req BootstrapRequest) (Created,
 	if _, err := s.EnsureRootAccount(ctx, req); err != nil {
 		return Created{}, err
 	}
-	return s.issueRootToken(ctx, req)
+	return s.IssueRootToken(ctx, req)
 }
 
 // EnsureRootAccount creates the root account req names unless it exists,
@@ -70,9 +70,9 @@ func (s *Service) EnsureRootAccount(ctx context.Context, req BootstrapRequest) (
 	return true, nil
 }
 
-// issueRootToken issues an admin token in the root account req names,
+// IssueRootToken issues an admin token in the root account req names,
 // once EnsureRootAccount made sure it is one.
-func (s *Service) issueRootToken(ctx context.Context, req BootstrapRequest) (Created, error) {
+func (s *Service) IssueRootToken(ctx context.Context, req BootstrapRequest) (Created, error) {
 	if req.TokenName == "" {
 		req.TokenName = "bootstrap admin"
 	}

@@ -225,7 +225,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	var rootToken, rootTokenID string
 	if created || cfg.NewRootToken {
-		root, err := svc.Bootstrap(ctx, boot)
+		root, err := svc.IssueRootToken(ctx, boot)
 		if err != nil {
 			_ = ln.Close()
 			return nil, fmt.Errorf("issue the root admin token: %w", err)
