@@ -109,18 +109,26 @@ func parse(raw string) (*jwt.JSONWebToken, jose.Header, error) {
 	return tok, h, nil
 }
 
-// TokenID reads, without verifying anything but the shape and algorithm,
-// which token an assertion claims to speak for (its kid), so the caller
-// can load that token's record and then call Verify.
-func TokenID(raw string) (string, error) {
-	_, h, err := parse(raw)
+// Parsed is an assertion read but not yet verified: its shape and
+// algorithm are checked, and its kid is a token ID.
+type Parsed struct {
+	tok *jwt.JSONWebToken
+	// TokenID is the token the assertion claims to speak for (its kid), so
+	// the caller can load that token's record and then call Check.
+	TokenID string
+}
+
+// Parse reads raw, verifying nothing but its shape and algorithm and that
+// its kid is a token ID. Refusals wrap ErrInvalid.
+func Parse(raw string) (*Parsed, error) {
+	tok, h, err := parse(raw)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if !apitoken.ValidID(h.KeyID) {
-		return "", invalid("kid is not a token ID")
+		return nil, invalid("kid is not a token ID")
 	}
-	return h.KeyID, nil
+	return &Parsed{tok: tok, TokenID: h.KeyID}, nil
 }
 
 // Verifier checks assertions for one audience.
@@ -131,22 +139,18 @@ type Verifier struct {
 	Replay   Replay
 }
 
-// Check verifies raw against the token's record c at now, without
-// recording it: ES256 only, kid = iss = sub = c.ID, a signature by the
+// Check verifies the parsed assertion p against the token's record c at
+// now, without recording it: ES256 only, kid = iss = sub = c.ID, a signature by the
 // token's key (or, during a rotation's grace period, its previous key),
 // aud exactly the Verifier's Audience, exp no more than MaxLifetime ahead
 // and not past, nbf and iat not in the future (each within MaxSkew), and a
 // jti. Refusals wrap ErrInvalid. Call Use once every other check on the
 // caller's side has passed.
-func (v *Verifier) Check(raw string, c *credential.Credential, now time.Time) (Claims, error) {
-	tok, h, err := parse(raw)
-	if err != nil {
-		return Claims{}, err
-	}
+func (v *Verifier) Check(p *Parsed, c *credential.Credential, now time.Time) (Claims, error) {
 	if c.Kind != credential.KindPublicKey {
 		return Claims{}, invalid("token %s is not a public_key token", c.ID)
 	}
-	if h.KeyID != c.ID {
+	if p.TokenID != c.ID {
 		return Claims{}, invalid("kid is not token %s", c.ID)
 	}
 	keys, err := c.PublicKeys(now)
@@ -156,7 +160,7 @@ func (v *Verifier) Check(raw string, c *credential.Credential, now time.Time) (C
 	var w wire
 	verified := false
 	for _, k := range keys {
-		if err := tok.Claims(k, &w); err == nil {
+		if err := p.tok.Claims(k, &w); err == nil {
 			verified = true
 			break
 		}

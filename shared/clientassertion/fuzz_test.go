@@ -77,7 +77,7 @@ func FuzzVerify(f *testing.F) {
 	}
 	v := newVerifier()
 	f.Fuzz(func(t *testing.T, raw string) {
-		id, idErr := clientassertion.TokenID(raw)
+		id, idErr := kidOf(raw)
 		if idErr == nil && !apitoken.ValidID(id) {
 			t.Fatalf("TokenID returned %q, not a token ID", id)
 		}

@@ -46,24 +46,36 @@ type Verifier struct {
 	Assertions *clientassertion.Verifier
 }
 
-// Token authenticates an lk_ token presented from ip at now and sets *c
-// to its record: one store read, a constant-time hash comparison, then
-// status, expiry and allowlist. c is left alone when Token refuses.
+// Token authenticates an lk_ token presented from ip at now, reading its
+// record into c: one store read, a constant-time hash comparison, then
+// status, expiry and allowlist. c is meaningful only when Token returns
+// nil.
 func (v *Verifier) Token(ctx context.Context, t apitoken.Token, ip string, now time.Time, c *credential.Credential) error {
 	return v.Tokens.VerifyParsedInto(ctx, t, ip, now, c)
 }
 
 // Assertion authenticates a client assertion presented from ip at now,
 // reading the record of the token it speaks for into c. See the package
-// comment for the order of the checks.
+// comment for the order of the checks. c is meaningful only when
+// Assertion returns nil.
 func (v *Verifier) Assertion(ctx context.Context, raw, ip string, now time.Time, c *credential.Credential) (clientassertion.Claims, error) {
 	if v.Assertions == nil {
 		return clientassertion.Claims{}, bearer.Reject(ReasonAssertionRefused, "")
 	}
-	id, err := clientassertion.TokenID(raw)
+	p, err := clientassertion.Parse(raw)
 	if err != nil {
 		return clientassertion.Claims{}, bearer.Reject(ReasonAssertionInvalid, "")
 	}
+	return v.ParsedAssertion(ctx, p, ip, now, c)
+}
+
+// ParsedAssertion is Assertion for an assertion the caller has parsed
+// already (to read its token ID first).
+func (v *Verifier) ParsedAssertion(ctx context.Context, p *clientassertion.Parsed, ip string, now time.Time, c *credential.Credential) (clientassertion.Claims, error) {
+	if v.Assertions == nil {
+		return clientassertion.Claims{}, bearer.Reject(ReasonAssertionRefused, "")
+	}
+	id := p.TokenID
 	rec, err := v.Tokens.Store.GetCredential(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return clientassertion.Claims{}, bearer.Reject(bearer.ReasonUnknown, id)
@@ -72,7 +84,7 @@ func (v *Verifier) Assertion(ctx context.Context, raw, ip string, now time.Time,
 		return clientassertion.Claims{}, fmt.Errorf("load client %s: %w", id, err)
 	}
 	*c = rec
-	claims, err := v.Assertions.Check(raw, c, now)
+	claims, err := v.Assertions.Check(p, c, now)
 	if err != nil {
 		return clientassertion.Claims{}, &bearer.Rejection{Reason: ReasonAssertionInvalid, ID: id, Cause: err}
 	}

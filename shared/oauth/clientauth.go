@@ -128,14 +128,15 @@ func (h *Handler) authenticateClient(ctx context.Context, log *slog.Logger, req 
 			return credential.Credential{}, p.method, h.rejected(ctx, log, p.clientID, p.method, err)
 		}
 	case MethodJWT:
-		id, err := clientassertion.TokenID(p.assertion)
+		a, err := clientassertion.Parse(p.assertion)
 		if err != nil {
 			return c, p.method, invalidClient("the client assertion is not an ES256 JWT whose kid is a token ID").WithCause(err)
 		}
+		id := a.TokenID
 		if p.clientID != "" && p.clientID != id {
 			return c, p.method, invalidRequest("client_id", "differs from the kid, iss and sub of the client assertion")
 		}
-		if _, err := h.clients.Assertion(ctx, p.assertion, ip, now, &c); err != nil {
+		if _, err := h.clients.ParsedAssertion(ctx, a, ip, now, &c); err != nil {
 			var r *bearer.Rejection
 			if errors.As(err, &r) && r.Cause != nil {
 				log.InfoContext(ctx, "client assertion refused", "client_id", id, "cause", r.Cause.Error())
