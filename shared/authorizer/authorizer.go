@@ -190,7 +190,11 @@ func (a *Authorizer) Authorize(ctx context.Context, req *events.APIGatewayCustom
 func (a *Authorizer) refuse(ctx context.Context, err error) (events.APIGatewayCustomAuthorizerResponse, error) {
 	var r *bearer.Rejection
 	if errors.As(err, &r) {
-		a.log.InfoContext(ctx, "authorizer: denied", "reason", r.Reason, "credential_id", r.ID)
+		if r.Cause != nil {
+			a.log.InfoContext(ctx, "authorizer: denied", "reason", r.Reason, "credential_id", r.ID, "cause", r.Cause.Error())
+		} else {
+			a.log.InfoContext(ctx, "authorizer: denied", "reason", r.Reason, "credential_id", r.ID)
+		}
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 	}
 	a.log.ErrorContext(ctx, "authorizer: cannot decide", "error", err.Error())

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	jsonv2 "github.com/go-json-experiment/json"
 
@@ -57,14 +56,10 @@ func ParseJOSEHeader(raw string) (JOSEHeader, error) {
 	if err != nil {
 		return JOSEHeader{}, fmt.Errorf("JWS header: %w", err)
 	}
-	if !utf8.Valid(b) {
-		// JSON is UTF-8 (RFC 8259 §8.1).
-		return JOSEHeader{}, errors.New("JWS header: not UTF-8")
-	}
 	// Read one way only (RFC 7515 §4: names unique; they are case-
-	// sensitive), as the verifiers read it: a duplicate name is refused
-	// rather than resolved, so what the header is routed on cannot differ
-	// from what is verified.
+	// sensitive), as the verifiers read it: a duplicate name, or bytes that
+	// are not UTF-8 (RFC 8259 §8.1), are refused rather than resolved, so
+	// what the header is routed on cannot differ from what is verified.
 	var h JOSEHeader
 	if err := jsonv2.Unmarshal(b, &h); err != nil {
 		return JOSEHeader{}, fmt.Errorf("JWS header: %w", err)
@@ -121,8 +116,7 @@ func (a *Authorizer) accessToken(ctx context.Context, raw, ip string, now time.T
 	}
 	claims, err := a.access.Verify(ctx, raw)
 	if errors.Is(err, accesstoken.ErrInvalid) {
-		a.log.InfoContext(ctx, "authorizer: access token refused", "error", err.Error())
-		return bearer.Reject(ReasonJWTInvalid, "")
+		return &bearer.Rejection{Reason: ReasonJWTInvalid, Cause: err}
 	}
 	if err != nil {
 		return err
@@ -150,10 +144,6 @@ func (a *Authorizer) accessToken(ctx context.Context, raw, ip string, now time.T
 // source address, and last the jti in the replay guard.
 func (a *Authorizer) assertion(ctx context.Context, raw, ip string, now time.Time, d *decision) error {
 	if _, err := a.clients.Assertion(ctx, raw, ip, now, &d.c); err != nil {
-		var r *bearer.Rejection
-		if errors.As(err, &r) && r.Cause != nil {
-			a.log.InfoContext(ctx, "authorizer: assertion refused", "credential_id", r.ID, "error", r.Cause.Error())
-		}
 		return err
 	}
 	d.auth = caller.AuthAssertion

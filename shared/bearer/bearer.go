@@ -136,12 +136,6 @@ func (v *Verifier) VerifyAt(ctx context.Context, token, sourceIP string, now tim
 	if err != nil {
 		return credential.Credential{}, Reject(ReasonMalformed, "")
 	}
-	return v.VerifyParsedAt(ctx, t, sourceIP, now)
-}
-
-// VerifyParsedAt is VerifyAt for a token already parsed (e.g. rebuilt from
-// OAuth client credentials).
-func (v *Verifier) VerifyParsedAt(ctx context.Context, t apitoken.Token, sourceIP string, now time.Time) (credential.Credential, error) {
 	var c credential.Credential
 	if err := v.VerifyParsedInto(ctx, t, sourceIP, now, &c); err != nil {
 		return credential.Credential{}, err
@@ -149,7 +143,8 @@ func (v *Verifier) VerifyParsedAt(ctx context.Context, t apitoken.Token, sourceI
 	return c, nil
 }
 
-// VerifyParsedInto is VerifyParsedAt reading the record into c, which the
+// VerifyParsedInto is VerifyAt for a token already parsed (e.g. rebuilt
+// from OAuth client credentials), reading the record into c, which the
 // caller owns: a record is several hundred bytes, and the authorizer's
 // decision keeps it where it reads it instead of copying it up through
 // each return. c is meaningful only when it returns nil.
