@@ -3,10 +3,8 @@ package tracing
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -22,6 +20,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/latchkey/latchkey/shared/testkit/xraytest"
 )
 
 const (
@@ -31,91 +31,24 @@ const (
 	parentID  = "53995c3f42cd8ad8"
 )
 
-// daemon is a UDP listener on loopback standing in for Lambda's X-Ray
-// daemon.
-type daemon struct{ conn *net.UDPConn }
-
-func newDaemon(t *testing.T) *daemon {
-	t.Helper()
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return &daemon{conn: conn}
-}
-
-func (d *daemon) addr() string { return d.conn.LocalAddr().String() }
-
-// received returns the datagrams that arrived. Spans are sent as they
-// end, before the invocation returns, and loopback delivers at once, so
-// whatever was sent is already queued: the wait only ends the read.
-func (d *daemon) received(t *testing.T) [][]byte {
-	t.Helper()
-	var out [][]byte
-	buf := make([]byte, 1<<17)
-	for {
-		d.conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-		n, err := d.conn.Read(buf)
-		if isTimeout(err) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, bytes.Clone(buf[:n]))
-	}
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// doc is a received subsegment document, as X-Ray reads it.
-type doc struct {
-	Name      string   `json:"name"`
-	ID        string   `json:"id"`
-	TraceID   string   `json:"trace_id"`
-	ParentID  string   `json:"parent_id"`
-	Type      string   `json:"type"`
-	StartTime *float64 `json:"start_time"`
-	EndTime   *float64 `json:"end_time"`
-	Namespace string   `json:"namespace"`
-	Error     bool     `json:"error"`
-	Throttle  bool     `json:"throttle"`
-	Fault     bool     `json:"fault"`
-	HTTP      struct {
-		Response struct {
-			Status int `json:"status"`
-		} `json:"response"`
-	} `json:"http"`
-	AWS map[string]any `json:"aws"`
-}
-
 var (
 	hexID   = regexp.MustCompile(`^[0-9a-f]{16}$`)
 	xrayTID = regexp.MustCompile(`^1-[0-9a-f]{8}-[0-9a-f]{24}$`)
 )
 
 // parse checks a datagram's framing and required fields and decodes it.
-func parse(t *testing.T, datagram []byte) doc {
+func parse(t *testing.T, datagram []byte) xraytest.Doc {
 	t.Helper()
-	header, body, ok := bytes.Cut(datagram, []byte("\n"))
-	if !ok || string(header) != `{"format": "json", "version": 1}` {
-		t.Fatalf("datagram does not start with the daemon's header: %q", datagram)
-	}
-	var d doc
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&d); err != nil || dec.More() {
-		t.Fatalf("not one JSON document (%v): %s", err, body)
+	d, err := xraytest.Parse(datagram)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if d.Name == "" || !hexID.MatchString(d.ID) || !hexID.MatchString(d.ParentID) || !xrayTID.MatchString(d.TraceID) ||
-		d.Type != "subsegment" || d.StartTime == nil || d.EndTime == nil || *d.EndTime < *d.StartTime {
-		t.Fatalf("not a complete subsegment: %s", body)
+		d.Type != "subsegment" || d.StartTime == 0 || d.EndTime < d.StartTime {
+		t.Fatalf("not a complete subsegment: %s", datagram)
 	}
-	if now := float64(time.Now().UnixNano()) / 1e9; *d.StartTime < now-60 || *d.EndTime > now+1 {
-		t.Fatalf("times %f..%f are not epoch seconds of now (%f)", *d.StartTime, *d.EndTime, now)
+	if now := float64(time.Now().UnixNano()) / 1e9; d.StartTime < now-60 || d.EndTime > now+1 {
+		t.Fatalf("times %f..%f are not epoch seconds of now (%f)", d.StartTime, d.EndTime, now)
 	}
 	return d
 }
@@ -164,9 +97,9 @@ func invoke(t *testing.T, tr *Tracer, header, endpoint string, handlerErr error)
 	return err
 }
 
-func exporting(t *testing.T, d *daemon) *Tracer {
+func exporting(t *testing.T, d *xraytest.Daemon) *Tracer {
 	t.Helper()
-	t.Setenv(EnvDaemonAddress, d.addr())
+	t.Setenv(EnvDaemonAddress, d.Addr())
 	t.Setenv("AWS_REGION", "eu-west-1")
 	tr, err := FromEnvironment(slog.New(slog.DiscardHandler))
 	if err != nil || !tr.Recording() {
@@ -198,12 +131,12 @@ func TestSubsegmentsReachTheDaemon(t *testing.T) {
 			name += " handler error"
 		}
 		t.Run(name, func(t *testing.T) {
-			d := newDaemon(t)
+			d := xraytest.Listen(t)
 			tr := exporting(t, d)
 			if err := invoke(t, tr, sampled, dynamoDB(t, tc.status).URL, tc.handlerErr); !errors.Is(err, tc.handlerErr) {
 				t.Fatalf("invoke: %v", err)
 			}
-			got := d.received(t)
+			got := d.Take(t)
 			if len(got) != 2 {
 				t.Fatalf("%d datagrams, want the call's and the invocation's", len(got))
 			}
@@ -217,7 +150,7 @@ func TestSubsegmentsReachTheDaemon(t *testing.T) {
 			if call.Name != "DynamoDB" || call.Namespace != "aws" || call.HTTP.Response.Status != tc.status {
 				t.Errorf("call %+v", call)
 			}
-			wantAWS := map[string]any{"operation": "GetItem", "region": "eu-west-1",
+			wantAWS := map[string]string{"operation": "GetItem", "region": "eu-west-1",
 				"request_id": "REQ" + http.StatusText(tc.status)[:2]}
 			if len(call.AWS) != len(wantAWS) {
 				t.Errorf("aws %v, want %v", call.AWS, wantAWS)
@@ -230,8 +163,8 @@ func TestSubsegmentsReachTheDaemon(t *testing.T) {
 			if call.Error != tc.err || call.Throttle != tc.throttle || call.Fault != tc.fault {
 				t.Errorf("status %d: error %v throttle %v fault %v", tc.status, call.Error, call.Throttle, call.Fault)
 			}
-			if *call.StartTime < *inv.StartTime || *call.EndTime > *inv.EndTime {
-				t.Errorf("the call (%f..%f) is not within the invocation (%f..%f)", *call.StartTime, *call.EndTime, *inv.StartTime, *inv.EndTime)
+			if call.StartTime < inv.StartTime || call.EndTime > inv.EndTime {
+				t.Errorf("the call (%f..%f) is not within the invocation (%f..%f)", call.StartTime, call.EndTime, inv.StartTime, inv.EndTime)
 			}
 		})
 	}
@@ -240,14 +173,14 @@ func TestSubsegmentsReachTheDaemon(t *testing.T) {
 // TestCallWithoutAnswerIsAFault: a call that got no response (nothing
 // listens at the endpoint) is a fault without an HTTP status.
 func TestCallWithoutAnswerIsAFault(t *testing.T) {
-	d := newDaemon(t)
+	d := xraytest.Listen(t)
 	tr := exporting(t, d)
 	srv := httptest.NewServer(http.NotFoundHandler())
 	srv.Close()
 	if err := invoke(t, tr, sampled, srv.URL, nil); err != nil {
 		t.Fatal(err)
 	}
-	got := d.received(t)
+	got := d.Take(t)
 	if len(got) != 2 {
 		t.Fatalf("%d datagrams", len(got))
 	}
@@ -260,7 +193,7 @@ func TestCallWithoutAnswerIsAFault(t *testing.T) {
 // holds for the invocation and its calls. A sampled invocation follows as a
 // marker: the first datagram must be its.
 func TestUnsampledInvocationSendsNothing(t *testing.T) {
-	d := newDaemon(t)
+	d := xraytest.Listen(t)
 	tr := exporting(t, d)
 	ddb := dynamoDB(t, 200).URL
 	for _, header := range []string{unsampled, ""} {
@@ -271,7 +204,7 @@ func TestUnsampledInvocationSendsNothing(t *testing.T) {
 	if err := invoke(t, tr, sampled, ddb, nil); err != nil {
 		t.Fatal(err)
 	}
-	got := d.received(t)
+	got := d.Take(t)
 	if len(got) != 2 {
 		t.Fatalf("%d datagrams, want only the sampled invocation's 2", len(got))
 	}
@@ -318,9 +251,9 @@ func remoteSampled(t *testing.T) trace.SpanContext {
 // one datagram is logged and dropped; the export does not fail, and the
 // next document goes out.
 func TestOversizedDocumentIsDropped(t *testing.T) {
-	d := newDaemon(t)
+	d := xraytest.Listen(t)
 	var logs bytes.Buffer
-	exp, err := NewDaemonExporter(d.addr(), slog.New(slog.NewJSONHandler(&logs, nil)))
+	exp, err := NewDaemonExporter(d.Addr(), slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +271,7 @@ func TestOversizedDocumentIsDropped(t *testing.T) {
 	if err := exp.ExportSpans(context.Background(), tracetest.SpanStubs{huge, small}.Snapshots()); err != nil {
 		t.Fatalf("export: %v", err)
 	}
-	got := d.received(t)
+	got := d.Take(t)
 	if len(got) != 1 || parse(t, got[0]).Name != "after" {
 		t.Fatalf("%d datagrams arrived, want only the small one", len(got))
 	}

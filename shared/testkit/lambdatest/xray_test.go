@@ -7,9 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -28,42 +26,9 @@ import (
 	"github.com/latchkey/latchkey/shared/pubkey"
 	"github.com/latchkey/latchkey/shared/testkit/awstest"
 	"github.com/latchkey/latchkey/shared/testkit/lambdatest"
+	"github.com/latchkey/latchkey/shared/testkit/xraytest"
 	"github.com/latchkey/latchkey/shared/tracing"
 )
-
-// xrayDaemon is a UDP listener on loopback in the X-Ray daemon's place.
-type xrayDaemon struct{ conn *net.UDPConn }
-
-func newXRayDaemon(t *testing.T) *xrayDaemon {
-	t.Helper()
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return &xrayDaemon{conn: conn}
-}
-
-// take returns the datagrams received since the last call. A function
-// sends each subsegment as its span ends, before it answers, and loopback
-// delivers at once: by the time the answer is in, they are queued.
-func (d *xrayDaemon) take(t *testing.T) [][]byte {
-	t.Helper()
-	var out [][]byte
-	buf := make([]byte, 1<<17)
-	for {
-		d.conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-		n, err := d.conn.Read(buf)
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, bytes.Clone(buf[:n]))
-	}
-}
 
 // wireCall is one request a function sent to AWS.
 type wireCall struct{ operation, traceHeader string }
@@ -114,24 +79,6 @@ func headerField(h, name string) string {
 	return ""
 }
 
-// subsegmentDoc is what the daemon receives, as X-Ray reads it.
-type subsegmentDoc struct {
-	Name      string            `json:"name"`
-	ID        string            `json:"id"`
-	TraceID   string            `json:"trace_id"`
-	ParentID  string            `json:"parent_id"`
-	Type      string            `json:"type"`
-	StartTime float64           `json:"start_time"`
-	EndTime   float64           `json:"end_time"`
-	Namespace string            `json:"namespace"`
-	AWS       map[string]string `json:"aws"`
-	HTTP      struct {
-		Response struct {
-			Status int `json:"status"`
-		} `json:"response"`
-	} `json:"http"`
-}
-
 // checkTrace holds one sampled invocation's datagrams to the trace Lambda
 // started (lambdatest.DefaultTraceHeader): one subsegment for the
 // invocation under Lambda's segment, and one under it for each AWS call
@@ -140,21 +87,20 @@ type subsegmentDoc struct {
 func checkTrace(t *testing.T, datagrams [][]byte, calls []wireCall) {
 	t.Helper()
 	root, parent := headerField(lambdatest.DefaultTraceHeader, "Root"), headerField(lambdatest.DefaultTraceHeader, "Parent")
-	var invocation subsegmentDoc
-	awsCalls := map[string]subsegmentDoc{}
+	var invocation xraytest.Doc
+	awsCalls := map[string]xraytest.Doc{}
 	for _, d := range datagrams {
-		header, body, _ := bytes.Cut(d, []byte("\n"))
-		var doc subsegmentDoc
-		if string(header) != `{"format": "json", "version": 1}` || json.Unmarshal(body, &doc) != nil {
+		doc, err := xraytest.Parse(d)
+		if err != nil {
 			t.Fatalf("not a daemon datagram: %q", d)
 		}
 		if doc.TraceID != root || doc.Type != "subsegment" || doc.ID == "" || doc.StartTime == 0 || doc.EndTime < doc.StartTime {
-			t.Fatalf("subsegment outside Lambda's trace %s: %s", root, body)
+			t.Fatalf("subsegment outside Lambda's trace %s: %s", root, d)
 		}
 		if doc.Namespace == "aws" {
 			awsCalls[doc.ID] = doc
 		} else if invocation.ID != "" {
-			t.Fatalf("two invocation subsegments: %s", body)
+			t.Fatalf("two invocation subsegments: %s", d)
 		} else {
 			invocation = doc
 		}
@@ -199,14 +145,14 @@ func checkTrace(t *testing.T, datagrams [][]byte, calls []wireCall) {
 // assertion.
 func TestAWSCallsReachTheXRayDaemon(t *testing.T) {
 	fx := newFixture(t)
-	daemon := newXRayDaemon(t)
+	daemon := xraytest.Listen(t)
 	aws := newWire(t, awstest.Shared().URL)
 	start := func(name string) *lambdatest.Runtime {
 		f, ok := deploy.Lookup(name)
 		if !ok {
 			t.Fatalf("no function %s", name)
 		}
-		env := append(lambdatest.Environ(t, aws.URL, awstest.Region, f.Env, fx.env), tracing.EnvDaemonAddress+"="+daemon.conn.LocalAddr().String())
+		env := append(lambdatest.Environ(t, aws.URL, awstest.Region, f.Env, fx.env), tracing.EnvDaemonAddress+"="+daemon.Addr())
 		return lambdatest.Start(t, binary(t, "./functions/"+name), env)
 	}
 	var sent [][]byte
@@ -216,7 +162,7 @@ func TestAWSCallsReachTheXRayDaemon(t *testing.T) {
 		t.Helper()
 		aws.take()
 		res := fn.Invoke(t, []byte(event))
-		got := daemon.take(t)
+		got := daemon.Take(t)
 		checkTrace(t, got, aws.take())
 		sent = append(sent, got...)
 		return res
@@ -265,7 +211,7 @@ func TestAWSCallsReachTheXRayDaemon(t *testing.T) {
 	if res := authorizer.Invoke(t, []byte(samples["authorizer-request.json"].prepare(t, fx, sample))); res.Error != nil {
 		t.Fatalf("unsampled: %v", res.Error)
 	}
-	if calls, got := aws.take(), daemon.take(t); len(calls) == 0 || len(got) != 0 {
+	if calls, got := aws.take(), daemon.Take(t); len(calls) == 0 || len(got) != 0 {
 		t.Fatalf("unsampled invocation: %d AWS calls, %d datagrams", len(calls), len(got))
 	}
 
@@ -302,8 +248,7 @@ func TestAWSCallsReachTheXRayDaemon(t *testing.T) {
 				t.Errorf("a datagram holds a credential (%.12s…): %s", s, d)
 			}
 		}
-		var doc subsegmentDoc
-		if _, body, _ := bytes.Cut(d, []byte("\n")); json.Unmarshal(body, &doc) == nil && doc.Namespace == "aws" {
+		if doc, err := xraytest.Parse(d); err == nil && doc.Namespace == "aws" {
 			operations[doc.Name+"."+doc.AWS["operation"]] = true
 		}
 	}
