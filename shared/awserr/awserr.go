@@ -26,10 +26,6 @@ func Transient(err error) bool {
 	if err == nil {
 		return false
 	}
-	var canceled *smithy.CanceledError
-	if errors.As(err, &canceled) {
-		return false
-	}
 	if (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && !attemptTimedOut(err) {
 		return false
 	}
@@ -40,7 +36,8 @@ func Transient(err error) bool {
 // on its own (http.Client.Timeout), which also matches
 // context.DeadlineExceeded. The SDK reports a send that failed while the
 // caller's context was still live as a RequestSendError, and one whose
-// context had ended as a smithy.CanceledError (ruled out above). What
+// context had ended as a smithy.CanceledError, which holds no
+// RequestSendError (and which the SDK's retryables never retry). What
 // net/http wraps inside cannot tell the two apart: when its timer and the
 // request's deadline race, it reports its own timeout as the bare
 // context.DeadlineExceeded.

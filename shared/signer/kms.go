@@ -189,9 +189,9 @@ func (s *KMSKeySet) PublicKeys(ctx context.Context) ([]PublicKey, error) {
 	return keys, nil
 }
 
-// kmsTransient are KMS error codes that say "try again later".
+// kmsTransient are KMS error codes that say "try again later"
+// (ThrottlingException is told apart before them, by classifyKMS).
 var kmsTransient = map[string]bool{
-	"ThrottlingException":         true,
 	"KMSInternalException":        true,
 	"KeyUnavailableException":     true,
 	"DependencyTimeoutException":  true,

@@ -1,10 +1,10 @@
 // Package tracing puts every AWS call a function makes into the
 // function's X-Ray trace, each as a subsegment of its own.
 //
-// Instrument turns on the AWS SDK's own tracing (aws.Config.TracerProvider,
-// which every aws-sdk-go-v2 client honours) with smithy-go's OpenTelemetry
+// Tracer.Provider turns on the AWS SDK's own tracing (the TracerProvider
+// of each aws-sdk-go-v2 client's options) with smithy-go's OpenTelemetry
 // adapter (smithyoteltracing, maintained by AWS with the SDK): every
-// service client built from the configuration starts a client span per
+// service client built with it starts a client span per
 // call (DynamoDB.GetItem, KMS.Sign, EventBridge.PutEvents…), with spans of
 // its own inside it (retry loop, signing, the HTTP request). OpenTelemetry's
 // separate otelaws instrumentation is deprecated upstream ("no longer
