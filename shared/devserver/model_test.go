@@ -27,19 +27,8 @@ func TestModelCoversEveryMutatingRoute(t *testing.T) {
 // running fresh seeds (a duration, or Nx for N runs; make fuzz sets it).
 func TestAuthorizationModel(t *testing.T) {
 	t.Parallel()
-	steps := 3000
-	if s := os.Getenv("LATCHKEY_MODEL_STEPS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("LATCHKEY_MODEL_STEPS=%q", s)
-		}
-		steps = n
-	}
-	if s := os.Getenv("LATCHKEY_MODEL_SEED"); s != "" {
-		seed, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("LATCHKEY_MODEL_SEED=%q", s)
-		}
+	steps := authzmodel.Steps(t, 3000)
+	if seed, ok := authzmodel.ReplaySeed(t); ok {
 		authzmodel.Run(t, memstore.New(), seed, steps)
 		return
 	}

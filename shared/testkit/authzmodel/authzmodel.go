@@ -35,7 +35,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -85,6 +87,36 @@ func Unmodelled() []string {
 	return out
 }
 
+// Steps is the number of steps per run: LATCHKEY_MODEL_STEPS when set,
+// else def.
+func Steps(t *testing.T, def int) int {
+	t.Helper()
+	s := os.Getenv("LATCHKEY_MODEL_STEPS")
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		t.Fatalf("LATCHKEY_MODEL_STEPS=%q", s)
+	}
+	return n
+}
+
+// ReplaySeed is the seed LATCHKEY_MODEL_SEED names for replaying one run
+// (a failure prints it), and whether it is set.
+func ReplaySeed(t *testing.T) (uint64, bool) {
+	t.Helper()
+	s := os.Getenv("LATCHKEY_MODEL_SEED")
+	if s == "" {
+		return 0, false
+	}
+	seed, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		t.Fatalf("LATCHKEY_MODEL_SEED=%q", s)
+	}
+	return seed, true
+}
+
 // Store is what the model runs on: the API's store with the parts the
 // OAuth endpoints and the sweeper need.
 type Store interface {
@@ -96,12 +128,6 @@ type Store interface {
 // empty), failing t on the first wrong answer, event count or broken
 // invariant, and logging how to replay the run.
 func Run(t *testing.T, st Store, seed uint64, steps int) {
-	t.Helper()
-	runModel(t, st, seed, steps)
-}
-
-// runModel runs one seed, telling how to replay it when it fails.
-func runModel(t *testing.T, st Store, seed uint64, steps int) {
 	t.Helper()
 	m := newModel(t, st, seed)
 	defer func() {

@@ -21,20 +21,9 @@ func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 // transaction going through the real store. A fixed seed and a fresh one;
 // LATCHKEY_MODEL_STEPS and LATCHKEY_MODEL_SEED as for the memstore run.
 func TestAuthorizationModelOnDynamoDB(t *testing.T) {
-	steps := 500
-	if s := os.Getenv("LATCHKEY_MODEL_STEPS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("LATCHKEY_MODEL_STEPS=%q", s)
-		}
-		steps = n
-	}
+	steps := authzmodel.Steps(t, 500)
 	seeds := []uint64{20261203, mrand.Uint64()}
-	if s := os.Getenv("LATCHKEY_MODEL_SEED"); s != "" {
-		seed, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("LATCHKEY_MODEL_SEED=%q", s)
-		}
+	if seed, ok := authzmodel.ReplaySeed(t); ok {
 		seeds = []uint64{seed}
 	}
 	client := dynamodb.NewFromConfig(awstest.Shared().Config())
