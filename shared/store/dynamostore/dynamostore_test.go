@@ -285,14 +285,7 @@ func TestItemLayout(t *testing.T) {
 	if err := s.CreateCredential(ctx, c, ev); err != nil {
 		t.Fatal(err)
 	}
-	raw := func(pk, sk string) item {
-		t.Helper()
-		out, err := sharedClient().GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: item{AttrPK: sv(pk), AttrSK: sv(sk)}})
-		if err != nil || out.Item == nil {
-			t.Fatalf("get %s/%s: %v", pk, sk, err)
-		}
-		return out.Item
-	}
+	raw := func(pk, sk string) item { t.Helper(); return storedItem(t, table, pk, sk) }
 	str := func(it item, name string) string {
 		t.Helper()
 		v, ok := it[name].(*types.AttributeValueMemberS)
@@ -497,14 +490,7 @@ func TestSweepKeys(t *testing.T) {
 	if err := s.CreateCredential(ctx, c, ev); err != nil {
 		t.Fatal(err)
 	}
-	get := func(pk, sk string) item {
-		t.Helper()
-		out, err := sharedClient().GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: item{AttrPK: sv(pk), AttrSK: sv(sk)}})
-		if err != nil || out.Item == nil {
-			t.Fatalf("get %s/%s: %v", pk, sk, err)
-		}
-		return out.Item
-	}
+	get := func(pk, sk string) item { t.Helper(); return storedItem(t, table, pk, sk) }
 	if v, ok := get("CRED#"+c.ID, "CRED")[AttrExpirySK].(*types.AttributeValueMemberS); !ok || v.Value != "W#"+c.ID {
 		t.Errorf("warned expiry_sk %#v", v)
 	}
@@ -584,4 +570,15 @@ func TestMarkPublishedAtOnce(t *testing.T) {
 	if api.max < 2 || api.max > markAtOnce {
 		t.Fatalf("%d marks in flight at once, want 2 to %d", api.max, markAtOnce)
 	}
+}
+
+// storedItem reads the item at pk/sk of table as it is stored, failing t
+// when there is none.
+func storedItem(t *testing.T, table, pk, sk string) item {
+	t.Helper()
+	out, err := sharedClient().GetItem(context.Background(), &dynamodb.GetItemInput{TableName: &table, Key: item{AttrPK: sv(pk), AttrSK: sv(sk)}})
+	if err != nil || out.Item == nil {
+		t.Fatalf("get %s/%s: %v", pk, sk, err)
+	}
+	return out.Item
 }

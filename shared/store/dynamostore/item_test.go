@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/latchkey/latchkey/shared/account"
@@ -37,14 +36,7 @@ func TestStoredItems(t *testing.T) {
 	api := sharedClient()
 	table := newTable(t, api)
 	s := New(api, table)
-	raw := func(pk, sk string) item {
-		t.Helper()
-		out, err := sharedClient().GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: item{AttrPK: sv(pk), AttrSK: sv(sk)}})
-		if err != nil || out.Item == nil {
-			t.Fatalf("get %s/%s: %v", pk, sk, err)
-		}
-		return out.Item
-	}
+	raw := func(pk, sk string) item { t.Helper(); return storedItem(t, table, pk, sk) }
 	at := time.Date(2026, 5, 4, 10, 20, 30, 123456789, time.UTC)
 	hash, prev := apitoken.HashSecret("current"), apitoken.HashSecret("previous")
 
