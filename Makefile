@@ -91,9 +91,10 @@ fuzz: ## Fuzz every parser briefly, and run the authorization model on fresh see
 # `make bench` prints one report: the machine; the Go benchmarks beside
 # their baselines; each arm64 bootstrap's size; the cold start of every
 # function in milliseconds over a minimal aws-lambda-go binary (with
-# BENCH_COLD_START_BASELINE=<dir>, other builds of the functions in
-# <dir>/<name>/bootstrap beside them); and the AWS calls per operation. It
-# exits 1 when a bound is passed, after printing everything.
+# BENCH_COLD_START_BASELINE=<dir>, relative to the repository or absolute,
+# other builds of the functions in <dir>/<name>/bootstrap beside them); and
+# the AWS calls per operation. It exits 1 when a bound is passed, after
+# printing everything.
 #
 # Each benchmark package's test binary is built once and run BENCH_COUNT
 # times, so a benchmark and its baseline are measured moments apart in every
@@ -134,7 +135,7 @@ bench: ## One performance report: benchmarks vs baselines, arm64 sizes, cold sta
 	echo; echo "== arm64 bootstrap sizes (linux/arm64, -s -w; limit $(MAX_BOOTSTRAP_BYTES) bytes)"; \
 	for fn in $(FUNCTIONS); do $(MAKE) -s --no-print-directory function FN=$$fn || fail=1; done; \
 	echo; echo "== Cold start: exec to first response under the Runtime API harness"; \
-	(cd shared/testkit/benchreport && BENCH_COLD_STARTS=$(BENCH_COLD_STARTS) BENCH_COLD_START_BASELINE=$(BENCH_COLD_START_BASELINE) $(CURDIR)/$(BUILD_DIR)/bench/benchreport.test -test.run '^TestColdStart$$') 2>&1 \
+	(cd shared/testkit/benchreport && BENCH_COLD_STARTS=$(BENCH_COLD_STARTS) BENCH_COLD_START_BASELINE='$(if $(BENCH_COLD_START_BASELINE),$(abspath $(BENCH_COLD_START_BASELINE)))' $(CURDIR)/$(BUILD_DIR)/bench/benchreport.test -test.run '^TestColdStart$$') 2>&1 \
 	  | sed -e '/^PASS$$/d' -e '/^awstest: /d' || fail=1; \
 	echo; echo "== AWS calls per operation (each function's binary against moto, counted at the wire)"; \
 	(cd shared/testkit/benchreport && $(CURDIR)/$(BUILD_DIR)/bench/benchreport.test -test.run '^TestCallsPerOperation$$') 2>&1 \

@@ -401,7 +401,8 @@ func addRoutes(api awsapigateway.RestApi, fns map[string]awslambda.Function, aut
 }
 
 // newAlarms watches what needs a person: the authorizer failing (every
-// protected route then answers 500), the API answering 5xx, functions
+// protected route then answers 503 temporarily_unavailable with
+// Retry-After, deploy.GatewayResponses), the API answering 5xx, functions
 // throttled by Lambda's concurrency limit, and KMS throttling the oauth
 // function's signatures (the account's ECC request quota, which bounds
 // /oauth/token).
@@ -429,7 +430,7 @@ func newAlarms(stack awscdk.Stack, s Settings, api awsapigateway.RestApi, fns ma
 		}
 	}
 	sum := &awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}
-	alarm("AuthorizerErrors", "The authorizer failed (protected routes answer 500 meanwhile)",
+	alarm("AuthorizerErrors", "The authorizer failed (protected routes answer 503 temporarily_unavailable with Retry-After meanwhile)",
 		fns[deploy.FunctionAuthorizer].MetricErrors(sum), 1)
 	alarm("Api5xx", "The API answered 5xx at least 5 times in 5 minutes", api.MetricServerError(sum), 5)
 	for _, f := range deploy.Functions {
