@@ -21,7 +21,11 @@ var (
 	// rotating has a second signing key in front, e-mail notifications and
 	// alarm e-mails: every optional part switched on.
 	rotating *stackUnderTest
+	// otherTTL differs from defaults in the authorizer cache TTL alone.
+	otherTTL *stackUnderTest
 )
+
+const otherTTLSeconds = 10
 
 type stackUnderTest struct {
 	assert assertions.Template
@@ -76,6 +80,11 @@ func run(m *testing.M) (int, error) {
 	s.AlarmEmail = "ops@example.com"
 	s.AuthorizerCacheTTL = 300
 	if rotating, err = synth(assets, s); err != nil {
+		return 1, err
+	}
+	s = Defaults()
+	s.AuthorizerCacheTTL = otherTTLSeconds
+	if otherTTL, err = synth(assets, s); err != nil {
 		return 1, err
 	}
 	return m.Run(), nil

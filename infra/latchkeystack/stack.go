@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
@@ -133,6 +134,12 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 			ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(float64(s.AuthorizerCacheTTL))),
 		})
 	}
+	// API Gateway serves an authorizer's settings from the stage's
+	// deployment, so a changed TTL or identity source must make a new
+	// deployment: they are part of its logical ID (what CDK's
+	// @aws-cdk/aws-apigateway:authorizerChangeDeploymentLogicalId flag
+	// does, here whatever the app's flags).
+	api.LatestDeployment().AddToLogicalId(authorizerSettings(s.AuthorizerCacheTTL))
 	addRoutes(api, fns, authorizers)
 	for _, r := range deploy.GatewayResponses {
 		opts := &awsapigateway.GatewayResponseOptions{
@@ -446,6 +453,16 @@ func newAlarms(stack awscdk.Stack, s Settings, api awsapigateway.RestApi, fns ma
 	})
 	alarm(deploy.KMSThrottlesMetric, "KMS throttled the oauth function's signing key (ECC request quota reached); clients got 503",
 		kmsThrottles.Metric(sum), 1)
+}
+
+// authorizerSettings describes what the stage's authorizers are
+// configured with: the cache TTL and each one's identity sources.
+func authorizerSettings(ttl int) *string {
+	d := "authorizer-cache-ttl=" + strconv.Itoa(ttl)
+	for _, a := range deploy.Authorizers {
+		d += ";" + a.LogicalID + "=" + strings.Join(a.IdentitySources(), ",")
+	}
+	return jsii.String(d)
 }
 
 func stringPtrs(m map[string]string) *map[string]*string {
