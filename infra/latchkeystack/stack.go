@@ -74,6 +74,9 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 			ThrottlingBurstLimit: jsii.Number(float64(s.ThrottleBurst)),
 			TracingEnabled:       jsii.Bool(true),
 			MetricsEnabled:       jsii.Bool(true),
+			// Execution logs of errors only, no request data (newExecutionLogs).
+			LoggingLevel:     awsapigateway.MethodLoggingLevel_ERROR,
+			DataTraceEnabled: jsii.Bool(false),
 			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(awslogs.NewLogGroup(stack, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
 				Retention: logRetention, RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 			})),
@@ -84,6 +87,7 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 			}),
 		},
 	})
+	newExecutionLogs(stack, api)
 	// The API's own URL, built from its ID rather than from the stage so
 	// that the functions can name it without a dependency cycle (the stage
 	// depends on the methods, which depend on the functions).
