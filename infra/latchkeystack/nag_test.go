@@ -3,9 +3,11 @@ package latchkeystack
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +15,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/latchkey/latchkey/shared/route"
 )
 
 // nagDir holds the Node package that runs cdk-nag (infra/nag).
@@ -145,4 +149,106 @@ func TestSuppressWritesWhatNagReads(t *testing.T) {
 			t.Errorf("suppressing %v: exit %d, want %d with %q:\n%s", c.rules, code, c.code, c.want, out)
 		}
 	}
+}
+
+// xrayActions are the actions Lambda active tracing grants, which IAM
+// accepts only on Resource "*".
+var xrayActions = []string{"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
+
+// identityPolicies returns every identity-based policy document of a
+// template, by where it is: IAM policies, managed policies, a role's
+// inline policies, and a SAM function's inline Policies.
+func identityPolicies(t cfn) map[string]any {
+	docs := map[string]any{}
+	for _, typ := range []string{"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"} {
+		for _, r := range t.all(typ) {
+			docs[r.ID] = r.Props["PolicyDocument"]
+		}
+	}
+	for _, r := range t.all("AWS::IAM::Role") {
+		for i, p := range asList(r.Props["Policies"]) {
+			docs[fmt.Sprintf("%s.Policies[%d]", r.ID, i)] = path(p, "PolicyDocument")
+		}
+	}
+	for _, r := range t.all("AWS::Serverless::Function") {
+		for i, p := range asList(r.Props["Policies"]) {
+			if path(p, "Statement") != nil {
+				docs[fmt.Sprintf("%s.Policies[%d]", r.ID, i)] = p
+			}
+		}
+	}
+	return docs
+}
+
+// resourceWildcardsAreXRayOnly reports every identity policy statement that
+// allows an action on Resource "*" other than X-Ray's, and returns how many
+// policy documents and X-Ray statements it read.
+func resourceWildcardsAreXRayOnly(t cfn) (problems []string, docs, xray int) {
+	for where, doc := range identityPolicies(t) {
+		docs++
+		for _, st := range statements(doc) {
+			if !slices.Contains(strs(st["Resource"]), "*") {
+				continue
+			}
+			actions := sorted(strs(st["Action"]))
+			if st["Effect"] == "Allow" && len(actions) > 0 && !slices.ContainsFunc(actions, func(a string) bool { return !slices.Contains(xrayActions, a) }) {
+				xray++
+				continue
+			}
+			problems = append(problems, fmt.Sprintf("%s: %v %v on Resource *", where, st["Effect"], st["Action"]))
+		}
+	}
+	return problems, docs, xray
+}
+
+// TestResourceWildcardsAreXRayOnly keeps the AwsSolutions-IAM5[Resource::*]
+// suppression on each function's role policy true: the only statements on
+// Resource "*" are X-Ray's, in the stack and in template.yaml (whose
+// functions get X-Ray's actions from SAM's managed policy instead).
+func TestResourceWildcardsAreXRayOnly(t *testing.T) {
+	sam, err := loadCFNYAML(samTemplatePath)
+	if err != nil {
+		t.Fatalf("loading template.yaml: %v", err)
+	}
+	for _, c := range []struct {
+		name             string
+		tmpl             cfn
+		minDocs, minXRay int
+	}{
+		{"defaults", defaults.tmpl, 4, 4},
+		{"rotating", rotating.tmpl, 4, 4},
+		{"template.yaml", sam, 4, 0},
+	} {
+		problems, docs, xray := resourceWildcardsAreXRayOnly(c.tmpl)
+		for _, p := range problems {
+			t.Errorf("%s: %s", c.name, p)
+		}
+		if docs < c.minDocs || xray < c.minXRay {
+			t.Errorf("%s: %d policy documents and %d X-Ray statements read, want at least %d and %d: the walk is broken",
+				c.name, docs, xray, c.minDocs, c.minXRay)
+		}
+	}
+}
+
+// TestPublicRoutesSayWhy: every public route has its reason for being
+// public, and a public route without one stops the synth.
+func TestPublicRoutesSayWhy(t *testing.T) {
+	public := 0
+	for _, r := range route.All {
+		if r.Authorizer() == "" {
+			public++
+			if reason := publicRouteReason(r); len(reason) < 20 {
+				t.Errorf("%s: reason %q", r.Key(), reason)
+			}
+		}
+	}
+	if public == 0 {
+		t.Fatal("no public route found")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a public route without a reason did not stop the synth")
+		}
+	}()
+	publicRouteReason(route.Route{Method: "GET", Path: "/v1/debug", Function: route.FunctionIssue})
 }
