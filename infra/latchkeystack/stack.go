@@ -75,6 +75,9 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 			ThrottlingBurstLimit: jsii.Number(float64(s.ThrottleBurst)),
 			TracingEnabled:       jsii.Bool(true),
 			MetricsEnabled:       jsii.Bool(true),
+			// Execution logs of errors only, no request data (newExecutionLogs).
+			LoggingLevel:     awsapigateway.MethodLoggingLevel_ERROR,
+			DataTraceEnabled: jsii.Bool(false),
 			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(awslogs.NewLogGroup(stack, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
 				Retention: logRetention, RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 			})),
@@ -85,6 +88,9 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 			}),
 		},
 	})
+	newExecutionLogs(stack, api)
+	suppress(api, "AwsSolutions-APIG2", nagNoRequestValidator)
+	suppress(api.Node().FindChild(jsii.String("CloudWatchRole")), nagAPIGatewayLogsRoleRule, nagAPIGatewayLogsRole)
 	// The API's own URL, built from its ID rather than from the stage so
 	// that the functions can name it without a dependency cycle (the stage
 	// depends on the methods, which depend on the functions).
@@ -332,6 +338,7 @@ func newFunction(stack awscdk.Stack, f deploy.Function, assetDir string, all map
 		Environment:   &env,
 	})
 	awscdk.Tags_Of(fn).Add(jsii.String(FunctionTag), jsii.String(f.Name), nil)
+	suppress(fn.Role().Node().FindChild(jsii.String("DefaultPolicy")), "AwsSolutions-IAM5[Resource::*]", nagXRayResource)
 	return fn
 }
 
@@ -403,7 +410,11 @@ func addRoutes(api awsapigateway.RestApi, fns map[string]awslambda.Function, aut
 			}
 			opts = &awsapigateway.MethodOptions{AuthorizationType: awsapigateway.AuthorizationType_CUSTOM, Authorizer: a}
 		}
-		api.Root().ResourceForPath(jsii.String(r.Path)).AddMethod(jsii.String(r.Method), in, opts)
+		m := api.Root().ResourceForPath(jsii.String(r.Path)).AddMethod(jsii.String(r.Method), in, opts)
+		suppress(m, "AwsSolutions-COG4", nagNoCognito)
+		if r.Authorizer() == "" {
+			suppress(m, "AwsSolutions-APIG4", publicRouteReason(r))
+		}
 	}
 }
 
