@@ -60,6 +60,7 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 		Description: jsii.String("Latchkey token events"),
 	})
 
+	accessLogs := newAccessLogs(stack, s)
 	api := awsapigateway.NewRestApi(stack, jsii.String("Api"), &awsapigateway.RestApiProps{
 		RestApiName:   awscdk.Aws_STACK_NAME(),
 		Description:   jsii.String("Latchkey API: token management and OAuth2"),
@@ -72,14 +73,8 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 			ThrottlingBurstLimit: jsii.Number(float64(s.ThrottleBurst)),
 			TracingEnabled:       jsii.Bool(true),
 			MetricsEnabled:       jsii.Bool(true),
-			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(awslogs.NewLogGroup(stack, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
-				Retention: logRetention, RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
-			})),
-			AccessLogFormat: awsapigateway.AccessLogFormat_JsonWithStandardFields(&awsapigateway.JsonWithStandardFieldProps{
-				Caller: jsii.Bool(true), HttpMethod: jsii.Bool(true), Ip: jsii.Bool(true), Protocol: jsii.Bool(true),
-				RequestTime: jsii.Bool(true), ResourcePath: jsii.Bool(true), ResponseLength: jsii.Bool(true),
-				Status: jsii.Bool(true), User: jsii.Bool(true),
-			}),
+			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(accessLogs),
+			AccessLogFormat:      awsapigateway.AccessLogFormat_Custom(jsii.String(deploy.AccessLogFormat())),
 		},
 	})
 	// The API's own URL, built from its ID rather than from the stage so
@@ -115,7 +110,7 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 
 	fns := map[string]awslambda.Function{}
 	for _, f := range deploy.Functions {
-		fn := newFunction(stack, f, filepath.Join(props.AssetDir, f.Name), env)
+		fn := newFunction(stack, f, filepath.Join(props.AssetDir, f.Name), env, RetentionChoices[s.LogRetentionDays])
 		grant(fn, f, table, keys, bus)
 		fns[f.Name] = fn
 	}
@@ -169,7 +164,7 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(topic, nil)},
 		})
 	}
-	newAlarms(stack, s, api, fns)
+	newAlarms(stack, s, api, accessLogs, table, keys, fns)
 
 	out := func(id, desc string, v *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
@@ -182,8 +177,6 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 	out("SigningKeyIds", "KMS signing keys, the signing one first", awscdk.Fn_Join(jsii.String(","), &keyIDs))
 	return stack
 }
-
-var logRetention = awslogs.RetentionDays_ONE_MONTH // deploy.LogRetentionDays; a test holds them equal
 
 // newTable creates the table exactly as dynamostore.CreateTable does, plus
 // what production needs on top: point-in-time recovery, deletion
@@ -295,13 +288,13 @@ func newSigningKeys(stack awscdk.Stack, names []string) []awskms.Key {
 	return keys
 }
 
-func newFunction(stack awscdk.Stack, f deploy.Function, assetDir string, all map[string]*string) awslambda.Function {
+func newFunction(stack awscdk.Stack, f deploy.Function, assetDir string, all map[string]*string, retention awslogs.RetentionDays) awslambda.Function {
 	env := map[string]*string{}
 	for _, name := range f.Env {
 		env[name] = all[name]
 	}
 	logs := awslogs.NewLogGroup(stack, jsii.String(f.LogicalID+"Logs"), &awslogs.LogGroupProps{
-		Retention:     logRetention,
+		Retention:     retention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	fn := awslambda.NewFunction(stack, jsii.String(f.LogicalID), &awslambda.FunctionProps{

@@ -402,3 +402,52 @@ func (f *filterParser) term() (bool, error) {
 		return false, fmt.Errorf("operator %q", op)
 	}
 }
+
+// section returns the text of a "### title" section of a markdown file.
+func section(t *testing.T, file, title string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "\n### "+title+"\n")
+	if !ok {
+		t.Fatalf("%s has no section %q", file, title)
+	}
+	if i := strings.Index(rest, "\n### "); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest
+}
+
+// TestOperationsDocsListEveryAlarm: the operators' docs say what every
+// alarm and change watch means and what to do (a table row each), and
+// what every access log field holds.
+func TestOperationsDocsListEveryAlarm(t *testing.T) {
+	t.Parallel()
+	docs := filepath.Join(root, "docs", "operations.md")
+	alarms := section(t, docs, "Alarms")
+	row := func(name string) bool { return strings.Contains(alarms, "\n| `"+name+"` |") }
+	for _, a := range Alarms {
+		if _, isFunction := Lookup(a.On); isFunction && a.Metric == "Throttles" {
+			if !row("<Function>Throttles") {
+				t.Errorf("docs/operations.md, Alarms: no row for <Function>Throttles (%s)", a.Name)
+			}
+			continue
+		}
+		if !row(a.Name) {
+			t.Errorf("docs/operations.md, Alarms: no row for %s", a.Name)
+		}
+	}
+	for _, w := range ChangeWatches {
+		if !row(w.Name) {
+			t.Errorf("docs/operations.md, Alarms: no row for %s", w.Name)
+		}
+	}
+	logs := section(t, docs, "Access logs")
+	for _, f := range AccessLogFields {
+		if !strings.Contains(logs, "`"+f.Name+"`") || !strings.Contains(logs, "`"+f.Variable+"`") {
+			t.Errorf("docs/operations.md, Access logs: field %s (%s) is not described", f.Name, f.Variable)
+		}
+	}
+}
