@@ -38,6 +38,16 @@ func (t cfn) all(typ string) []resource {
 	return out
 }
 
+// resolve returns the default of the parameter v refers to, or v.
+func (t cfn) resolve(v any) any {
+	if id := refOf(v); id != "" {
+		if d := path(map[string]any(t), "Parameters", id, "Default"); d != nil {
+			return d
+		}
+	}
+	return v
+}
+
 func (t cfn) get(id string) (resource, bool) {
 	v, ok := t.resources()[id].(map[string]any)
 	if !ok {

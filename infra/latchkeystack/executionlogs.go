@@ -17,13 +17,13 @@ import (
 // whatever it logs. API Gateway names the group after the API and stage
 // and creates it on the first entry if it does not exist, without
 // retention and outside the stack; created here first (the stage waits for
-// it), it has the stack's retention and is kept with the access logs.
-func newExecutionLogs(stack awscdk.Stack, api awsapigateway.RestApi) awslogs.LogGroup {
+// it), it has the access logs' retention and is kept with them.
+func newExecutionLogs(stack awscdk.Stack, api awsapigateway.RestApi, retention awslogs.RetentionDays) awslogs.LogGroup {
 	logs := awslogs.NewLogGroup(stack, jsii.String("ExecutionLogs"), &awslogs.LogGroupProps{
 		LogGroupName: awscdk.Fn_Join(jsii.String(""), &[]*string{
 			jsii.String("API-Gateway-Execution-Logs_"), api.RestApiId(), jsii.String("/" + deploy.StageName),
 		}),
-		Retention:     logRetention,
+		Retention:     retention,
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 	api.DeploymentStage().Node().AddDependency(logs)

@@ -18,8 +18,9 @@ import (
 var (
 	// defaults is the stack as `make deploy` builds it with no context.
 	defaults *stackUnderTest
-	// rotating has a second signing key in front, e-mail notifications and
-	// alarm e-mails: every optional part switched on.
+	// rotating has a second signing key in front, e-mail notifications,
+	// alarm e-mails and other log retention periods: every optional part
+	// switched on.
 	rotating *stackUnderTest
 	// otherTTL differs from defaults in the authorizer cache TTL alone.
 	otherTTL *stackUnderTest
@@ -28,9 +29,10 @@ var (
 const otherTTLSeconds = 10
 
 type stackUnderTest struct {
-	assert assertions.Template
-	tmpl   cfn
-	json   []byte
+	assert   assertions.Template
+	tmpl     cfn
+	json     []byte
+	settings Settings
 }
 
 func TestMain(m *testing.M) {
@@ -79,6 +81,7 @@ func run(m *testing.M) (int, error) {
 	s.NotificationEmail = "tokens@example.com"
 	s.AlarmEmail = "ops@example.com"
 	s.AuthorizerCacheTTL = 300
+	s.LogRetentionDays, s.AccessLogRetentionDays = 90, 731
 	if rotating, err = synth(assets, s); err != nil {
 		return 1, err
 	}
@@ -105,7 +108,7 @@ func synth(assets string, s Settings) (*stackUnderTest, error) {
 	if err := json.Unmarshal(b, &t); err != nil {
 		return nil, err
 	}
-	return &stackUnderTest{assert: a, tmpl: t, json: b}, nil
+	return &stackUnderTest{assert: a, tmpl: t, json: b, settings: s}, nil
 }
 
 // check runs a CDK assertion, turning its panic (a JavaScript error) into

@@ -64,7 +64,8 @@ func gatewayResponseOf(status any, headers map[string]any, prefix string, templa
 
 // logAlarm is an alarm on a metric a function's log lines make.
 type logAlarm struct {
-	// Function is the function whose log group the filter watches.
+	// Function is the function whose log group the filter watches, or
+	// deploy.AccessLog for the API's access log group.
 	Function, FilterPattern, MetricValue string
 	Statistic                            string
 	Period, EvaluationPeriods            int
@@ -74,12 +75,21 @@ type logAlarm struct {
 
 // logAlarmsOf reads the log-metric alarms of a template whose functions
 // are of type fnType, each function's log group named by its
-// LoggingConfig.LogGroup.
+// LoggingConfig.LogGroup, the access log group by the stage's
+// AccessLogSetting.
 func logAlarmsOf(t cfn, fnType string) (map[string]logAlarm, error) {
 	fnByGroup := map[string]string{}
 	for _, r := range t.all(fnType) {
 		if g := refOf(path(r.Props, "LoggingConfig", "LogGroup")); g != "" {
 			fnByGroup[g] = functionTagOf(r.Props)
+		}
+	}
+	// The API's access log group, under the name shared/deploy gives it.
+	for _, typ := range []string{"AWS::ApiGateway::Stage", "AWS::Serverless::Api"} {
+		for _, r := range t.all(typ) {
+			if g := refOf(path(r.Props, "AccessLogSetting", "DestinationArn")); g != "" {
+				fnByGroup[g] = deploy.AccessLog
+			}
 		}
 	}
 	type source struct{ fn, pattern, value string }

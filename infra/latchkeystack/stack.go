@@ -18,8 +18,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
@@ -63,6 +61,7 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 		Description: jsii.String("Latchkey token events"),
 	})
 
+	accessLogs := newAccessLogs(stack, s)
 	api := awsapigateway.NewRestApi(stack, jsii.String("Api"), &awsapigateway.RestApiProps{
 		RestApiName:   awscdk.Aws_STACK_NAME(),
 		Description:   jsii.String("Latchkey API: token management and OAuth2"),
@@ -76,19 +75,13 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 			TracingEnabled:       jsii.Bool(true),
 			MetricsEnabled:       jsii.Bool(true),
 			// Execution logs of errors only, no request data (newExecutionLogs).
-			LoggingLevel:     awsapigateway.MethodLoggingLevel_ERROR,
-			DataTraceEnabled: jsii.Bool(false),
-			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(awslogs.NewLogGroup(stack, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
-				Retention: logRetention, RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
-			})),
-			AccessLogFormat: awsapigateway.AccessLogFormat_JsonWithStandardFields(&awsapigateway.JsonWithStandardFieldProps{
-				Caller: jsii.Bool(true), HttpMethod: jsii.Bool(true), Ip: jsii.Bool(true), Protocol: jsii.Bool(true),
-				RequestTime: jsii.Bool(true), ResourcePath: jsii.Bool(true), ResponseLength: jsii.Bool(true),
-				Status: jsii.Bool(true), User: jsii.Bool(true),
-			}),
+			LoggingLevel:         awsapigateway.MethodLoggingLevel_ERROR,
+			DataTraceEnabled:     jsii.Bool(false),
+			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(accessLogs),
+			AccessLogFormat:      awsapigateway.AccessLogFormat_Custom(jsii.String(deploy.AccessLogFormat())),
 		},
 	})
-	newExecutionLogs(stack, api)
+	newExecutionLogs(stack, api, RetentionChoices[s.AccessLogRetentionDays])
 	suppress(api, "AwsSolutions-APIG2", nagNoRequestValidator)
 	suppress(api.Node().FindChild(jsii.String("CloudWatchRole")), nagAPIGatewayLogsRoleRule, nagAPIGatewayLogsRole)
 	// The API's own URL, built from its ID rather than from the stage so
@@ -124,7 +117,7 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 
 	fns := map[string]awslambda.Function{}
 	for _, f := range deploy.Functions {
-		fn := newFunction(stack, f, filepath.Join(props.AssetDir, f.Name), env)
+		fn := newFunction(stack, f, filepath.Join(props.AssetDir, f.Name), env, RetentionChoices[s.LogRetentionDays])
 		grant(fn, f, table, keys, bus)
 		fns[f.Name] = fn
 	}
@@ -184,7 +177,7 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(topic, nil)},
 		})
 	}
-	newAlarms(stack, s, api, fns)
+	newAlarms(stack, s, api, accessLogs, table, keys, fns)
 
 	out := func(id, desc string, v *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
@@ -197,8 +190,6 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 	out("SigningKeyIds", "KMS signing keys, the signing one first", awscdk.Fn_Join(jsii.String(","), &keyIDs))
 	return stack
 }
-
-var logRetention = awslogs.RetentionDays_ONE_MONTH // deploy.LogRetentionDays; a test holds them equal
 
 // newTable creates the table exactly as dynamostore.CreateTable does, plus
 // what production needs on top: point-in-time recovery, deletion
@@ -310,13 +301,13 @@ func newSigningKeys(stack awscdk.Stack, names []string) []awskms.Key {
 	return keys
 }
 
-func newFunction(stack awscdk.Stack, f deploy.Function, assetDir string, all map[string]*string) awslambda.Function {
+func newFunction(stack awscdk.Stack, f deploy.Function, assetDir string, all map[string]*string, retention awslogs.RetentionDays) awslambda.Function {
 	env := map[string]*string{}
 	for _, name := range f.Env {
 		env[name] = all[name]
 	}
 	logs := awslogs.NewLogGroup(stack, jsii.String(f.LogicalID+"Logs"), &awslogs.LogGroupProps{
-		Retention:     logRetention,
+		Retention:     retention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	fn := awslambda.NewFunction(stack, jsii.String(f.LogicalID), &awslambda.FunctionProps{
@@ -416,54 +407,6 @@ func addRoutes(api awsapigateway.RestApi, fns map[string]awslambda.Function, aut
 			suppress(m, "AwsSolutions-APIG4", publicRouteReason(r))
 		}
 	}
-}
-
-// newAlarms watches what needs a person: the authorizer failing (every
-// protected route then answers 503 temporarily_unavailable with
-// Retry-After, deploy.GatewayResponses), the API answering 5xx, functions
-// throttled by Lambda's concurrency limit, and KMS throttling the oauth
-// function's signatures (the account's ECC request quota, which bounds
-// /oauth/token).
-func newAlarms(stack awscdk.Stack, s Settings, api awsapigateway.RestApi, fns map[string]awslambda.Function) {
-	var action awscloudwatch.IAlarmAction
-	if s.AlarmEmail != "" {
-		topic := awssns.NewTopic(stack, jsii.String("Alarms"), &awssns.TopicProps{
-			DisplayName: jsii.String("Latchkey alarms"), EnforceSSL: jsii.Bool(true),
-		})
-		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(s.AlarmEmail), nil))
-		action = awscloudwatchactions.NewSnsAction(topic)
-	}
-	five := awscdk.Duration_Minutes(jsii.Number(5))
-	alarm := func(id, desc string, m awscloudwatch.IMetric, threshold float64) {
-		a := awscloudwatch.NewAlarm(stack, jsii.String(id), &awscloudwatch.AlarmProps{
-			AlarmDescription:   jsii.String(desc),
-			Metric:             m,
-			Threshold:          jsii.Number(threshold),
-			EvaluationPeriods:  jsii.Number(1),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-		})
-		if action != nil {
-			a.AddAlarmAction(action)
-		}
-	}
-	sum := &awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}
-	alarm("AuthorizerErrors", "The authorizer failed (protected routes answer 503 temporarily_unavailable with Retry-After meanwhile)",
-		fns[deploy.FunctionAuthorizer].MetricErrors(sum), 1)
-	alarm("Api5xx", "The API answered 5xx at least 5 times in 5 minutes", api.MetricServerError(sum), 5)
-	for _, f := range deploy.Functions {
-		alarm(f.LogicalID+"Throttles", "Lambda throttled the "+f.Name+" function (concurrency limit reached)",
-			fns[f.Name].MetricThrottles(sum), 1)
-	}
-	kmsThrottles := awslogs.NewMetricFilter(stack, jsii.String("OAuthKMSThrottleFilter"), &awslogs.MetricFilterProps{
-		LogGroup:        fns[deploy.FunctionOAuth].LogGroup(),
-		FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(deploy.KMSThrottleFilterPattern)),
-		MetricNamespace: jsii.String(deploy.MetricNamespace),
-		MetricName:      jsii.String(deploy.KMSThrottlesMetric),
-		MetricValue:     jsii.String("1"),
-	})
-	alarm(deploy.KMSThrottlesMetric, "KMS throttled the oauth function's signing key (ECC request quota reached); clients got 503",
-		kmsThrottles.Metric(sum), 1)
 }
 
 // authorizerSettings describes what the stage's authorizers are

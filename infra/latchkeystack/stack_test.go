@@ -313,54 +313,6 @@ func TestSweeperRunsOnSchedule(t *testing.T) {
 	}
 }
 
-func TestAlarms(t *testing.T) {
-	sys := model(t, defaults)
-	metrics := map[string]bool{}
-	for _, a := range defaults.tmpl.all("AWS::CloudWatch::Alarm") {
-		target := ""
-		for _, d := range asList(a.Props["Dimensions"]) {
-			if id := refOf(path(d, "Value")); id != "" {
-				for name, f := range sys.Functions {
-					if f.LogicalID == id {
-						target = name
-					}
-				}
-			}
-		}
-		metrics[fmt.Sprint(a.Props["Namespace"], " ", a.Props["MetricName"], " ", target)] = true
-		if a.Props["AlarmActions"] != nil {
-			t.Errorf("alarm %s has actions without alarmEmail", a.ID)
-		}
-	}
-	want := []string{"AWS/Lambda Errors authorizer", "AWS/ApiGateway 5XXError ", deploy.MetricNamespace + " " + deploy.KMSThrottlesMetric + " "}
-	for _, f := range deploy.Functions {
-		want = append(want, "AWS/Lambda Throttles "+f.Name)
-	}
-	if got := keysOf(metrics); !slices.Equal(got, sorted(want)) {
-		t.Errorf("alarms %v, want %v", got, sorted(want))
-	}
-	for _, a := range rotating.tmpl.all("AWS::CloudWatch::Alarm") {
-		if len(asList(a.Props["AlarmActions"])) != 1 {
-			t.Errorf("with alarmEmail, alarm %s has actions %v", a.ID, a.Props["AlarmActions"])
-		}
-	}
-}
-
-// TestKMSThrottleAlarm: KMS throttling of the oauth function's signatures
-// is counted from its own log group by the pattern that matches what
-// shared/oauth logs, and one in 5 minutes fires an alarm.
-func TestKMSThrottleAlarm(t *testing.T) {
-	want := logAlarm{
-		Function: deploy.FunctionOAuth, FilterPattern: deploy.KMSThrottleFilterPattern, MetricValue: "1",
-		Statistic: "Sum", Period: 300, EvaluationPeriods: 1, Threshold: "1",
-		Comparison: "GreaterThanOrEqualToThreshold", MissingData: "notBreaching",
-	}
-	got := model(t, defaults).LogAlarms
-	if a := got[deploy.MetricNamespace+"/"+deploy.KMSThrottlesMetric]; a != want || len(got) != 1 {
-		t.Errorf("log alarms %+v, want only %+v", got, want)
-	}
-}
-
 func TestOutputs(t *testing.T) {
 	outs, _ := defaults.tmpl["Outputs"].(map[string]any)
 	for _, name := range []string{"ApiUrl", "TokenEndpoint", "JwksUrl", "TableName"} {
@@ -418,7 +370,8 @@ func TestSigningKeys(t *testing.T) {
 }
 
 func TestNotificationsAreOptional(t *testing.T) {
-	if n := len(defaults.tmpl.all("AWS::SNS::Topic")); n != 0 {
+	// The alarm topic is always there (alarms_test.go); no other.
+	if n := len(defaults.tmpl.all("AWS::SNS::Topic")); n != 1 {
 		t.Errorf("defaults: %d topics", n)
 	}
 	subs := map[string]bool{}

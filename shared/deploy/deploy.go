@@ -77,7 +77,8 @@ const (
 	// ThrottleRate and ThrottleBurst are the stage's request limits.
 	ThrottleRate  = 50
 	ThrottleBurst = 100
-	// LogRetentionDays applies to function logs and API access logs.
+	// LogRetentionDays is how long the functions' logs are kept unless
+	// the operator chooses otherwise (AccessLogRetentionDays is the API's).
 	LogRetentionDays = 30
 	// MetricNamespace holds the metrics the stack derives from the
 	// functions' logs.
