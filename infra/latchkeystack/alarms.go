@@ -42,7 +42,7 @@ func newAccessLogs(stack awscdk.Stack, s Settings) awslogs.LogGroup {
 // their logical IDs from deploy, as in template.yaml.
 func newAlarms(stack awscdk.Stack, s Settings, api awsapigateway.RestApi, accessLogs awslogs.LogGroup,
 	table awsdynamodb.Table, keys []awskms.Key, fns map[string]awslambda.Function) {
-	topic := awssns.NewTopic(stack, jsii.String("Alarms"), &awssns.TopicProps{
+	topic := awssns.NewTopic(stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
 		DisplayName: jsii.String(AlarmTopicDisplayName), EnforceSSL: jsii.Bool(true),
 	})
 	if s.AlarmEmail != "" {
