@@ -328,47 +328,6 @@ func newFunction(stack awscdk.Stack, f deploy.Function, assetDir string, all map
 	return fn
 }
 
-// grant gives a function exactly the access shared/deploy lists.
-func grant(fn awslambda.Function, f deploy.Function, table awsdynamodb.Table, keys []awskms.Key, bus awsevents.EventBus) {
-	for _, g := range f.Table {
-		cond := g.Condition()
-		if cond == nil {
-			table.Grant(fn, *jsii.Strings(g.Actions...)...)
-			continue
-		}
-		conditions := map[string]any{}
-		for op, keys := range cond {
-			conditions[op] = keys
-		}
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:    jsii.Strings(g.Actions...),
-			Resources:  &[]*string{table.TableArn()},
-			Conditions: &conditions,
-		}))
-	}
-	useKey := func(k awskms.Key, action string) {
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions: jsii.Strings(action), Resources: &[]*string{k.KeyArn()},
-		}))
-		k.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Principals: &[]awsiam.IPrincipal{fn.Role()},
-			Actions:    jsii.Strings(action),
-			Resources:  jsii.Strings("*"),
-		}), jsii.Bool(false))
-	}
-	if f.KMSSign {
-		useKey(keys[0], "kms:Sign")
-	}
-	if f.KMSPublicKey {
-		for _, k := range keys {
-			useKey(k, "kms:GetPublicKey")
-		}
-	}
-	if f.PutEvents {
-		bus.GrantPutEventsTo(fn, nil)
-	}
-}
-
 // addRoutes creates a method for every route of shared/route, with a Lambda
 // proxy integration of its function and, when protected, the authorizer the
 // route names.
