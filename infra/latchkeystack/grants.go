@@ -7,10 +7,27 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/latchkey/latchkey/shared/deploy"
 )
+
+// newFunctionRole creates f's execution role: assumed by Lambda, with no
+// managed policy, and allowed to write only to f's own log group (which the
+// stack creates, so the role may not create one). grant adds what
+// shared/deploy lists; active tracing adds X-Ray's two actions.
+func newFunctionRole(stack awscdk.Stack, f deploy.Function, logs awslogs.ILogGroup) awsiam.Role {
+	role := awsiam.NewRole(stack, jsii.String(f.LogicalID+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Latchkey " + f.Name + " function"),
+	})
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings(deploy.LogActions...),
+		Resources: &[]*string{logs.LogGroupArn()},
+	}))
+	return role
+}
 
 // grant gives a function exactly the access shared/deploy lists: each
 // table grant on the table alone or on the indexes it names (never

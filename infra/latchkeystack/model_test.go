@@ -129,6 +129,8 @@ type function struct {
 	// Conditions are its conditional statements, "actions => condition",
 	// sorted.
 	Conditions []string
+	// Managed are the managed policies attached to its role, by name.
+	Managed []string
 }
 
 type routeTarget struct {
@@ -280,14 +282,9 @@ func fromCDK(t cfn) (system, error) {
 				env = append(env, k)
 			}
 		}
-		role := refOf(r.Props["Role"])
-		var docs []any
-		for _, p := range t.all("AWS::IAM::Policy") {
-			for _, ro := range asList(p.Props["Roles"]) {
-				if refOf(ro) == role {
-					docs = append(docs, p.Props["PolicyDocument"])
-				}
-			}
+		docs, managed, err := rolePolicies(t, r)
+		if err != nil {
+			return sys, err
 		}
 		arch := strs(r.Props["Architectures"])
 		sys.Functions[name] = function{
@@ -302,6 +299,7 @@ func fromCDK(t cfn) (system, error) {
 			Env:        sorted(env),
 			Actions:    actionsOf(docs...),
 			Conditions: conditionsOf(docs...),
+			Managed:    managed,
 		}
 	}
 	sys.Authorizers = map[string]authorizer{}
@@ -442,12 +440,14 @@ func fromSAM(t cfn) (system, error) {
 				}
 			}
 		}
-		var docs []any
-		for _, p := range asList(r.Props["Policies"]) {
-			if _, ok := p.(map[string]any); !ok {
-				return sys, fmt.Errorf("function %s: policy %v is not an inline document", r.ID, p)
-			}
-			docs = append(docs, p)
+		// Each function has its own role, without SAM's policy templates
+		// (SAM refuses Policies beside Role).
+		if r.Props["Policies"] != nil {
+			return sys, fmt.Errorf("function %s: Policies beside its own Role", r.ID)
+		}
+		docs, managed, err := rolePolicies(t, r)
+		if err != nil {
+			return sys, err
 		}
 		sys.Functions[name] = function{
 			LogicalID:  r.ID,
@@ -461,6 +461,7 @@ func fromSAM(t cfn) (system, error) {
 			Env:        sorted(env),
 			Actions:    actionsOf(docs...),
 			Conditions: conditionsOf(docs...),
+			Managed:    managed,
 		}
 		events, _ := r.Props["Events"].(map[string]any)
 		for evName, ev := range events {

@@ -304,7 +304,7 @@ func newFunction(stack awscdk.Stack, f deploy.Function, assetDir string, all map
 	}
 	logs := awslogs.NewLogGroup(stack, jsii.String(f.LogicalID+"Logs"), &awslogs.LogGroupProps{
 		Retention:     logRetention,
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 	fn := awslambda.NewFunction(stack, jsii.String(f.LogicalID), &awslambda.FunctionProps{
 		Description:  jsii.String(f.Description),
@@ -312,6 +312,7 @@ func newFunction(stack awscdk.Stack, f deploy.Function, assetDir string, all map
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String(deploy.Handler),
 		Code:         awslambda.Code_FromAsset(jsii.String(assetDir), nil),
+		Role:         newFunctionRole(stack, f, logs),
 		MemorySize:   jsii.Number(float64(f.MemoryMB)),
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(float64(f.TimeoutSec))),
 		// Active tracing runs the X-Ray daemon beside the function, which

@@ -167,6 +167,17 @@ const (
 	Query              = "dynamodb:Query"
 )
 
+// LogActions are what a function may do in its own log group, which the
+// stack creates (so no function may create one): its role holds them on
+// that group alone, and no managed policy (AWSLambdaBasicExecutionRole
+// would grant them on every log group of the account).
+var LogActions = []string{"logs:CreateLogStream", "logs:PutLogEvents"}
+
+// TraceActions are what active tracing needs of a function's role; X-Ray
+// scopes them to no resource. The CDK stack adds them itself with active
+// tracing, template.yaml lists them in each role.
+var TraceActions = []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
 // TableGrant is one set of DynamoDB actions on the table, or on some of its
 // global secondary indexes.
 type TableGrant struct {
