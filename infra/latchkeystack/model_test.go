@@ -129,6 +129,10 @@ type function struct {
 	// Conditions are its conditional statements, "actions => condition",
 	// sorted.
 	Conditions []string
+	// Grants are what its role allows, one "action on resource" each with
+	// the statement's condition, resources named as grantResource names
+	// them (X-Ray's included), sorted.
+	Grants []string
 	// Managed are the managed policies attached to its role, by name.
 	Managed []string
 }
@@ -269,6 +273,7 @@ func functionTagOf(props map[string]any) string {
 // fromCDK reads the system out of the synthesized stack.
 func fromCDK(t cfn) (system, error) {
 	sys := system{Functions: map[string]function{}, Routes: map[string]routeTarget{}, Schedules: map[string]string{}}
+	names := resourceNamesOf(t, "AWS::Lambda::Function")
 	byID := map[string]string{}
 	for _, r := range t.all("AWS::Lambda::Function") {
 		name := functionTagOf(r.Props)
@@ -299,6 +304,7 @@ func fromCDK(t cfn) (system, error) {
 			Env:        sorted(env),
 			Actions:    actionsOf(docs...),
 			Conditions: conditionsOf(docs...),
+			Grants:     grantsIn(names, docs...),
 			Managed:    managed,
 		}
 	}
@@ -404,6 +410,7 @@ func fromCDK(t cfn) (system, error) {
 func fromSAM(t cfn) (system, error) {
 	sys := system{Functions: map[string]function{}, Routes: map[string]routeTarget{}, Schedules: map[string]string{}}
 	globals, _ := path(map[string]any(t), "Globals", "Function").(map[string]any)
+	names := resourceNamesOf(t, "AWS::Serverless::Function")
 	byID := map[string]string{}
 	apis := t.all("AWS::Serverless::Api")
 	if len(apis) != 1 {
@@ -461,6 +468,7 @@ func fromSAM(t cfn) (system, error) {
 			Env:        sorted(env),
 			Actions:    actionsOf(docs...),
 			Conditions: conditionsOf(docs...),
+			Grants:     grantsIn(names, docs...),
 			Managed:    managed,
 		}
 		events, _ := r.Props["Events"].(map[string]any)
