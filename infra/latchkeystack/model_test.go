@@ -139,6 +139,12 @@ type function struct {
 	// Conditions are its conditional statements, "actions => condition",
 	// sorted.
 	Conditions []string
+	// Grants are what its role allows, one "action on resource" each with
+	// the statement's condition, resources named as grantResource names
+	// them (X-Ray's included), sorted.
+	Grants []string
+	// Managed are the managed policies attached to its role, by name.
+	Managed []string
 }
 
 type routeTarget struct {
@@ -277,6 +283,7 @@ func functionTagOf(props map[string]any) string {
 // fromCDK reads the system out of the synthesized stack.
 func fromCDK(t cfn) (system, error) {
 	sys := system{Functions: map[string]function{}, Routes: map[string]routeTarget{}, Schedules: map[string]string{}}
+	names := resourceNamesOf(t, "AWS::Lambda::Function")
 	byID := map[string]string{}
 	for _, r := range t.all("AWS::Lambda::Function") {
 		name := functionTagOf(r.Props)
@@ -290,14 +297,9 @@ func fromCDK(t cfn) (system, error) {
 				env = append(env, k)
 			}
 		}
-		role := refOf(r.Props["Role"])
-		var docs []any
-		for _, p := range t.all("AWS::IAM::Policy") {
-			for _, ro := range asList(p.Props["Roles"]) {
-				if refOf(ro) == role {
-					docs = append(docs, p.Props["PolicyDocument"])
-				}
-			}
+		docs, managed, err := rolePolicies(t, r)
+		if err != nil {
+			return sys, err
 		}
 		arch := strs(r.Props["Architectures"])
 		sys.Functions[name] = function{
@@ -312,6 +314,8 @@ func fromCDK(t cfn) (system, error) {
 			Env:        sorted(env),
 			Actions:    actionsOf(docs...),
 			Conditions: conditionsOf(docs...),
+			Grants:     grantsIn(names, docs...),
+			Managed:    managed,
 		}
 	}
 	sys.Authorizers = map[string]authorizer{}
@@ -416,6 +420,7 @@ func fromCDK(t cfn) (system, error) {
 func fromSAM(t cfn) (system, error) {
 	sys := system{Functions: map[string]function{}, Routes: map[string]routeTarget{}, Schedules: map[string]string{}}
 	globals, _ := path(map[string]any(t), "Globals", "Function").(map[string]any)
+	names := resourceNamesOf(t, "AWS::Serverless::Function")
 	byID := map[string]string{}
 	apis := t.all("AWS::Serverless::Api")
 	if len(apis) != 1 {
@@ -452,12 +457,14 @@ func fromSAM(t cfn) (system, error) {
 				}
 			}
 		}
-		var docs []any
-		for _, p := range asList(r.Props["Policies"]) {
-			if _, ok := p.(map[string]any); !ok {
-				return sys, fmt.Errorf("function %s: policy %v is not an inline document", r.ID, p)
-			}
-			docs = append(docs, p)
+		// Each function has its own role, without SAM's policy templates
+		// (SAM refuses Policies beside Role).
+		if r.Props["Policies"] != nil {
+			return sys, fmt.Errorf("function %s: Policies beside its own Role", r.ID)
+		}
+		docs, managed, err := rolePolicies(t, r)
+		if err != nil {
+			return sys, err
 		}
 		sys.Functions[name] = function{
 			LogicalID:  r.ID,
@@ -471,6 +478,8 @@ func fromSAM(t cfn) (system, error) {
 			Env:        sorted(env),
 			Actions:    actionsOf(docs...),
 			Conditions: conditionsOf(docs...),
+			Grants:     grantsIn(names, docs...),
+			Managed:    managed,
 		}
 		events, _ := r.Props["Events"].(map[string]any)
 		for evName, ev := range events {

@@ -308,7 +308,7 @@ func newFunction(stack awscdk.Stack, f deploy.Function, assetDir string, all map
 	}
 	logs := awslogs.NewLogGroup(stack, jsii.String(f.LogicalID+"Logs"), &awslogs.LogGroupProps{
 		Retention:     retention,
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 	fn := awslambda.NewFunction(stack, jsii.String(f.LogicalID), &awslambda.FunctionProps{
 		Description:  jsii.String(f.Description),
@@ -316,6 +316,7 @@ func newFunction(stack awscdk.Stack, f deploy.Function, assetDir string, all map
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String(deploy.Handler),
 		Code:         awslambda.Code_FromAsset(jsii.String(assetDir), nil),
+		Role:         newFunctionRole(stack, f, logs),
 		MemorySize:   jsii.Number(float64(f.MemoryMB)),
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(float64(f.TimeoutSec))),
 		// Active tracing runs the X-Ray daemon beside the function, which
@@ -331,47 +332,6 @@ func newFunction(stack awscdk.Stack, f deploy.Function, assetDir string, all map
 	awscdk.Tags_Of(fn).Add(jsii.String(FunctionTag), jsii.String(f.Name), nil)
 	suppress(fn.Role().Node().FindChild(jsii.String("DefaultPolicy")), "AwsSolutions-IAM5[Resource::*]", nagXRayResource)
 	return fn
-}
-
-// grant gives a function exactly the access shared/deploy lists.
-func grant(fn awslambda.Function, f deploy.Function, table awsdynamodb.Table, keys []awskms.Key, bus awsevents.EventBus) {
-	for _, g := range f.Table {
-		cond := g.Condition()
-		if cond == nil {
-			table.Grant(fn, *jsii.Strings(g.Actions...)...)
-			continue
-		}
-		conditions := map[string]any{}
-		for op, keys := range cond {
-			conditions[op] = keys
-		}
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:    jsii.Strings(g.Actions...),
-			Resources:  &[]*string{table.TableArn()},
-			Conditions: &conditions,
-		}))
-	}
-	useKey := func(k awskms.Key, action string) {
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions: jsii.Strings(action), Resources: &[]*string{k.KeyArn()},
-		}))
-		k.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Principals: &[]awsiam.IPrincipal{fn.Role()},
-			Actions:    jsii.Strings(action),
-			Resources:  jsii.Strings("*"),
-		}), jsii.Bool(false))
-	}
-	if f.KMSSign {
-		useKey(keys[0], "kms:Sign")
-	}
-	if f.KMSPublicKey {
-		for _, k := range keys {
-			useKey(k, "kms:GetPublicKey")
-		}
-	}
-	if f.PutEvents {
-		bus.GrantPutEventsTo(fn, nil)
-	}
 }
 
 // addRoutes creates a method for every route of shared/route, with a Lambda

@@ -72,7 +72,7 @@ func TestFunctionsFollowTheDeployList(t *testing.T) {
 		got := sys.Functions[f.Name]
 		want := function{LogicalID: got.LogicalID, Runtime: deploy.Runtime, Arch: deploy.Architecture, Handler: deploy.Handler,
 			Tracing: "Active", MemoryMB: f.MemoryMB, Timeout: f.TimeoutSec, Env: sorted(f.Env), Actions: got.Actions,
-			Conditions: got.Conditions}
+			Conditions: got.Conditions, Grants: got.Grants, Managed: got.Managed}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", f.Name, got, want)
 		}
@@ -99,6 +99,7 @@ func expectedActions(f deploy.Function) []string {
 	if f.PutEvents {
 		a = append(a, "events:PutEvents")
 	}
+	a = append(a, deploy.LogActions...)
 	return sorted(a)
 }
 
