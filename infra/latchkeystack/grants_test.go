@@ -3,6 +3,7 @@ package latchkeystack
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -209,9 +210,9 @@ func expectedGrants(t *testing.T, f deploy.Function) []string {
 	return sorted(out)
 }
 
-// templatesUnderTest are the synthesized stacks and template.yaml, each as
+// systemsUnderTest are the synthesized stacks and template.yaml, each as
 // the system model reads it.
-func templatesUnderTest(t *testing.T) map[string]system {
+func systemsUnderTest(t *testing.T) map[string]system {
 	t.Helper()
 	_, sam := loadSAM(t)
 	return map[string]system{"defaults": model(t, defaults), "rotating": model(t, rotating), "template.yaml": sam}
@@ -224,7 +225,7 @@ func templatesUnderTest(t *testing.T) map[string]system {
 // TestGrantsAreWhatTheFunctionsCall holds shared/deploy to what the
 // functions call.
 func TestRolesGrantExactlyTheDeployList(t *testing.T) {
-	for name, sys := range templatesUnderTest(t) {
+	for name, sys := range systemsUnderTest(t) {
 		for _, f := range deploy.Functions {
 			got := sys.Functions[f.Name]
 			want := expectedGrants(t, f)
@@ -247,7 +248,7 @@ func TestRolesGrantExactlyTheDeployList(t *testing.T) {
 // never calls: no DeleteItem, no batch action, no Scan, no index/*, and no
 // wildcard resource but X-Ray's.
 func TestIssueFunctionCannotDeleteOrBatch(t *testing.T) {
-	for name, sys := range templatesUnderTest(t) {
+	for name, sys := range systemsUnderTest(t) {
 		grants := sys.Functions[deploy.FunctionIssue].Grants
 		if len(grants) == 0 {
 			t.Errorf("%s: the issue function's role grants nothing; the model is broken", name)
@@ -267,9 +268,16 @@ func TestIssueFunctionCannotDeleteOrBatch(t *testing.T) {
 // TestRolesAttachNoManagedPolicy: in the stack (both settings) and in
 // template.yaml, every function has a role of its own with no managed
 // policy (AWSLambdaBasicExecutionRole would let it create and write every
-// log group of the account).
+// log group of the account). template.yaml is also read as SAM deploys
+// it, since SAM attaches managed policies to the roles it makes itself.
 func TestRolesAttachNoManagedPolicy(t *testing.T) {
-	for name, tc := range functionTemplates(t) {
+	src, err := os.ReadFile(samTemplatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployed := templateUnderTest{name: "template.yaml as SAM deploys it", tmpl: samTransform(t, src), fnType: "AWS::Lambda::Function"}
+	for _, tc := range append(templatesUnderTest(t), deployed) {
+		name := tc.name
 		roles := map[string]string{}
 		for _, r := range tc.tmpl.all(tc.fnType) {
 			fn := functionTagOf(r.Props)
@@ -296,31 +304,12 @@ func TestRolesAttachNoManagedPolicy(t *testing.T) {
 	}
 }
 
-// functionTemplates are the synthesized stacks and template.yaml, each with
-// the type of its functions.
-func functionTemplates(t *testing.T) map[string]struct {
-	tmpl   cfn
-	fnType string
-} {
-	t.Helper()
-	sam, err := loadCFNYAML(samTemplatePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return map[string]struct {
-		tmpl   cfn
-		fnType string
-	}{
-		"defaults": {defaults.tmpl, "AWS::Lambda::Function"}, "rotating": {rotating.tmpl, "AWS::Lambda::Function"},
-		"template.yaml": {sam, "AWS::Serverless::Function"},
-	}
-}
-
 // TestFunctionLogGroupsAreRetained: each function writes to its own log
-// group, which the stack creates with the logs' retention and keeps when
-// the stack is deleted or the group replaced.
+// group, which the stack creates (TestAccessLog checks its retention) and
+// keeps when the stack is deleted or the group replaced.
 func TestFunctionLogGroupsAreRetained(t *testing.T) {
-	for name, tc := range functionTemplates(t) {
+	for _, tc := range templatesUnderTest(t) {
+		name := tc.name
 		seen := map[string]bool{}
 		for _, r := range tc.tmpl.all(tc.fnType) {
 			fn := functionTagOf(r.Props)
@@ -337,8 +326,6 @@ func TestFunctionLogGroupsAreRetained(t *testing.T) {
 			case g.Raw["DeletionPolicy"] != "Retain" || g.Raw["UpdateReplacePolicy"] != "Retain":
 				t.Errorf("%s: %s's log group %s: DeletionPolicy %v, UpdateReplacePolicy %v, want Retain", name, fn, id,
 					g.Raw["DeletionPolicy"], g.Raw["UpdateReplacePolicy"])
-			case num(g.Props["RetentionInDays"]) != deploy.LogRetentionDays:
-				t.Errorf("%s: %s's log group keeps logs %v days, want %d", name, fn, g.Props["RetentionInDays"], deploy.LogRetentionDays)
 			}
 			seen[id] = true
 		}
@@ -354,16 +341,18 @@ func TestFunctionLogGroupsAreRetained(t *testing.T) {
 // the function's model differ from the stack's.
 func TestParityCatchesWidenedGrants(t *testing.T) {
 	cdk := model(t, defaults)
+	// holder is the role (or the policy attached to it) whose statements
+	// are widened.
 	for _, tc := range []struct {
-		name, role string
-		widen      func(resource any) (any, bool)
+		name, role, holder string
+		widen              func(resource any) (any, bool)
 	}{
-		{"table to *", "IssueFunctionRole", func(r any) (any, bool) { return "*", refOf(r) == "Table" }},
-		{"gsi1 to index/*", "IssueFunctionRole", func(r any) (any, bool) {
+		{"table to *", "IssueFunctionRole", "IssueFunctionRole", func(r any) (any, bool) { return "*", refOf(r) == "Table" }},
+		{"gsi1 to index/*", "IssueFunctionRole", "IssueFunctionRole", func(r any) (any, bool) {
 			return map[string]any{"Fn::Sub": "${Table.Arn}/index/*"}, path(r, "Fn::Sub") == "${Table.Arn}/index/gsi1"
 		}},
-		{"signing key to *", "OAuthFunctionRole", func(r any) (any, bool) { return "*", refOf(r) == "SigningKey" }},
-		{"own log group to all", "SweeperFunctionRole", func(r any) (any, bool) {
+		{"signing key to *", "OAuthFunctionRole", "OAuthFunctionKeyUse", func(r any) (any, bool) { return "*", refOf(r) == "SigningKey" }},
+		{"own log group to all", "SweeperFunctionRole", "SweeperFunctionRole", func(r any) (any, bool) {
 			return map[string]any{"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"}, refOf(r) == "SweeperFunctionLogs"
 		}},
 	} {
@@ -372,13 +361,17 @@ func TestParityCatchesWidenedGrants(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			role, ok := tmpl.get(tc.role)
+			holder, ok := tmpl.get(tc.holder)
 			if !ok {
-				t.Fatalf("template.yaml has no %s", tc.role)
+				t.Fatalf("template.yaml has no %s", tc.holder)
+			}
+			docs := []any{holder.Props["PolicyDocument"]}
+			for _, p := range asList(holder.Props["Policies"]) {
+				docs = append(docs, path(p, "PolicyDocument"))
 			}
 			widened := 0
-			for _, p := range asList(role.Props["Policies"]) {
-				for _, s := range statements(path(p, "PolicyDocument")) {
+			for _, doc := range docs {
+				for _, s := range statements(doc) {
 					if list, ok := s["Resource"].([]any); ok {
 						for i, r := range list {
 							if w, ok := tc.widen(r); ok {
@@ -393,7 +386,7 @@ func TestParityCatchesWidenedGrants(t *testing.T) {
 				}
 			}
 			if widened == 0 {
-				t.Fatalf("%s: no statement of %s names that resource", tc.name, tc.role)
+				t.Fatalf("%s: no statement of %s names that resource", tc.name, tc.holder)
 			}
 			sam, err := fromSAM(tmpl)
 			if err != nil {
