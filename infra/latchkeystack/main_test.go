@@ -27,6 +27,8 @@ type stackUnderTest struct {
 	assert assertions.Template
 	tmpl   cfn
 	json   []byte
+	// settings are what the stack was synthesized with.
+	settings Settings
 }
 
 func TestMain(m *testing.M) {
@@ -96,7 +98,7 @@ func synth(assets string, s Settings) (*stackUnderTest, error) {
 	if err := json.Unmarshal(b, &t); err != nil {
 		return nil, err
 	}
-	return &stackUnderTest{assert: a, tmpl: t, json: b}, nil
+	return &stackUnderTest{assert: a, tmpl: t, json: b, settings: s}, nil
 }
 
 // check runs a CDK assertion, turning its panic (a JavaScript error) into

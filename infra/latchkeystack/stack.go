@@ -3,7 +3,8 @@
 // binaries `make build` leaves in .build/, the REST API with a Lambda
 // REQUEST authorizer on every protected route (two authorizers, one
 // function: account-scoped routes cache decisions by path too), the sweep
-// schedule, the event bus, optional e-mail notifications, and alarms.
+// schedule, the event bus, optional e-mail notifications, alarms, and the
+// edge protection of edge.go (the sweep's dead-letter queue).
 // Everything it creates follows shared/deploy (functions, settings,
 // permissions, authorizers), shared/route (routes and the authorizer
 // guarding each) and shared/store/dynamostore (table), so the stack
@@ -146,11 +147,13 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 		api.AddGatewayResponse(jsii.String("Response"+r.Type), opts)
 	}
 
+	sweepDLQ := newSweepDeadLetterQueue(stack)
 	awsevents.NewRule(stack, jsii.String("SweepSchedule"), &awsevents.RuleProps{
 		Description: jsii.String("Runs the Latchkey expiry sweep"),
 		Schedule:    awsevents.Schedule_Expression(jsii.String(deploy.SweepSchedule)),
 		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fns[deploy.FunctionSweeper], &awseventstargets.LambdaFunctionProps{
-			RetryAttempts: jsii.Number(2),
+			RetryAttempts:   jsii.Number(deploy.SweepRetryAttempts),
+			DeadLetterQueue: sweepDLQ,
 		})},
 	})
 	if s.NotificationEmail != "" {
@@ -172,6 +175,7 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 		})
 	}
 	newAlarms(stack, s, api, fns)
+	newEdgeProtection(stack, sweepDLQ)
 
 	out := func(id, desc string, v *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
