@@ -4,8 +4,11 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawsevents"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/latchkey/latchkey/shared/deploy"
@@ -39,4 +42,24 @@ func newEdgeProtection(stack awscdk.Stack, sweepDLQ awssqs.Queue) {
 	if topic, ok := stack.Node().TryFindChild(jsii.String("Alarms")).(awssns.ITopic); ok {
 		alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
 	}
+}
+
+// topicTarget sends a rule's events to an SNS topic, and lets EventBridge
+// publish to the topic for that rule alone (aws:SourceArn): the policy
+// awseventstargets.NewSnsTopic writes lets events.amazonaws.com publish
+// for any rule, another account's included.
+type topicTarget struct{ topic awssns.ITopic }
+
+func newTopicTarget(topic awssns.ITopic) awsevents.IRuleTarget { return &topicTarget{topic: topic} }
+
+// Bind implements awsevents.IRuleTarget.
+func (t *topicTarget) Bind(rule interfacesawsevents.IRuleRef, _ *string) *awsevents.RuleTargetConfig {
+	t.topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("EventBridgePublishesForItsRule"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{t.topic.TopicArn()},
+		Conditions: &map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": rule.RuleRef().RuleArn}},
+	}))
+	return &awsevents.RuleTargetConfig{Arn: t.topic.TopicArn()}
 }

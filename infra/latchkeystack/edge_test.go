@@ -262,3 +262,73 @@ func TestSweepHasADeadLetterQueue(t *testing.T) {
 		}
 	}
 }
+
+// TestServicesPublishOnlyForTheirRule: every resource policy (SNS topic,
+// SQS queue) that lets a service principal in binds it to the EventBridge
+// rule of the template that targets that resource, by aws:SourceArn; so
+// EventBridge may deliver to the notification topic and the dead-letter
+// queue for this stack's rules only.
+func TestServicesPublishOnlyForTheirRule(t *testing.T) {
+	for _, c := range edgeCases(t) {
+		var bound int
+		for _, kind := range []struct{ typ, list, action string }{
+			{"AWS::SNS::TopicPolicy", "Topics", "sns:Publish"},
+			{"AWS::SQS::QueuePolicy", "Queues", "sqs:SendMessage"},
+		} {
+			for _, p := range c.tmpl.all(kind.typ) {
+				for _, st := range statements(p.Props["PolicyDocument"]) {
+					service := path(st, "Principal", "Service")
+					if st["Effect"] != "Allow" || service == nil {
+						continue
+					}
+					if service != "events.amazonaws.com" || !slices.Equal(strs(st["Action"]), []string{kind.action}) {
+						t.Errorf("%s: %s lets %v %v", c.name, p.ID, service, st["Action"])
+					}
+					rule := refOf(path(st, "Condition", "ArnEquals", "aws:SourceArn"))
+					if !c.ruleTargets(rule, asList(p.Props[kind.list])) {
+						t.Errorf("%s: %s lets EventBridge in for %q, not a rule targeting %v", c.name, p.ID, rule, p.Props[kind.list])
+						continue
+					}
+					bound++
+				}
+			}
+		}
+		// The dead-letter queue everywhere; the notification topic where
+		// notificationEmail is set.
+		want := 1
+		if c.s.NotificationEmail != "" {
+			want = 2
+		}
+		if bound != want {
+			t.Errorf("%s: %d resource policies bound to their rule, want %d", c.name, bound, want)
+		}
+	}
+}
+
+// ruleTargets reports whether the rule with logical ID id (in
+// template.yaml, the one SAM generates for a Schedule event) delivers to
+// one of resources (references to topics or queues), as a target or as
+// its dead-letter queue.
+func (c edgeCase) ruleTargets(id string, resources []any) bool {
+	var targets []any
+	if r, ok := c.tmpl.get(id); ok && r.Type == "AWS::Events::Rule" {
+		targets = asList(r.Props["Targets"])
+	} else if c.sam {
+		for _, fn := range c.tmpl.all("AWS::Serverless::Function") {
+			events, _ := fn.Props["Events"].(map[string]any)
+			for name, ev := range events {
+				if fn.ID+name == id && path(ev, "Type") == "Schedule" {
+					targets = append(targets, path(ev, "Properties"))
+				}
+			}
+		}
+	}
+	for _, tg := range targets {
+		for _, dest := range []string{refOf(path(tg, "Arn")), refOf(path(tg, "DeadLetterConfig", "Arn"))} {
+			if dest != "" && slices.ContainsFunc(resources, func(r any) bool { return refOf(r) == dest }) {
+				return true
+			}
+		}
+	}
+	return false
+}

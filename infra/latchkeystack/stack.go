@@ -171,7 +171,7 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 				// human wording, which may change; the type may not.
 				Detail: &map[string]any{"type": deploy.NotifyEventTypes},
 			},
-			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(topic, nil)},
+			Targets: &[]awsevents.IRuleTarget{newTopicTarget(topic)},
 		})
 	}
 	newAlarms(stack, s, api, fns)
