@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -127,12 +128,178 @@ func renderARN(v any) string {
 	return fmt.Sprintf("%v", v)
 }
 
-// TestEdgeIsTheSameInBothTemplates: template.yaml's dead-letter queue and
-// its alarm, deployed with its defaults, are the stack's.
+var stageARN = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:apigateway:\$\{AWS::Region\}::/restapis/\$\{(\w+)\}/stages/\$\{([\w.]+)\}$`)
+
+// checkWebACLAssociation: the web ACL is associated with the API's stage,
+// named by a reference to the stage (so that the association waits for
+// it).
+func checkWebACLAssociation(t *testing.T, c edgeCase, acl resource) {
+	t.Helper()
+	assoc := c.one(t, "AWS::WAFv2::WebACLAssociation")
+	if refOf(assoc.Props["WebACLArn"]) != acl.ID {
+		t.Errorf("%s: the association names web ACL %v, not %s", c.name, assoc.Props["WebACLArn"], acl.ID)
+	}
+	arn := renderARN(assoc.Props["ResourceArn"])
+	m := stageARN.FindStringSubmatch(arn)
+	if m == nil {
+		t.Fatalf("%s: association resource %q is not a REST API stage ARN", c.name, arn)
+	}
+	api, ok := c.tmpl.get(m[1])
+	if !ok || (api.Type != "AWS::ApiGateway::RestApi" && api.Type != "AWS::Serverless::Api") {
+		t.Errorf("%s: the stage ARN names %s, not the REST API", c.name, m[1])
+	}
+	if c.sam {
+		// SAM's reference to the stage it generates for the Api.
+		if m[2] != api.ID+".Stage" || api.Props["StageName"] != deploy.StageName {
+			t.Errorf("%s: the stage ARN names %s, want %s.Stage (stage %s)", c.name, m[2], api.ID, deploy.StageName)
+		}
+		return
+	}
+	stage, ok := c.tmpl.get(m[2])
+	if !ok || stage.Type != "AWS::ApiGateway::Stage" || refOf(stage.Props["RestApiId"]) != api.ID || stage.Props["StageName"] != deploy.StageName {
+		t.Errorf("%s: the stage ARN names %s, not the %s stage of %s", c.name, m[2], deploy.StageName, api.ID)
+	}
+}
+
+// TestWebACLGuardsTheStage: on both templates, a regional web ACL on the
+// stage that allows by default; a per-address rate limit on /oauth/*
+// (wafRateLimit), then one on every route (wafRateLimitApi), both over 5
+// minutes and answering 429 in the API's error shape; then AWS's common
+// rule set, blocking, but for the rules that only count; metrics and
+// sampled requests everywhere.
+func TestWebACLGuardsTheStage(t *testing.T) {
+	for _, c := range edgeCases(t) {
+		acl := c.one(t, "AWS::WAFv2::WebACL")
+		checkWebACLAssociation(t, c, acl)
+		props := c.tmpl.resolved(acl.Props).(map[string]any)
+		if props["Scope"] != "REGIONAL" || path(props, "DefaultAction", "Allow") == nil {
+			t.Errorf("%s: scope %v, default action %v", c.name, props["Scope"], props["DefaultAction"])
+		}
+		visible := func(where string, v any) {
+			if path(v, "CloudWatchMetricsEnabled") != true || path(v, "SampledRequestsEnabled") != true || path(v, "MetricName") == nil {
+				t.Errorf("%s: %s visibility %v", c.name, where, v)
+			}
+		}
+		visible("web ACL", props["VisibilityConfig"])
+
+		rules := map[string]map[string]any{}
+		var order []string
+		for _, r := range asList(props["Rules"]) {
+			m, _ := r.(map[string]any)
+			name := fmt.Sprint(m["Name"])
+			rules[name] = m
+			order = append(order, name)
+			visible("rule "+name, m["VisibilityConfig"])
+		}
+		slices.SortFunc(order, func(a, b string) int { return num(rules[a]["Priority"]) - num(rules[b]["Priority"]) })
+		if want := []string{ruleOAuthRate, ruleAPIRate, ruleCommon}; !slices.Equal(order, want) {
+			t.Fatalf("%s: rules by priority %v, want %v", c.name, order, want)
+		}
+
+		rateLimited := func(rule string) {
+			resp := path(rules[rule], "Action", "Block", "CustomResponse")
+			if num(path(resp, "ResponseCode")) != 429 {
+				t.Errorf("%s: %s answers %v, want 429", c.name, rule, path(resp, "ResponseCode"))
+			}
+			headers := map[string]string{}
+			for _, h := range asList(path(resp, "ResponseHeaders")) {
+				headers[fmt.Sprint(path(h, "Name"))] = fmt.Sprint(path(h, "Value"))
+			}
+			if headers["Retry-After"] != fmt.Sprint(deploy.WAFRetryAfterSeconds) || headers["Cache-Control"] != "no-store" {
+				t.Errorf("%s: %s headers %v", c.name, rule, headers)
+			}
+			body := path(props, "CustomResponseBodies", fmt.Sprint(path(resp, "CustomResponseBodyKey")))
+			want := deploy.RateLimitedResponse().Template()
+			if path(body, "ContentType") != "APPLICATION_JSON" || path(body, "Content") != want || !json.Valid([]byte(want)) {
+				t.Errorf("%s: %s body %v, want %s as JSON", c.name, rule, body, want)
+			}
+		}
+		perAddress := func(rule string, limit int) map[string]any {
+			rb, _ := path(rules[rule], "Statement", "RateBasedStatement").(map[string]any)
+			if rb["AggregateKeyType"] != "IP" || num(rb["Limit"]) != limit || num(rb["EvaluationWindowSec"]) != deploy.WAFRateWindowSeconds {
+				t.Errorf("%s: %s counts %v, want %d per IP in %d s", c.name, rule, rb, limit, deploy.WAFRateWindowSeconds)
+			}
+			rateLimited(rule)
+			return rb
+		}
+
+		oauth := perAddress(ruleOAuthRate, c.s.WAFRateLimit)
+		scope, _ := path(oauth, "ScopeDownStatement", "RegexMatchStatement").(map[string]any)
+		if path(scope, "FieldToMatch", "UriPath") == nil {
+			t.Errorf("%s: %s scope-down %v does not match the URI path", c.name, ruleOAuthRate, oauth["ScopeDownStatement"])
+		}
+		var transforms []string
+		for _, tt := range asList(scope["TextTransformations"]) {
+			transforms = append(transforms, fmt.Sprintf("%d:%v", num(path(tt, "Priority")), path(tt, "Type")))
+		}
+		if want := []string{"0:URL_DECODE", "1:NORMALIZE_PATH"}; !slices.Equal(transforms, want) {
+			t.Errorf("%s: %s transformations %v, want %v", c.name, ruleOAuthRate, transforms, want)
+		}
+		re, err := regexp.Compile(fmt.Sprint(scope["RegexString"]))
+		if err != nil {
+			t.Fatalf("%s: %s: %v", c.name, ruleOAuthRate, err)
+		}
+		for p, want := range map[string]bool{
+			"/prod/oauth/token": true, "/oauth/token": true, "/prod/oauth/introspect": true, "/oauth/revoke": true,
+			"/prod/v1/tokens": false, "/v1/tokens/oauth/x": false, "/prod/.well-known/jwks.json": false, "/staging/oauth/token": false,
+		} {
+			if re.MatchString(p) != want {
+				t.Errorf("%s: %s scope %q matches %s: %v, want %v", c.name, ruleOAuthRate, re, p, !want, want)
+			}
+		}
+
+		if api := perAddress(ruleAPIRate, c.s.WAFRateLimitAPI); api["ScopeDownStatement"] != nil {
+			t.Errorf("%s: %s is scoped down (%v); it counts every route", c.name, ruleAPIRate, api["ScopeDownStatement"])
+		}
+		if c.s.WAFRateLimitAPI < c.s.WAFRateLimit {
+			t.Errorf("%s: %s limit %d is below %s limit %d", c.name, ruleAPIRate, c.s.WAFRateLimitAPI, ruleOAuthRate, c.s.WAFRateLimit)
+		}
+
+		common := rules[ruleCommon]
+		group := path(common, "Statement", "ManagedRuleGroupStatement")
+		if path(group, "VendorName") != "AWS" || path(group, "Name") != commonRuleSet || path(common, "OverrideAction", "None") == nil {
+			t.Errorf("%s: %s is %v with override %v", c.name, ruleCommon, group, common["OverrideAction"])
+		}
+		var counted, want []string
+		for _, o := range asList(path(group, "RuleActionOverrides")) {
+			if path(o, "ActionToUse", "Count") == nil {
+				t.Errorf("%s: %s override %v does not count", c.name, ruleCommon, o)
+			}
+			counted = append(counted, fmt.Sprint(path(o, "Name")))
+		}
+		for _, r := range commonRulesCountOnly {
+			want = append(want, r.Rule)
+		}
+		if !slices.Equal(sorted(counted), sorted(want)) {
+			t.Errorf("%s: %s count-only rules %v, want %v", c.name, ruleCommon, counted, want)
+		}
+	}
+}
+
+// TestWAFBlocksAnswerInTheErrorShape: what the common rule set blocks is
+// answered by API Gateway's WAF_FILTERED response, which the API's
+// DEFAULT_4XX rewrites (no response of WAF_FILTERED's own replaces it).
+func TestWAFBlocksAnswerInTheErrorShape(t *testing.T) {
+	types := map[string]bool{}
+	for _, r := range deploy.GatewayResponses {
+		types[r.Type] = true
+	}
+	if !types["DEFAULT_4XX"] || types["WAF_FILTERED"] {
+		t.Errorf("gateway responses %v: want DEFAULT_4XX and no WAF_FILTERED of its own", keysOf(types))
+	}
+	for _, r := range commonRulesCountOnly {
+		if r.Reason == "" {
+			t.Errorf("%s counts without a reason", r.Rule)
+		}
+	}
+}
+
+// TestEdgeIsTheSameInBothTemplates: template.yaml's web ACL, dead-letter
+// queue and its alarm, deployed with its defaults, are the stack's.
 func TestEdgeIsTheSameInBothTemplates(t *testing.T) {
 	cases := edgeCases(t)
 	cdk, sam := cases[0], cases[2]
-	for _, typ := range []string{"AWS::SQS::Queue"} {
+	for _, typ := range []string{"AWS::WAFv2::WebACL", "AWS::SQS::Queue"} {
 		c, s := cdk.one(t, typ), sam.one(t, typ)
 		if got, want := sam.tmpl.resolved(s.Props), cdk.tmpl.resolved(c.Props); !reflect.DeepEqual(got, want) {
 			g, _ := json.MarshalIndent(got, "", " ")
@@ -331,4 +498,24 @@ func (c edgeCase) ruleTargets(id string, resources []any) bool {
 		}
 	}
 	return false
+}
+
+// TestSAMEdgeParameters: template.yaml's edge settings are parameters
+// whose defaults are the stack's and whose bounds are Validate's.
+func TestSAMEdgeParameters(t *testing.T) {
+	sam, err := loadCFNYAML(samTemplatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Defaults()
+	for name, want := range map[string][3]int{
+		"WafRateLimit":    {d.WAFRateLimit, minWAFRateLimit, maxWAFRateLimit},
+		"WafRateLimitApi": {d.WAFRateLimitAPI, minWAFRateLimit, maxWAFRateLimit},
+	} {
+		p := path(map[string]any(sam), "Parameters", name)
+		got := [3]int{num(path(p, "Default")), num(path(p, "MinValue")), num(path(p, "MaxValue"))}
+		if path(p, "Type") != "Number" || got != want {
+			t.Errorf("parameter %s: %v, want type Number, default, min, max %v", name, p, want)
+		}
+	}
 }

@@ -19,7 +19,8 @@ var (
 	// defaults is the stack as `make deploy` builds it with no context.
 	defaults *stackUnderTest
 	// rotating has a second signing key in front, e-mail notifications and
-	// alarm e-mails: every optional part switched on.
+	// alarm e-mails: every optional part switched on; and its own cache
+	// TTL and WAF rate limits.
 	rotating *stackUnderTest
 )
 
@@ -77,6 +78,7 @@ func run(m *testing.M) (int, error) {
 	s.NotificationEmail = "tokens@example.com"
 	s.AlarmEmail = "ops@example.com"
 	s.AuthorizerCacheTTL = 300
+	s.WAFRateLimit, s.WAFRateLimitAPI = 500, 2500
 	if rotating, err = synth(assets, s); err != nil {
 		return 1, err
 	}

@@ -26,6 +26,9 @@ const (
 	CtxThrottleRate       = "throttleRate"
 	CtxThrottleBurst      = "throttleBurst"
 	CtxAssetDir           = "assetDir"
+	// Edge protection (edge.go).
+	CtxWAFRateLimit    = "wafRateLimit"
+	CtxWAFRateLimitAPI = "wafRateLimitApi"
 )
 
 // Settings are the stack's operator choices; Defaults gives the values used
@@ -48,6 +51,11 @@ type Settings struct {
 	// ThrottleRate (requests per second) and ThrottleBurst limit the stage.
 	ThrottleRate  int
 	ThrottleBurst int
+	// WAFRateLimit is the requests one IP address may send to /oauth/* in
+	// 5 minutes; WAFRateLimitAPI the same on every route, /oauth/*
+	// included, so it is at least WAFRateLimit.
+	WAFRateLimit    int
+	WAFRateLimitAPI int
 }
 
 // Defaults returns the settings used when no context value is given.
@@ -57,8 +65,17 @@ func Defaults() Settings {
 		SigningKeys:        []string{"k1"},
 		ThrottleRate:       deploy.ThrottleRate,
 		ThrottleBurst:      deploy.ThrottleBurst,
+
+		WAFRateLimit:    deploy.WAFRateLimit,
+		WAFRateLimitAPI: deploy.WAFRateLimitAPI,
 	}
 }
+
+// WAF's bounds on a rate-based rule's limit.
+const (
+	minWAFRateLimit = 10
+	maxWAFRateLimit = 2_000_000_000
+)
 
 var keyName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 
@@ -82,6 +99,17 @@ func (s Settings) Validate() error {
 	}
 	if s.ThrottleRate <= 0 || s.ThrottleBurst <= 0 {
 		return fmt.Errorf("%s and %s must be positive", CtxThrottleRate, CtxThrottleBurst)
+	}
+	for _, l := range []struct {
+		key string
+		v   int
+	}{{CtxWAFRateLimit, s.WAFRateLimit}, {CtxWAFRateLimitAPI, s.WAFRateLimitAPI}} {
+		if l.v < minWAFRateLimit || l.v > maxWAFRateLimit {
+			return fmt.Errorf("%s=%d: want %d to %d requests per 5 minutes (WAF's bounds)", l.key, l.v, minWAFRateLimit, maxWAFRateLimit)
+		}
+	}
+	if s.WAFRateLimitAPI < s.WAFRateLimit {
+		return fmt.Errorf("%s=%d is below %s=%d: it counts /oauth/* too, so it would bind first", CtxWAFRateLimitAPI, s.WAFRateLimitAPI, CtxWAFRateLimit, s.WAFRateLimit)
 	}
 	for key, v := range map[string]string{CtxNotificationEmail: s.NotificationEmail, CtxAlarmEmail: s.AlarmEmail} {
 		if v != "" && !strings.Contains(v, "@") {
@@ -123,6 +151,8 @@ func SettingsFromContext(node constructs.Node) (Settings, error) {
 	num(CtxAuthorizerCacheTTL, &s.AuthorizerCacheTTL)
 	num(CtxThrottleRate, &s.ThrottleRate)
 	num(CtxThrottleBurst, &s.ThrottleBurst)
+	num(CtxWAFRateLimit, &s.WAFRateLimit)
+	num(CtxWAFRateLimitAPI, &s.WAFRateLimitAPI)
 	if v, ok := str(CtxSigningKeys); ok {
 		s.SigningKeys = nil
 		for _, k := range strings.Split(v, ",") {

@@ -4,7 +4,7 @@
 // REQUEST authorizer on every protected route (two authorizers, one
 // function: account-scoped routes cache decisions by path too), the sweep
 // schedule, the event bus, optional e-mail notifications, alarms, and the
-// edge protection of edge.go (the sweep's dead-letter queue).
+// edge protection of edge.go (WAF, the sweep's dead-letter queue).
 // Everything it creates follows shared/deploy (functions, settings,
 // permissions, authorizers), shared/route (routes and the authorizer
 // guarding each) and shared/store/dynamostore (table), so the stack
@@ -175,7 +175,7 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 		})
 	}
 	newAlarms(stack, s, api, fns)
-	newEdgeProtection(stack, sweepDLQ)
+	newEdgeProtection(stack, s, api, sweepDLQ)
 
 	out := func(id, desc string, v *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
