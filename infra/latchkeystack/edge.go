@@ -51,10 +51,15 @@ func newSweepDeadLetterQueue(stack awscdk.Stack) awssqs.Queue {
 	})
 }
 
-// newEdgeProtection puts the stage behind a WAF web ACL and alarms on the
-// sweeper's dead letters. It runs after newAlarms, whose alarm topic
-// (construct ID "Alarms") the dead-letter alarm notifies when there is one.
+// newEdgeProtection puts the stage behind a WAF web ACL, holds the REST
+// API to TLS 1.2 and later, and alarms on the sweeper's dead letters. It
+// runs after newAlarms, whose alarm topic (construct ID "Alarms") the
+// dead-letter alarm notifies when there is one.
 func newEdgeProtection(stack awscdk.Stack, s Settings, api awsapigateway.RestApi, sweepDLQ awssqs.Queue) {
+	restAPI := api.Node().DefaultChild().(awsapigateway.CfnRestApi)
+	restAPI.SetSecurityPolicy(jsii.String(deploy.SecurityPolicy))
+	restAPI.SetEndpointAccessMode(jsii.String(deploy.EndpointAccessMode))
+
 	newWebACL(stack, s, api)
 
 	alarm := awscloudwatch.NewAlarm(stack, jsii.String("SweepDeadLetters"), &awscloudwatch.AlarmProps{

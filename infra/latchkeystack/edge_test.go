@@ -500,6 +500,31 @@ func (c edgeCase) ruleTargets(id string, resources []any) bool {
 	return false
 }
 
+// TestTLSPolicy: on both templates the REST API accepts TLS 1.2 and later
+// only, through its own host name (strict endpoint access mode).
+func TestTLSPolicy(t *testing.T) {
+	// API Gateway's policies for regional REST APIs that refuse TLS 1.0
+	// and 1.1.
+	tls12OrLater := []string{
+		"TLS_1_2", "SecurityPolicy_TLS13_1_3_2025_09", "SecurityPolicy_TLS13_1_3_FIPS_2025_09",
+		"SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09", "SecurityPolicy_TLS13_1_2_FIPS_PFS_PQ_2025_09",
+		"SecurityPolicy_TLS13_1_2_PQ_2025_09", "SecurityPolicy_TLS13_1_2_FIPS_PQ_2025_09", "SecurityPolicy_TLS13_1_2_2021_06",
+	}
+	if !slices.Contains(tls12OrLater, deploy.SecurityPolicy) {
+		t.Errorf("deploy.SecurityPolicy %s admits TLS before 1.2", deploy.SecurityPolicy)
+	}
+	for _, c := range edgeCases(t) {
+		typ := "AWS::ApiGateway::RestApi"
+		if c.sam {
+			typ = "AWS::Serverless::Api"
+		}
+		api := c.one(t, typ)
+		if api.Props["SecurityPolicy"] != deploy.SecurityPolicy || api.Props["EndpointAccessMode"] != "STRICT" {
+			t.Errorf("%s: security policy %v, endpoint access mode %v", c.name, api.Props["SecurityPolicy"], api.Props["EndpointAccessMode"])
+		}
+	}
+}
+
 // TestSAMEdgeParameters: template.yaml's edge settings are parameters
 // whose defaults are the stack's and whose bounds are Validate's.
 func TestSAMEdgeParameters(t *testing.T) {

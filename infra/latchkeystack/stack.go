@@ -4,7 +4,8 @@
 // REQUEST authorizer on every protected route (two authorizers, one
 // function: account-scoped routes cache decisions by path too), the sweep
 // schedule, the event bus, optional e-mail notifications, alarms, and the
-// edge protection of edge.go (WAF, the sweep's dead-letter queue).
+// edge protection of edge.go (WAF, TLS policy, the sweep's dead-letter
+// queue).
 // Everything it creates follows shared/deploy (functions, settings,
 // permissions, authorizers), shared/route (routes and the authorizer
 // guarding each) and shared/store/dynamostore (table), so the stack

@@ -25,6 +25,16 @@ const (
 	// stays blocked until its rate over the window falls below the limit;
 	// a client that waits a minute between tries lets it fall.
 	WAFRetryAfterSeconds = 60
+	// SecurityPolicy is the REST API's TLS policy: TLS 1.3 and TLS 1.2
+	// only, with forward-secret (ECDHE) key exchange including post-quantum
+	// hybrids, and AEAD (GCM) ciphers; TLS 1.0 and 1.1 and CBC suites are
+	// refused. An enhanced policy (SecurityPolicy_*) needs an
+	// EndpointAccessMode.
+	SecurityPolicy = "SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09"
+	// EndpointAccessMode STRICT refuses a request whose TLS server name
+	// (SNI) is not the API's own host name, or that arrives through another
+	// endpoint type than the API's (regional).
+	EndpointAccessMode = "STRICT"
 	// SweepDeadLetterRetentionDays is how long an undelivered sweep
 	// schedule event stays in the sweeper's dead-letter queue (SQS's
 	// longest).
