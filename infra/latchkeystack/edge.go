@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awswafv2"
@@ -52,15 +53,19 @@ func newSweepDeadLetterQueue(stack awscdk.Stack) awssqs.Queue {
 }
 
 // newEdgeProtection puts the stage behind a WAF web ACL, holds the REST
-// API to TLS 1.2 and later, and alarms on the sweeper's dead letters. It
-// runs after newAlarms, whose alarm topic (construct ID "Alarms") the
-// dead-letter alarm notifies when there is one.
-func newEdgeProtection(stack awscdk.Stack, s Settings, api awsapigateway.RestApi, sweepDLQ awssqs.Queue) {
+// API to TLS 1.2 and later, reserves the authorizer's concurrency, and
+// alarms on the sweeper's dead letters. It runs after newAlarms, whose
+// alarm topic (construct ID "Alarms") the dead-letter alarm notifies when
+// there is one.
+func newEdgeProtection(stack awscdk.Stack, s Settings, api awsapigateway.RestApi, fns map[string]awslambda.Function, sweepDLQ awssqs.Queue) {
 	restAPI := api.Node().DefaultChild().(awsapigateway.CfnRestApi)
 	restAPI.SetSecurityPolicy(jsii.String(deploy.SecurityPolicy))
 	restAPI.SetEndpointAccessMode(jsii.String(deploy.EndpointAccessMode))
 
 	newWebACL(stack, s, api)
+
+	fns[deploy.FunctionAuthorizer].Node().DefaultChild().(awslambda.CfnFunction).
+		SetReservedConcurrentExecutions(jsii.Number(float64(s.AuthorizerConcurrency)))
 
 	alarm := awscloudwatch.NewAlarm(stack, jsii.String("SweepDeadLetters"), &awscloudwatch.AlarmProps{
 		AlarmDescription: jsii.String("EventBridge could not deliver a sweep schedule event to the sweeper; it waits in the dead-letter queue"),

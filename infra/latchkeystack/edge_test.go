@@ -525,6 +525,23 @@ func TestTLSPolicy(t *testing.T) {
 	}
 }
 
+// TestAuthorizerHasReservedConcurrency: on both templates the authorizer,
+// and only it, reserves authorizerConcurrency.
+func TestAuthorizerHasReservedConcurrency(t *testing.T) {
+	for _, c := range edgeCases(t) {
+		for _, f := range deploy.Functions {
+			r := c.functionNamed(t, f.Name)
+			got := c.tmpl.resolved(r.Props["ReservedConcurrentExecutions"])
+			switch {
+			case f.Name == deploy.FunctionAuthorizer && num(got) != c.s.AuthorizerConcurrency:
+				t.Errorf("%s: authorizer reserves %v, want %d", c.name, got, c.s.AuthorizerConcurrency)
+			case f.Name != deploy.FunctionAuthorizer && got != nil:
+				t.Errorf("%s: %s reserves %v", c.name, f.Name, got)
+			}
+		}
+	}
+}
+
 // TestSAMEdgeParameters: template.yaml's edge settings are parameters
 // whose defaults are the stack's and whose bounds are Validate's.
 func TestSAMEdgeParameters(t *testing.T) {
@@ -534,8 +551,9 @@ func TestSAMEdgeParameters(t *testing.T) {
 	}
 	d := Defaults()
 	for name, want := range map[string][3]int{
-		"WafRateLimit":    {d.WAFRateLimit, minWAFRateLimit, maxWAFRateLimit},
-		"WafRateLimitApi": {d.WAFRateLimitAPI, minWAFRateLimit, maxWAFRateLimit},
+		"WafRateLimit":          {d.WAFRateLimit, minWAFRateLimit, maxWAFRateLimit},
+		"WafRateLimitApi":       {d.WAFRateLimitAPI, minWAFRateLimit, maxWAFRateLimit},
+		"AuthorizerConcurrency": {d.AuthorizerConcurrency, 1, -1},
 	} {
 		p := path(map[string]any(sam), "Parameters", name)
 		got := [3]int{num(path(p, "Default")), num(path(p, "MinValue")), num(path(p, "MaxValue"))}

@@ -20,7 +20,7 @@ var (
 	defaults *stackUnderTest
 	// rotating has a second signing key in front, e-mail notifications and
 	// alarm e-mails: every optional part switched on; and its own cache
-	// TTL and WAF rate limits.
+	// TTL, WAF rate limits and authorizer concurrency.
 	rotating *stackUnderTest
 )
 
@@ -78,7 +78,7 @@ func run(m *testing.M) (int, error) {
 	s.NotificationEmail = "tokens@example.com"
 	s.AlarmEmail = "ops@example.com"
 	s.AuthorizerCacheTTL = 300
-	s.WAFRateLimit, s.WAFRateLimitAPI = 500, 2500
+	s.WAFRateLimit, s.WAFRateLimitAPI, s.AuthorizerConcurrency = 500, 2500, 40
 	if rotating, err = synth(assets, s); err != nil {
 		return 1, err
 	}

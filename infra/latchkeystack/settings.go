@@ -27,8 +27,9 @@ const (
 	CtxThrottleBurst      = "throttleBurst"
 	CtxAssetDir           = "assetDir"
 	// Edge protection (edge.go).
-	CtxWAFRateLimit    = "wafRateLimit"
-	CtxWAFRateLimitAPI = "wafRateLimitApi"
+	CtxWAFRateLimit          = "wafRateLimit"
+	CtxWAFRateLimitAPI       = "wafRateLimitApi"
+	CtxAuthorizerConcurrency = "authorizerConcurrency"
 )
 
 // Settings are the stack's operator choices; Defaults gives the values used
@@ -56,6 +57,9 @@ type Settings struct {
 	// included, so it is at least WAFRateLimit.
 	WAFRateLimit    int
 	WAFRateLimitAPI int
+	// AuthorizerConcurrency is the authorizer function's reserved
+	// concurrency: guaranteed to it, and its ceiling.
+	AuthorizerConcurrency int
 }
 
 // Defaults returns the settings used when no context value is given.
@@ -66,8 +70,9 @@ func Defaults() Settings {
 		ThrottleRate:       deploy.ThrottleRate,
 		ThrottleBurst:      deploy.ThrottleBurst,
 
-		WAFRateLimit:    deploy.WAFRateLimit,
-		WAFRateLimitAPI: deploy.WAFRateLimitAPI,
+		WAFRateLimit:          deploy.WAFRateLimit,
+		WAFRateLimitAPI:       deploy.WAFRateLimitAPI,
+		AuthorizerConcurrency: deploy.AuthorizerConcurrency,
 	}
 }
 
@@ -111,6 +116,9 @@ func (s Settings) Validate() error {
 	if s.WAFRateLimitAPI < s.WAFRateLimit {
 		return fmt.Errorf("%s=%d is below %s=%d: it counts /oauth/* too, so it would bind first", CtxWAFRateLimitAPI, s.WAFRateLimitAPI, CtxWAFRateLimit, s.WAFRateLimit)
 	}
+	if s.AuthorizerConcurrency < 1 {
+		return fmt.Errorf("%s=%d: want at least 1 (0 would stop the authorizer, and every protected route with it)", CtxAuthorizerConcurrency, s.AuthorizerConcurrency)
+	}
 	for key, v := range map[string]string{CtxNotificationEmail: s.NotificationEmail, CtxAlarmEmail: s.AlarmEmail} {
 		if v != "" && !strings.Contains(v, "@") {
 			return fmt.Errorf("%s=%q: not an e-mail address", key, v)
@@ -153,6 +161,7 @@ func SettingsFromContext(node constructs.Node) (Settings, error) {
 	num(CtxThrottleBurst, &s.ThrottleBurst)
 	num(CtxWAFRateLimit, &s.WAFRateLimit)
 	num(CtxWAFRateLimitAPI, &s.WAFRateLimitAPI)
+	num(CtxAuthorizerConcurrency, &s.AuthorizerConcurrency)
 	if v, ok := str(CtxSigningKeys); ok {
 		s.SigningKeys = nil
 		for _, k := range strings.Split(v, ",") {

@@ -4,8 +4,8 @@
 // REQUEST authorizer on every protected route (two authorizers, one
 // function: account-scoped routes cache decisions by path too), the sweep
 // schedule, the event bus, optional e-mail notifications, alarms, and the
-// edge protection of edge.go (WAF, TLS policy, the sweep's dead-letter
-// queue).
+// edge protection of edge.go (WAF, TLS policy, reserved concurrency, the
+// sweep's dead-letter queue).
 // Everything it creates follows shared/deploy (functions, settings,
 // permissions, authorizers), shared/route (routes and the authorizer
 // guarding each) and shared/store/dynamostore (table), so the stack
@@ -176,7 +176,7 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 		})
 	}
 	newAlarms(stack, s, api, fns)
-	newEdgeProtection(stack, s, api, sweepDLQ)
+	newEdgeProtection(stack, s, api, fns, sweepDLQ)
 
 	out := func(id, desc string, v *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})

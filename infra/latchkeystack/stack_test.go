@@ -503,14 +503,16 @@ func TestSettingsFromContext(t *testing.T) {
 		{"bad key name", map[string]any{CtxSigningKeys: "Key One"}, nil, CtxSigningKeys},
 		{"no keys", map[string]any{CtxSigningKeys: " , "}, nil, CtxSigningKeys},
 		{"bad e-mail", map[string]any{CtxAlarmEmail: "ops"}, nil, CtxAlarmEmail},
-		{"edge settings", map[string]any{CtxWAFRateLimit: 200, CtxWAFRateLimitAPI: "800"},
+		{"edge settings", map[string]any{CtxWAFRateLimit: 200, CtxWAFRateLimitAPI: "800", CtxAuthorizerConcurrency: 25},
 			func(s Settings) bool {
-				return s.WAFRateLimit == 200 && s.WAFRateLimitAPI == 800
+				return s.WAFRateLimit == 200 && s.WAFRateLimitAPI == 800 && s.AuthorizerConcurrency == 25
 			}, ""},
 		{"WAF limit under WAF's minimum", map[string]any{CtxWAFRateLimit: 9}, nil, CtxWAFRateLimit},
 		{"WAF limit over WAF's maximum", map[string]any{CtxWAFRateLimitAPI: 2_000_000_001}, nil, CtxWAFRateLimitAPI},
 		{"API limit under the OAuth one", map[string]any{CtxWAFRateLimit: 2000, CtxWAFRateLimitAPI: 1500}, nil, CtxWAFRateLimitAPI},
 		{"WAF limit not a number", map[string]any{CtxWAFRateLimit: "lots"}, nil, CtxWAFRateLimit},
+		{"no authorizer concurrency", map[string]any{CtxAuthorizerConcurrency: 0}, nil, CtxAuthorizerConcurrency},
+		{"authorizer concurrency not a number", map[string]any{CtxAuthorizerConcurrency: "some"}, nil, CtxAuthorizerConcurrency},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := tc.ctx

@@ -35,6 +35,16 @@ const (
 	// (SNI) is not the API's own host name, or that arrives through another
 	// endpoint type than the API's (regional).
 	EndpointAccessMode = "STRICT"
+	// AuthorizerConcurrency is the authorizer's reserved concurrency: the
+	// stage's throttle (ThrottleRate, ThrottleBurst) times the authorizer's
+	// usual tens of milliseconds needs a handful of environments, and a
+	// stalled store (calls fail within 3.8 s) about 200; 100 keeps that
+	// worst case from taking more than a tenth of the default account
+	// limit (1,000) from the other functions, and guarantees the
+	// authorizer 100 however busy they are. Past it the authorizer is
+	// throttled and the protected routes fail closed, with the 503 an
+	// authorizer error answers (GatewayResponses).
+	AuthorizerConcurrency = 100
 	// SweepDeadLetterRetentionDays is how long an undelivered sweep
 	// schedule event stays in the sweeper's dead-letter queue (SQS's
 	// longest).
