@@ -3,6 +3,7 @@ package latchkeystack
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"reflect"
 	"regexp"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/latchkey/latchkey/shared/deploy"
+	"github.com/latchkey/latchkey/shared/oauth"
 )
 
 // edgeCase is one template the edge checks run on, with the settings it
@@ -559,6 +561,93 @@ func TestSAMEdgeParameters(t *testing.T) {
 		got := [3]int{num(path(p, "Default")), num(path(p, "MinValue")), num(path(p, "MaxValue"))}
 		if path(p, "Type") != "Number" || got != want {
 			t.Errorf("parameter %s: %v, want type Number, default, min, max %v", name, p, want)
+		}
+	}
+}
+
+var loopback = regexp.MustCompile(`(?i)localhost|127\.\d+\.\d+\.\d+|\[::1\]|0\.0\.0\.0`)
+
+// TestSAMIssuerIsNeverLocal: no parameter of template.yaml defaults to a
+// local or plain-http URL; the issuer has no default, and its pattern (and
+// the audience's) admits the https URLs the oauth function accepts and
+// refuses local ones, so a deploy that is not told its URL fails. sam
+// local gets its local issuer from the env-vars file instead.
+func TestSAMIssuerIsNeverLocal(t *testing.T) {
+	sam, err := loadCFNYAML(samTemplatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	params, _ := sam["Parameters"].(map[string]any)
+	for name, p := range params {
+		def, ok := path(p, "Default").(string)
+		if ok && (loopback.MatchString(def) || strings.HasPrefix(def, "http://")) && name != "LocalEndpoint" {
+			t.Errorf("parameter %s defaults to %q", name, def)
+		}
+	}
+	if issuer, _ := params["Issuer"].(map[string]any); issuer == nil {
+		t.Fatal("template.yaml has no Issuer parameter")
+	} else if _, ok := issuer["Default"]; ok {
+		t.Errorf("Issuer has a default, %v", issuer["Default"])
+	}
+	for _, name := range []string{"Issuer", "Audience"} {
+		pattern, _ := path(params[name], "AllowedPattern").(string)
+		re, err := regexp.Compile(pattern)
+		if err != nil || pattern == "" {
+			t.Fatalf("%s AllowedPattern %q: %v", name, pattern, err)
+		}
+		for _, u := range []string{"https://abc123.execute-api.eu-west-1.amazonaws.com/prod", "https://api.example.com"} {
+			if !re.MatchString(u) {
+				t.Errorf("%s refuses %s", name, u)
+			}
+			if _, err := oauth.CheckIssuer(u); err != nil {
+				t.Errorf("%s admits %s, which the oauth function refuses: %v", name, u, err)
+			}
+		}
+		for _, u := range []string{"http://127.0.0.1:3000", "http://localhost:3000", "https://api.example.com/?x=1", "ftp://api.example.com"} {
+			if re.MatchString(u) {
+				t.Errorf("%s admits %s", name, u)
+			}
+		}
+		if re.MatchString("") != (name == "Audience") {
+			t.Errorf("%s: empty value admitted %v; only the audience may be empty (it is then the issuer)", name, re.MatchString(""))
+		}
+	}
+	if d := path(params["Audience"], "Default"); d != "" {
+		t.Errorf("Audience defaults to %v, want empty (the issuer)", d)
+	}
+
+	// sam local: every function that reads the issuer gets it from the
+	// env-vars file.
+	b, err := os.ReadFile(samEnvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env map[string]map[string]string
+	if err := json.Unmarshal(b, &env); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range deploy.Functions {
+		if slices.Contains(f.Env, deploy.EnvIssuer) && env[f.LogicalID][deploy.EnvIssuer] == "" {
+			t.Errorf("%s: %s sets no %s for sam local", deploy.SAMLocalEnvFile, f.LogicalID, deploy.EnvIssuer)
+		}
+	}
+}
+
+// TestStackIssuerIsItsOwnURL: without an issuer setting the stack gives
+// the functions the URL of its own REST API.
+func TestStackIssuerIsItsOwnURL(t *testing.T) {
+	c := edgeCases(t)[0]
+	api := c.one(t, "AWS::ApiGateway::RestApi")
+	for _, f := range deploy.Functions {
+		if !slices.Contains(f.Env, deploy.EnvIssuer) {
+			continue
+		}
+		fn := c.functionNamed(t, f.Name)
+		for _, v := range []string{deploy.EnvIssuer, deploy.EnvAudience} {
+			u := renderARN(path(fn.Props, "Environment", "Variables", v))
+			if !strings.HasPrefix(u, "https://${"+api.ID+"}.execute-api.") || !strings.HasSuffix(u, "/"+deploy.StageName) {
+				t.Errorf("%s: %s = %s, want the API's own URL", f.Name, v, u)
+			}
 		}
 	}
 }
