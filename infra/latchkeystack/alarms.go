@@ -39,9 +39,10 @@ func newAccessLogs(stack awscdk.Stack, s Settings) awslogs.LogGroup {
 // address), every alarm of deploy.Alarms with the metric filters that
 // feed the log-derived ones, and the EventBridge rules of
 // deploy.ChangeWatches, all notifying the topic. Alarms and rules take
-// their logical IDs from deploy, as in template.yaml.
+// their logical IDs from deploy, as in template.yaml. It returns the
+// topic.
 func newAlarms(stack awscdk.Stack, s Settings, api awsapigateway.RestApi, accessLogs awslogs.LogGroup,
-	table awsdynamodb.Table, keys []awskms.Key, fns map[string]awslambda.Function) {
+	table awsdynamodb.Table, keys []awskms.Key, fns map[string]awslambda.Function) awssns.Topic {
 	topic := awssns.NewTopic(stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
 		DisplayName: jsii.String(AlarmTopicDisplayName), EnforceSSL: jsii.Bool(true),
 	})
@@ -159,6 +160,7 @@ func newAlarms(stack awscdk.Stack, s Settings, api awsapigateway.RestApi, access
 		Resources:  &[]*string{topic.TopicArn()},
 		Conditions: &map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": rules}},
 	}))
+	return topic
 }
 
 // OperationsExpression adds up per-operation metrics (operationMetricID

@@ -18,9 +18,10 @@ import (
 var (
 	// defaults is the stack as `make deploy` builds it with no context.
 	defaults *stackUnderTest
-	// rotating has a second signing key in front, e-mail notifications,
-	// alarm e-mails and other log retention periods: every optional part
-	// switched on.
+	// rotating has a second signing key in front, e-mail notifications and
+	// alarm e-mails: every optional part switched on; and its own cache
+	// TTL, log retention periods, WAF rate limits and authorizer
+	// concurrency.
 	rotating *stackUnderTest
 	// otherTTL differs from defaults in the authorizer cache TTL alone.
 	otherTTL *stackUnderTest
@@ -29,9 +30,10 @@ var (
 const otherTTLSeconds = 10
 
 type stackUnderTest struct {
-	assert   assertions.Template
-	tmpl     cfn
-	json     []byte
+	assert assertions.Template
+	tmpl   cfn
+	json   []byte
+	// settings are what the stack was synthesized with.
 	settings Settings
 }
 
@@ -82,6 +84,7 @@ func run(m *testing.M) (int, error) {
 	s.AlarmEmail = "ops@example.com"
 	s.AuthorizerCacheTTL = 300
 	s.LogRetentionDays, s.AccessLogRetentionDays = 90, 731
+	s.WAFRateLimit, s.WAFRateLimitAPI, s.AuthorizerConcurrency = 500, 2500, 40
 	if rotating, err = synth(assets, s); err != nil {
 		return 1, err
 	}

@@ -33,6 +33,10 @@ const (
 	// functions' logs and the API's access logs are kept, in days.
 	CtxLogRetentionDays       = "logRetentionDays"
 	CtxAccessLogRetentionDays = "accessLogRetentionDays"
+	// Edge protection (edge.go).
+	CtxWAFRateLimit          = "wafRateLimit"
+	CtxWAFRateLimitAPI       = "wafRateLimitApi"
+	CtxAuthorizerConcurrency = "authorizerConcurrency"
 )
 
 // Settings are the stack's operator choices; Defaults gives the values used
@@ -60,6 +64,14 @@ type Settings struct {
 	// periods CloudWatch Logs offers (RetentionChoices).
 	LogRetentionDays       int
 	AccessLogRetentionDays int
+	// WAFRateLimit is the requests one IP address may send to /oauth/* in
+	// 5 minutes; WAFRateLimitAPI the same on every route, /oauth/*
+	// included, so it is at least WAFRateLimit.
+	WAFRateLimit    int
+	WAFRateLimitAPI int
+	// AuthorizerConcurrency is the authorizer function's reserved
+	// concurrency: guaranteed to it, and its ceiling.
+	AuthorizerConcurrency int
 }
 
 // Defaults returns the settings used when no context value is given.
@@ -72,6 +84,9 @@ func Defaults() Settings {
 
 		LogRetentionDays:       deploy.LogRetentionDays,
 		AccessLogRetentionDays: deploy.AccessLogRetentionDays,
+		WAFRateLimit:           deploy.WAFRateLimit,
+		WAFRateLimitAPI:        deploy.WAFRateLimitAPI,
+		AuthorizerConcurrency:  deploy.AuthorizerConcurrency,
 	}
 }
 
@@ -89,6 +104,12 @@ var RetentionChoices = map[int]awslogs.RetentionDays{
 	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
 	3653: awslogs.RetentionDays_TEN_YEARS,
 }
+
+// WAF's bounds on a rate-based rule's limit.
+const (
+	minWAFRateLimit = 10
+	maxWAFRateLimit = 2_000_000_000
+)
 
 var keyName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 
@@ -118,6 +139,20 @@ func (s Settings) Validate() error {
 			choices := slices.Sorted(maps.Keys(RetentionChoices))
 			return fmt.Errorf("%s=%d: want one of CloudWatch Logs' retention periods, %v days", key, days, choices)
 		}
+	}
+	for _, l := range []struct {
+		key string
+		v   int
+	}{{CtxWAFRateLimit, s.WAFRateLimit}, {CtxWAFRateLimitAPI, s.WAFRateLimitAPI}} {
+		if l.v < minWAFRateLimit || l.v > maxWAFRateLimit {
+			return fmt.Errorf("%s=%d: want %d to %d requests per 5 minutes (WAF's bounds)", l.key, l.v, minWAFRateLimit, maxWAFRateLimit)
+		}
+	}
+	if s.WAFRateLimitAPI < s.WAFRateLimit {
+		return fmt.Errorf("%s=%d is below %s=%d: it counts /oauth/* too, so it would bind first", CtxWAFRateLimitAPI, s.WAFRateLimitAPI, CtxWAFRateLimit, s.WAFRateLimit)
+	}
+	if s.AuthorizerConcurrency < 1 {
+		return fmt.Errorf("%s=%d: want at least 1 (0 would stop the authorizer, and every protected route with it)", CtxAuthorizerConcurrency, s.AuthorizerConcurrency)
 	}
 	for key, v := range map[string]string{CtxNotificationEmail: s.NotificationEmail, CtxAlarmEmail: s.AlarmEmail} {
 		if v != "" && !strings.Contains(v, "@") {
@@ -161,6 +196,9 @@ func SettingsFromContext(node constructs.Node) (Settings, error) {
 	num(CtxThrottleBurst, &s.ThrottleBurst)
 	num(CtxLogRetentionDays, &s.LogRetentionDays)
 	num(CtxAccessLogRetentionDays, &s.AccessLogRetentionDays)
+	num(CtxWAFRateLimit, &s.WAFRateLimit)
+	num(CtxWAFRateLimitAPI, &s.WAFRateLimitAPI)
+	num(CtxAuthorizerConcurrency, &s.AuthorizerConcurrency)
 	if v, ok := str(CtxSigningKeys); ok {
 		s.SigningKeys = nil
 		for _, k := range strings.Split(v, ",") {

@@ -3,7 +3,9 @@
 // binaries `make build` leaves in .build/, the REST API with a Lambda
 // REQUEST authorizer on every protected route (two authorizers, one
 // function: account-scoped routes cache decisions by path too), the sweep
-// schedule, the event bus, optional e-mail notifications, and alarms.
+// schedule, the event bus, optional e-mail notifications, alarms, and the
+// edge protection of edge.go (WAF, TLS policy, reserved concurrency, the
+// sweep's dead-letter queue).
 // Everything it creates follows shared/deploy (functions, settings,
 // permissions, authorizers), shared/route (routes and the authorizer
 // guarding each) and shared/store/dynamostore (table), so the stack
@@ -152,11 +154,13 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 		api.AddGatewayResponse(jsii.String("Response"+r.Type), opts)
 	}
 
+	sweepDLQ := newSweepDeadLetterQueue(stack)
 	awsevents.NewRule(stack, jsii.String("SweepSchedule"), &awsevents.RuleProps{
 		Description: jsii.String("Runs the Latchkey expiry sweep"),
 		Schedule:    awsevents.Schedule_Expression(jsii.String(deploy.SweepSchedule)),
 		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fns[deploy.FunctionSweeper], &awseventstargets.LambdaFunctionProps{
-			RetryAttempts: jsii.Number(2),
+			RetryAttempts:   jsii.Number(deploy.SweepRetryAttempts),
+			DeadLetterQueue: sweepDLQ,
 		})},
 	})
 	if s.NotificationEmail != "" {
@@ -174,10 +178,11 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 				// human wording, which may change; the type may not.
 				Detail: &map[string]any{"type": deploy.NotifyEventTypes},
 			},
-			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(topic, nil)},
+			Targets: &[]awsevents.IRuleTarget{newTopicTarget(topic)},
 		})
 	}
-	newAlarms(stack, s, api, accessLogs, table, keys, fns)
+	alarms := newAlarms(stack, s, api, accessLogs, table, keys, fns)
+	newEdgeProtection(stack, s, api, fns, sweepDLQ, alarms)
 
 	out := func(id, desc string, v *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})

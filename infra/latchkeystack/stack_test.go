@@ -177,6 +177,9 @@ func TestNoWildcardGrants(t *testing.T) {
 				if _, ok := v["Statement"]; ok {
 					docs++
 					for _, st := range statements(v) {
+						if st["Effect"] == "Deny" {
+							continue // a restriction, such as EnforceSSL's Deny sqs:*, grants nothing
+						}
 						for _, key := range []string{"Action", "NotAction"} {
 							for _, a := range strs(st[key]) {
 								if a == "*" || strings.HasSuffix(a, ":*") || (key == "NotAction" && st["Effect"] == "Allow") {
@@ -431,6 +434,16 @@ func TestSettingsFromContext(t *testing.T) {
 		{"bad key name", map[string]any{CtxSigningKeys: "Key One"}, nil, CtxSigningKeys},
 		{"no keys", map[string]any{CtxSigningKeys: " , "}, nil, CtxSigningKeys},
 		{"bad e-mail", map[string]any{CtxAlarmEmail: "ops"}, nil, CtxAlarmEmail},
+		{"edge settings", map[string]any{CtxWAFRateLimit: 200, CtxWAFRateLimitAPI: "800", CtxAuthorizerConcurrency: 25},
+			func(s Settings) bool {
+				return s.WAFRateLimit == 200 && s.WAFRateLimitAPI == 800 && s.AuthorizerConcurrency == 25
+			}, ""},
+		{"WAF limit under WAF's minimum", map[string]any{CtxWAFRateLimit: 9}, nil, CtxWAFRateLimit},
+		{"WAF limit over WAF's maximum", map[string]any{CtxWAFRateLimitAPI: 2_000_000_001}, nil, CtxWAFRateLimitAPI},
+		{"API limit under the OAuth one", map[string]any{CtxWAFRateLimit: 2000, CtxWAFRateLimitAPI: 1500}, nil, CtxWAFRateLimitAPI},
+		{"WAF limit not a number", map[string]any{CtxWAFRateLimit: "lots"}, nil, CtxWAFRateLimit},
+		{"no authorizer concurrency", map[string]any{CtxAuthorizerConcurrency: 0}, nil, CtxAuthorizerConcurrency},
+		{"authorizer concurrency not a number", map[string]any{CtxAuthorizerConcurrency: "some"}, nil, CtxAuthorizerConcurrency},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := tc.ctx
