@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/latchkey/latchkey/shared/deploy"
@@ -42,7 +43,7 @@ func newAccessLogs(stack awscdk.Stack, s Settings) awslogs.LogGroup {
 // their logical IDs from deploy, as in template.yaml. It returns the
 // topic.
 func newAlarms(stack awscdk.Stack, s Settings, api awsapigateway.RestApi, accessLogs awslogs.LogGroup,
-	table awsdynamodb.Table, keys []awskms.Key, fns map[string]awslambda.Function) awssns.Topic {
+	table awsdynamodb.Table, keys []awskms.Key, fns map[string]awslambda.Function, sweepDLQ awssqs.IQueue) awssns.Topic {
 	topic := awssns.NewTopic(stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
 		DisplayName: jsii.String(AlarmTopicDisplayName), EnforceSSL: jsii.Bool(true),
 	})
@@ -63,6 +64,8 @@ func newAlarms(stack awscdk.Stack, s Settings, api awsapigateway.RestApi, access
 			return "TableName", table.TableName()
 		case deploy.AlarmOnAPI:
 			return "ApiName", api.RestApiName()
+		case deploy.AlarmOnSweepDeadLetters:
+			return "QueueName", sweepDLQ.QueueName()
 		}
 		fn, ok := fns[on]
 		if !ok {

@@ -67,6 +67,11 @@ func namesOf(tu templateUnderTest) map[string]string {
 	for _, r := range tu.tmpl.all("AWS::DynamoDB::Table") {
 		names[r.ID] = deploy.AlarmOnTable
 	}
+	for _, r := range tu.tmpl.all("AWS::SQS::Queue") {
+		if strings.HasPrefix(r.ID, "SweepDeadLetterQueue") {
+			names[r.ID] = deploy.AlarmOnSweepDeadLetters
+		}
+	}
 	for _, r := range tu.tmpl.all("AWS::SNS::Topic") {
 		if r.Props["DisplayName"] == AlarmTopicDisplayName {
 			names[r.ID] = alarmTopic
@@ -187,6 +192,8 @@ func wantAlarm(a deploy.Alarm) alarmSpec {
 	case "":
 	case deploy.AlarmOnTable:
 		dims["TableName"] = "ref:" + deploy.AlarmOnTable
+	case deploy.AlarmOnSweepDeadLetters:
+		dims["QueueName"] = "queuename:" + deploy.AlarmOnSweepDeadLetters
 	case deploy.AlarmOnAPI:
 		// Both templates name the API after the stack (TestAPIIsNamedAfterTheStack).
 		dims["ApiName"] = "ref:" + stackName

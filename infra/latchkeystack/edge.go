@@ -5,8 +5,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -45,17 +43,18 @@ var commonRulesCountOnly = []struct{ Rule, Reason string }{
 // it could not deliver to the sweeper after deploy.SweepRetryAttempts
 // retries; the SweepDeadLetters alarm fires on the first one.
 func newSweepDeadLetterQueue(stack awscdk.Stack) awssqs.Queue {
-	return awssqs.NewQueue(stack, jsii.String("SweepDeadLetterQueue"), &awssqs.QueueProps{
+	q := awssqs.NewQueue(stack, jsii.String("SweepDeadLetterQueue"), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(deploy.SweepDeadLetterRetentionDays)),
 	})
+	suppress(q, "AwsSolutions-SQS3", nagIsDeadLetterQueue)
+	return q
 }
 
 // newEdgeProtection puts the stage behind a WAF web ACL, holds the REST
-// API to TLS 1.2 and later, reserves the authorizer's concurrency, and
-// alarms on the sweeper's dead letters to the alarm topic.
-func newEdgeProtection(stack awscdk.Stack, s Settings, api awsapigateway.RestApi, fns map[string]awslambda.Function, sweepDLQ awssqs.Queue, alarms awssns.ITopic) {
+// API to TLS 1.2 and later, and reserves the authorizer's concurrency.
+func newEdgeProtection(stack awscdk.Stack, s Settings, api awsapigateway.RestApi, fns map[string]awslambda.Function) {
 	restAPI := api.Node().DefaultChild().(awsapigateway.CfnRestApi)
 	restAPI.SetSecurityPolicy(jsii.String(deploy.SecurityPolicy))
 	restAPI.SetEndpointAccessMode(jsii.String(deploy.EndpointAccessMode))
@@ -64,18 +63,6 @@ func newEdgeProtection(stack awscdk.Stack, s Settings, api awsapigateway.RestApi
 
 	fns[deploy.FunctionAuthorizer].Node().DefaultChild().(awslambda.CfnFunction).
 		SetReservedConcurrentExecutions(jsii.Number(float64(s.AuthorizerConcurrency)))
-
-	alarm := awscloudwatch.NewAlarm(stack, jsii.String("SweepDeadLetters"), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String("EventBridge could not deliver a sweep schedule event to the sweeper; it waits in the dead-letter queue"),
-		Metric: sweepDLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
-		}),
-		Threshold:          jsii.Number(1),
-		EvaluationPeriods:  jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
-	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(alarms))
 }
 
 // newWebACL creates a regional web ACL and associates it with the stage.

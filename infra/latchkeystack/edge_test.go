@@ -434,9 +434,9 @@ func TestSweepHasADeadLetterQueue(t *testing.T) {
 
 // TestServicesPublishOnlyForTheirRule: every resource policy (SNS topic,
 // SQS queue) that lets a service principal in binds it to the EventBridge
-// rule of the template that targets that resource, by aws:SourceArn; so
-// EventBridge may deliver to the notification topic and the dead-letter
-// queue for this stack's rules only.
+// rules of the template that target that resource, by aws:SourceArn; so
+// EventBridge may deliver to the notification topic, the alarm topic and
+// the dead-letter queue for this stack's rules only.
 func TestServicesPublishOnlyForTheirRule(t *testing.T) {
 	for _, c := range edgeCases(t) {
 		var bound int
@@ -453,20 +453,29 @@ func TestServicesPublishOnlyForTheirRule(t *testing.T) {
 					if service != "events.amazonaws.com" || !slices.Equal(strs(st["Action"]), []string{kind.action}) {
 						t.Errorf("%s: %s lets %v %v", c.name, p.ID, service, st["Action"])
 					}
-					rule := refOf(path(st, "Condition", "ArnEquals", "aws:SourceArn"))
-					if !c.ruleTargets(rule, asList(p.Props[kind.list])) {
-						t.Errorf("%s: %s lets EventBridge in for %q, not a rule targeting %v", c.name, p.ID, rule, p.Props[kind.list])
-						continue
+					sources := asList(path(st, "Condition", "ArnEquals", "aws:SourceArn"))
+					if len(sources) == 0 {
+						sources = []any{path(st, "Condition", "ArnEquals", "aws:SourceArn")}
 					}
-					bound++
+					ok := true
+					for _, src := range sources {
+						if rule := refOf(src); !c.ruleTargets(rule, asList(p.Props[kind.list])) {
+							t.Errorf("%s: %s lets EventBridge in for %q, not a rule targeting %v", c.name, p.ID, rule, p.Props[kind.list])
+							ok = false
+						}
+					}
+					if ok {
+						bound++
+					}
 				}
 			}
 		}
-		// The dead-letter queue everywhere; the notification topic where
-		// notificationEmail is set.
-		want := 1
+		// The dead-letter queue and the alarm topic (the change watches)
+		// everywhere; the notification topic where notificationEmail is
+		// set.
+		want := 2
 		if c.s.NotificationEmail != "" {
-			want = 2
+			want = 3
 		}
 		if bound != want {
 			t.Errorf("%s: %d resource policies bound to their rule, want %d", c.name, bound, want)

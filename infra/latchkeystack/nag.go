@@ -70,6 +70,10 @@ const (
 	nagAPIGatewayLogsRole = "API Gateway's CloudWatch role is one per account and region, used to write the access and " +
 		"execution logs of every REST API there, so its log groups cannot be scoped to this stack; " +
 		"AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for it"
+	// AwsSolutions-SQS3 on the sweep schedule's dead-letter queue.
+	nagIsDeadLetterQueue = "This queue is itself the dead-letter queue of the sweep schedule's target: it holds events " +
+		"EventBridge could not deliver, an alarm fires on the first one, and nothing consumes it, so a queue behind it " +
+		"would never receive anything"
 )
 
 // nagAPIGatewayLogsRoleRule is the finding of the managed policy on API

@@ -181,8 +181,8 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 			Targets: &[]awsevents.IRuleTarget{newTopicTarget(topic)},
 		})
 	}
-	alarms := newAlarms(stack, s, api, accessLogs, table, keys, fns)
-	newEdgeProtection(stack, s, api, fns, sweepDLQ, alarms)
+	newAlarms(stack, s, api, accessLogs, table, keys, fns, sweepDLQ)
+	newEdgeProtection(stack, s, api, fns)
 
 	out := func(id, desc string, v *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})

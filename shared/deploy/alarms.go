@@ -88,7 +88,8 @@ type Alarm struct {
 	Namespace   string
 	Metric      string
 	// On is what the metric's dimension names: a function (its Name, as
-	// FunctionName), AlarmOnTable (TableName) or AlarmOnAPI (ApiName).
+	// FunctionName), AlarmOnTable (TableName), AlarmOnAPI (ApiName) or
+	// AlarmOnSweepDeadLetters (QueueName).
 	// A metric a Filter makes has no dimension, and On is "".
 	On string
 	// Operations, for a DynamoDB metric reported per operation only, are
@@ -112,6 +113,8 @@ type LogFilter struct {
 const (
 	AlarmOnTable = "table"
 	AlarmOnAPI   = "api"
+	// AlarmOnSweepDeadLetters is the sweep schedule's dead-letter queue.
+	AlarmOnSweepDeadLetters = "sweep dead-letter queue"
 	AccessLog    = "access log"
 )
 
@@ -197,6 +200,9 @@ func alarms() []Alarm {
 	out = append(out,
 		Alarm{Name: "SweeperErrors", Namespace: "AWS/Lambda", Metric: "Errors", On: FunctionSweeper, Statistic: "Sum", Threshold: 1,
 			Description: "The sweeper failed (a run ended in an error or timed out); expiry, warnings and event delivery wait for the next run"},
+		Alarm{Name: "SweepDeadLetters", Namespace: "AWS/SQS", Metric: "ApproximateNumberOfMessagesVisible", On: AlarmOnSweepDeadLetters,
+			Statistic: "Maximum", Threshold: 1,
+			Description: "EventBridge could not deliver a sweep schedule event to the sweeper; it waits in the dead-letter queue"},
 		Alarm{Name: "AuthorizerDuration", Namespace: "AWS/Lambda", Metric: "Duration", On: FunctionAuthorizer, Statistic: "Maximum",
 			Threshold:   DurationAlarmFraction * float64(authz.TimeoutSec*1000),
 			Description: "An authorizer invocation took at least " + strconv.Itoa(int(DurationAlarmFraction*100)) + "% of its " + strconv.Itoa(authz.TimeoutSec) + " s timeout: the table or the key service is slow, and protected routes are about to answer 503"},

@@ -257,6 +257,10 @@ func TestAlarmsAreWellFormed(t *testing.T) {
 			if a.Namespace != "AWS/ApiGateway" {
 				t.Errorf("%s: an API metric in %s", a.Name, a.Namespace)
 			}
+		case a.On == AlarmOnSweepDeadLetters:
+			if a.Namespace != "AWS/SQS" {
+				t.Errorf("%s: a queue metric in %s", a.Name, a.Namespace)
+			}
 		default:
 			t.Errorf("%s: a metric on %q", a.Name, a.On)
 		}
