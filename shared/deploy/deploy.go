@@ -269,7 +269,7 @@ var Functions = []Function{
 		Description: "Latchkey OAuth2 token endpoint, JWKS, discovery, introspection and revocation",
 		MemoryMB:    256, TimeoutSec: 10,
 		Env: []string{EnvTable, EnvKMSKeyIDs, EnvIssuer, EnvAudience, EnvAccessTokenTTL,
-			EnvEventRetentionDays, EnvEventBus, EnvGoMaxProcs},
+			EnvRetentionDays, EnvEventRetentionDays, EnvGoMaxProcs},
 		// Client lookups, the exchange's event, revocation, the failure
 		// counters (UpdateItem) and private_key_jwt nonces (PutItem). Its
 		// events reach the bus through the sweeper's outbox drain.
