@@ -115,7 +115,7 @@ const (
 	AlarmOnAPI   = "api"
 	// AlarmOnSweepDeadLetters is the sweep schedule's dead-letter queue.
 	AlarmOnSweepDeadLetters = "sweep dead-letter queue"
-	AccessLog    = "access log"
+	AccessLog               = "access log"
 )
 
 // How every alarm evaluates (see Alarm).
