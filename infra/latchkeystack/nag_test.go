@@ -70,6 +70,26 @@ func TestSynthesizedStackPassesCdkNag(t *testing.T) {
 	}
 }
 
+// TestSAMTemplatePassesCdkNag runs the same rules on template.yaml as SAM
+// deploys it (transformed by aws-sam-translator, as in
+// TestSAMAuthorizerChangesMakeANewDeployment): its suppressions are
+// written in the template, beside the resources they concern.
+func TestSAMTemplatePassesCdkNag(t *testing.T) {
+	src, err := os.ReadFile(samTemplatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(samTransform(t, src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, code := runNag(t, writeTemplate(t, "template.json", b))
+	if code != 0 {
+		t.Fatalf("cdk-nag AwsSolutions on template.yaml (exit %d):\n%s", code, out)
+	}
+	t.Logf("cdk-nag AwsSolutions:\n%s", out)
+}
+
 // An SQS queue with no dead-letter queue and no policy requiring TLS:
 // AwsSolutions-SQS3 and AwsSolutions-SQS4, both errors.
 func nagQueueTemplate(suppressions string) []byte {
