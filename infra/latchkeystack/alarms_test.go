@@ -18,31 +18,6 @@ import (
 	"github.com/latchkey/latchkey/shared/deploy"
 )
 
-// templateUnderTest is one of the templates the alarm checks run on: the
-// synthesized stacks and template.yaml, whose functions are of another
-// type.
-type templateUnderTest struct {
-	name   string
-	tmpl   cfn
-	fnType string
-	// settings are the stack's; template.yaml's are its parameters'
-	// defaults.
-	settings Settings
-}
-
-func templatesUnderTest(t *testing.T) []templateUnderTest {
-	t.Helper()
-	sam, err := loadCFNYAML(samTemplatePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return []templateUnderTest{
-		{"defaults", defaults.tmpl, "AWS::Lambda::Function", defaults.settings},
-		{"rotating", rotating.tmpl, "AWS::Lambda::Function", rotating.settings},
-		{"template.yaml", sam, "AWS::Serverless::Function", Defaults()},
-	}
-}
-
 // What references resolve to, alike in both templates.
 const (
 	alarmTopic = "alarm topic"

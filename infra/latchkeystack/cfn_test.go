@@ -1,6 +1,7 @@
 package latchkeystack
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -38,14 +39,46 @@ func (t cfn) all(typ string) []resource {
 	return out
 }
 
-// resolve returns the default of the parameter v refers to, or v.
-func (t cfn) resolve(v any) any {
-	if id := refOf(v); id != "" {
-		if d := path(map[string]any(t), "Parameters", id, "Default"); d != nil {
-			return d
+// resolved is v with every Ref to one of the template's parameters
+// replaced by the parameter's default, as a deploy without overrides sees
+// it, and with numbers as JSON has them (float64), so that a YAML and a
+// JSON template compare equal.
+func (t cfn) resolved(v any) any {
+	params, _ := t["Parameters"].(map[string]any)
+	var walk func(any) any
+	walk = func(v any) any {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["Ref"].(string); ok && len(v) == 1 {
+				if p, ok := params[ref].(map[string]any); ok {
+					if def, ok := p["Default"]; ok {
+						return def
+					}
+				}
+			}
+			out := map[string]any{}
+			for k, x := range v {
+				out[k] = walk(x)
+			}
+			return out
+		case []any:
+			out := make([]any, len(v))
+			for i, x := range v {
+				out[i] = walk(x)
+			}
+			return out
 		}
+		return v
 	}
-	return v
+	b, err := json.Marshal(walk(v))
+	if err != nil {
+		panic(err)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(err)
+	}
+	return out
 }
 
 func (t cfn) get(id string) (resource, bool) {

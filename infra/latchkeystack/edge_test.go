@@ -14,73 +14,8 @@ import (
 	"github.com/latchkey/latchkey/shared/oauth"
 )
 
-// edgeCase is one template the edge checks run on, with the settings it
-// must show: the two synthesized stacks, and template.yaml deployed with
-// its parameters' defaults (which must be the stack's defaults).
-type edgeCase struct {
-	name string
-	tmpl cfn
-	sam  bool
-	s    Settings
-}
-
-func edgeCases(t *testing.T) []edgeCase {
-	t.Helper()
-	sam, err := loadCFNYAML(samTemplatePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return []edgeCase{
-		{"defaults", defaults.tmpl, false, defaults.settings},
-		{"rotating", rotating.tmpl, false, rotating.settings},
-		{"template.yaml", sam, true, Defaults()},
-	}
-}
-
-// resolved is v with every Ref to one of the template's parameters
-// replaced by the parameter's default, as a deploy without overrides sees
-// it, and with numbers as JSON has them (float64), so that a YAML and a
-// JSON template compare equal.
-func (t cfn) resolved(v any) any {
-	params, _ := t["Parameters"].(map[string]any)
-	var walk func(any) any
-	walk = func(v any) any {
-		switch v := v.(type) {
-		case map[string]any:
-			if ref, ok := v["Ref"].(string); ok && len(v) == 1 {
-				if p, ok := params[ref].(map[string]any); ok {
-					if def, ok := p["Default"]; ok {
-						return def
-					}
-				}
-			}
-			out := map[string]any{}
-			for k, x := range v {
-				out[k] = walk(x)
-			}
-			return out
-		case []any:
-			out := make([]any, len(v))
-			for i, x := range v {
-				out[i] = walk(x)
-			}
-			return out
-		}
-		return v
-	}
-	b, err := json.Marshal(walk(v))
-	if err != nil {
-		panic(err)
-	}
-	var out any
-	if err := json.Unmarshal(b, &out); err != nil {
-		panic(err)
-	}
-	return out
-}
-
 // one returns the only resource of type typ, failing the test otherwise.
-func (c edgeCase) one(t *testing.T, typ string) resource {
+func (c templateUnderTest) one(t *testing.T, typ string) resource {
 	t.Helper()
 	rs := c.tmpl.all(typ)
 	if len(rs) != 1 {
@@ -90,10 +25,10 @@ func (c edgeCase) one(t *testing.T, typ string) resource {
 }
 
 // functionNamed returns the function shared/deploy calls name.
-func (c edgeCase) functionNamed(t *testing.T, name string) resource {
+func (c templateUnderTest) functionNamed(t *testing.T, name string) resource {
 	t.Helper()
 	typ := "AWS::Lambda::Function"
-	if c.sam {
+	if c.sam() {
 		typ = "AWS::Serverless::Function"
 	}
 	for _, r := range c.tmpl.all(typ) {
@@ -135,7 +70,7 @@ var stageARN = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:apigateway:\$\{AWS:
 // checkWebACLAssociation: the web ACL is associated with the API's stage,
 // named by a reference to the stage (so that the association waits for
 // it).
-func checkWebACLAssociation(t *testing.T, c edgeCase, acl resource) {
+func checkWebACLAssociation(t *testing.T, c templateUnderTest, acl resource) {
 	t.Helper()
 	assoc := c.one(t, "AWS::WAFv2::WebACLAssociation")
 	if refOf(assoc.Props["WebACLArn"]) != acl.ID {
@@ -150,7 +85,7 @@ func checkWebACLAssociation(t *testing.T, c edgeCase, acl resource) {
 	if !ok || (api.Type != "AWS::ApiGateway::RestApi" && api.Type != "AWS::Serverless::Api") {
 		t.Errorf("%s: the stage ARN names %s, not the REST API", c.name, m[1])
 	}
-	if c.sam {
+	if c.sam() {
 		// SAM's reference to the stage it generates for the Api.
 		if m[2] != api.ID+".Stage" || api.Props["StageName"] != deploy.StageName {
 			t.Errorf("%s: the stage ARN names %s, want %s.Stage (stage %s)", c.name, m[2], api.ID, deploy.StageName)
@@ -170,7 +105,7 @@ func checkWebACLAssociation(t *testing.T, c edgeCase, acl resource) {
 // rule set, blocking, but for the rules that only count; metrics and
 // sampled requests everywhere.
 func TestWebACLGuardsTheStage(t *testing.T) {
-	for _, c := range edgeCases(t) {
+	for _, c := range templatesUnderTest(t) {
 		acl := c.one(t, "AWS::WAFv2::WebACL")
 		checkWebACLAssociation(t, c, acl)
 		props := c.tmpl.resolved(acl.Props).(map[string]any)
@@ -225,7 +160,7 @@ func TestWebACLGuardsTheStage(t *testing.T) {
 			return rb
 		}
 
-		oauth := perAddress(ruleOAuthRate, c.s.WAFRateLimit)
+		oauth := perAddress(ruleOAuthRate, c.settings.WAFRateLimit)
 		scope, _ := path(oauth, "ScopeDownStatement", "RegexMatchStatement").(map[string]any)
 		if path(scope, "FieldToMatch", "UriPath") == nil {
 			t.Errorf("%s: %s scope-down %v does not match the URI path", c.name, ruleOAuthRate, oauth["ScopeDownStatement"])
@@ -250,11 +185,11 @@ func TestWebACLGuardsTheStage(t *testing.T) {
 			}
 		}
 
-		if api := perAddress(ruleAPIRate, c.s.WAFRateLimitAPI); api["ScopeDownStatement"] != nil {
+		if api := perAddress(ruleAPIRate, c.settings.WAFRateLimitAPI); api["ScopeDownStatement"] != nil {
 			t.Errorf("%s: %s is scoped down (%v); it counts every route", c.name, ruleAPIRate, api["ScopeDownStatement"])
 		}
-		if c.s.WAFRateLimitAPI < c.s.WAFRateLimit {
-			t.Errorf("%s: %s limit %d is below %s limit %d", c.name, ruleAPIRate, c.s.WAFRateLimitAPI, ruleOAuthRate, c.s.WAFRateLimit)
+		if c.settings.WAFRateLimitAPI < c.settings.WAFRateLimit {
+			t.Errorf("%s: %s limit %d is below %s limit %d", c.name, ruleAPIRate, c.settings.WAFRateLimitAPI, ruleOAuthRate, c.settings.WAFRateLimit)
 		}
 
 		common := rules[ruleCommon]
@@ -299,7 +234,7 @@ func TestWAFBlocksAnswerInTheErrorShape(t *testing.T) {
 // TestEdgeIsTheSameInBothTemplates: template.yaml's web ACL, dead-letter
 // queue and its alarm, deployed with its defaults, are the stack's.
 func TestEdgeIsTheSameInBothTemplates(t *testing.T) {
-	cases := edgeCases(t)
+	cases := templatesUnderTest(t)
 	cdk, sam := cases[0], cases[2]
 	for _, typ := range []string{"AWS::WAFv2::WebACL", "AWS::SQS::Queue"} {
 		c, s := cdk.one(t, typ), sam.one(t, typ)
@@ -313,7 +248,7 @@ func TestEdgeIsTheSameInBothTemplates(t *testing.T) {
 		}
 	}
 	// The alarm, with its dimension's reference to the queue left out.
-	alarm := func(c edgeCase) any {
+	alarm := func(c templateUnderTest) any {
 		a := sweepDeadLetterAlarm(t, c)
 		props := c.tmpl.resolved(a.Props).(map[string]any)
 		delete(props, "Dimensions")
@@ -328,10 +263,10 @@ func TestEdgeIsTheSameInBothTemplates(t *testing.T) {
 // sweepTarget returns the sweep schedule's target: the Events::Rule's in
 // the stack, the Schedule event's properties in template.yaml, and the
 // rule's logical ID (SAM names the rule it generates <function><event>).
-func sweepTarget(t *testing.T, c edgeCase) (target map[string]any, ruleID string) {
+func sweepTarget(t *testing.T, c templateUnderTest) (target map[string]any, ruleID string) {
 	t.Helper()
 	fn := c.functionNamed(t, deploy.FunctionSweeper)
-	if c.sam {
+	if c.sam() {
 		events, _ := fn.Props["Events"].(map[string]any)
 		for name, ev := range events {
 			if path(ev, "Type") == "Schedule" {
@@ -353,7 +288,7 @@ func sweepTarget(t *testing.T, c edgeCase) (target map[string]any, ruleID string
 	return nil, ""
 }
 
-func sweepDeadLetterAlarm(t *testing.T, c edgeCase) resource {
+func sweepDeadLetterAlarm(t *testing.T, c templateUnderTest) resource {
 	t.Helper()
 	target, _ := sweepTarget(t, c)
 	queue := refOf(path(target, "DeadLetterConfig", "Arn"))
@@ -374,7 +309,7 @@ func sweepDeadLetterAlarm(t *testing.T, c edgeCase) resource {
 // and one message there fires an alarm (notifying the alarm topic when
 // there is one).
 func TestSweepHasADeadLetterQueue(t *testing.T) {
-	for _, c := range edgeCases(t) {
+	for _, c := range templatesUnderTest(t) {
 		target, rule := sweepTarget(t, c)
 		if num(path(target, "RetryPolicy", "MaximumRetryAttempts")) != deploy.SweepRetryAttempts {
 			t.Errorf("%s: sweep retry policy %v", c.name, target["RetryPolicy"])
@@ -423,7 +358,7 @@ func TestSweepHasADeadLetterQueue(t *testing.T) {
 			p["ComparisonOperator"] != "GreaterThanOrEqualToThreshold" || num(p["Period"]) != 300 || p["TreatMissingData"] != "notBreaching" {
 			t.Errorf("%s: dead-letter alarm %v", c.name, p)
 		}
-		if topics := c.tmpl.all("AWS::SNS::Topic"); !c.sam && c.s.AlarmEmail != "" {
+		if topics := c.tmpl.all("AWS::SNS::Topic"); !c.sam() && c.settings.AlarmEmail != "" {
 			actions := asList(a.Props["AlarmActions"])
 			if len(actions) != 1 || !slices.ContainsFunc(topics, func(tp resource) bool { return tp.ID == refOf(actions[0]) }) {
 				t.Errorf("%s: dead-letter alarm actions %v, want the alarm topic", c.name, a.Props["AlarmActions"])
@@ -438,7 +373,7 @@ func TestSweepHasADeadLetterQueue(t *testing.T) {
 // EventBridge may deliver to the notification topic, the alarm topic and
 // the dead-letter queue for this stack's rules only.
 func TestServicesPublishOnlyForTheirRule(t *testing.T) {
-	for _, c := range edgeCases(t) {
+	for _, c := range templatesUnderTest(t) {
 		var bound int
 		for _, kind := range []struct{ typ, list, action string }{
 			{"AWS::SNS::TopicPolicy", "Topics", "sns:Publish"},
@@ -474,7 +409,7 @@ func TestServicesPublishOnlyForTheirRule(t *testing.T) {
 		// everywhere; the notification topic where notificationEmail is
 		// set.
 		want := 2
-		if c.s.NotificationEmail != "" {
+		if c.settings.NotificationEmail != "" {
 			want = 3
 		}
 		if bound != want {
@@ -487,11 +422,11 @@ func TestServicesPublishOnlyForTheirRule(t *testing.T) {
 // template.yaml, the one SAM generates for a Schedule event) delivers to
 // one of resources (references to topics or queues), as a target or as
 // its dead-letter queue.
-func (c edgeCase) ruleTargets(id string, resources []any) bool {
+func (c templateUnderTest) ruleTargets(id string, resources []any) bool {
 	var targets []any
 	if r, ok := c.tmpl.get(id); ok && r.Type == "AWS::Events::Rule" {
 		targets = asList(r.Props["Targets"])
-	} else if c.sam {
+	} else if c.sam() {
 		for _, fn := range c.tmpl.all("AWS::Serverless::Function") {
 			events, _ := fn.Props["Events"].(map[string]any)
 			for name, ev := range events {
@@ -524,9 +459,9 @@ func TestTLSPolicy(t *testing.T) {
 	if !slices.Contains(tls12OrLater, deploy.SecurityPolicy) {
 		t.Errorf("deploy.SecurityPolicy %s admits TLS before 1.2", deploy.SecurityPolicy)
 	}
-	for _, c := range edgeCases(t) {
+	for _, c := range templatesUnderTest(t) {
 		typ := "AWS::ApiGateway::RestApi"
-		if c.sam {
+		if c.sam() {
 			typ = "AWS::Serverless::Api"
 		}
 		api := c.one(t, typ)
@@ -539,13 +474,13 @@ func TestTLSPolicy(t *testing.T) {
 // TestAuthorizerHasReservedConcurrency: on both templates the authorizer,
 // and only it, reserves authorizerConcurrency.
 func TestAuthorizerHasReservedConcurrency(t *testing.T) {
-	for _, c := range edgeCases(t) {
+	for _, c := range templatesUnderTest(t) {
 		for _, f := range deploy.Functions {
 			r := c.functionNamed(t, f.Name)
 			got := c.tmpl.resolved(r.Props["ReservedConcurrentExecutions"])
 			switch {
-			case f.Name == deploy.FunctionAuthorizer && num(got) != c.s.AuthorizerConcurrency:
-				t.Errorf("%s: authorizer reserves %v, want %d", c.name, got, c.s.AuthorizerConcurrency)
+			case f.Name == deploy.FunctionAuthorizer && num(got) != c.settings.AuthorizerConcurrency:
+				t.Errorf("%s: authorizer reserves %v, want %d", c.name, got, c.settings.AuthorizerConcurrency)
 			case f.Name != deploy.FunctionAuthorizer && got != nil:
 				t.Errorf("%s: %s reserves %v", c.name, f.Name, got)
 			}
@@ -645,7 +580,7 @@ func TestSAMIssuerIsNeverLocal(t *testing.T) {
 // TestStackIssuerIsItsOwnURL: without an issuer setting the stack gives
 // the functions the URL of its own REST API.
 func TestStackIssuerIsItsOwnURL(t *testing.T) {
-	c := edgeCases(t)[0]
+	c := templatesUnderTest(t)[0]
 	api := c.one(t, "AWS::ApiGateway::RestApi")
 	for _, f := range deploy.Functions {
 		if !slices.Contains(f.Env, deploy.EnvIssuer) {

@@ -73,7 +73,7 @@ func executionLogging(t cfn) (string, []string) {
 			continue
 		}
 		group = r.ID
-		if num(t.resolve(r.Props["RetentionInDays"])) <= 0 {
+		if num(t.resolved(r.Props["RetentionInDays"])) <= 0 {
 			problems = append(problems, fmt.Sprintf("%s has no retention", r.ID))
 		}
 		if r.Raw["DeletionPolicy"] != "Retain" {

@@ -6,18 +6,11 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/shared/deploy"
-)
-
-// The stable names grantResource gives the resources a role's statements
-// name, the same in the synthesized stack and in template.yaml.
-const (
-	resTable      = "Table"
-	resSigningKey = "SigningKey"
-	resEventBus   = "EventBus"
 )
 
 // rolePolicies returns the policy documents of fn's own role (its inline
@@ -40,7 +33,7 @@ func rolePolicies(t cfn, fn resource) (docs []any, managed []string, err error) 
 		}
 	}
 	for _, arn := range asList(role.Props["ManagedPolicyArns"]) {
-		s := flatten(arn)
+		s := fmt.Sprint(normalize(arn, nil))
 		if _, name, ok := strings.Cut(s, ":policy/"); ok {
 			s = name
 		}
@@ -49,101 +42,25 @@ func rolePolicies(t cfn, fn resource) (docs []any, managed []string, err error) 
 	return docs, sorted(managed), nil
 }
 
-// resourceNamesOf maps the logical IDs a role's statements may name to
-// stable names: the table, the signing keys and the bus by their kind, and
-// a function's log group as <its shared/deploy logical ID>Logs.
-func resourceNamesOf(t cfn, fnType string) map[string]string {
-	names := map[string]string{}
-	for typ, name := range map[string]string{
-		"AWS::DynamoDB::Table": resTable, "AWS::KMS::Key": resSigningKey, "AWS::Events::EventBus": resEventBus,
-	} {
-		for _, r := range t.all(typ) {
-			names[r.ID] = name
-		}
-	}
-	for _, r := range t.all(fnType) {
-		group := refOf(path(r.Props, "LoggingConfig", "LogGroup"))
-		if group == "" {
-			continue
-		}
-		name := functionTagOf(r.Props)
-		if f, ok := deploy.Lookup(name); ok {
-			name = f.LogicalID
-		}
-		names[group] = name + "Logs"
-	}
-	return names
-}
+// arnRef is a normalised reference to a resource's ARN.
+var arnRef = regexp.MustCompile(`\$\{([A-Za-z0-9]+)\.Arn\}`)
 
-// grantResource names a statement's resource: "*", a named resource
-// ("Table", "SigningKey", "EventBus", "IssueFunctionLogs"), one with a
-// suffix ("Table/index/gsi1"), or any other value as written.
-func grantResource(names map[string]string, v any) string {
-	name := func(id string) string {
-		if n, ok := names[id]; ok {
-			return n
-		}
-		return id
+// grantResource names a statement's resource as both templates can agree
+// on: "*", a resource by its symbol (symbolsOf: "Table", "SigningKey",
+// "SigningKey2", "EventBus", "IssueFunctionLogs"), one with a suffix
+// ("Table/index/gsi1"), or any other value as normalize writes it.
+func grantResource(sym map[string]string, v any) string {
+	n := normalize(v, sym)
+	if s, ok := n.(string); ok {
+		return arnRef.ReplaceAllString(s, "$1")
 	}
-	switch v := v.(type) {
-	case string:
-		return v
-	case map[string]any:
-		if id := refOf(v); id != "" {
-			return name(id)
-		}
-		if j, ok := v["Fn::Join"].([]any); ok && len(j) == 2 && j[0] == "" {
-			var b strings.Builder
-			for _, part := range asList(j[1]) {
-				b.WriteString(grantResource(names, part))
-			}
-			return b.String()
-		}
-		if sub, ok := v["Fn::Sub"].(string); ok {
-			return subRef.ReplaceAllStringFunc(sub, func(m string) string {
-				id, _, _ := strings.Cut(m[2:len(m)-1], ".")
-				if strings.HasPrefix(id, "AWS::") {
-					return m
-				}
-				return name(id)
-			})
-		}
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-var subRef = regexp.MustCompile(`\$\{[^}]+\}`)
-
-// flatten writes an ARN built with Fn::Join or Fn::Sub as one string, with
-// ${...} for what it references.
-func flatten(v any) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case map[string]any:
-		if j, ok := v["Fn::Join"].([]any); ok && len(j) == 2 {
-			var parts []string
-			for _, p := range asList(j[1]) {
-				parts = append(parts, flatten(p))
-			}
-			return strings.Join(parts, fmt.Sprint(j[0]))
-		}
-		if sub, ok := v["Fn::Sub"].(string); ok {
-			return sub
-		}
-		if id := refOf(v); id != "" {
-			return "${" + id + "}"
-		}
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
+	return canonical(n)
 }
 
 // grantsIn lists what policy documents allow: "action on resource", with
 // " if <condition>" for a conditional statement; a Deny, NotAction or
 // NotResource statement is listed whole, so that it shows in a comparison.
-func grantsIn(names map[string]string, docs ...any) []string {
+func grantsIn(sym map[string]string, docs ...any) []string {
 	var out []string
 	for _, d := range docs {
 		for _, s := range statements(d) {
@@ -163,7 +80,7 @@ func grantsIn(names map[string]string, docs ...any) []string {
 			}
 			for _, a := range strs(s["Action"]) {
 				for _, r := range resources {
-					out = append(out, a+" on "+grantResource(names, r)+cond)
+					out = append(out, a+" on "+grantResource(sym, r)+cond)
 				}
 			}
 		}
@@ -171,8 +88,9 @@ func grantsIn(names map[string]string, docs ...any) []string {
 	return sorted(out)
 }
 
-// expectedGrants is what shared/deploy grants f, as grantsIn lists it.
-func expectedGrants(t *testing.T, f deploy.Function) []string {
+// expectedGrants is what shared/deploy grants f in a stack of keys
+// signing keys, as grantsIn lists it.
+func expectedGrants(t *testing.T, f deploy.Function, keys int) []string {
 	t.Helper()
 	var out []string
 	add := func(actions []string, resource, cond string) {
@@ -190,20 +108,26 @@ func expectedGrants(t *testing.T, f deploy.Function) []string {
 			cond = " if " + string(b)
 		}
 		if len(g.Indexes) == 0 {
-			add(g.Actions, resTable, cond)
+			add(g.Actions, "Table", cond)
 		}
 		for _, ix := range g.Indexes {
-			add(g.Actions, resTable+"/index/"+ix, cond)
+			add(g.Actions, "Table/index/"+ix, cond)
 		}
 	}
 	if f.KMSSign {
-		add([]string{"kms:Sign"}, resSigningKey, "")
+		add([]string{"kms:Sign"}, "SigningKey", "")
 	}
 	if f.KMSPublicKey {
-		add([]string{"kms:GetPublicKey"}, resSigningKey, "")
+		for i := range keys {
+			key := "SigningKey"
+			if i > 0 {
+				key += strconv.Itoa(i + 1)
+			}
+			add([]string{"kms:GetPublicKey"}, key, "")
+		}
 	}
 	if f.PutEvents {
-		add([]string{"events:PutEvents"}, resEventBus, "")
+		add([]string{"events:PutEvents"}, "EventBus", "")
 	}
 	add(deploy.LogActions, f.LogicalID+"Logs", "")
 	add(deploy.TraceActions, "*", "")
@@ -225,10 +149,11 @@ func systemsUnderTest(t *testing.T) map[string]system {
 // TestGrantsAreWhatTheFunctionsCall holds shared/deploy to what the
 // functions call.
 func TestRolesGrantExactlyTheDeployList(t *testing.T) {
+	keys := map[string]int{"defaults": len(defaults.settings.SigningKeys), "rotating": len(rotating.settings.SigningKeys), "template.yaml": 1}
 	for name, sys := range systemsUnderTest(t) {
 		for _, f := range deploy.Functions {
 			got := sys.Functions[f.Name]
-			want := expectedGrants(t, f)
+			want := expectedGrants(t, f, keys[name])
 			for _, g := range got.Grants {
 				if !slices.Contains(want, g) {
 					t.Errorf("%s: %s's role allows %s, which shared/deploy does not grant", name, f.Name, g)

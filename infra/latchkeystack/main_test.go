@@ -114,6 +114,36 @@ func synth(assets string, s Settings) (*stackUnderTest, error) {
 	return &stackUnderTest{assert: a, tmpl: t, json: b, settings: s}, nil
 }
 
+// templateUnderTest is one of the templates the checks that apply to both
+// run on: the synthesized stacks and template.yaml, whose functions are of
+// another type.
+type templateUnderTest struct {
+	name   string
+	tmpl   cfn
+	fnType string
+	// settings are the stack's; template.yaml's are its parameters'
+	// defaults.
+	settings Settings
+}
+
+// sam reports whether tu is template.yaml.
+func (tu templateUnderTest) sam() bool { return tu.fnType == "AWS::Serverless::Function" }
+
+// templatesUnderTest are the two synthesized stacks and template.yaml
+// (deployed with its parameters' defaults, which must be the stack's).
+func templatesUnderTest(t *testing.T) []templateUnderTest {
+	t.Helper()
+	sam, err := loadCFNYAML(samTemplatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []templateUnderTest{
+		{"defaults", defaults.tmpl, "AWS::Lambda::Function", defaults.settings},
+		{"rotating", rotating.tmpl, "AWS::Lambda::Function", rotating.settings},
+		{"template.yaml", sam, "AWS::Serverless::Function", Defaults()},
+	}
+}
+
 // check runs a CDK assertion, turning its panic (a JavaScript error) into
 // a test failure.
 func check(t *testing.T, what string, assertion func()) {

@@ -283,7 +283,7 @@ func functionTagOf(props map[string]any) string {
 // fromCDK reads the system out of the synthesized stack.
 func fromCDK(t cfn) (system, error) {
 	sys := system{Functions: map[string]function{}, Routes: map[string]routeTarget{}, Schedules: map[string]string{}}
-	names := resourceNamesOf(t, "AWS::Lambda::Function")
+	sym := symbolsOf(t, true)
 	byID := map[string]string{}
 	for _, r := range t.all("AWS::Lambda::Function") {
 		name := functionTagOf(r.Props)
@@ -314,7 +314,7 @@ func fromCDK(t cfn) (system, error) {
 			Env:        sorted(env),
 			Actions:    actionsOf(docs...),
 			Conditions: conditionsOf(docs...),
-			Grants:     grantsIn(names, docs...),
+			Grants:     grantsIn(sym, docs...),
 			Managed:    managed,
 		}
 	}
@@ -420,7 +420,7 @@ func fromCDK(t cfn) (system, error) {
 func fromSAM(t cfn) (system, error) {
 	sys := system{Functions: map[string]function{}, Routes: map[string]routeTarget{}, Schedules: map[string]string{}}
 	globals, _ := path(map[string]any(t), "Globals", "Function").(map[string]any)
-	names := resourceNamesOf(t, "AWS::Serverless::Function")
+	sym := symbolsOf(t, false)
 	byID := map[string]string{}
 	apis := t.all("AWS::Serverless::Api")
 	if len(apis) != 1 {
@@ -478,7 +478,7 @@ func fromSAM(t cfn) (system, error) {
 			Env:        sorted(env),
 			Actions:    actionsOf(docs...),
 			Conditions: conditionsOf(docs...),
-			Grants:     grantsIn(names, docs...),
+			Grants:     grantsIn(sym, docs...),
 			Managed:    managed,
 		}
 		events, _ := r.Props["Events"].(map[string]any)

@@ -210,7 +210,7 @@ func protectionsOf(t cfn, fromCDK bool) protections {
 		p.KeyPolicies[sym[r.ID]] = policyStatements(r.Props["KeyPolicy"], sym)
 	}
 	for _, r := range t.all("AWS::Logs::LogGroup") {
-		p.LogGroups[sym[r.ID]] = fmt.Sprintf("RetentionInDays=%v %s", num(t.resolve(r.Props["RetentionInDays"])), policies(r))
+		p.LogGroups[sym[r.ID]] = fmt.Sprintf("RetentionInDays=%v %s", num(t.resolved(r.Props["RetentionInDays"])), policies(r))
 	}
 	for _, r := range t.all("AWS::Logs::MetricFilter") {
 		key := canonical(normalize(r.Props["LogGroupName"], sym)) + ": " + fmt.Sprint(r.Props["FilterPattern"])
