@@ -3,7 +3,6 @@ package latchkeystack
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"reflect"
 	"regexp"
 	"slices"
@@ -562,14 +561,7 @@ func TestSAMIssuerIsNeverLocal(t *testing.T) {
 
 	// sam local: every function that reads the issuer gets it from the
 	// env-vars file.
-	b, err := os.ReadFile(samEnvPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var env map[string]map[string]string
-	if err := json.Unmarshal(b, &env); err != nil {
-		t.Fatal(err)
-	}
+	env := loadSAMLocalEnv(t)
 	for _, f := range deploy.Functions {
 		if slices.Contains(f.Env, deploy.EnvIssuer) && env[f.LogicalID][deploy.EnvIssuer] == "" {
 			t.Errorf("%s: %s sets no %s for sam local", deploy.SAMLocalEnvFile, f.LogicalID, deploy.EnvIssuer)
