@@ -52,8 +52,17 @@ test: lint build test-unit test-infra fuzz test-integration ## Every test: lint,
 test-unit: console-test-deps ## Unit and in-process end-to-end tests (the console's in headless Chromium too)
 	$(GO_TEST) $(UNIT)
 
+# cdk-nag and the CDK library it runs on (infra/nag, pinned by its
+# lockfile), which the stack's tests run on the synthesized template;
+# installed again when the lockfile changes.
+NAG := infra/nag
+
+$(NAG)/node_modules/.package-lock.json: $(NAG)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is not installed (Node.js 20 or later runs cdk-nag)"; exit 1; }
+	cd $(NAG) && npm ci
+
 .PHONY: test-infra
-test-infra: ## CDK stack tests, cfn-lint of both templates, SAM/CDK parity (needs Node and cfn-lint)
+test-infra: $(NAG)/node_modules/.package-lock.json ## CDK stack tests, cfn-lint of both templates, cdk-nag AwsSolutions, SAM/CDK parity (needs Node and cfn-lint)
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint is not installed (pip install cfn-lint)"; exit 1; }
 	$(GO) test -count=1 $(INFRA)
 

@@ -1,6 +1,7 @@
 package latchkeystack
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -35,6 +36,48 @@ func (t cfn) all(typ string) []resource {
 		out = append(out, resource{ID: id, Type: typ, Props: props, Raw: r})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// resolved is v with every Ref to one of the template's parameters
+// replaced by the parameter's default, as a deploy without overrides sees
+// it, and with numbers as JSON has them (float64), so that a YAML and a
+// JSON template compare equal.
+func (t cfn) resolved(v any) any {
+	params, _ := t["Parameters"].(map[string]any)
+	var walk func(any) any
+	walk = func(v any) any {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["Ref"].(string); ok && len(v) == 1 {
+				if p, ok := params[ref].(map[string]any); ok {
+					if def, ok := p["Default"]; ok {
+						return def
+					}
+				}
+			}
+			out := map[string]any{}
+			for k, x := range v {
+				out[k] = walk(x)
+			}
+			return out
+		case []any:
+			out := make([]any, len(v))
+			for i, x := range v {
+				out[i] = walk(x)
+			}
+			return out
+		}
+		return v
+	}
+	b, err := json.Marshal(walk(v))
+	if err != nil {
+		panic(err)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(err)
+	}
 	return out
 }
 

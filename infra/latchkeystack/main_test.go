@@ -19,14 +19,22 @@ var (
 	// defaults is the stack as `make deploy` builds it with no context.
 	defaults *stackUnderTest
 	// rotating has a second signing key in front, e-mail notifications and
-	// alarm e-mails: every optional part switched on.
+	// alarm e-mails: every optional part switched on; and its own cache
+	// TTL, log retention periods, WAF rate limits and authorizer
+	// concurrency.
 	rotating *stackUnderTest
+	// otherTTL differs from defaults in the authorizer cache TTL alone.
+	otherTTL *stackUnderTest
 )
+
+const otherTTLSeconds = 10
 
 type stackUnderTest struct {
 	assert assertions.Template
 	tmpl   cfn
 	json   []byte
+	// settings are what the stack was synthesized with.
+	settings Settings
 }
 
 func TestMain(m *testing.M) {
@@ -75,7 +83,14 @@ func run(m *testing.M) (int, error) {
 	s.NotificationEmail = "tokens@example.com"
 	s.AlarmEmail = "ops@example.com"
 	s.AuthorizerCacheTTL = 300
+	s.LogRetentionDays, s.AccessLogRetentionDays = 90, 731
+	s.WAFRateLimit, s.WAFRateLimitAPI, s.AuthorizerConcurrency = 500, 2500, 40
 	if rotating, err = synth(assets, s); err != nil {
+		return 1, err
+	}
+	s = Defaults()
+	s.AuthorizerCacheTTL = otherTTLSeconds
+	if otherTTL, err = synth(assets, s); err != nil {
 		return 1, err
 	}
 	return m.Run(), nil
@@ -96,7 +111,37 @@ func synth(assets string, s Settings) (*stackUnderTest, error) {
 	if err := json.Unmarshal(b, &t); err != nil {
 		return nil, err
 	}
-	return &stackUnderTest{assert: a, tmpl: t, json: b}, nil
+	return &stackUnderTest{assert: a, tmpl: t, json: b, settings: s}, nil
+}
+
+// templateUnderTest is one of the templates the checks that apply to both
+// run on: the synthesized stacks and template.yaml, whose functions are of
+// another type.
+type templateUnderTest struct {
+	name   string
+	tmpl   cfn
+	fnType string
+	// settings are the stack's; template.yaml's are its parameters'
+	// defaults.
+	settings Settings
+}
+
+// sam reports whether tu is template.yaml.
+func (tu templateUnderTest) sam() bool { return tu.fnType == "AWS::Serverless::Function" }
+
+// templatesUnderTest are the two synthesized stacks and template.yaml
+// (deployed with its parameters' defaults, which must be the stack's).
+func templatesUnderTest(t *testing.T) []templateUnderTest {
+	t.Helper()
+	sam, err := loadCFNYAML(samTemplatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []templateUnderTest{
+		{"defaults", defaults.tmpl, "AWS::Lambda::Function", defaults.settings},
+		{"rotating", rotating.tmpl, "AWS::Lambda::Function", rotating.settings},
+		{"template.yaml", sam, "AWS::Serverless::Function", Defaults()},
+	}
 }
 
 // check runs a CDK assertion, turning its panic (a JavaScript error) into

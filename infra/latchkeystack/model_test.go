@@ -64,7 +64,8 @@ func gatewayResponseOf(status any, headers map[string]any, prefix string, templa
 
 // logAlarm is an alarm on a metric a function's log lines make.
 type logAlarm struct {
-	// Function is the function whose log group the filter watches.
+	// Function is the function whose log group the filter watches, or
+	// deploy.AccessLog for the API's access log group.
 	Function, FilterPattern, MetricValue string
 	Statistic                            string
 	Period, EvaluationPeriods            int
@@ -74,12 +75,21 @@ type logAlarm struct {
 
 // logAlarmsOf reads the log-metric alarms of a template whose functions
 // are of type fnType, each function's log group named by its
-// LoggingConfig.LogGroup.
+// LoggingConfig.LogGroup, the access log group by the stage's
+// AccessLogSetting.
 func logAlarmsOf(t cfn, fnType string) (map[string]logAlarm, error) {
 	fnByGroup := map[string]string{}
 	for _, r := range t.all(fnType) {
 		if g := refOf(path(r.Props, "LoggingConfig", "LogGroup")); g != "" {
 			fnByGroup[g] = functionTagOf(r.Props)
+		}
+	}
+	// The API's access log group, under the name shared/deploy gives it.
+	for _, typ := range []string{"AWS::ApiGateway::Stage", "AWS::Serverless::Api"} {
+		for _, r := range t.all(typ) {
+			if g := refOf(path(r.Props, "AccessLogSetting", "DestinationArn")); g != "" {
+				fnByGroup[g] = deploy.AccessLog
+			}
 		}
 	}
 	type source struct{ fn, pattern, value string }
@@ -129,6 +139,12 @@ type function struct {
 	// Conditions are its conditional statements, "actions => condition",
 	// sorted.
 	Conditions []string
+	// Grants are what its role allows, one "action on resource" each with
+	// the statement's condition, resources named as grantResource names
+	// them (X-Ray's included), sorted.
+	Grants []string
+	// Managed are the managed policies attached to its role, by name.
+	Managed []string
 }
 
 type routeTarget struct {
@@ -267,6 +283,7 @@ func functionTagOf(props map[string]any) string {
 // fromCDK reads the system out of the synthesized stack.
 func fromCDK(t cfn) (system, error) {
 	sys := system{Functions: map[string]function{}, Routes: map[string]routeTarget{}, Schedules: map[string]string{}}
+	sym := symbolsOf(t, true)
 	byID := map[string]string{}
 	for _, r := range t.all("AWS::Lambda::Function") {
 		name := functionTagOf(r.Props)
@@ -280,14 +297,9 @@ func fromCDK(t cfn) (system, error) {
 				env = append(env, k)
 			}
 		}
-		role := refOf(r.Props["Role"])
-		var docs []any
-		for _, p := range t.all("AWS::IAM::Policy") {
-			for _, ro := range asList(p.Props["Roles"]) {
-				if refOf(ro) == role {
-					docs = append(docs, p.Props["PolicyDocument"])
-				}
-			}
+		docs, managed, err := rolePolicies(t, r)
+		if err != nil {
+			return sys, err
 		}
 		arch := strs(r.Props["Architectures"])
 		sys.Functions[name] = function{
@@ -302,6 +314,8 @@ func fromCDK(t cfn) (system, error) {
 			Env:        sorted(env),
 			Actions:    actionsOf(docs...),
 			Conditions: conditionsOf(docs...),
+			Grants:     grantsIn(sym, docs...),
+			Managed:    managed,
 		}
 	}
 	sys.Authorizers = map[string]authorizer{}
@@ -406,6 +420,7 @@ func fromCDK(t cfn) (system, error) {
 func fromSAM(t cfn) (system, error) {
 	sys := system{Functions: map[string]function{}, Routes: map[string]routeTarget{}, Schedules: map[string]string{}}
 	globals, _ := path(map[string]any(t), "Globals", "Function").(map[string]any)
+	sym := symbolsOf(t, false)
 	byID := map[string]string{}
 	apis := t.all("AWS::Serverless::Api")
 	if len(apis) != 1 {
@@ -442,12 +457,14 @@ func fromSAM(t cfn) (system, error) {
 				}
 			}
 		}
-		var docs []any
-		for _, p := range asList(r.Props["Policies"]) {
-			if _, ok := p.(map[string]any); !ok {
-				return sys, fmt.Errorf("function %s: policy %v is not an inline document", r.ID, p)
-			}
-			docs = append(docs, p)
+		// Each function has its own role, without SAM's policy templates
+		// (SAM refuses Policies beside Role).
+		if r.Props["Policies"] != nil {
+			return sys, fmt.Errorf("function %s: Policies beside its own Role", r.ID)
+		}
+		docs, managed, err := rolePolicies(t, r)
+		if err != nil {
+			return sys, err
 		}
 		sys.Functions[name] = function{
 			LogicalID:  r.ID,
@@ -461,6 +478,8 @@ func fromSAM(t cfn) (system, error) {
 			Env:        sorted(env),
 			Actions:    actionsOf(docs...),
 			Conditions: conditionsOf(docs...),
+			Grants:     grantsIn(sym, docs...),
+			Managed:    managed,
 		}
 		events, _ := r.Props["Events"].(map[string]any)
 		for evName, ev := range events {

@@ -128,11 +128,10 @@ func TestSAMTemplateBuildsWithTheMakefile(t *testing.T) {
 	}
 }
 
-// TestSAMLocalEnvironment: the env-vars file sets only variables the
-// template declares for each function (sam local ignores any other), and
-// points the SDK at a local endpoint.
-func TestSAMLocalEnvironment(t *testing.T) {
-	_, sam := loadSAM(t)
+// loadSAMLocalEnv reads the env-vars file sam local gives the functions:
+// function logical ID (or "Parameters") to variables.
+func loadSAMLocalEnv(t *testing.T) map[string]map[string]string {
+	t.Helper()
 	b, err := os.ReadFile(samEnvPath)
 	if err != nil {
 		t.Fatal(err)
@@ -141,6 +140,15 @@ func TestSAMLocalEnvironment(t *testing.T) {
 	if err := json.Unmarshal(b, &env); err != nil {
 		t.Fatal(err)
 	}
+	return env
+}
+
+// TestSAMLocalEnvironment: the env-vars file sets only variables the
+// template declares for each function (sam local ignores any other), and
+// points the SDK at a local endpoint.
+func TestSAMLocalEnvironment(t *testing.T) {
+	_, sam := loadSAM(t)
+	env := loadSAMLocalEnv(t)
 	if u := env["Parameters"][deploy.EnvLocalEndpoint]; !strings.HasPrefix(u, "http://") {
 		t.Errorf("Parameters.%s = %q", deploy.EnvLocalEndpoint, u)
 	}

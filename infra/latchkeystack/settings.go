@@ -3,12 +3,15 @@ package latchkeystack
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 
 	"github.com/latchkey/latchkey/shared/deploy"
@@ -26,6 +29,14 @@ const (
 	CtxThrottleRate       = "throttleRate"
 	CtxThrottleBurst      = "throttleBurst"
 	CtxAssetDir           = "assetDir"
+	// CtxLogRetentionDays and CtxAccessLogRetentionDays are how long the
+	// functions' logs and the API's access logs are kept, in days.
+	CtxLogRetentionDays       = "logRetentionDays"
+	CtxAccessLogRetentionDays = "accessLogRetentionDays"
+	// Edge protection (edge.go).
+	CtxWAFRateLimit          = "wafRateLimit"
+	CtxWAFRateLimitAPI       = "wafRateLimitApi"
+	CtxAuthorizerConcurrency = "authorizerConcurrency"
 )
 
 // Settings are the stack's operator choices; Defaults gives the values used
@@ -48,6 +59,19 @@ type Settings struct {
 	// ThrottleRate (requests per second) and ThrottleBurst limit the stage.
 	ThrottleRate  int
 	ThrottleBurst int
+	// LogRetentionDays and AccessLogRetentionDays are how long the
+	// functions' logs and the API's access logs are kept: one of the
+	// periods CloudWatch Logs offers (RetentionChoices).
+	LogRetentionDays       int
+	AccessLogRetentionDays int
+	// WAFRateLimit is the requests one IP address may send to /oauth/* in
+	// 5 minutes; WAFRateLimitAPI the same on every route, /oauth/*
+	// included, so it is at least WAFRateLimit.
+	WAFRateLimit    int
+	WAFRateLimitAPI int
+	// AuthorizerConcurrency is the authorizer function's reserved
+	// concurrency: guaranteed to it, and its ceiling.
+	AuthorizerConcurrency int
 }
 
 // Defaults returns the settings used when no context value is given.
@@ -57,8 +81,35 @@ func Defaults() Settings {
 		SigningKeys:        []string{"k1"},
 		ThrottleRate:       deploy.ThrottleRate,
 		ThrottleBurst:      deploy.ThrottleBurst,
+
+		LogRetentionDays:       deploy.LogRetentionDays,
+		AccessLogRetentionDays: deploy.AccessLogRetentionDays,
+		WAFRateLimit:           deploy.WAFRateLimit,
+		WAFRateLimitAPI:        deploy.WAFRateLimitAPI,
+		AuthorizerConcurrency:  deploy.AuthorizerConcurrency,
 	}
 }
+
+// RetentionChoices are the retention periods CloudWatch Logs offers, in
+// days, each with the CDK's name for it (awslogs.RetentionDays; a test
+// synthesizes each and reads its RetentionInDays back). Logs are always
+// kept for a bounded time, so INFINITE is not offered.
+var RetentionChoices = map[int]awslogs.RetentionDays{
+	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
+	7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 120: awslogs.RetentionDays_FOUR_MONTHS,
+	150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS, 731: awslogs.RetentionDays_TWO_YEARS,
+	1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
+	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
+	3653: awslogs.RetentionDays_TEN_YEARS,
+}
+
+// WAF's bounds on a rate-based rule's limit.
+const (
+	minWAFRateLimit = 10
+	maxWAFRateLimit = 2_000_000_000
+)
 
 var keyName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 
@@ -82,6 +133,26 @@ func (s Settings) Validate() error {
 	}
 	if s.ThrottleRate <= 0 || s.ThrottleBurst <= 0 {
 		return fmt.Errorf("%s and %s must be positive", CtxThrottleRate, CtxThrottleBurst)
+	}
+	for key, days := range map[string]int{CtxLogRetentionDays: s.LogRetentionDays, CtxAccessLogRetentionDays: s.AccessLogRetentionDays} {
+		if _, ok := RetentionChoices[days]; !ok {
+			choices := slices.Sorted(maps.Keys(RetentionChoices))
+			return fmt.Errorf("%s=%d: want one of CloudWatch Logs' retention periods, %v days", key, days, choices)
+		}
+	}
+	for _, l := range []struct {
+		key string
+		v   int
+	}{{CtxWAFRateLimit, s.WAFRateLimit}, {CtxWAFRateLimitAPI, s.WAFRateLimitAPI}} {
+		if l.v < minWAFRateLimit || l.v > maxWAFRateLimit {
+			return fmt.Errorf("%s=%d: want %d to %d requests per 5 minutes (WAF's bounds)", l.key, l.v, minWAFRateLimit, maxWAFRateLimit)
+		}
+	}
+	if s.WAFRateLimitAPI < s.WAFRateLimit {
+		return fmt.Errorf("%s=%d is below %s=%d: it counts /oauth/* too, so it would bind first", CtxWAFRateLimitAPI, s.WAFRateLimitAPI, CtxWAFRateLimit, s.WAFRateLimit)
+	}
+	if s.AuthorizerConcurrency < 1 {
+		return fmt.Errorf("%s=%d: want at least 1 (0 would stop the authorizer, and every protected route with it)", CtxAuthorizerConcurrency, s.AuthorizerConcurrency)
 	}
 	for key, v := range map[string]string{CtxNotificationEmail: s.NotificationEmail, CtxAlarmEmail: s.AlarmEmail} {
 		if v != "" && !strings.Contains(v, "@") {
@@ -123,6 +194,11 @@ func SettingsFromContext(node constructs.Node) (Settings, error) {
 	num(CtxAuthorizerCacheTTL, &s.AuthorizerCacheTTL)
 	num(CtxThrottleRate, &s.ThrottleRate)
 	num(CtxThrottleBurst, &s.ThrottleBurst)
+	num(CtxLogRetentionDays, &s.LogRetentionDays)
+	num(CtxAccessLogRetentionDays, &s.AccessLogRetentionDays)
+	num(CtxWAFRateLimit, &s.WAFRateLimit)
+	num(CtxWAFRateLimitAPI, &s.WAFRateLimitAPI)
+	num(CtxAuthorizerConcurrency, &s.AuthorizerConcurrency)
 	if v, ok := str(CtxSigningKeys); ok {
 		s.SigningKeys = nil
 		for _, k := range strings.Split(v, ",") {

@@ -3,7 +3,9 @@
 // binaries `make build` leaves in .build/, the REST API with a Lambda
 // REQUEST authorizer on every protected route (two authorizers, one
 // function: account-scoped routes cache decisions by path too), the sweep
-// schedule, the event bus, optional e-mail notifications, and alarms.
+// schedule, the event bus, optional e-mail notifications, alarms, and the
+// edge protection of edge.go (WAF, TLS policy, reserved concurrency, the
+// sweep's dead-letter queue).
 // Everything it creates follows shared/deploy (functions, settings,
 // permissions, authorizers), shared/route (routes and the authorizer
 // guarding each) and shared/store/dynamostore (table), so the stack
@@ -14,11 +16,10 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
@@ -62,6 +63,7 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 		Description: jsii.String("Latchkey token events"),
 	})
 
+	accessLogs := newAccessLogs(stack, s)
 	api := awsapigateway.NewRestApi(stack, jsii.String("Api"), &awsapigateway.RestApiProps{
 		RestApiName:   awscdk.Aws_STACK_NAME(),
 		Description:   jsii.String("Latchkey API: token management and OAuth2"),
@@ -74,16 +76,16 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 			ThrottlingBurstLimit: jsii.Number(float64(s.ThrottleBurst)),
 			TracingEnabled:       jsii.Bool(true),
 			MetricsEnabled:       jsii.Bool(true),
-			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(awslogs.NewLogGroup(stack, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
-				Retention: logRetention, RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
-			})),
-			AccessLogFormat: awsapigateway.AccessLogFormat_JsonWithStandardFields(&awsapigateway.JsonWithStandardFieldProps{
-				Caller: jsii.Bool(true), HttpMethod: jsii.Bool(true), Ip: jsii.Bool(true), Protocol: jsii.Bool(true),
-				RequestTime: jsii.Bool(true), ResourcePath: jsii.Bool(true), ResponseLength: jsii.Bool(true),
-				Status: jsii.Bool(true), User: jsii.Bool(true),
-			}),
+			// Execution logs of errors only, no request data (newExecutionLogs).
+			LoggingLevel:         awsapigateway.MethodLoggingLevel_ERROR,
+			DataTraceEnabled:     jsii.Bool(false),
+			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(accessLogs),
+			AccessLogFormat:      awsapigateway.AccessLogFormat_Custom(jsii.String(deploy.AccessLogFormat())),
 		},
 	})
+	newExecutionLogs(stack, api, RetentionChoices[s.AccessLogRetentionDays])
+	suppress(api, "AwsSolutions-APIG2", nagNoRequestValidator)
+	suppress(api.Node().FindChild(jsii.String("CloudWatchRole")), nagAPIGatewayLogsRoleRule, nagAPIGatewayLogsRole)
 	// The API's own URL, built from its ID rather than from the stage so
 	// that the functions can name it without a dependency cycle (the stage
 	// depends on the methods, which depend on the functions).
@@ -117,7 +119,7 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 
 	fns := map[string]awslambda.Function{}
 	for _, f := range deploy.Functions {
-		fn := newFunction(stack, f, filepath.Join(props.AssetDir, f.Name), env)
+		fn := newFunction(stack, f, filepath.Join(props.AssetDir, f.Name), env, RetentionChoices[s.LogRetentionDays])
 		grant(fn, f, table, keys, bus)
 		fns[f.Name] = fn
 	}
@@ -133,6 +135,12 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 			ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(float64(s.AuthorizerCacheTTL))),
 		})
 	}
+	// API Gateway serves an authorizer's settings from the stage's
+	// deployment, so a changed TTL or identity source must make a new
+	// deployment: they are part of its logical ID (what CDK's
+	// @aws-cdk/aws-apigateway:authorizerChangeDeploymentLogicalId flag
+	// does, here whatever the app's flags).
+	api.LatestDeployment().AddToLogicalId(authorizerSettings(s.AuthorizerCacheTTL))
 	addRoutes(api, fns, authorizers)
 	for _, r := range deploy.GatewayResponses {
 		opts := &awsapigateway.GatewayResponseOptions{
@@ -146,11 +154,13 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 		api.AddGatewayResponse(jsii.String("Response"+r.Type), opts)
 	}
 
+	sweepDLQ := newSweepDeadLetterQueue(stack)
 	awsevents.NewRule(stack, jsii.String("SweepSchedule"), &awsevents.RuleProps{
 		Description: jsii.String("Runs the Latchkey expiry sweep"),
 		Schedule:    awsevents.Schedule_Expression(jsii.String(deploy.SweepSchedule)),
 		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fns[deploy.FunctionSweeper], &awseventstargets.LambdaFunctionProps{
-			RetryAttempts: jsii.Number(2),
+			RetryAttempts:   jsii.Number(deploy.SweepRetryAttempts),
+			DeadLetterQueue: sweepDLQ,
 		})},
 	})
 	if s.NotificationEmail != "" {
@@ -168,10 +178,11 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 				// human wording, which may change; the type may not.
 				Detail: &map[string]any{"type": deploy.NotifyEventTypes},
 			},
-			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(topic, nil)},
+			Targets: &[]awsevents.IRuleTarget{newTopicTarget(topic)},
 		})
 	}
-	newAlarms(stack, s, api, fns)
+	newAlarms(stack, s, api, accessLogs, table, keys, fns, sweepDLQ)
+	newEdgeProtection(stack, s, api, fns)
 
 	out := func(id, desc string, v *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
@@ -184,8 +195,6 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 	out("SigningKeyIds", "KMS signing keys, the signing one first", awscdk.Fn_Join(jsii.String(","), &keyIDs))
 	return stack
 }
-
-var logRetention = awslogs.RetentionDays_ONE_MONTH // deploy.LogRetentionDays; a test holds them equal
 
 // newTable creates the table exactly as dynamostore.CreateTable does, plus
 // what production needs on top: point-in-time recovery, deletion
@@ -297,14 +306,14 @@ func newSigningKeys(stack awscdk.Stack, names []string) []awskms.Key {
 	return keys
 }
 
-func newFunction(stack awscdk.Stack, f deploy.Function, assetDir string, all map[string]*string) awslambda.Function {
+func newFunction(stack awscdk.Stack, f deploy.Function, assetDir string, all map[string]*string, retention awslogs.RetentionDays) awslambda.Function {
 	env := map[string]*string{}
 	for _, name := range f.Env {
 		env[name] = all[name]
 	}
 	logs := awslogs.NewLogGroup(stack, jsii.String(f.LogicalID+"Logs"), &awslogs.LogGroupProps{
-		Retention:     logRetention,
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		Retention:     retention,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 	fn := awslambda.NewFunction(stack, jsii.String(f.LogicalID), &awslambda.FunctionProps{
 		Description:  jsii.String(f.Description),
@@ -312,6 +321,7 @@ func newFunction(stack awscdk.Stack, f deploy.Function, assetDir string, all map
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String(deploy.Handler),
 		Code:         awslambda.Code_FromAsset(jsii.String(assetDir), nil),
+		Role:         newFunctionRole(stack, f, logs),
 		MemorySize:   jsii.Number(float64(f.MemoryMB)),
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(float64(f.TimeoutSec))),
 		// Active tracing runs the X-Ray daemon beside the function, which
@@ -325,48 +335,8 @@ func newFunction(stack awscdk.Stack, f deploy.Function, assetDir string, all map
 		Environment:   &env,
 	})
 	awscdk.Tags_Of(fn).Add(jsii.String(FunctionTag), jsii.String(f.Name), nil)
+	suppress(fn.Role().Node().FindChild(jsii.String("DefaultPolicy")), "AwsSolutions-IAM5[Resource::*]", nagXRayResource)
 	return fn
-}
-
-// grant gives a function exactly the access shared/deploy lists.
-func grant(fn awslambda.Function, f deploy.Function, table awsdynamodb.Table, keys []awskms.Key, bus awsevents.EventBus) {
-	for _, g := range f.Table {
-		cond := g.Condition()
-		if cond == nil {
-			table.Grant(fn, *jsii.Strings(g.Actions...)...)
-			continue
-		}
-		conditions := map[string]any{}
-		for op, keys := range cond {
-			conditions[op] = keys
-		}
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:    jsii.Strings(g.Actions...),
-			Resources:  &[]*string{table.TableArn()},
-			Conditions: &conditions,
-		}))
-	}
-	useKey := func(k awskms.Key, action string) {
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions: jsii.Strings(action), Resources: &[]*string{k.KeyArn()},
-		}))
-		k.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Principals: &[]awsiam.IPrincipal{fn.Role()},
-			Actions:    jsii.Strings(action),
-			Resources:  jsii.Strings("*"),
-		}), jsii.Bool(false))
-	}
-	if f.KMSSign {
-		useKey(keys[0], "kms:Sign")
-	}
-	if f.KMSPublicKey {
-		for _, k := range keys {
-			useKey(k, "kms:GetPublicKey")
-		}
-	}
-	if f.PutEvents {
-		bus.GrantPutEventsTo(fn, nil)
-	}
 }
 
 // addRoutes creates a method for every route of shared/route, with a Lambda
@@ -396,56 +366,22 @@ func addRoutes(api awsapigateway.RestApi, fns map[string]awslambda.Function, aut
 			}
 			opts = &awsapigateway.MethodOptions{AuthorizationType: awsapigateway.AuthorizationType_CUSTOM, Authorizer: a}
 		}
-		api.Root().ResourceForPath(jsii.String(r.Path)).AddMethod(jsii.String(r.Method), in, opts)
+		m := api.Root().ResourceForPath(jsii.String(r.Path)).AddMethod(jsii.String(r.Method), in, opts)
+		suppress(m, "AwsSolutions-COG4", nagNoCognito)
+		if r.Authorizer() == "" {
+			suppress(m, "AwsSolutions-APIG4", publicRouteReason(r))
+		}
 	}
 }
 
-// newAlarms watches what needs a person: the authorizer failing (every
-// protected route then answers 503 temporarily_unavailable with
-// Retry-After, deploy.GatewayResponses), the API answering 5xx, functions
-// throttled by Lambda's concurrency limit, and KMS throttling the oauth
-// function's signatures (the account's ECC request quota, which bounds
-// /oauth/token).
-func newAlarms(stack awscdk.Stack, s Settings, api awsapigateway.RestApi, fns map[string]awslambda.Function) {
-	var action awscloudwatch.IAlarmAction
-	if s.AlarmEmail != "" {
-		topic := awssns.NewTopic(stack, jsii.String("Alarms"), &awssns.TopicProps{
-			DisplayName: jsii.String("Latchkey alarms"), EnforceSSL: jsii.Bool(true),
-		})
-		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(s.AlarmEmail), nil))
-		action = awscloudwatchactions.NewSnsAction(topic)
+// authorizerSettings describes what the stage's authorizers are
+// configured with: the cache TTL and each one's identity sources.
+func authorizerSettings(ttl int) *string {
+	d := "authorizer-cache-ttl=" + strconv.Itoa(ttl)
+	for _, a := range deploy.Authorizers {
+		d += ";" + a.LogicalID + "=" + strings.Join(a.IdentitySources(), ",")
 	}
-	five := awscdk.Duration_Minutes(jsii.Number(5))
-	alarm := func(id, desc string, m awscloudwatch.IMetric, threshold float64) {
-		a := awscloudwatch.NewAlarm(stack, jsii.String(id), &awscloudwatch.AlarmProps{
-			AlarmDescription:   jsii.String(desc),
-			Metric:             m,
-			Threshold:          jsii.Number(threshold),
-			EvaluationPeriods:  jsii.Number(1),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-		})
-		if action != nil {
-			a.AddAlarmAction(action)
-		}
-	}
-	sum := &awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}
-	alarm("AuthorizerErrors", "The authorizer failed (protected routes answer 503 temporarily_unavailable with Retry-After meanwhile)",
-		fns[deploy.FunctionAuthorizer].MetricErrors(sum), 1)
-	alarm("Api5xx", "The API answered 5xx at least 5 times in 5 minutes", api.MetricServerError(sum), 5)
-	for _, f := range deploy.Functions {
-		alarm(f.LogicalID+"Throttles", "Lambda throttled the "+f.Name+" function (concurrency limit reached)",
-			fns[f.Name].MetricThrottles(sum), 1)
-	}
-	kmsThrottles := awslogs.NewMetricFilter(stack, jsii.String("OAuthKMSThrottleFilter"), &awslogs.MetricFilterProps{
-		LogGroup:        fns[deploy.FunctionOAuth].LogGroup(),
-		FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(deploy.KMSThrottleFilterPattern)),
-		MetricNamespace: jsii.String(deploy.MetricNamespace),
-		MetricName:      jsii.String(deploy.KMSThrottlesMetric),
-		MetricValue:     jsii.String("1"),
-	})
-	alarm(deploy.KMSThrottlesMetric, "KMS throttled the oauth function's signing key (ECC request quota reached); clients got 503",
-		kmsThrottles.Metric(sum), 1)
+	return jsii.String(d)
 }
 
 func stringPtrs(m map[string]string) *map[string]*string {

@@ -72,7 +72,7 @@ func TestFunctionsFollowTheDeployList(t *testing.T) {
 		got := sys.Functions[f.Name]
 		want := function{LogicalID: got.LogicalID, Runtime: deploy.Runtime, Arch: deploy.Architecture, Handler: deploy.Handler,
 			Tracing: "Active", MemoryMB: f.MemoryMB, Timeout: f.TimeoutSec, Env: sorted(f.Env), Actions: got.Actions,
-			Conditions: got.Conditions}
+			Conditions: got.Conditions, Grants: got.Grants, Managed: got.Managed}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", f.Name, got, want)
 		}
@@ -99,6 +99,7 @@ func expectedActions(f deploy.Function) []string {
 	if f.PutEvents {
 		a = append(a, "events:PutEvents")
 	}
+	a = append(a, deploy.LogActions...)
 	return sorted(a)
 }
 
@@ -162,10 +163,12 @@ func TestGrantsAreExactlyTheDeployList(t *testing.T) {
 	})
 }
 
-// TestNoWildcardGrants walks every policy in the template: identity
-// policies, role trust policies, key policies, topic policies.
+// TestNoWildcardGrants walks every policy in both templates: identity
+// policies (SAM functions' Policies too), role trust policies, key
+// policies, topic policies.
 func TestNoWildcardGrants(t *testing.T) {
-	for name, s := range map[string]*stackUnderTest{"defaults": defaults, "rotating": rotating} {
+	sam, _ := loadSAM(t)
+	for name, tmpl := range map[string]cfn{"defaults": defaults.tmpl, "rotating": rotating.tmpl, "template.yaml": sam} {
 		var docs int
 		var walk func(where string, v any)
 		walk = func(where string, v any) {
@@ -174,6 +177,9 @@ func TestNoWildcardGrants(t *testing.T) {
 				if _, ok := v["Statement"]; ok {
 					docs++
 					for _, st := range statements(v) {
+						if st["Effect"] == "Deny" {
+							continue // a restriction, such as EnforceSSL's Deny sqs:*, grants nothing
+						}
 						for _, key := range []string{"Action", "NotAction"} {
 							for _, a := range strs(st[key]) {
 								if a == "*" || strings.HasSuffix(a, ":*") || (key == "NotAction" && st["Effect"] == "Allow") {
@@ -196,7 +202,7 @@ func TestNoWildcardGrants(t *testing.T) {
 				}
 			}
 		}
-		for id, r := range s.tmpl.resources() {
+		for id, r := range tmpl.resources() {
 			walk(id, r)
 			for _, arn := range refsAndStrings(path(r, "Properties", "ManagedPolicyArns")) {
 				if strings.Contains(arn, "FullAccess") || strings.HasSuffix(arn, "AdministratorAccess") {
@@ -311,54 +317,6 @@ func TestSweeperRunsOnSchedule(t *testing.T) {
 	}
 }
 
-func TestAlarms(t *testing.T) {
-	sys := model(t, defaults)
-	metrics := map[string]bool{}
-	for _, a := range defaults.tmpl.all("AWS::CloudWatch::Alarm") {
-		target := ""
-		for _, d := range asList(a.Props["Dimensions"]) {
-			if id := refOf(path(d, "Value")); id != "" {
-				for name, f := range sys.Functions {
-					if f.LogicalID == id {
-						target = name
-					}
-				}
-			}
-		}
-		metrics[fmt.Sprint(a.Props["Namespace"], " ", a.Props["MetricName"], " ", target)] = true
-		if a.Props["AlarmActions"] != nil {
-			t.Errorf("alarm %s has actions without alarmEmail", a.ID)
-		}
-	}
-	want := []string{"AWS/Lambda Errors authorizer", "AWS/ApiGateway 5XXError ", deploy.MetricNamespace + " " + deploy.KMSThrottlesMetric + " "}
-	for _, f := range deploy.Functions {
-		want = append(want, "AWS/Lambda Throttles "+f.Name)
-	}
-	if got := keysOf(metrics); !slices.Equal(got, sorted(want)) {
-		t.Errorf("alarms %v, want %v", got, sorted(want))
-	}
-	for _, a := range rotating.tmpl.all("AWS::CloudWatch::Alarm") {
-		if len(asList(a.Props["AlarmActions"])) != 1 {
-			t.Errorf("with alarmEmail, alarm %s has actions %v", a.ID, a.Props["AlarmActions"])
-		}
-	}
-}
-
-// TestKMSThrottleAlarm: KMS throttling of the oauth function's signatures
-// is counted from its own log group by the pattern that matches what
-// shared/oauth logs, and one in 5 minutes fires an alarm.
-func TestKMSThrottleAlarm(t *testing.T) {
-	want := logAlarm{
-		Function: deploy.FunctionOAuth, FilterPattern: deploy.KMSThrottleFilterPattern, MetricValue: "1",
-		Statistic: "Sum", Period: 300, EvaluationPeriods: 1, Threshold: "1",
-		Comparison: "GreaterThanOrEqualToThreshold", MissingData: "notBreaching",
-	}
-	got := model(t, defaults).LogAlarms
-	if a := got[deploy.MetricNamespace+"/"+deploy.KMSThrottlesMetric]; a != want || len(got) != 1 {
-		t.Errorf("log alarms %+v, want only %+v", got, want)
-	}
-}
-
 func TestOutputs(t *testing.T) {
 	outs, _ := defaults.tmpl["Outputs"].(map[string]any)
 	for _, name := range []string{"ApiUrl", "TokenEndpoint", "JwksUrl", "TableName"} {
@@ -411,36 +369,13 @@ func TestSigningKeys(t *testing.T) {
 				t.Errorf("%s: %s %s refers to %v, want %v", tc.name, fn, deploy.EnvKMSKeyIDs, order, want)
 			}
 		}
-		// kms:Sign on the first key only, GetPublicKey on all; in the
-		// roles and in the key policies alike.
-		signers := map[string][]string{}
-		for _, p := range tc.s.tmpl.all("AWS::IAM::Policy") {
-			for _, st := range statements(p.Props["PolicyDocument"]) {
-				if slices.Contains(strs(st["Action"]), "kms:Sign") {
-					signers["role"] = append(signers["role"], refOf(st["Resource"]))
-				}
-			}
-		}
-		for _, k := range keys {
-			for _, st := range statements(k.Props["KeyPolicy"]) {
-				if slices.Contains(strs(st["Action"]), "kms:Sign") {
-					signers["key policy"] = append(signers["key policy"], k.ID)
-				}
-			}
-		}
-		for where, ids := range signers {
-			if !slices.Equal(ids, []string{byName[tc.names[0]]}) {
-				t.Errorf("%s: kms:Sign in %s on %v, want only %s", tc.name, where, ids, byName[tc.names[0]])
-			}
-		}
-		if len(signers) != 2 {
-			t.Errorf("%s: kms:Sign granted in %v", tc.name, keysOf(signers))
-		}
+		// Who may sign: TestOnlyTheOAuthFunctionSigns.
 	}
 }
 
 func TestNotificationsAreOptional(t *testing.T) {
-	if n := len(defaults.tmpl.all("AWS::SNS::Topic")); n != 0 {
+	// The alarm topic is always there (alarms_test.go); no other.
+	if n := len(defaults.tmpl.all("AWS::SNS::Topic")); n != 1 {
 		t.Errorf("defaults: %d topics", n)
 	}
 	subs := map[string]bool{}
@@ -499,6 +434,16 @@ func TestSettingsFromContext(t *testing.T) {
 		{"bad key name", map[string]any{CtxSigningKeys: "Key One"}, nil, CtxSigningKeys},
 		{"no keys", map[string]any{CtxSigningKeys: " , "}, nil, CtxSigningKeys},
 		{"bad e-mail", map[string]any{CtxAlarmEmail: "ops"}, nil, CtxAlarmEmail},
+		{"edge settings", map[string]any{CtxWAFRateLimit: 200, CtxWAFRateLimitAPI: "800", CtxAuthorizerConcurrency: 25},
+			func(s Settings) bool {
+				return s.WAFRateLimit == 200 && s.WAFRateLimitAPI == 800 && s.AuthorizerConcurrency == 25
+			}, ""},
+		{"WAF limit under WAF's minimum", map[string]any{CtxWAFRateLimit: 9}, nil, CtxWAFRateLimit},
+		{"WAF limit over WAF's maximum", map[string]any{CtxWAFRateLimitAPI: 2_000_000_001}, nil, CtxWAFRateLimitAPI},
+		{"API limit under the OAuth one", map[string]any{CtxWAFRateLimit: 2000, CtxWAFRateLimitAPI: 1500}, nil, CtxWAFRateLimitAPI},
+		{"WAF limit not a number", map[string]any{CtxWAFRateLimit: "lots"}, nil, CtxWAFRateLimit},
+		{"no authorizer concurrency", map[string]any{CtxAuthorizerConcurrency: 0}, nil, CtxAuthorizerConcurrency},
+		{"authorizer concurrency not a number", map[string]any{CtxAuthorizerConcurrency: "some"}, nil, CtxAuthorizerConcurrency},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := tc.ctx

@@ -49,6 +49,12 @@ var ErrUnauthorized = errors.New("Unauthorized")
 // backend.
 var ErrInternal = errors.New("authorizer error")
 
+// LogCannotDecide is the message of the one log line (level ERROR, with
+// the cause under "error") written when the authorizer cannot decide and
+// returns ErrInternal; the stack's metric filter counts these lines
+// (deploy.CannotDecideFilterPattern).
+const LogCannotDecide = "authorizer: cannot decide"
+
 // Store is the part of the store port the authorizer uses: one read by ID
 // per decision, the account tree for paths naming another account, and the
 // throttled last-use write.
@@ -197,7 +203,7 @@ func (a *Authorizer) refuse(ctx context.Context, err error) (events.APIGatewayCu
 		}
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 	}
-	a.log.ErrorContext(ctx, "authorizer: cannot decide", "error", err.Error())
+	a.log.ErrorContext(ctx, LogCannotDecide, "error", err.Error())
 	return events.APIGatewayCustomAuthorizerResponse{}, ErrInternal
 }
 

@@ -77,7 +77,8 @@ const (
 	// ThrottleRate and ThrottleBurst are the stage's request limits.
 	ThrottleRate  = 50
 	ThrottleBurst = 100
-	// LogRetentionDays applies to function logs and API access logs.
+	// LogRetentionDays is how long the functions' logs are kept unless
+	// the operator chooses otherwise (AccessLogRetentionDays is the API's).
 	LogRetentionDays = 30
 	// MetricNamespace holds the metrics the stack derives from the
 	// functions' logs.
@@ -153,19 +154,39 @@ func LookupAuthorizer(name string) (Authorizer, bool) {
 	return Authorizers[i], true
 }
 
-// DynamoDB actions, by intent. TransactWriteItems has no IAM action of its
-// own: each of its parts is authorized as PutItem, UpdateItem, DeleteItem or
-// ConditionCheckItem. Scan is never granted: every access pattern is a key
-// lookup or a Query.
-var (
-	TableRead  = []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"}
-	TableWrite = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+// DynamoDB actions a grant may name. TransactWriteItems has no IAM action
+// of its own: each of its parts is authorized as PutItem, UpdateItem,
+// DeleteItem or ConditionCheckItem. A function is granted exactly the
+// actions its code calls, which shared/testkit/lambdatest's
+// TestGrantsAreWhatTheFunctionsCall records from the functions' requests;
+// no function calls Scan, DeleteItem or a batch action.
+const (
+	GetItem            = "dynamodb:GetItem"
+	PutItem            = "dynamodb:PutItem"
+	UpdateItem         = "dynamodb:UpdateItem"
+	ConditionCheckItem = "dynamodb:ConditionCheckItem"
+	Query              = "dynamodb:Query"
 )
 
-// TableGrant is one set of DynamoDB actions on the table and its indexes.
-// A grant with a condition applies to the table alone, never its indexes.
+// LogActions are what a function may do in its own log group, which the
+// stack creates (so no function may create one): its role holds them on
+// that group alone, and no managed policy (AWSLambdaBasicExecutionRole
+// would grant them on every log group of the account).
+var LogActions = []string{"logs:CreateLogStream", "logs:PutLogEvents"}
+
+// TraceActions are what active tracing needs of a function's role; X-Ray
+// scopes them to no resource. The CDK stack adds them itself with active
+// tracing, template.yaml lists them in each role.
+var TraceActions = []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+// TableGrant is one set of DynamoDB actions on the table, or on some of its
+// global secondary indexes.
 type TableGrant struct {
 	Actions []string
+	// Indexes, when set, makes the grant's resources these indexes of the
+	// table (<table ARN>/index/<name>) instead of the table itself; only a
+	// Query reads an index. A grant never names index/*.
+	Indexes []string
 	// Attributes, when set, limits the grant to requests that name only
 	// these top-level attributes (IAM condition key dynamodb:Attributes).
 	Attributes []string
@@ -173,6 +194,10 @@ type TableGrant struct {
 	// matches one of these patterns (IAM condition key
 	// dynamodb:LeadingKeys, StringLike: * matches any run of characters).
 	LeadingKeys []string
+	// ReturnValues, when set, limits the grant to requests that ask for
+	// one of these ReturnValues or send none (IAM condition key
+	// dynamodb:ReturnValues, StringEqualsIfExists).
+	ReturnValues []string
 }
 
 // Condition is the IAM condition block of g, in the form both the stack
@@ -185,6 +210,9 @@ func (g TableGrant) Condition() map[string]map[string][]string {
 	}
 	if len(g.LeadingKeys) > 0 {
 		c["ForAllValues:StringLike"] = map[string][]string{"dynamodb:LeadingKeys": g.LeadingKeys}
+	}
+	if len(g.ReturnValues) > 0 {
+		c["StringEqualsIfExists"] = map[string][]string{"dynamodb:ReturnValues": g.ReturnValues}
 	}
 	if len(c) == 0 {
 		return nil
@@ -222,8 +250,17 @@ var Functions = []Function{
 		Name: FunctionIssue, LogicalID: "IssueFunction",
 		Description: "Latchkey token management API",
 		MemoryMB:    256, TimeoutSec: 10,
-		Env:       []string{EnvTable, EnvRetentionDays, EnvEventRetentionDays, EnvEventBus, EnvGoMaxProcs},
-		Table:     []TableGrant{{Actions: concat(TableRead, TableWrite)}},
+		Env: []string{EnvTable, EnvRetentionDays, EnvEventRetentionDays, EnvEventBus, EnvGoMaxProcs},
+		// Records, roles and history: reads, conditional creates and
+		// updates (roles with their condition checks), and Queries on the
+		// table (an account's events and roles) and on gsi1 (an account's
+		// tokens and children, a token's events). No DeleteItem and no
+		// batch action: the function also serves the public /console and
+		// /docs pages.
+		Table: []TableGrant{
+			{Actions: []string{GetItem, PutItem, UpdateItem, ConditionCheckItem, Query}},
+			{Actions: []string{Query}, Indexes: []string{dynamostore.IndexGSI1}},
+		},
 		PutEvents: true,
 		Samples:   []string{"token-create.json"},
 	},
@@ -232,11 +269,13 @@ var Functions = []Function{
 		Description: "Latchkey OAuth2 token endpoint, JWKS, discovery, introspection and revocation",
 		MemoryMB:    256, TimeoutSec: 10,
 		Env: []string{EnvTable, EnvKMSKeyIDs, EnvIssuer, EnvAudience, EnvAccessTokenTTL,
-			EnvEventRetentionDays, EnvEventBus, EnvGoMaxProcs},
-		Table:        []TableGrant{{Actions: concat(TableRead, TableWrite)}},
+			EnvRetentionDays, EnvEventRetentionDays, EnvGoMaxProcs},
+		// Client lookups, the exchange's event, revocation, the failure
+		// counters (UpdateItem) and private_key_jwt nonces (PutItem). Its
+		// events reach the bus through the sweeper's outbox drain.
+		Table:        []TableGrant{{Actions: []string{GetItem, PutItem, UpdateItem}}},
 		KMSSign:      true,
 		KMSPublicKey: true,
-		PutEvents:    true,
 		Samples:      []string{"oauth-token.json", "jwks-get.json"},
 	},
 	{
@@ -245,16 +284,17 @@ var Functions = []Function{
 		MemoryMB:    256, TimeoutSec: 5,
 		Env: []string{EnvTable, EnvAuthorizerCacheTTL, EnvKMSKeyIDs, EnvIssuer, EnvAudience, EnvGoMaxProcs},
 		Table: []TableGrant{
-			{Actions: []string{"dynamodb:GetItem"}},
-			// Recording last use is the authorizer's only write: a
-			// conditional UpdateItem that may name nothing but the key
-			// and the last_used_* attributes.
-			{Actions: []string{"dynamodb:UpdateItem"}, Attributes: TouchAttributes},
+			{Actions: []string{GetItem}},
+			// Recording last use: a conditional UpdateItem of a credential
+			// row (CRED#...) that may name nothing but the key and the
+			// last_used_* attributes and asks for no item back.
+			{Actions: []string{UpdateItem}, Attributes: TouchAttributes, LeadingKeys: TouchLeadingKeys,
+				ReturnValues: TouchReturnValues},
 			// A client assertion's jti is recorded once, as a conditional
 			// PutItem of a nonce row: its own partition (NONCE#...) and
 			// nothing but the key and the ttl, so the grant cannot
 			// overwrite a credential, an account or an event.
-			{Actions: []string{"dynamodb:PutItem"}, Attributes: NonceAttributes, LeadingKeys: NonceLeadingKeys},
+			{Actions: []string{PutItem}, Attributes: NonceAttributes, LeadingKeys: NonceLeadingKeys},
 		},
 		KMSPublicKey: true,
 		Samples:      []string{"authorizer-request.json"},
@@ -264,18 +304,28 @@ var Functions = []Function{
 		Description: "Latchkey scheduled expiry sweep",
 		MemoryMB:    256, TimeoutSec: 300,
 		Env: []string{EnvTable, EnvRetentionDays, EnvEventRetentionDays, EnvEventBus, EnvGoMaxProcs},
-		Table: []TableGrant{{Actions: []string{
-			"dynamodb:GetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem",
-			"dynamodb:UpdateItem", "dynamodb:PutItem",
-		}}},
+		// Expiries and warnings (an update with its event in one
+		// transaction, and a re-read when a token changed meanwhile), and
+		// the outbox drain (marking events published); its Queries read
+		// only the sparse expiry and outbox indexes.
+		Table: []TableGrant{
+			{Actions: []string{GetItem, PutItem, UpdateItem}},
+			{Actions: []string{Query}, Indexes: []string{dynamostore.IndexExpiry, dynamostore.IndexOutbox}},
+		},
 		PutEvents: true,
 		Samples:   []string{"scheduled-sweep.json"},
 	},
 }
 
-// TouchAttributes are the attributes the authorizer's last-use update may
-// name: the key and the two last_used_* attributes.
-var TouchAttributes = dynamostore.TouchAttributes
+// TouchAttributes, TouchLeadingKeys and TouchReturnValues bound the
+// authorizer's last-use update: the attributes it may name (the key and
+// the two last_used_* attributes), the partition keys it may write
+// (credential rows) and the ReturnValues it may ask for (none).
+var (
+	TouchAttributes   = dynamostore.TouchAttributes
+	TouchLeadingKeys  = dynamostore.TouchLeadingKeys
+	TouchReturnValues = dynamostore.TouchReturnValues
+)
 
 // NonceAttributes and NonceLeadingKeys bound the authorizer's nonce put:
 // the attributes it may name and the partition keys it may write.
@@ -357,12 +407,4 @@ func (r GatewayResponse) Headers() map[string]string {
 		h["Retry-After"] = "'" + strconv.Itoa(r.RetryAfter) + "'"
 	}
 	return h
-}
-
-func concat(lists ...[]string) []string {
-	var out []string
-	for _, l := range lists {
-		out = append(out, l...)
-	}
-	return out
 }

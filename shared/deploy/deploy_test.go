@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/deadline"
 	"github.com/latchkey/latchkey/shared/route"
+	"github.com/latchkey/latchkey/shared/store/dynamostore"
 )
 
 // root is the repository root, relative to this package.
@@ -215,7 +217,8 @@ func TestTableGrantConditions(t *testing.T) {
 		g    TableGrant
 		want map[string]map[string][]string
 	}{
-		{"unconditional", TableGrant{Actions: TableRead}, nil},
+		{"unconditional", TableGrant{Actions: []string{GetItem, Query}}, nil},
+		{"on indexes", TableGrant{Actions: []string{Query}, Indexes: []string{"gsi1"}}, nil},
 		{"attributes", TableGrant{Actions: []string{"dynamodb:UpdateItem"}, Attributes: []string{"pk"}},
 			map[string]map[string][]string{"ForAllValues:StringEquals": {"dynamodb:Attributes": {"pk"}}}},
 		{"leading keys", TableGrant{Actions: []string{"dynamodb:PutItem"}, LeadingKeys: []string{"NONCE#*"}},
@@ -225,6 +228,8 @@ func TestTableGrantConditions(t *testing.T) {
 				"ForAllValues:StringEquals": {"dynamodb:Attributes": {"pk"}},
 				"ForAllValues:StringLike":   {"dynamodb:LeadingKeys": {"NONCE#*"}},
 			}},
+		{"return values", TableGrant{Actions: []string{UpdateItem}, ReturnValues: []string{"NONE"}},
+			map[string]map[string][]string{"StringEqualsIfExists": {"dynamodb:ReturnValues": {"NONE"}}}},
 	} {
 		if got := tc.g.Condition(); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
@@ -247,4 +252,41 @@ func TestAuthorizerWritesOnlyNonces(t *testing.T) {
 		return
 	}
 	t.Error("the authorizer has no PutItem grant for its replay nonces")
+}
+
+// TestTableGrantsAreNarrow: no function holds an action its code never
+// calls on any row (Scan, the batch actions, DeleteItem), every index a
+// grant names is an index of the table, and only Query reads an index.
+// shared/testkit/lambdatest's TestGrantsAreWhatTheFunctionsCall derives the
+// exact sets from the functions' calls.
+func TestTableGrantsAreNarrow(t *testing.T) {
+	t.Parallel()
+	def, err := dynamostore.TableDefinition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	indexes := map[string]bool{}
+	for _, g := range def.Table.GlobalSecondaryIndexes {
+		indexes[*g.IndexName] = true
+	}
+	for _, f := range Functions {
+		for _, g := range f.Table {
+			for _, a := range g.Actions {
+				if a == "dynamodb:Scan" || a == "dynamodb:DeleteItem" || strings.HasPrefix(a, "dynamodb:Batch") {
+					t.Errorf("%s: granted %s, which no function calls", f.Name, a)
+				}
+				if len(g.Indexes) > 0 && a != Query {
+					t.Errorf("%s: %s on indexes %v; only a Query reads an index", f.Name, a, g.Indexes)
+				}
+			}
+			for _, ix := range g.Indexes {
+				if !indexes[ix] {
+					t.Errorf("%s: index %q is not an index of the table (%v)", f.Name, ix, slices.Sorted(maps.Keys(indexes)))
+				}
+			}
+			if len(g.Indexes) > 0 && g.Condition() != nil {
+				t.Errorf("%s: a conditional grant on indexes %v", f.Name, g.Indexes)
+			}
+		}
+	}
 }

@@ -231,6 +231,10 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayProxyRequest)
 			// KMS throttled a signature: the stack's alarm counts these lines.
 			log = log.With(signer.ThrottledLogKey, true)
 		}
+		if errors.Is(err, signer.ErrSignFailed) {
+			// A signature failed, for any cause: another alarm counts these.
+			log = log.With(signer.SignFailedLogKey, true)
+		}
 		return apigw.ErrorResponse(ctx, log, err), nil
 	}
 	return resp, nil

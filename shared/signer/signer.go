@@ -37,12 +37,22 @@ var (
 	// ErrUnavailable; the oauth function's logs mark it so that an alarm
 	// can count it (docs/operations.md, "Production bounds").
 	ErrThrottled = fmt.Errorf("%w: throttled", ErrUnavailable)
+	// ErrSignFailed marks every failure of a JWS signature made through
+	// Opaque, whatever its cause (throttling, an outage, a disabled key or a
+	// key policy that no longer lets the caller sign); the cause stays in
+	// the chain. The oauth function's logs mark it with SignFailedLogKey.
+	ErrSignFailed = errors.New("signature failed")
 )
 
 // ThrottledLogKey is the log attribute, set to true, that marks a failure
 // ErrThrottled caused, for the log metric filter that counts key-service
 // throttling (deploy.KMSThrottleFilterPattern).
 const ThrottledLogKey = "kms_throttled"
+
+// SignFailedLogKey is the log attribute, set to true, that marks a failure
+// ErrSignFailed caused, for the log metric filter that counts failed
+// signatures (deploy.SignFailureFilterPattern).
+const SignFailedLogKey = "sign_failed"
 
 // Signer is one P-256 signing key. Sign follows crypto.Signer for ECDSA: it
 // takes a SHA-256 digest and returns an ASN.1 DER signature.
@@ -134,7 +144,7 @@ func JWKS(keys []PublicKey) jose.JSONWebKeySet {
 // Opaque adapts s to go-jose's OpaqueSigner for ES256, bound to ctx (the
 // JOSE interface carries no context). It hands the JWS signing input to the
 // key whole and turns the DER answer into the fixed 64-byte R||S that JWS
-// requires (RFC 7518 §3.4).
+// requires (RFC 7518 §3.4). A signature that fails is ErrSignFailed.
 func Opaque(ctx context.Context, s Signer) (jose.OpaqueSigner, error) {
 	pub, ok := s.Public().(*ecdsa.PublicKey)
 	if !ok || pub.Curve != elliptic.P256() {
@@ -157,9 +167,13 @@ func (o *opaque) SignPayload(payload []byte, alg jose.SignatureAlgorithm) ([]byt
 	}
 	der, err := o.s.SignMessageContext(o.ctx, payload)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrSignFailed, err)
 	}
-	return DERToRS(der, 32)
+	rs, err := DERToRS(der, 32)
+	if err != nil {
+		return nil, fmt.Errorf("%w: signer %s: %w", ErrSignFailed, o.s.KeyID(), err)
+	}
+	return rs, nil
 }
 
 // DERToRS converts an ASN.1 DER ECDSA signature (as KMS and crypto/ecdsa

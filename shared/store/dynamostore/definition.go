@@ -10,9 +10,16 @@ import (
 )
 
 // TouchAttributes are the only attributes TouchCredential names (the key and
-// the last-use pair), so a caller that records last use may be granted an
-// UpdateItem restricted to them.
-var TouchAttributes = []string{AttrPK, AttrSK, attrLastUsedAt, attrLastUsedIP}
+// the last-use pair), TouchLeadingKeys (IAM StringLike patterns) match
+// every partition key it writes, and TouchReturnValues lists the
+// ReturnValues it may send (it sends none, which DynamoDB reads as NONE),
+// so a caller that records last use may be granted an UpdateItem
+// restricted to them.
+var (
+	TouchAttributes   = []string{AttrPK, AttrSK, attrLastUsedAt, attrLastUsedIP}
+	TouchLeadingKeys  = []string{prefixCred + "*"}
+	TouchReturnValues = []string{string(types.ReturnValueNone)}
+)
 
 // NonceAttributes are the only attributes UseNonce names, and
 // NonceLeadingKeys (IAM StringLike patterns) match every partition key it

@@ -2,6 +2,7 @@ package dynamostore
 
 import (
 	"context"
+	"path"
 	"slices"
 	"testing"
 	"time"
@@ -58,10 +59,13 @@ func keys(ks []types.KeySchemaElement) []string {
 	return out
 }
 
-// touchSpy records the attribute names of every UpdateItem.
+// touchSpy records the attribute names, the partition key and the
+// ReturnValues of every UpdateItem.
 type touchSpy struct {
 	API
-	names [][]string
+	names   [][]string
+	pks     []string
+	returns []types.ReturnValue
 }
 
 func (s *touchSpy) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
@@ -73,12 +77,17 @@ func (s *touchSpy) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput,
 		n = append(n, v)
 	}
 	s.names = append(s.names, n)
+	if pk, ok := in.Key[AttrPK].(*types.AttributeValueMemberS); ok {
+		s.pks = append(s.pks, pk.Value)
+	}
+	s.returns = append(s.returns, in.ReturnValues)
 	return s.API.UpdateItem(ctx, in, optFns...)
 }
 
-// TestTouchNamesOnlyTouchAttributes holds TouchAttributes (the attributes
-// the authorizer's IAM grant allows) to what TouchCredential really sends,
-// with and without an IP.
+// TestTouchNamesOnlyTouchAttributes holds TouchAttributes,
+// TouchLeadingKeys and TouchReturnValues (the bounds of the authorizer's
+// IAM UpdateItem grant) to what TouchCredential really sends, with and
+// without an IP.
 func TestTouchNamesOnlyTouchAttributes(t *testing.T) {
 	spy := &touchSpy{API: sharedClient()}
 	s := New(spy, newTable(t, sharedClient()))
@@ -93,8 +102,20 @@ func TestTouchNamesOnlyTouchAttributes(t *testing.T) {
 			t.Fatalf("touch: %v %v", ok, err)
 		}
 	}
-	if len(spy.names) != 2 {
-		t.Fatalf("%d UpdateItem calls", len(spy.names))
+	if len(spy.names) != 2 || len(spy.pks) != 2 {
+		t.Fatalf("%d UpdateItem calls, %d partition keys", len(spy.names), len(spy.pks))
+	}
+	for i, pk := range spy.pks {
+		// IAM's StringLike * matches any characters, / included; path.Match's
+		// does not, and credential keys hold none.
+		if !slices.ContainsFunc(TouchLeadingKeys, func(p string) bool { ok, _ := path.Match(p, pk); return ok }) {
+			t.Errorf("TouchCredential writes partition %q, which TouchLeadingKeys %v does not match", pk, TouchLeadingKeys)
+		}
+		// An absent ReturnValues is NONE to DynamoDB, and passes IAM's
+		// StringEqualsIfExists.
+		if rv := spy.returns[i]; rv != "" && !slices.Contains(TouchReturnValues, string(rv)) {
+			t.Errorf("TouchCredential asks for ReturnValues %s, which TouchReturnValues %v does not list", rv, TouchReturnValues)
+		}
 	}
 	for _, names := range spy.names {
 		for _, n := range names {
