@@ -86,6 +86,14 @@ type Spec struct {
 	AllowedIPs   []string
 	ExpiresAt    string
 	NeverExpires bool
+	// Meta is the token's metadata (ParseMeta), nil for none.
+	Meta Meta
+	// ContactEmail, when ContactEmailGiven, is the token's contact ("" for
+	// none); otherwise the token gets its creator's.
+	ContactEmail      string
+	ContactEmailGiven bool
+	// Inactive creates the token deactivated (active: false).
+	Inactive bool
 }
 
 // Creator is who asks for a token: their permissions bound the token's, and
@@ -97,6 +105,9 @@ type Creator struct {
 	Permissions permission.Set
 	Groups      []string
 	Policy      Policy
+	// ContactEmail is the creating token's own contact, the new token's
+	// when the request names none.
+	ContactEmail string
 }
 
 // New validates spec against the creator and builds the record (without
@@ -155,6 +166,20 @@ func New(spec Spec, by Creator, now time.Time) (Credential, error) {
 	if c.ExpiresAt, err = Expiry(spec.ExpiresAt, spec.NeverExpires, now, by.Policy); err != nil {
 		return Credential{}, err
 	}
+	if err := spec.Meta.Check("meta"); err != nil {
+		return Credential{}, err
+	}
+	c.Meta = spec.Meta.Clone()
+	contact := by.ContactEmail
+	if spec.ContactEmailGiven {
+		contact = spec.ContactEmail
+	}
+	if c.ContactEmail, err = ValidContactEmail(contact); err != nil {
+		return Credential{}, err
+	}
+	if spec.Inactive {
+		c.Status = StatusInactive
+	}
 	return c, nil
 }
 
@@ -187,12 +212,19 @@ type Update struct {
 	AllowedIPs    []string
 	SetAllowedIPs bool
 	AddAllowedIPs []string
+	// Meta replaces the metadata (an empty Meta removes it all); MergeMeta
+	// sets and removes single keys. At most one of them may be given.
+	Meta      *Meta
+	MergeMeta MetaPatch
+	// ContactEmail sets the contact; "" removes it.
+	ContactEmail *string
 }
 
 // Empty reports whether the update changes nothing.
 func (u Update) Empty() bool {
 	return u.Name == nil && u.Description == nil && u.Active == nil && u.ExpiresAt == nil &&
-		u.NeverExpires == nil && !u.SetAllowedIPs && u.AddAllowedIPs == nil
+		u.NeverExpires == nil && !u.SetAllowedIPs && u.AddAllowedIPs == nil &&
+		u.Meta == nil && u.MergeMeta == nil && u.ContactEmail == nil
 }
 
 // CheckModifiable refuses changes to revoked or expired tokens.
@@ -294,6 +326,37 @@ func (c *Credential) Apply(u Update, now time.Time, p Policy) ([]string, error) 
 		if !equalStrings(list.Entries(), next.AllowedIPs) {
 			next.AllowedIPs = list.Entries()
 			changed = append(changed, "allowed_ips")
+		}
+	}
+	if u.Meta != nil || u.MergeMeta != nil {
+		var meta Meta
+		var err error
+		switch {
+		case u.Meta != nil && u.MergeMeta != nil:
+			return nil, fieldErr("merge_meta", "give either meta (replaces the whole object) or merge_meta (changes single keys), not both")
+		case u.Meta != nil:
+			if err := u.Meta.Check("meta"); err != nil {
+				return nil, err
+			}
+			meta = u.Meta.Clone()
+		default:
+			if meta, err = next.Meta.Merge(u.MergeMeta, "merge_meta"); err != nil {
+				return nil, err
+			}
+		}
+		if !meta.Equal(next.Meta) {
+			next.Meta = meta
+			changed = append(changed, "meta")
+		}
+	}
+	if u.ContactEmail != nil {
+		email, err := ValidContactEmail(*u.ContactEmail)
+		if err != nil {
+			return nil, err
+		}
+		if email != next.ContactEmail {
+			next.ContactEmail = email
+			changed = append(changed, "contact_email")
 		}
 	}
 	if len(changed) > 0 {
