@@ -53,6 +53,8 @@ const (
 	attrPermissions  = "permissions"
 	attrGroups       = "groups"
 	attrAllowedIPs   = "allowed_ips"
+	attrMeta         = "meta"
+	attrContactEmail = "contact_email"
 	attrStatus       = "status"
 	attrExpiresAt    = "expires_at"
 	attrCreatedAt    = "created_at"
@@ -72,7 +74,7 @@ const (
 var credentialEdited = []string{
 	attrID, attrAccount, attrAccountPath, attrName, attrDescription, attrType, attrKind,
 	attrSecretHash, attrPublicKeyPEM, attrPrevHash, attrPrevPEM, attrPrevUntil,
-	attrPermissions, attrGroups, attrAllowedIPs, attrStatus, attrExpiresAt,
+	attrPermissions, attrGroups, attrAllowedIPs, attrMeta, attrContactEmail, attrStatus, attrExpiresAt,
 	attrCreatedAt, attrCreatedBy, attrUpdatedAt, attrVersion, attrWarnedAt, attrRetainUntil,
 	AttrTTL, AttrGSI1PK, AttrGSI1SK, AttrExpiryDay, AttrExpirySK,
 }
@@ -240,6 +242,9 @@ func inExpiryIndex(c credential.Credential) bool {
 
 // credentialRecord is a credential item. A rotation's grace period is
 // flattened into the prev_ attributes, present only while there is one.
+// The metadata is its compact JSON (credential.Meta.JSON) in a string:
+// a DynamoDB number would lose how a number was written (0.10, 1E+2) and
+// every digit past the 38th.
 type credentialRecord struct {
 	PK               string     `dynamodbav:"pk"`
 	SK               string     `dynamodbav:"sk"`
@@ -258,6 +263,8 @@ type credentialRecord struct {
 	Permissions      []string   `dynamodbav:"permissions,omitempty"`
 	Groups           []string   `dynamodbav:"groups,omitempty"`
 	AllowedIPs       []string   `dynamodbav:"allowed_ips,omitempty"`
+	Meta             string     `dynamodbav:"meta,omitempty"`
+	ContactEmail     string     `dynamodbav:"contact_email,omitempty"`
 	Status           string     `dynamodbav:"status,omitempty"`
 	ExpiresAt        *timestamp `dynamodbav:"expires_at,omitempty"`
 	CreatedAt        *timestamp `dynamodbav:"created_at,omitempty"`
@@ -282,7 +289,8 @@ func credentialItem(c credential.Credential) item {
 		Name: c.Name, Description: c.Description, Type: string(c.Type), Kind: string(c.Kind),
 		SecretHash: hashBytes(c.SecretHash), PublicKeyPEM: c.PublicKeyPEM,
 		Permissions: nonEmpty(c.Permissions), Groups: nonEmpty(c.Groups), AllowedIPs: nonEmpty(c.AllowedIPs),
-		Status: string(c.Status), ExpiresAt: stamp(c.ExpiresAt), CreatedAt: stamp(c.CreatedAt),
+		ContactEmail: c.ContactEmail,
+		Status:       string(c.Status), ExpiresAt: stamp(c.ExpiresAt), CreatedAt: stamp(c.CreatedAt),
 		CreatedBy: c.CreatedBy, UpdatedAt: stamp(c.UpdatedAt), Version: c.Version,
 		LastUsedAt: stamp(c.LastUsedAt), LastUsedIP: c.LastUsedIP, WarnedAt: stamp(c.WarnedAt),
 		RetainUntil: stamp(c.RetainUntil), TTL: ttl(c.RetainUntil),
@@ -294,6 +302,9 @@ func credentialItem(c credential.Credential) item {
 		// nothing else set still round-trips.
 		until := timestamp(p.Until)
 		r.PrevUntil = &until
+	}
+	if len(c.Meta) > 0 {
+		r.Meta = c.Meta.JSON()
 	}
 	if inExpiryIndex(c) {
 		r.ExpiryDay, r.ExpirySK = store.DayKey(c.ExpiresAt), store.ExpiryKey(c)
@@ -311,12 +322,18 @@ func decodeCredential(it item) (credential.Credential, error) {
 		Name: r.Name, Description: r.Description, Type: credential.Type(r.Type), Kind: credential.Kind(r.Kind),
 		PublicKeyPEM: r.PublicKeyPEM,
 		Permissions:  permission.Set(r.Permissions), Groups: r.Groups, AllowedIPs: r.AllowedIPs,
-		Status: credential.Status(r.Status), ExpiresAt: r.ExpiresAt.time(), CreatedAt: r.CreatedAt.time(),
+		ContactEmail: r.ContactEmail,
+		Status:       credential.Status(r.Status), ExpiresAt: r.ExpiresAt.time(), CreatedAt: r.CreatedAt.time(),
 		CreatedBy: r.CreatedBy, UpdatedAt: r.UpdatedAt.time(), Version: r.Version,
 		LastUsedAt: r.LastUsedAt.time(), LastUsedIP: r.LastUsedIP, WarnedAt: r.WarnedAt.time(),
 		RetainUntil: r.RetainUntil.time(),
 	}
 	var err error
+	if r.Meta != "" {
+		if c.Meta, err = credential.ParseMeta(attrMeta, []byte(r.Meta)); err != nil {
+			return credential.Credential{}, fmt.Errorf("credential %s: corrupt item: attribute %s is not token metadata", c.ID, attrMeta)
+		}
+	}
 	if c.SecretHash, err = readHash(attrSecretHash, r.SecretHash); err != nil {
 		return credential.Credential{}, fmt.Errorf("credential %s: %w", c.ID, err)
 	}

@@ -37,6 +37,7 @@ func TestStoredItems(t *testing.T) {
 	table := newTable(t, api)
 	s := New(api, table)
 	raw := func(pk, sk string) item { t.Helper(); return storedItem(t, table, pk, sk) }
+	var err error
 	at := time.Date(2026, 5, 4, 10, 20, 30, 123456789, time.UTC)
 	hash, prev := apitoken.HashSecret("current"), apitoken.HashSecret("previous")
 
@@ -48,6 +49,10 @@ func TestStoredItems(t *testing.T) {
 		AllowedIPs: []string{"192.0.2.0/24"}, Status: credential.StatusActive,
 		ExpiresAt: credential.EndOfDay(at.AddDate(0, 0, 90)), CreatedAt: at, CreatedBy: "tok:admin",
 		UpdatedAt: at.Add(time.Minute), RetainUntil: at.AddDate(1, 0, 0),
+		ContactEmail: "ops@example.com",
+	}
+	if c.Meta, err = credential.ParseMeta("meta", []byte(`{"ticket":"OPS-1","n":0.10}`)); err != nil {
+		t.Fatal(err)
 	}
 	ev := event.Event{ID: "01KR0Q3X2B0000ABCDEF", Account: "cust", Type: event.TokenCreated, CredentialID: c.ID,
 		Actor: "tok:admin", At: at, Detail: map[string]string{"name": "ci"}, ExpiresAt: at.AddDate(1, 0, 0)}
@@ -95,6 +100,7 @@ func TestStoredItems(t *testing.T) {
 			"secret_hash": avB(hash[:]), "prev_secret_hash": avB(prev[:]), "prev_until": avS("2026-05-04T11:20:30.123456789Z"),
 			"permissions": avL("apikeys:view", "devices:manage"), "groups": avL("g1", "g2"),
 			"allowed_ips": avL("192.0.2.0/24"), "status": avS("active"),
+			"meta": avS(`{"n":0.10,"ticket":"OPS-1"}`), "contact_email": avS("ops@example.com"),
 			"expires_at": avS("2026-08-02T23:59:59.000000000Z"), "created_at": avS(stamp), "created_by": avS("tok:admin"),
 			"updated_at": avS("2026-05-04T10:21:30.123456789Z"), "version": avN("1"),
 			"last_used_at": avS("2026-05-04T12:20:30.123456789Z"), "last_used_ip": avS("198.51.100.7"),

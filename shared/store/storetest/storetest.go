@@ -103,6 +103,9 @@ func normal(c credential.Credential) credential.Credential {
 			*l = []string{}
 		}
 	}
+	if len(c.Meta) == 0 {
+		c.Meta = nil
+	}
 	return c
 }
 
@@ -133,12 +136,31 @@ func testCredentialRoundTrip(t *testing.T, s store.Store) {
 	c.Previous = &credential.Previous{SecretHash: apitoken.HashSecret("old"), PublicKeyPEM: "", Until: base.Add(time.Hour)}
 	c.WarnedAt = base.Add(time.Minute)
 	c.RetainUntil = base.Add(24 * time.Hour)
+	c.ContactEmail = "Ops.Lead@example.com"
+	// Numbers come back as they were written, past float64's precision.
+	meta, err := credential.ParseMeta("meta", []byte(`{"ticket":"OPS-1234","allow_unauthenticated":true,`+
+		`"trust":false,"id":123456789012345678901234567890123456789012,"price":0.10,"exp":1E+2,"note":"<é & \"q\">"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Meta = meta
 	mustCreate(t, s, c)
 	got := mustGet(t, s, c.ID)
 	want := c
 	want.Version = 1
 	if !reflect.DeepEqual(normal(got), normal(want)) {
 		t.Fatalf("round trip:\n got %#v\nwant %#v", got, want)
+	}
+	if got.Meta.JSON() != meta.JSON() {
+		t.Fatalf("metadata round trip:\n got %s\nwant %s", got.Meta.JSON(), meta.JSON())
+	}
+	// An update that removes the metadata and the contact removes them.
+	got.Meta, got.ContactEmail = nil, ""
+	if _, err := s.UpdateCredential(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if cleared := mustGet(t, s, c.ID); len(cleared.Meta) != 0 || cleared.ContactEmail != "" {
+		t.Fatalf("after clearing: meta %s, contact %q", cleared.Meta.JSON(), cleared.ContactEmail)
 	}
 
 	pk := newCred(t, "acme", base)
