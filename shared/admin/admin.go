@@ -134,15 +134,21 @@ func (s *Service) CreateToken(ctx context.Context, by caller.Caller, targetAccou
 		}
 		spec.Permissions, spec.PermsGiven = role.Permissions, true
 	}
-	now := s.Clock.Now()
-	c, err := credential.New(spec, credential.Creator{
+	creator := credential.Creator{
 		Principal:   by.Principal,
 		Account:     acct.ID,
 		AccountPath: acct.Path,
 		Permissions: by.Permissions,
 		Groups:      by.Groups,
 		Policy:      acct.Policy,
-	}, now)
+	}
+	if !spec.ContactEmailGiven {
+		if creator.ContactEmail, err = s.creatorContact(ctx, by); err != nil {
+			return Created{}, err
+		}
+	}
+	now := s.Clock.Now()
+	c, err := credential.New(spec, creator, now)
 	if err != nil {
 		return Created{}, err
 	}
@@ -174,6 +180,23 @@ func (s *Service) CreateToken(ctx context.Context, by caller.Caller, targetAccou
 		out.Credential = c
 		return out, nil
 	}
+}
+
+// creatorContact is the contact_email of the caller's own token, a new
+// token's contact when its request names none. A caller without a stored
+// token (the bootstrap) has none.
+func (s *Service) creatorContact(ctx context.Context, by caller.Caller) (string, error) {
+	if by.CredentialID == "" {
+		return "", nil
+	}
+	c, err := s.Store.GetCredential(ctx, by.CredentialID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("load the creating token %s: %w", by.CredentialID, err)
+	}
+	return c.ContactEmail, nil
 }
 
 // GetToken returns a token the caller may see.
@@ -260,13 +283,18 @@ func (s *Service) UpdateToken(ctx context.Context, by caller.Caller, id string, 
 		if policy != nil {
 			p = *policy
 		}
+		before := c.Meta
 		changed, err := c.Apply(u, now, p)
 		if err != nil || len(changed) == 0 {
 			return nil, err
 		}
-		ev, err := event.New(event.TokenUpdated, c.Account, c.ID, by.Principal, now, map[string]string{
-			"name": c.Name, "fields": strings.Join(changed, ","),
-		})
+		detail := map[string]string{"name": c.Name, "fields": strings.Join(changed, ",")}
+		// The names of the keys, never their values: metadata may hold
+		// what the history should not.
+		if keys := credential.ChangedMetaKeys(before, c.Meta); len(keys) > 0 {
+			detail["meta_keys"] = strings.Join(keys, ",")
+		}
+		ev, err := event.New(event.TokenUpdated, c.Account, c.ID, by.Principal, now, detail)
 		return &ev, err
 	})
 }

@@ -265,6 +265,7 @@ func whoOf(c *credential.Credential, auth string, perms []string) caller.Caller 
 		Groups:       c.Groups,
 		Kind:         string(c.Kind),
 		Auth:         auth,
+		Meta:         c.Meta,
 	}
 }
 

@@ -511,3 +511,23 @@ func TestParseJOSEHeader(t *testing.T) {
 		}
 	}
 }
+
+// An access token carries no metadata itself; the authorizer passes its
+// client token's, read with the status check, so a PATCH shows within the
+// status TTL.
+func TestAccessTokenPassesItsClientsMeta(t *testing.T) {
+	t.Parallel()
+	e := newJWTEnv(t)
+	client := e.token("", credential.Spec{Meta: credential.Meta{"owner": credential.MetaString("payments")}})
+	at := "Bearer " + e.accessToken(client.Credential, "apikeys:view", nil)
+	if resp, got := e.call(at, "GET", "/v1/tokens", ""); got != allow || resp.Context[caller.KeyMeta] != `{"owner":"payments"}` {
+		t.Fatalf("before: %s, meta %q", got, resp.Context[caller.KeyMeta])
+	}
+	if _, err := e.svc.UpdateToken(context.Background(), e.root, client.Credential.ID, credential.Update{Meta: &credential.Meta{}}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(DefaultStatusTTL)
+	if resp, got := e.call(at, "GET", "/v1/tokens", ""); got != allow || resp.Context[caller.KeyMeta] != `{}` {
+		t.Fatalf("%s after the PATCH: %s, meta %q", DefaultStatusTTL, got, resp.Context[caller.KeyMeta])
+	}
+}

@@ -182,7 +182,15 @@ func (h *Handler) whoami(ctx context.Context, by caller.Caller, _ events.APIGate
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, fmt.Errorf("whoami: %w", err)
 	}
-	return apigw.JSON(http.StatusOK, toWhoami(by, acct.Policy)), nil
+	// The contact is read from the caller's own record: it is no business
+	// of the backends, so the authorizer does not pass it.
+	var contact string
+	if c, err := h.Service.Store.GetCredential(ctx, by.CredentialID); err == nil {
+		contact = c.ContactEmail
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return events.APIGatewayProxyResponse{}, fmt.Errorf("whoami: load %s: %w", by.CredentialID, err)
+	}
+	return apigw.JSON(http.StatusOK, toWhoami(by, acct.Policy, contact)), nil
 }
 
 func (h *Handler) createToken(ctx context.Context, by caller.Caller, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
@@ -206,6 +214,23 @@ func (h *Handler) createToken(ctx context.Context, by caller.Caller, req events.
 	}
 	if in.Permissions != nil {
 		spec.Permissions, spec.PermsGiven = *in.Permissions, true
+	}
+	if in.Active != nil {
+		spec.Inactive = !*in.Active
+	}
+	if in.Meta != nil {
+		m, err := credential.ParseMeta("meta", in.Meta)
+		if err != nil {
+			return events.APIGatewayProxyResponse{}, err
+		}
+		spec.Meta = m
+	}
+	if in.ContactEmail != nil {
+		var err error
+		if spec.ContactEmail, err = contactInput(in.ContactEmail); err != nil {
+			return events.APIGatewayProxyResponse{}, err
+		}
+		spec.ContactEmailGiven = true
 	}
 	created, err := h.Service.CreateToken(ctx, by, req.PathParameters["account"], admin.CreateRequest{Spec: spec, Role: in.Role})
 	if err != nil {
@@ -266,8 +291,32 @@ func (h *Handler) updateToken(ctx context.Context, by caller.Caller, req events.
 	if in.AddAllowedIPs != nil {
 		u.AddAllowedIPs = append([]string{}, *in.AddAllowedIPs...)
 	}
+	if in.Meta != nil && in.MergeMeta != nil {
+		return events.APIGatewayProxyResponse{}, apigw.BadRequest("merge_meta", "give either meta (replaces the whole object) or merge_meta (changes single keys), not both")
+	}
+	if in.Meta != nil {
+		m, err := credential.ParseMeta("meta", in.Meta)
+		if err != nil {
+			return events.APIGatewayProxyResponse{}, err
+		}
+		u.Meta = &m
+	}
+	if in.MergeMeta != nil {
+		p, err := credential.ParseMetaPatch("merge_meta", in.MergeMeta)
+		if err != nil {
+			return events.APIGatewayProxyResponse{}, err
+		}
+		u.MergeMeta = p
+	}
+	if in.ContactEmail != nil {
+		email, err := contactInput(in.ContactEmail)
+		if err != nil {
+			return events.APIGatewayProxyResponse{}, err
+		}
+		u.ContactEmail = &email
+	}
 	if u.Empty() {
-		return events.APIGatewayProxyResponse{}, apigw.BadRequest("body", "give at least one field to change: name, description, active, expires_at, never_expires, allowed_ips or add_allowed_ips")
+		return events.APIGatewayProxyResponse{}, apigw.BadRequest("body", "give at least one field to change: name, description, active, expires_at, never_expires, allowed_ips, add_allowed_ips, meta, merge_meta or contact_email")
 	}
 	c, err := h.Service.UpdateToken(ctx, by, req.PathParameters["id"], u)
 	if err != nil {

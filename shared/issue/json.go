@@ -8,6 +8,7 @@ import (
 
 	"github.com/latchkey/latchkey/shared/account"
 	"github.com/latchkey/latchkey/shared/admin"
+	"github.com/latchkey/latchkey/shared/apigw"
 	"github.com/latchkey/latchkey/shared/caller"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/event"
@@ -57,16 +58,24 @@ type createTokenRequest struct {
 	AllowedIPs   ipInput   `json:"allowed_ips"`
 	ExpiresAt    string    `json:"expires_at"`
 	NeverExpires bool      `json:"never_expires"`
+	Active       *bool     `json:"active"`
+	// Read by the handler: an object whose errors name the key
+	// (credential.ParseMeta), and a string or null.
+	Meta         jsontext.Value `json:"meta"`
+	ContactEmail jsontext.Value `json:"contact_email"`
 }
 
 type updateTokenRequest struct {
-	Name          *string  `json:"name"`
-	Description   *string  `json:"description"`
-	Active        *bool    `json:"active"`
-	ExpiresAt     *string  `json:"expires_at"`
-	NeverExpires  *bool    `json:"never_expires"`
-	AllowedIPs    *ipInput `json:"allowed_ips"`
-	AddAllowedIPs *ipInput `json:"add_allowed_ips"`
+	Name          *string        `json:"name"`
+	Description   *string        `json:"description"`
+	Active        *bool          `json:"active"`
+	ExpiresAt     *string        `json:"expires_at"`
+	NeverExpires  *bool          `json:"never_expires"`
+	AllowedIPs    *ipInput       `json:"allowed_ips"`
+	AddAllowedIPs *ipInput       `json:"add_allowed_ips"`
+	Meta          jsontext.Value `json:"meta"`
+	MergeMeta     jsontext.Value `json:"merge_meta"`
+	ContactEmail  jsontext.Value `json:"contact_email"`
 	// Fields fixed at creation: present, even as null, means a 400 that
 	// says so.
 	Permissions jsontext.Value `json:"permissions"`
@@ -97,24 +106,26 @@ type createRoleRequest struct {
 
 // tokenJSON is a token as the API shows it: never a secret or a hash.
 type tokenJSON struct {
-	ID            string   `json:"id"`
-	Name          string   `json:"name"`
-	Description   string   `json:"description"`
-	Type          string   `json:"type"`
-	Kind          string   `json:"kind"`
-	Account       string   `json:"account"`
-	PublicKey     *string  `json:"public_key,omitempty"`
-	Permissions   []string `json:"permissions"`
-	Groups        []string `json:"groups"`
-	AllowedIPs    []string `json:"allowed_ips"`
-	Status        string   `json:"status"`
-	ExpiresAt     *string  `json:"expires_at"`
-	CreatedAt     string   `json:"created_at"`
-	CreatedBy     string   `json:"created_by"`
-	UpdatedAt     string   `json:"updated_at"`
-	LastUsedAt    *string  `json:"last_used_at"`
-	LastUsedIP    *string  `json:"last_used_ip"`
-	PreviousUntil *string  `json:"previous_valid_until,omitempty"`
+	ID            string          `json:"id"`
+	Name          string          `json:"name"`
+	Description   string          `json:"description"`
+	Type          string          `json:"type"`
+	Kind          string          `json:"kind"`
+	Account       string          `json:"account"`
+	PublicKey     *string         `json:"public_key,omitempty"`
+	Permissions   []string        `json:"permissions"`
+	Groups        []string        `json:"groups"`
+	AllowedIPs    []string        `json:"allowed_ips"`
+	Meta          credential.Meta `json:"meta"`
+	ContactEmail  *string         `json:"contact_email"`
+	Status        string          `json:"status"`
+	ExpiresAt     *string         `json:"expires_at"`
+	CreatedAt     string          `json:"created_at"`
+	CreatedBy     string          `json:"created_by"`
+	UpdatedAt     string          `json:"updated_at"`
+	LastUsedAt    *string         `json:"last_used_at"`
+	LastUsedIP    *string         `json:"last_used_ip"`
+	PreviousUntil *string         `json:"previous_valid_until,omitempty"`
 }
 
 // createdJSON adds the shown-once secret to a token.
@@ -184,6 +195,11 @@ type whoamiJSON struct {
 	Groups       []string `json:"groups"`
 	Kind         string   `json:"kind"`
 	Auth         string   `json:"auth"`
+	// Meta is the metadata the authorizer passed (for an access token, its
+	// client's).
+	Meta credential.Meta `json:"meta"`
+	// ContactEmail is the contact of the caller's token.
+	ContactEmail *string `json:"contact_email"`
 	// AccountPolicy is the policy of the caller's account.
 	AccountPolicy policyJSON `json:"account_policy"`
 }
@@ -214,22 +230,24 @@ func list(s []string) []string {
 
 func toToken(c credential.Credential, now time.Time) tokenJSON {
 	t := tokenJSON{
-		ID:          c.ID,
-		Name:        c.Name,
-		Description: c.Description,
-		Type:        string(c.Type),
-		Kind:        string(c.Kind),
-		Account:     c.Account,
-		Permissions: list(c.Permissions),
-		Groups:      list(c.Groups),
-		AllowedIPs:  list(c.AllowedIPs),
-		Status:      string(c.EffectiveStatus(now)),
-		ExpiresAt:   optTS(c.ExpiresAt),
-		CreatedAt:   ts(c.CreatedAt),
-		CreatedBy:   c.CreatedBy,
-		UpdatedAt:   ts(c.UpdatedAt),
-		LastUsedAt:  optTS(c.LastUsedAt),
-		LastUsedIP:  optStr(c.LastUsedIP),
+		ID:           c.ID,
+		Name:         c.Name,
+		Description:  c.Description,
+		Type:         string(c.Type),
+		Kind:         string(c.Kind),
+		Account:      c.Account,
+		Permissions:  list(c.Permissions),
+		Groups:       list(c.Groups),
+		AllowedIPs:   list(c.AllowedIPs),
+		Meta:         c.Meta,
+		ContactEmail: optStr(c.ContactEmail),
+		Status:       string(c.EffectiveStatus(now)),
+		ExpiresAt:    optTS(c.ExpiresAt),
+		CreatedAt:    ts(c.CreatedAt),
+		CreatedBy:    c.CreatedBy,
+		UpdatedAt:    ts(c.UpdatedAt),
+		LastUsedAt:   optTS(c.LastUsedAt),
+		LastUsedIP:   optStr(c.LastUsedIP),
 	}
 	if c.Kind == credential.KindPublicKey {
 		t.PublicKey = &c.PublicKeyPEM
@@ -295,7 +313,7 @@ func toRole(r account.Role, callerAccount string) roleJSON {
 	}
 }
 
-func toWhoami(c caller.Caller, p credential.Policy) whoamiJSON {
+func toWhoami(c caller.Caller, p credential.Policy, contact string) whoamiJSON {
 	return whoamiJSON{
 		Principal:     c.Principal,
 		Account:       c.Account,
@@ -304,6 +322,21 @@ func toWhoami(c caller.Caller, p credential.Policy) whoamiJSON {
 		Groups:        list(c.Groups),
 		Kind:          c.Kind,
 		Auth:          c.Auth,
+		Meta:          c.Meta,
+		ContactEmail:  optStr(contact),
 		AccountPolicy: policyJSON{AllowNeverExpires: p.AllowNeverExpires},
 	}
+}
+
+// contactInput reads a request's contact_email: a string, or null for
+// none (as the empty string is).
+func contactInput(raw jsontext.Value) (string, error) {
+	if raw.Kind() == 'n' {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", apigw.BadRequest("contact_email", "must be an e-mail address, or \"\" or null for none")
+	}
+	return s, nil
 }
