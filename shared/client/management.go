@@ -20,7 +20,11 @@ type Token struct {
 	Permissions []string `json:"permissions"`
 	Groups      []string `json:"groups"`
 	AllowedIPs  []string `json:"allowed_ips"`
-	Status      string   `json:"status"`
+	// Meta is the token's metadata as the API sent it, a JSON object.
+	Meta json.RawMessage `json:"meta"`
+	// ContactEmail is empty when the token has no contact.
+	ContactEmail string `json:"contact_email"`
+	Status       string `json:"status"`
 	// Times are RFC 3339 strings as the API sends them; empty for null.
 	ExpiresAt          string `json:"expires_at"`
 	CreatedAt          string `json:"created_at"`
@@ -105,6 +109,10 @@ type Whoami struct {
 	Kind         string   `json:"kind"`
 	// Auth is how the request authenticated: token, access_token or assertion.
 	Auth string `json:"auth"`
+	// Meta is the metadata the authorizer passed, a JSON object.
+	Meta json.RawMessage `json:"meta"`
+	// ContactEmail is the caller token's contact, empty for none.
+	ContactEmail string `json:"contact_email"`
 
 	Raw json.RawMessage `json:"-"`
 }
@@ -193,6 +201,14 @@ type CreateTokenRequest struct {
 	AllowedIPs   []string `json:"allowed_ips,omitempty"`
 	ExpiresAt    string   `json:"expires_at,omitempty"`
 	NeverExpires bool     `json:"never_expires,omitempty"`
+	// Active false creates the token deactivated; nil means active.
+	Active *bool `json:"active,omitempty"`
+	// Meta is the token's metadata: string, bool or number values (a
+	// json.Number keeps a number exactly as written).
+	Meta map[string]any `json:"meta,omitempty"`
+	// ContactEmail nil gives the token the creating token's contact; ""
+	// gives it none.
+	ContactEmail *string `json:"contact_email,omitempty"`
 }
 
 // CreateToken creates a token in the caller's account, or in a sub-account
@@ -235,6 +251,13 @@ type UpdateTokenRequest struct {
 	// refuses a blank one.
 	AllowedIPs    *[]string `json:"allowed_ips,omitempty"`
 	AddAllowedIPs *[]string `json:"add_allowed_ips,omitempty"`
+	// Meta replaces the whole metadata (a pointer to an empty map removes
+	// it); MergeMeta sets single keys, and removes those whose value is
+	// nil. Give at most one.
+	Meta      *map[string]any `json:"meta,omitempty"`
+	MergeMeta map[string]any  `json:"merge_meta,omitempty"`
+	// ContactEmail sets the contact; "" removes it.
+	ContactEmail *string `json:"contact_email,omitempty"`
 }
 
 // UpdateToken changes a token.
