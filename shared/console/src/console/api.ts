@@ -3,6 +3,9 @@
 // the page is <base>/console and the API is <base>/v1/….
 import { getToken } from './session';
 
+/** A metadata value: text, a number or a boolean. */
+export type MetaValue = string | number | boolean;
+
 export interface Token {
   id: string;
   name: string;
@@ -14,6 +17,9 @@ export interface Token {
   permissions: string[];
   groups: string[];
   allowed_ips: string[];
+  /** Older APIs leave it out. */
+  meta?: Record<string, MetaValue>;
+  contact_email?: string | null;
   status: 'active' | 'inactive' | 'revoked' | 'expired';
   expires_at: string | null;
   created_at: string;
@@ -74,6 +80,9 @@ export interface Whoami {
   groups: string[];
   kind: string;
   auth: string;
+  meta?: Record<string, MetaValue>;
+  /** The signed-in token's contact, the default of the tokens it creates. */
+  contact_email?: string | null;
   account_policy: AccountPolicy;
 }
 

@@ -9,6 +9,7 @@ import { expiryBounds, expiryDay, instant } from '../dates';
 import { type Child, clearErrors, field, focusFirstError, h } from '../dom';
 import type { Ctx } from '../main';
 import { dl, errorPanel, formError, heading, showError, statusBadge } from '../ui';
+import { metaChanges, metaEditor } from '../meta';
 import { confirmDialog, ipInput, showSecret } from '../widgets';
 import { lastUsed } from './tokens';
 
@@ -75,6 +76,11 @@ function properties(t: Token): HTMLElement {
       ['Allowed IPs', t.allowed_ips.length
         ? h('ul', { class: 'inline-list', id: 'token-allowed-ips' }, t.allowed_ips.map((ip) => h('li', {}, h('code', {}, ip))))
         : 'Any address'],
+      ['Contact e-mail', t.contact_email || '—'],
+      ['Metadata', Object.keys(t.meta ?? {}).length
+        ? h('dl', { class: 'meta-list', id: 'token-meta' }, Object.entries(t.meta ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([k, v]) => [h('dt', {}, h('code', {}, k)), h('dd', {}, typeof v === 'string' ? v : h('code', {}, String(v)))]))
+        : '—'],
       ['Last used', lastUsed(t)],
       ['Created', `${instant(t.created_at)} by ${t.created_by}`],
       ['Updated', instant(t.updated_at)],
@@ -97,6 +103,10 @@ function editForm(ctx: Ctx, t: Token, v: Verdict): HTMLElement {
   // Opening the token to every address is its own choice, never what a
   // blank list means.
   const clearIPs = h('input', { type: 'checkbox', id: 'edit-clear-ips' });
+  const contact = field('Contact e-mail', h('input', { type: 'email', id: 'edit-contact', maxlength: 254, autocomplete: 'off', value: t.contact_email ?? '' }), {
+    name: 'contact_email', hint: 'Who gets this token\'s notices. Clear the field for none.',
+  });
+  const meta = metaEditor('meta', 'edit-meta', t.meta ?? {});
   const status = h('p', { role: 'status', class: 'status', id: 'edit-status' });
   const submit = h('button', { type: 'submit', id: 'edit-submit' }, 'Save changes');
   const form = h('form', { class: 'panel form', id: 'edit-form', novalidate: true, 'aria-labelledby': 'edit-title' },
@@ -113,6 +123,7 @@ function editForm(ctx: Ctx, t: Token, v: Verdict): HTMLElement {
       t.allowed_ips.length ? h('div', { class: 'field choice', 'data-field': 'allowed_ips' }, clearIPs,
         h('label', { for: clearIPs.id }, 'Remove every allowed IP, so that any address may use this token'),
         h('p', { class: 'field-error', 'data-error-for': 'allowed_ips', hidden: true })) : null,
+      contact.wrap, meta.wrap,
       status,
       h('div', { class: 'actions' }, submit)),
   );
@@ -155,6 +166,16 @@ function editForm(ctx: Ctx, t: Token, v: Verdict): HTMLElement {
     } else if (more.length) {
       body.add_allowed_ips = more;
     }
+    const c = contact.control.value.trim();
+    if (c !== (t.contact_email ?? '')) body.contact_email = c;
+    const m = meta.value();
+    if (!m) {
+      focusFirstError(form);
+      return;
+    }
+    // Only what changed, so a key set elsewhere meanwhile is kept.
+    const changes = metaChanges(t.meta ?? {}, m);
+    if (Object.keys(changes).length > 0) body.merge_meta = changes;
     if (Object.keys(body).length === 0) {
       status.textContent = 'Nothing to change.';
       return;
@@ -165,6 +186,10 @@ function editForm(ctx: Ctx, t: Token, v: Verdict): HTMLElement {
       ctx.announce('Changes saved.');
       ctx.refresh();
     } catch (err) {
+      // The metadata editor answers to meta.<key> whichever way it sent it.
+      if (err instanceof ApiError && err.field?.startsWith('merge_meta')) {
+        err = new ApiError(err.status, err.code, err.description, 'meta' + err.field.slice('merge_meta'.length), err.missing);
+      }
       showError(form, err);
     } finally {
       submit.disabled = false;
