@@ -709,6 +709,21 @@ func TestConsoleInBrowser(t *testing.T) {
 	if _, raw = root.raw("GET", "/v1/tokens/"+ciID); !strings.Contains(raw, `"meta":{"floor":4,"ticket":"OPS-9","trust":false}`) || !strings.Contains(raw, `"contact_email":null`) {
 		t.Errorf("after removing and changing keys: %s", raw)
 	}
+	// A number JavaScript cannot hold exactly survives an edit of the page
+	// that leaves its row alone.
+	if status, _ := root.call("PATCH", "/v1/tokens/"+ciID, `{"merge_meta":{"big":123456789012345678901234567890}}`); status != 200 {
+		t.Fatalf("set a big number: %d", status)
+	}
+	b.goTo("#/tokens")
+	b.goTo("#/tokens/" + ciID)
+	b.visible("#edit-form")
+	addMeta("edit", "zone", "text", "eu")
+	g = b.generation()
+	b.click("#edit-submit")
+	b.rendered(g)
+	if _, raw = root.raw("GET", "/v1/tokens/"+ciID); !strings.Contains(raw, `"big":123456789012345678901234567890,`) || !strings.Contains(raw, `"zone":"eu"`) {
+		t.Errorf("after an edit beside a big number: %s", raw)
+	}
 
 	// ---- Create a token inactive, with metadata and a contact --------------
 	b.goTo("#/tokens/new")

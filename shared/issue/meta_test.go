@@ -257,3 +257,24 @@ func TestWhoamiShowsMeta(t *testing.T) {
 		t.Fatalf("whoami without meta: %s", got)
 	}
 }
+
+// Creating with metadata, a contact or inactive needs the create route's
+// own right and an account in the caller's tree, like any creation.
+func TestCreateWithNewFieldsNeedsTheRight(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	v := e.create(`{"name":"viewer","permissions":["apikeys:view"]}`)
+	viewer := caller.Caller{Principal: v["id"].(string), Account: "vendor", CredentialID: v["id"].(string),
+		Permissions: permission.MustParse("apikeys:view"), Kind: "secret", Auth: caller.AuthToken}
+	e.json(call{method: "POST", path: "/v1/accounts", body: `{"id":"acme","name":"Acme"}`}, 201)
+	sub := e.json(call{method: "POST", path: "/v1/accounts/acme/tokens", body: `{"name":"acme admin"}`}, 201)
+	acme := caller.Caller{Principal: sub["id"].(string), Account: "acme", CredentialID: sub["id"].(string),
+		Permissions: permission.All(), Kind: "secret", Auth: caller.AuthToken}
+	before := len(e.json(call{method: "GET", path: "/v1/tokens", query: map[string]string{"limit": "200"}}, 200)["items"].([]any))
+	body := `{"name":"x","active":false,"meta":{"allow_unauthenticated":true},"contact_email":"a@example.com"}`
+	e.json(call{method: "POST", path: "/v1/tokens", body: body, by: &viewer}, 403)
+	e.json(call{method: "POST", path: "/v1/accounts/vendor/tokens", body: body, by: &acme}, 404)
+	if after := len(e.json(call{method: "GET", path: "/v1/tokens", query: map[string]string{"limit": "200"}}, 200)["items"].([]any)); after != before {
+		t.Fatalf("%d tokens after refused creations, %d before", after, before)
+	}
+}

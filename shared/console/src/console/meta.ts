@@ -19,6 +19,8 @@ interface Row {
   value: HTMLInputElement;
   flag: HTMLSelectElement;
   error: HTMLElement;
+  /** The value the row was loaded with, sent back as it is while the row reads the same. */
+  initial?: { key: string; kind: Kind; text: string; value: MetaValue };
 }
 
 export interface MetaEditor {
@@ -48,7 +50,7 @@ export function metaEditor(name: string, id: string, initial: Record<string, Met
       'Keys: a–z, 0–9, "_", "." and "-", at most 64 characters; at most 32 keys. Text values at most 256 bytes.'),
     list, add, fieldError);
 
-  const newRow = (key = '', v: MetaValue = ''): Row => {
+  const newRow = (key = '', v: MetaValue = '', loaded = false): Row => {
     const rowId = uid(`${id}-row`);
     const k = h('input', { type: 'text', id: `${rowId}-key`, class: 'meta-key', value: key, spellcheck: 'false', autocapitalize: 'off', autocomplete: 'off', maxlength: 64, 'aria-label': 'Key', placeholder: 'owner' });
     const kind = h('select', { id: `${rowId}-kind`, class: 'meta-kind', 'aria-label': 'Kind of value' },
@@ -64,6 +66,7 @@ export function metaEditor(name: string, id: string, initial: Record<string, Met
       h('button', { type: 'button', class: 'link', 'aria-label': 'Remove this key', onclick: () => remove(row) }, 'Remove'),
       error);
     const row: Row = { el, key: k, kind, value, flag, error };
+    if (loaded) row.initial = { key, kind: kindOf(v), text: value.value, value: v };
     const sync = () => {
       value.hidden = kind.value === 'boolean';
       flag.hidden = kind.value !== 'boolean';
@@ -88,7 +91,7 @@ export function metaEditor(name: string, id: string, initial: Record<string, Met
     row.key.focus();
   });
   for (const [k, v] of Object.entries(initial)) {
-    const row = newRow(k, v);
+    const row = newRow(k, v, true);
     rows.push(row);
     list.append(row.el);
   }
@@ -114,6 +117,13 @@ export function metaEditor(name: string, id: string, initial: Record<string, Met
         }
         if (key in out) {
           bad(row, `The key “${key}” is given twice.`, row.key);
+          continue;
+        }
+        const i = row.initial;
+        if (i && i.key === key && i.kind === row.kind.value && i.kind !== 'boolean' && i.text === raw) {
+          // Untouched: keep what was loaded, even a number JavaScript
+          // cannot write back exactly.
+          out[key] = i.value;
           continue;
         }
         switch (row.kind.value) {
