@@ -362,14 +362,27 @@ func (s *Service) RevokeToken(ctx context.Context, by caller.Caller, id string) 
 
 // EventFilter selects history entries.
 type EventFilter struct {
+	// Account is the account whose history is listed (the caller's own
+	// when empty).
 	Account string
+	// TokenID, when set, lists that token's history instead: the token
+	// may be in Account or in any account below it.
 	TokenID string
 	Type    event.Type
 	Limit   int
 	Cursor  string
 }
 
-// ListEvents pages through the history, newest first.
+// noSuchToken answers a TokenID that names no token in the filter's
+// account tree. A token outside the caller's tree gets the very same
+// answer as one that does not exist, so the filter cannot be used to learn
+// which token IDs exist elsewhere.
+func noSuchToken() error {
+	return &credential.FieldError{Field: "token_id", Message: "no such token in the account or below it"}
+}
+
+// ListEvents pages through the history, newest first: an account's, or one
+// token's in that account's tree.
 func (s *Service) ListEvents(ctx context.Context, by caller.Caller, f EventFilter) (store.Page[event.Event], error) {
 	a, err := s.accountFor(ctx, by, f.Account)
 	if err != nil {
@@ -378,17 +391,22 @@ func (s *Service) ListEvents(ctx context.Context, by caller.Caller, f EventFilte
 	q := store.EventQuery{Account: a.ID, Type: f.Type, Limit: f.Limit, Cursor: f.Cursor}
 	if f.TokenID != "" {
 		c, err := s.credentialFor(ctx, by, f.TokenID)
+		if errors.Is(err, ErrNotFound) {
+			return store.Page[event.Event]{}, noSuchToken()
+		}
 		if err != nil {
 			return store.Page[event.Event]{}, err
 		}
-		if c.Account != a.ID {
-			return store.Page[event.Event]{}, notFound("token " + f.TokenID + " in account " + a.ID)
+		if !c.InAccountTree(a.ID) {
+			return store.Page[event.Event]{}, noSuchToken()
 		}
-		q.CredentialID = c.ID
+		// A token's events are recorded under its own account, which the
+		// store's query (and its cursor) is keyed by.
+		q.Account, q.CredentialID = c.Account, c.ID
 	}
 	p, err := s.Store.ListEvents(ctx, q)
 	if err != nil {
-		return p, fmt.Errorf("list events of %s: %w", a.ID, err)
+		return p, fmt.Errorf("list events of %s: %w", q.Account, err)
 	}
 	return p, nil
 }

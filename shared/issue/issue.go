@@ -370,13 +370,9 @@ func (h *Handler) listEvents(ctx context.Context, by caller.Caller, req events.A
 	if typ != "" && !event.Known(typ) {
 		return events.APIGatewayProxyResponse{}, apigw.BadRequest("type", "unknown event type")
 	}
-	tokenID := apigw.Query(req, "token_id")
 	page, err := h.Service.ListEvents(ctx, by, admin.EventFilter{
-		Account: req.PathParameters["account"], TokenID: tokenID, Type: typ, Limit: limit, Cursor: apigw.Query(req, "cursor"),
+		Account: req.PathParameters["account"], TokenID: apigw.Query(req, "token_id"), Type: typ, Limit: limit, Cursor: apigw.Query(req, "cursor"),
 	})
-	if errors.Is(err, admin.ErrNotFound) && tokenID != "" {
-		return events.APIGatewayProxyResponse{}, apigw.BadRequest("token_id", "no such token in this account")
-	}
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}

@@ -8,7 +8,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/latchkey/latchkey/shared/accesstoken"
 	"github.com/latchkey/latchkey/shared/admin"
 	"github.com/latchkey/latchkey/shared/apigw"
 	"github.com/latchkey/latchkey/shared/credential"
@@ -94,6 +96,38 @@ func TestIntrospect(t *testing.T) {
 		}
 	}
 	e.noLeak(tok.String(), tok.ClientSecret(), at, viewer)
+}
+
+// TestIntrospectEndsAtExp: an access token is active a second before its
+// exp and inactive from exp + accesstoken.ExpirySkew, a few seconds, not
+// the minute of leeway a client's clock would need.
+func TestIntrospectEndsAtExp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	rootBearer := bearerHeader(e.root.Token.String())
+	tok := *e.newToken([]string{"apikeys:view"}).Token
+	issued := e.clock.Now()
+	got := e.exchange(tok, "apikeys:view")
+	claims, err := e.verifier().Verify(context.Background(), got.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := claims.ExpiresAt.Sub(issued); d <= 0 || d > time.Duration(got.ExpiresIn)*time.Second {
+		t.Fatalf("exp %s is not within expires_in %d of the exchange at %s", claims.ExpiresAt, got.ExpiresIn, issued)
+	}
+	for _, tc := range []struct {
+		at     time.Time
+		active bool
+	}{
+		{claims.ExpiresAt.Add(-time.Second), true},
+		{claims.ExpiresAt.Add(accesstoken.ExpirySkew), false},
+		{claims.ExpiresAt.Add(5 * time.Second), false},
+	} {
+		e.clock.Set(tc.at)
+		if out := e.introspect(rootBearer, nil, got.AccessToken); out["active"] != tc.active {
+			t.Fatalf("at exp%+v: %v, want active %v", tc.at.Sub(claims.ExpiresAt), out, tc.active)
+		}
+	}
 }
 
 func TestIntrospectCallers(t *testing.T) {

@@ -73,7 +73,8 @@ type CredentialQuery struct {
 }
 
 // EventQuery selects events newest first: of one credential when
-// CredentialID is set, else of the account.
+// CredentialID is set (Account is then the credential's own account, where
+// its events are recorded), else of the account.
 type EventQuery struct {
 	Account      string
 	CredentialID string

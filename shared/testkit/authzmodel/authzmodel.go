@@ -44,6 +44,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/shared/accesstoken"
 	"github.com/latchkey/latchkey/shared/account"
 	"github.com/latchkey/latchkey/shared/clientkey"
 	"github.com/latchkey/latchkey/shared/clock"
@@ -232,6 +233,10 @@ type mAccess struct {
 	exp    time.Time
 }
 
+// liveAt predicts whether the access token itself is still good at now:
+// before its exp, give or take the verifier's few seconds of skew.
+func (a *mAccess) liveAt(now time.Time) bool { return now.Before(a.exp.Add(accesstoken.ExpirySkew)) }
+
 type model struct {
 	t        *testing.T
 	r        *mrand.Rand
@@ -397,7 +402,7 @@ func (m *model) authenticates(c mCaller) bool {
 		return false
 	}
 	if c.access != nil {
-		return now.Before(c.access.exp.Add(60 * time.Second))
+		return c.access.liveAt(now)
 	}
 	return true
 }
@@ -1039,7 +1044,7 @@ func (m *model) oauthRevoke() (string, int64) {
 	want, events := http.StatusOK, int64(0)
 	now := m.now()
 	switch {
-	case c.access != nil && !now.Before(c.access.exp.Add(60*time.Second)):
+	case c.access != nil && !c.access.liveAt(now):
 		want = http.StatusUnauthorized // the access token itself has expired
 	case c.cred.effStatus(now) != credential.StatusActive:
 		want = http.StatusUnauthorized
@@ -1273,7 +1278,7 @@ func (m *model) introspect() (string, int64) {
 		target = m.byID[a.client]
 		f.Set("token", a.raw)
 		scope = a.scope
-		active = now.Before(a.exp.Add(60 * time.Second))
+		active = a.liveAt(now)
 	} else {
 		if target.kind != credential.KindSecret {
 			return m.use()
@@ -1298,7 +1303,7 @@ func (m *model) introspect() (string, int64) {
 	viaBearer := form == "token" || form == "access"
 	want := http.StatusOK
 	switch {
-	case c.access != nil && !now.Before(c.access.exp.Add(60*time.Second)):
+	case c.access != nil && !c.access.liveAt(now):
 		want = http.StatusUnauthorized
 	case c.cred.effStatus(now) != credential.StatusActive:
 		want = http.StatusUnauthorized
