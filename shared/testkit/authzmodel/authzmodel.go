@@ -183,6 +183,12 @@ func (s *eventCounter) CreateAccount(ctx context.Context, a account.Account, evs
 	return err
 }
 
+func (s *eventCounter) UpdateAccount(ctx context.Context, a account.Account, evs ...event.Event) (account.Account, error) {
+	out, err := s.Store.UpdateAccount(ctx, a, evs...)
+	s.count(evs, err)
+	return out, err
+}
+
 func (s *eventCounter) CreateRole(ctx context.Context, r account.Role, evs ...event.Event) error {
 	err := s.Store.CreateRole(ctx, r, evs...)
 	s.count(evs, err)
