@@ -131,7 +131,8 @@ const maxEmailLen = 254
 // AdminEmails validates an account's admin_emails: each a bare address
 // (no display name) net/mail parses, with a domain of at least two labels;
 // domains are lower-cased (the local part is the mailbox owner's and is
-// kept as given) and duplicates dropped, keeping the first. Errors name
+// kept as given) and duplicates dropped, compared without regard to case
+// (as mail systems deliver them), keeping the first. Errors name
 // the field admin_emails and say which entry (counted from 1) is wrong.
 func AdminEmails(in []string) ([]string, error) {
 	if len(in) > MaxAdminEmails {
@@ -143,7 +144,7 @@ func AdminEmails(in []string) ([]string, error) {
 		if err != nil {
 			return nil, &credential.FieldError{Field: "admin_emails", Message: fmt.Sprintf("entry %d: %s", i+1, err)}
 		}
-		if !slices.Contains(out, addr) {
+		if !slices.ContainsFunc(out, func(have string) bool { return strings.EqualFold(have, addr) }) {
 			out = append(out, addr)
 		}
 	}

@@ -22,7 +22,7 @@ func TestAdminEmails(t *testing.T) {
 		{"none", []string{}, []string{}, ""},
 		{"domain lower-cased, local part kept", []string{"Ops.Team@Example.COM"}, []string{"Ops.Team@example.com"}, ""},
 		{"trimmed", []string{"  a@example.com "}, []string{"a@example.com"}, ""},
-		{"duplicates dropped, first kept", []string{"a@example.com", "b@example.org", "a@EXAMPLE.com"}, []string{"a@example.com", "b@example.org"}, ""},
+		{"duplicates dropped, first kept", []string{"A@example.com", "b@example.org", "a@EXAMPLE.com"}, []string{"A@example.com", "b@example.org"}, ""},
 		{"empty entry", []string{"a@example.com", ""}, nil, "entry 2"},
 		{"no at sign", []string{"admin"}, nil, "not an e-mail address"},
 		{"display name", []string{"Admin <admin@example.com>"}, nil, "bare address"},

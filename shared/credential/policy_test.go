@@ -181,3 +181,33 @@ func TestBoundBringsAnExpiryWithinThePolicy(t *testing.T) {
 		})
 	}
 }
+
+func TestPolicyChange(t *testing.T) {
+	t.Parallel()
+	days := func(n int) *int { return &n }
+	yes, no := true, false
+	open := Policy{DefaultNeverExpires: true, MaxExpiryDays: 365, AllowNeverExpires: true}
+	for _, tc := range []struct {
+		name   string
+		change PolicyChange
+		base   Policy
+		want   Policy
+	}{
+		{"nothing", PolicyChange{}, Policy{}, DefaultPolicy()},
+		{"default days", PolicyChange{DefaultExpiryDays: days(30)}, Policy{}, Policy{DefaultExpiryDays: 30, MaxExpiryDays: 365}},
+		{"default never", PolicyChange{DefaultNeverExpires: true, AllowNeverExpires: &yes}, Policy{}, open},
+		{"lower max cuts a default left out", PolicyChange{MaxExpiryDays: days(30)}, Policy{}, Policy{DefaultExpiryDays: 30, MaxExpiryDays: 30}},
+		{"lower max keeps a default given", PolicyChange{MaxExpiryDays: days(30), DefaultExpiryDays: days(60)}, Policy{}, Policy{DefaultExpiryDays: 60, MaxExpiryDays: 30}},
+		{"refusing never ends a never default left out", PolicyChange{AllowNeverExpires: &no}, open, Policy{DefaultExpiryDays: 365, MaxExpiryDays: 365}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.change.On(tc.base); got != tc.want {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+	// A default given beyond the limits is left for Validate to refuse.
+	if err := (PolicyChange{MaxExpiryDays: days(30), DefaultExpiryDays: days(60)}).On(Policy{}).Validate(nil); err == nil {
+		t.Fatal("a default beyond the max was accepted")
+	}
+}

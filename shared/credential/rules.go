@@ -100,6 +100,50 @@ func (p Policy) Validate(parent *Policy) error {
 	return nil
 }
 
+// PolicyChange is a partial token_policy: nil fields keep the base's.
+type PolicyChange struct {
+	// DefaultExpiryDays sets the default lifetime in days; with
+	// DefaultNeverExpires set instead, the default is "never"
+	// (default_expiry_days: null).
+	DefaultExpiryDays   *int
+	DefaultNeverExpires bool
+	MaxExpiryDays       *int
+	AllowNeverExpires   *bool
+}
+
+// Empty reports whether the change names no field.
+func (c PolicyChange) Empty() bool {
+	return c.DefaultExpiryDays == nil && !c.DefaultNeverExpires && c.MaxExpiryDays == nil && c.AllowNeverExpires == nil
+}
+
+// On returns base (normalized) with the change's fields applied. A default
+// the change does not name is cut to the new limits, as Within cuts it, so
+// lowering max_expiry_days alone never leaves the default beyond it.
+func (c PolicyChange) On(base Policy) Policy {
+	p := base.Normalized()
+	switch {
+	case c.DefaultNeverExpires:
+		p.DefaultNeverExpires, p.DefaultExpiryDays = true, 0
+	case c.DefaultExpiryDays != nil:
+		p.DefaultNeverExpires, p.DefaultExpiryDays = false, *c.DefaultExpiryDays
+	}
+	if c.MaxExpiryDays != nil {
+		p.MaxExpiryDays = *c.MaxExpiryDays
+	}
+	if c.AllowNeverExpires != nil {
+		p.AllowNeverExpires = *c.AllowNeverExpires
+	}
+	if c.DefaultExpiryDays == nil && !c.DefaultNeverExpires && p.MaxExpiryDays >= 1 {
+		switch {
+		case p.DefaultNeverExpires && !p.AllowNeverExpires:
+			p.DefaultNeverExpires, p.DefaultExpiryDays = false, min(p.MaxExpiryDays, MaxLifetimeDays)
+		case !p.DefaultNeverExpires && p.DefaultExpiryDays > p.MaxExpiryDays:
+			p.DefaultExpiryDays = p.MaxExpiryDays
+		}
+	}
+	return p
+}
+
 // Within is the effective policy of an account whose own stored policy is
 // p and whose parent's effective policy is parent: each limit the stricter
 // of the two, so tightening an account tightens every account below it,
