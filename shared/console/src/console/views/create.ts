@@ -35,7 +35,7 @@ export function createView(ctx: Ctx): void {
   syncKind();
 
   const perms = permissionGrid(ctx.me.permissions);
-  const expiry = expiryInput(ctx.me.account_policy.allow_never_expires);
+  const expiry = expiryInput(ctx.me.account_policy);
   const ips = ipInput('allowed_ips', 'Allowed IPs', 'create-ips', 'Leave it blank to allow any address.');
   const submit = h('button', { type: 'submit', id: 'create-submit' }, 'Create token');
 
