@@ -294,6 +294,45 @@ func TestRolesAndAccountsCommands(t *testing.T) {
 	}
 	fails(t, "", append(base, "accounts", "create", "Bad ID")...)
 
+	// Token policy and admin e-mails: set at creation, changed by update,
+	// shown by get; refused where the server refuses them.
+	r = ok(t, append(base, "accounts", "create", "globex", "--max-expiry-days", "60", "--admin-email", "Sec@GLOBEX.example")...)
+	for _, want := range []string{"default 60 days, at most 60 days, never-expiring tokens not allowed", "Sec@globex.example"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("accounts create lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = ok(t, append(base, "accounts", "update", "globex", "--name", "Globex Corp", "--default-expiry-days", "14",
+		"--admin-email", "ops@globex.example", "--admin-email", "sec@globex.example")...)
+	for _, want := range []string{"Globex Corp", "default 14 days, at most 60 days", "ops@globex.example sec@globex.example"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("accounts update lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	got := decode[struct {
+		TokenPolicy struct {
+			DefaultExpiryDays *int `json:"default_expiry_days"`
+			MaxExpiryDays     int  `json:"max_expiry_days"`
+		} `json:"token_policy"`
+		AdminEmails []string `json:"admin_emails"`
+	}](t, ok(t, append(base, "accounts", "get", "globex", "--json")...).stdout)
+	if got.TokenPolicy.DefaultExpiryDays == nil || *got.TokenPolicy.DefaultExpiryDays != 14 || got.TokenPolicy.MaxExpiryDays != 60 || len(got.AdminEmails) != 2 {
+		t.Fatalf("accounts get --json: %+v", got)
+	}
+	if r := ok(t, append(base, "accounts", "get", "globex")...); !strings.Contains(r.stdout, "Admin e-mails") || !strings.Contains(r.stdout, "at most 60 days") {
+		t.Fatalf("accounts get: %s", r.stdout)
+	}
+	// Looser than the parent (the root refuses never-expiring tokens).
+	fails(t, "token_policy.allow_never_expires", append(base, "accounts", "update", "globex", "--allow-never-expires")...)
+	fails(t, "token_policy.max_expiry_days", append(base, "accounts", "update", "globex", "--max-expiry-days", "400")...)
+	fails(t, "admin_emails", append(base, "accounts", "update", "globex", "--admin-email", "nobody")...)
+	fails(t, "--default-expiry-days", append(base, "accounts", "update", "globex", "--default-expiry-days", "soon")...)
+	fails(t, "nothing to change", append(base, "accounts", "update", "globex")...)
+	r = ok(t, append(base, "accounts", "update", "globex", "--admin-email", "")...)
+	if !strings.Contains(r.stdout, "Admin e-mails:  none") {
+		t.Fatalf("accounts update clearing e-mails: %s", r.stdout)
+	}
+
 	// A token in a sub-account, from a role; listed there.
 	sub := decode[struct {
 		Account     string   `json:"account"`

@@ -50,7 +50,9 @@ P-256 public key (latchkey keygen writes one); its ID is printed.
 
 By default the token gets your permissions; --permission narrows them (never
 beyond yours), --role takes a role's. The token is valid until 23:59:59 UTC on
-the --expires day (default 90 days ahead). Without --allowed-ips it may be used
+the --expires day, which the account's token policy bounds (latchkey whoami
+shows it; default 90 days ahead, at most one year, unless the policy says
+otherwise). Without --allowed-ips it may be used
 from any address; an --allowed-ips value that holds no address is refused.
 
 --meta key=value sets a metadata key (repeatable). The value is sent as a
@@ -133,8 +135,8 @@ for none). --inactive creates the token switched off.`,
 	f.BoolVar(&noPermissions, "no-permissions", false, "give the token no permissions (it can still call whoami)")
 	f.StringVar(&req.Role, "role", "", "give the token a role's permissions")
 	f.StringVar(&allowed, "allowed-ips", "", "IP addresses and CIDRs it may be used from, separated by spaces, commas or semicolons (default any address)")
-	f.StringVar(&req.ExpiresAt, "expires", "", "last valid day, YYYY-MM-DD (UTC; default 90 days ahead, at most one year)")
-	f.BoolVar(&req.NeverExpires, "never-expires", false, "no expiry (only where the account allows it)")
+	f.StringVar(&req.ExpiresAt, "expires", "", "last valid day, YYYY-MM-DD (UTC; default and limit: the account's token policy)")
+	f.BoolVar(&req.NeverExpires, "never-expires", false, "no expiry (only where the account's token policy allows it)")
 	f.StringVar(&account, "account", "", "create it in this sub-account")
 	f.StringVar(&out, "out", "", "write the token to this .token file (mode 0600) instead of printing the secret")
 	f.StringArrayVar(&meta, "meta", nil, "a metadata key=value (repeatable; numbers and true/false are sent as such)")
@@ -437,7 +439,7 @@ create. --contact-email "" removes the contact.`,
 	f.StringVar(&name, "name", "", "new name")
 	f.StringVar(&description, "description", "", "new description")
 	f.BoolVar(&active, "active", true, "enable (--active) or disable (--active=false) the token")
-	f.StringVar(&expires, "expires", "", "new last valid day, YYYY-MM-DD (at most one year from today)")
+	f.StringVar(&expires, "expires", "", "new last valid day, YYYY-MM-DD (at most the account's max_expiry_days from today)")
 	f.BoolVar(&neverExpires, "never-expires", false, "no expiry (only where the account allows it)")
 	f.StringVar(&allowed, "allowed-ips", "", "replace the allowed IPs and CIDRs, separated by spaces, commas or semicolons")
 	f.StringVar(&addAllowed, "add-allowed-ips", "", "add allowed IPs or CIDRs")

@@ -88,13 +88,58 @@ type Account struct {
 	Name   string   `json:"name"`
 	Parent string   `json:"parent"`
 	Path   []string `json:"path"`
-	Policy struct {
-		AllowNeverExpires bool `json:"allow_never_expires"`
-	} `json:"policy"`
-	CreatedAt string `json:"created_at"`
-	CreatedBy string `json:"created_by"`
+	// TokenPolicy is the account's own policy; its tokens follow
+	// EffectiveTokenPolicy, which the accounts above may make stricter.
+	TokenPolicy          TokenPolicy `json:"token_policy"`
+	EffectiveTokenPolicy TokenPolicy `json:"effective_token_policy"`
+	AdminEmails          []string    `json:"admin_emails"`
+	CreatedAt            string      `json:"created_at"`
+	CreatedBy            string      `json:"created_by"`
 
 	Raw json.RawMessage `json:"-"`
+}
+
+// TokenPolicy is what an account allows its tokens.
+type TokenPolicy struct {
+	// DefaultExpiryDays is the lifetime of a token created without an
+	// expiry; nil means such a token never expires.
+	DefaultExpiryDays *int `json:"default_expiry_days"`
+	MaxExpiryDays     int  `json:"max_expiry_days"`
+	AllowNeverExpires bool `json:"allow_never_expires"`
+}
+
+// TokenPolicyChange sets some fields of a token policy; nil fields are
+// left out of the request (and keep their value).
+type TokenPolicyChange struct {
+	DefaultExpiryDays *int
+	// DefaultNeverExpires sends default_expiry_days: null, making tokens
+	// created without an expiry never expire.
+	DefaultNeverExpires bool
+	MaxExpiryDays       *int
+	AllowNeverExpires   *bool
+}
+
+// MarshalJSON writes only the fields set, and null for a "never" default.
+func (c TokenPolicyChange) MarshalJSON() ([]byte, error) {
+	m := map[string]any{}
+	switch {
+	case c.DefaultNeverExpires:
+		m["default_expiry_days"] = nil
+	case c.DefaultExpiryDays != nil:
+		m["default_expiry_days"] = *c.DefaultExpiryDays
+	}
+	if c.MaxExpiryDays != nil {
+		m["max_expiry_days"] = *c.MaxExpiryDays
+	}
+	if c.AllowNeverExpires != nil {
+		m["allow_never_expires"] = *c.AllowNeverExpires
+	}
+	return json.Marshal(m)
+}
+
+// Empty reports whether the change sets nothing.
+func (c TokenPolicyChange) Empty() bool {
+	return c.DefaultExpiryDays == nil && !c.DefaultNeverExpires && c.MaxExpiryDays == nil && c.AllowNeverExpires == nil
 }
 
 func (a *Account) setRaw(r json.RawMessage) { a.Raw = r }
@@ -113,6 +158,8 @@ type Whoami struct {
 	Meta json.RawMessage `json:"meta"`
 	// ContactEmail is the caller token's contact, empty for none.
 	ContactEmail string `json:"contact_email"`
+	// AccountPolicy is the effective token policy of the caller's account.
+	AccountPolicy TokenPolicy `json:"account_policy"`
 
 	Raw json.RawMessage `json:"-"`
 }
@@ -333,10 +380,13 @@ func (c *Client) GetRole(ctx context.Context, name string) (Role, error) {
 
 // CreateAccountRequest is the body of POST /v1/accounts.
 type CreateAccountRequest struct {
-	ID                string `json:"id"`
-	Name              string `json:"name,omitempty"`
-	Parent            string `json:"parent,omitempty"`
-	AllowNeverExpires bool   `json:"allow_never_expires,omitempty"`
+	ID     string `json:"id"`
+	Name   string `json:"name,omitempty"`
+	Parent string `json:"parent,omitempty"`
+	// TokenPolicy, when set, changes the policy the account starts with
+	// (its parent's effective policy).
+	TokenPolicy *TokenPolicyChange `json:"token_policy,omitempty"`
+	AdminEmails []string           `json:"admin_emails,omitempty"`
 }
 
 // CreateAccount creates a sub-account.
@@ -355,6 +405,21 @@ type ListAccountsOptions struct {
 // ListAccounts lists one page of sub-accounts.
 func (c *Client) ListAccounts(ctx context.Context, o ListAccountsOptions) (Page[Account], error) {
 	return list[Account](ctx, c, "/v1/accounts"+query(append(o.kv(), "parent", o.Parent)...))
+}
+
+// UpdateAccountRequest is the body of PATCH /v1/accounts/{account}; nil
+// fields are left out and stay as they are.
+type UpdateAccountRequest struct {
+	Name        *string            `json:"name,omitempty"`
+	TokenPolicy *TokenPolicyChange `json:"token_policy,omitempty"`
+	// AdminEmails replaces the list; an empty list removes them all.
+	AdminEmails *[]string `json:"admin_emails,omitempty"`
+}
+
+// UpdateAccount changes an account's name, token policy or admin e-mails.
+func (c *Client) UpdateAccount(ctx context.Context, id string, req UpdateAccountRequest) (Account, error) {
+	var a Account
+	return a, c.call(ctx, "PATCH", "/v1/accounts/"+url.PathEscape(id), req, &a)
 }
 
 // GetAccount reads an account.

@@ -1193,6 +1193,63 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	b.shot("never-expires-allowed")
 
+	// ---- The account's token policy and admin e-mails -----------------------
+	// Changed on the account page; the create form then offers exactly what
+	// the policy allows, and the server's refusals show next to the field.
+	b.goTo("#/accounts")
+	b.visible("#account-form")
+	if got := b.text("#account-policy"); got != "never expire by default, at most 1 year; tokens may never expire" && got != "90 days by default, at most 1 year; tokens may never expire" {
+		t.Errorf("the open account's policy reads %q", got)
+	}
+	b.setValue("#account-default-days", "50")
+	b.setValue("#account-max-days", "45")
+	b.click("#account-submit")
+	b.waitFor("the refused default", `document.querySelector('[data-error-for="token_policy.default_expiry_days"]')?.hidden === false`)
+	if msg := b.text(`[data-error-for="token_policy.default_expiry_days"]`); !strings.Contains(msg, "at most max_expiry_days (45)") {
+		t.Errorf("the refused default says %q", msg)
+	}
+	b.setValue("#account-default-days", "14")
+	b.click("#account-allow-never")
+	b.setValue("#account-emails-input", "Sec@OPEN.example\nops@open.example, sec@open.example")
+	g = b.generation()
+	b.click("#account-submit")
+	b.rendered(g)
+	b.visible("#account-form")
+	if got := b.text("#account-policy"); got != "14 days by default, at most 45 days; tokens must expire" {
+		t.Errorf("the saved policy reads %q", got)
+	}
+	if got := b.text("#account-emails"); got != "Sec@open.example, ops@open.example" {
+		t.Errorf("the saved admin e-mails read %q", got)
+	}
+	b.shot("account-policy")
+	b.goTo("#/tokens/new")
+	b.visible("#create-form")
+	if b.exists("#expiry-never") {
+		t.Error(`"Never expires" offered after the policy stopped allowing it`)
+	}
+	if got := b.texts(".expiry .choices > .choice label"); !slices.Equal(got, []string{
+		"14 days — the default (until " + today.AddDate(0, 0, 14).Format(credential.DateLayout) + ")",
+		"30 days (until " + today.AddDate(0, 0, 30).Format(credential.DateLayout) + ")",
+		"45 days (until " + today.AddDate(0, 0, 45).Format(credential.DateLayout) + ")",
+		"On a date",
+	}) {
+		t.Errorf("presets under the policy: %q", got)
+	}
+	if !eval[bool](b, `document.querySelector('#expiry-preset-0').checked`) {
+		t.Error("the policy's default (14 days) is not chosen")
+	}
+	if max := eval[string](b, `document.querySelector('#expiry-day').max`); max != today.AddDate(0, 0, 45).Format(credential.DateLayout) {
+		t.Errorf("the date picker ends %s, want the 45-day limit", max)
+	}
+	b.do(chromedp.SendKeys(chromedp.CSS("#create-name"), "by policy"))
+	b.click("#create-submit")
+	b.visible("#secret-dialog")
+	secrets = append(secrets, secretOf(b.value("#secret-token")))
+	b.clickThrough("#secret-done")
+	if got := eval[string](b, `[...document.querySelectorAll('.props dt')].find(d => d.textContent === 'Expires').nextElementSibling.textContent`); got != today.AddDate(0, 0, 14).Format(credential.DateLayout)+" 23:59:59 UTC" {
+		t.Errorf("token made under the policy expires %q, want the 14-day default", got)
+	}
+
 	// ---- Readable at 375 px -------------------------------------------------
 	b.do(chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile))
 	for _, view := range []struct{ hash, ready, name string }{

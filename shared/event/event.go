@@ -25,11 +25,12 @@ const (
 	TokenExpiring  Type = "token.expiring"
 	TokenExpired   Type = "token.expired"
 	AccountCreated Type = "account.created"
+	AccountUpdated Type = "account.updated"
 	RoleCreated    Type = "role.created"
 )
 
 // Types lists every event type, for validation and documentation.
-var Types = []Type{TokenCreated, TokenUpdated, TokenRotated, TokenRevoked, TokenExchanged, TokenExpiring, TokenExpired, AccountCreated, RoleCreated}
+var Types = []Type{TokenCreated, TokenUpdated, TokenRotated, TokenRevoked, TokenExchanged, TokenExpiring, TokenExpired, AccountCreated, AccountUpdated, RoleCreated}
 
 // Known reports whether t is one of Types.
 func Known(t Type) bool {
@@ -52,6 +53,7 @@ var Messages = map[Type]string{
 	TokenExpiring:  "API token expires in three days",
 	TokenExpired:   "API token expired",
 	AccountCreated: "Account created",
+	AccountUpdated: "Account updated",
 	RoleCreated:    "Role created",
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/latchkey/latchkey/shared/account"
 	"github.com/latchkey/latchkey/shared/admin"
 	"github.com/latchkey/latchkey/shared/apigw"
 	"github.com/latchkey/latchkey/shared/caller"
@@ -122,6 +123,8 @@ func (h *Handler) endpoint(key string) (endpoint, route.Route, bool) {
 		ep = h.listAccounts
 	case "GET /v1/accounts/{account}":
 		ep = h.getAccount
+	case "PATCH /v1/accounts/{account}":
+		ep = h.updateAccount
 	default:
 		return nil, route.Route{}, false
 	}
@@ -162,7 +165,7 @@ func translate(err error) error {
 	case errors.Is(err, admin.ErrNotFound):
 		return apigw.NotFound(strings.TrimSuffix(err.Error(), ": "+admin.ErrNotFound.Error()) + " not found")
 	case errors.Is(err, admin.ErrBusy):
-		return apigw.Conflict(apigw.CodeConflict, "", "the token is being changed by others; retry")
+		return apigw.Conflict(apigw.CodeConflict, "", "the record is being changed by others; retry")
 	case errors.Is(err, store.ErrBadCursor):
 		return apigw.BadRequest("cursor", "not a cursor from a previous page")
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
@@ -176,8 +179,8 @@ func translate(err error) error {
 func (h *Handler) now() time.Time { return h.Service.Clock.Now() }
 
 func (h *Handler) whoami(ctx context.Context, by caller.Caller, _ events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-	// The account's policy rides along so a client (the console) can offer
-	// "never expires" only where it is allowed.
+	// The account's effective token policy rides along so a client (the
+	// console, the CLI) offers exactly the expiries it allows.
 	acct, err := h.Service.GetAccount(ctx, by, by.Account)
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, fmt.Errorf("whoami: %w", err)
@@ -190,7 +193,11 @@ func (h *Handler) whoami(ctx context.Context, by caller.Caller, _ events.APIGate
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return events.APIGatewayProxyResponse{}, fmt.Errorf("whoami: load %s: %w", by.CredentialID, err)
 	}
-	return apigw.JSON(http.StatusOK, toWhoami(by, acct.Policy, contact)), nil
+	policy, err := h.Service.EffectivePolicy(ctx, acct)
+	if err != nil {
+		return events.APIGatewayProxyResponse{}, fmt.Errorf("whoami: %w", err)
+	}
+	return apigw.JSON(http.StatusOK, toWhoami(by, policy, contact)), nil
 }
 
 func (h *Handler) createToken(ctx context.Context, by caller.Caller, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
@@ -416,14 +423,59 @@ func (h *Handler) getRole(ctx context.Context, by caller.Caller, req events.APIG
 
 func (h *Handler) createAccount(ctx context.Context, by caller.Caller, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 	var in createAccountRequest
-	if err := apigw.DecodeJSON(req, &in, false); err != nil {
+	err := apigw.DecodeJSON(req, &in, false)
+	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}
-	a, err := h.Service.CreateAccount(ctx, by, admin.AccountRequest{ID: in.ID, Name: in.Name, Parent: in.Parent, AllowNeverExpires: in.AllowNeverExpires})
+	ar := admin.AccountRequest{ID: in.ID, Name: in.Name, Parent: in.Parent, AdminEmails: in.AdminEmails}
+	if in.TokenPolicy != nil {
+		if ar.TokenPolicy, err = in.TokenPolicy.change(); err != nil {
+			return events.APIGatewayProxyResponse{}, err
+		}
+	}
+	a, err := h.Service.CreateAccount(ctx, by, ar)
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}
 	return apigw.JSON(http.StatusCreated, toAccount(a)), nil
+}
+
+// accountResponse renders one account with its effective policy.
+func (h *Handler) accountResponse(ctx context.Context, status int, a account.Account) (events.APIGatewayProxyResponse, error) {
+	views, err := h.Service.View(ctx, a)
+	if err != nil {
+		return events.APIGatewayProxyResponse{}, err
+	}
+	return apigw.JSON(status, toAccount(views[0])), nil
+}
+
+func (h *Handler) updateAccount(ctx context.Context, by caller.Caller, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	var in updateAccountRequest
+	if err := apigw.DecodeJSON(req, &in, false); err != nil {
+		return events.APIGatewayProxyResponse{}, err
+	}
+	for field, raw := range map[string][]byte{"id": in.ID, "parent": in.Parent, "path": in.Path} {
+		if raw != nil {
+			return events.APIGatewayProxyResponse{}, apigw.BadRequest(field, "is fixed when the account is created and cannot be changed")
+		}
+	}
+	u := admin.AccountUpdate{Name: in.Name, AdminEmails: in.AdminEmails}
+	if in.TokenPolicy != nil {
+		change, err := in.TokenPolicy.change()
+		if err != nil {
+			return events.APIGatewayProxyResponse{}, err
+		}
+		u.TokenPolicy = &change
+	}
+	if u.Name == nil && u.TokenPolicy == nil && u.AdminEmails == nil {
+		return events.APIGatewayProxyResponse{}, apigw.BadRequest("body", "give at least one field to change: name, token_policy or admin_emails")
+	}
+	a, err := h.Service.UpdateAccount(ctx, by, req.PathParameters["account"], u)
+	if err != nil {
+		return events.APIGatewayProxyResponse{}, err
+	}
+	h.logger().InfoContext(ctx, "account updated", "target_account", a.ID, "principal", by.Principal)
+	return apigw.JSON(http.StatusOK, toAccount(a)), nil
 }
 
 func (h *Handler) listAccounts(ctx context.Context, by caller.Caller, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
@@ -438,7 +490,11 @@ func (h *Handler) listAccounts(ctx context.Context, by caller.Caller, req events
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}
-	return apigw.JSON(http.StatusOK, listOf(page, toAccount)), nil
+	views, err := h.Service.View(ctx, page.Items...)
+	if err != nil {
+		return events.APIGatewayProxyResponse{}, err
+	}
+	return apigw.JSON(http.StatusOK, listOf(store.Page[admin.AccountView]{Items: views, NextCursor: page.NextCursor}, toAccount)), nil
 }
 
 func (h *Handler) getAccount(ctx context.Context, by caller.Caller, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
@@ -446,7 +502,7 @@ func (h *Handler) getAccount(ctx context.Context, by caller.Caller, req events.A
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}
-	return apigw.JSON(http.StatusOK, toAccount(a)), nil
+	return h.accountResponse(ctx, http.StatusOK, a)
 }
 
 func limitParam(req events.APIGatewayProxyRequest) (int, error) {

@@ -328,7 +328,7 @@ func TestExpiryRules(t *testing.T) {
 func TestNeverExpiresNeedsAccountPolicy(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.fail(call{method: "POST", path: "/v1/accounts", body: `{"id":"lax","name":"Lax","allow_never_expires":true}`}, 400, "invalid_request", "allow_never_expires")
+	e.fail(call{method: "POST", path: "/v1/accounts", body: `{"id":"lax","name":"Lax","token_policy":{"allow_never_expires":true}}`}, 400, "invalid_request", "token_policy.allow_never_expires")
 	e.json(call{method: "POST", path: "/v1/accounts", body: `{"id":"strict","name":"Strict"}`}, 201)
 	e.fail(call{method: "POST", path: "/v1/accounts/strict/tokens", body: `{"name":"x","never_expires":true}`}, 400, "invalid_request", "never_expires")
 }

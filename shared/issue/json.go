@@ -1,6 +1,8 @@
 package issue
 
 import (
+	"bytes"
+	"fmt"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -92,10 +94,52 @@ type rotateRequest struct {
 }
 
 type createAccountRequest struct {
-	ID                string `json:"id"`
-	Name              string `json:"name"`
-	Parent            string `json:"parent"`
-	AllowNeverExpires bool   `json:"allow_never_expires"`
+	ID          string            `json:"id"`
+	Name        string            `json:"name"`
+	Parent      string            `json:"parent"`
+	TokenPolicy *tokenPolicyInput `json:"token_policy"`
+	AdminEmails []string          `json:"admin_emails"`
+}
+
+type updateAccountRequest struct {
+	Name        *string           `json:"name"`
+	TokenPolicy *tokenPolicyInput `json:"token_policy"`
+	AdminEmails *[]string         `json:"admin_emails"`
+	// Fields fixed at creation: present, even as null, means a 400 that
+	// says so.
+	ID     jsontext.Value `json:"id"`
+	Parent jsontext.Value `json:"parent"`
+	Path   jsontext.Value `json:"path"`
+}
+
+// tokenPolicyInput is a token_policy in a request; fields left out keep
+// their value. default_expiry_days is raw because null is a value there
+// ("never"), where every other field refuses null.
+type tokenPolicyInput struct {
+	DefaultExpiryDays jsontext.Value `json:"default_expiry_days"`
+	MaxExpiryDays     *int           `json:"max_expiry_days"`
+	AllowNeverExpires *bool          `json:"allow_never_expires"`
+}
+
+// change reads the input as a partial policy.
+func (in *tokenPolicyInput) change() (credential.PolicyChange, error) {
+	c := credential.PolicyChange{MaxExpiryDays: in.MaxExpiryDays, AllowNeverExpires: in.AllowNeverExpires}
+	switch raw := bytes.TrimSpace(in.DefaultExpiryDays); {
+	case raw == nil:
+	case string(raw) == "null":
+		c.DefaultNeverExpires = true
+	default:
+		var days int
+		if err := json.Unmarshal(raw, &days); err != nil {
+			return c, &credential.FieldError{Field: "token_policy.default_expiry_days",
+				Message: fmt.Sprintf("must be a whole number of days from 1 to %d, or null for tokens that never expire", credential.MaxLifetimeDays)}
+		}
+		c.DefaultExpiryDays = &days
+	}
+	if c.Empty() {
+		return c, &credential.FieldError{Field: "token_policy", Message: "give at least one of default_expiry_days, max_expiry_days or allow_never_expires"}
+	}
+	return c, nil
 }
 
 type createRoleRequest struct {
@@ -163,17 +207,34 @@ type eventJSON struct {
 }
 
 type accountJSON struct {
-	ID        string     `json:"id"`
-	Name      string     `json:"name"`
-	Parent    *string    `json:"parent"`
-	Path      []string   `json:"path"`
-	Policy    policyJSON `json:"policy"`
-	CreatedAt string     `json:"created_at"`
-	CreatedBy string     `json:"created_by"`
+	ID     string   `json:"id"`
+	Name   string   `json:"name"`
+	Parent *string  `json:"parent"`
+	Path   []string `json:"path"`
+	// TokenPolicy is the account's own policy as set; its tokens follow
+	// EffectiveTokenPolicy, which the accounts above may make stricter.
+	TokenPolicy          policyJSON `json:"token_policy"`
+	EffectiveTokenPolicy policyJSON `json:"effective_token_policy"`
+	AdminEmails          []string   `json:"admin_emails"`
+	CreatedAt            string     `json:"created_at"`
+	CreatedBy            string     `json:"created_by"`
 }
 
+// policyJSON is a token policy; a null default_expiry_days means tokens
+// made without expires_at never expire.
 type policyJSON struct {
+	DefaultExpiryDays *int `json:"default_expiry_days"`
+	MaxExpiryDays     int  `json:"max_expiry_days"`
 	AllowNeverExpires bool `json:"allow_never_expires"`
+}
+
+func toPolicy(p credential.Policy) policyJSON {
+	p = p.Normalized()
+	out := policyJSON{MaxExpiryDays: p.MaxExpiryDays, AllowNeverExpires: p.AllowNeverExpires}
+	if !p.DefaultNeverExpires {
+		out.DefaultExpiryDays = &p.DefaultExpiryDays
+	}
+	return out
 }
 
 type roleJSON struct {
@@ -200,7 +261,7 @@ type whoamiJSON struct {
 	Meta credential.Meta `json:"meta"`
 	// ContactEmail is the contact of the caller's token.
 	ContactEmail *string `json:"contact_email"`
-	// AccountPolicy is the policy of the caller's account.
+	// AccountPolicy is the effective token policy of the caller's account.
 	AccountPolicy policyJSON `json:"account_policy"`
 }
 
@@ -284,15 +345,17 @@ func toEvent(e event.Event) eventJSON {
 	}
 }
 
-func toAccount(a account.Account) accountJSON {
+func toAccount(a admin.AccountView) accountJSON {
 	return accountJSON{
-		ID:        a.ID,
-		Name:      a.Name,
-		Parent:    optStr(a.Parent),
-		Path:      list(a.Path),
-		Policy:    policyJSON{AllowNeverExpires: a.Policy.AllowNeverExpires},
-		CreatedAt: ts(a.CreatedAt),
-		CreatedBy: a.CreatedBy,
+		ID:                   a.ID,
+		Name:                 a.Name,
+		Parent:               optStr(a.Parent),
+		Path:                 list(a.Path),
+		TokenPolicy:          toPolicy(a.Policy),
+		EffectiveTokenPolicy: toPolicy(a.Effective),
+		AdminEmails:          list(a.AdminEmails),
+		CreatedAt:            ts(a.CreatedAt),
+		CreatedBy:            a.CreatedBy,
 	}
 }
 
@@ -324,7 +387,7 @@ func toWhoami(c caller.Caller, p credential.Policy, contact string) whoamiJSON {
 		Auth:          c.Auth,
 		Meta:          c.Meta,
 		ContactEmail:  optStr(contact),
-		AccountPolicy: policyJSON{AllowNeverExpires: p.AllowNeverExpires},
+		AccountPolicy: toPolicy(p),
 	}
 }
 

@@ -34,9 +34,9 @@
 // permissions, groups, allowed_ips, status, expires_at, created_at,
 // created_by, updated_at, version, last_used_at, last_used_ip, warned_at,
 // retain_until; events: credential_id, actor, at, detail, expires_at;
-// accounts: parent, path, policy). Hashes are binary (B); lists are L of S,
-// keeping their order; version is N; an event's detail and an account's
-// policy are maps (M). A credential's rotation grace is prev_secret_hash,
+// accounts: parent, path, policy, admin_emails, version). Hashes are binary
+// (B); lists are L of S, keeping their order; version is N; an event's
+// detail and an account's policy are maps (M). A credential's rotation grace is prev_secret_hash,
 // prev_public_key_pem and prev_until, present only while there is one.
 // Times are fixed-width UTC strings, 2006-01-02T15:04:05.000000000Z, which
 // sort and compare as the times do and round-trip to the nanosecond (a
@@ -51,7 +51,8 @@
 // SETs every attribute but last_used_at/last_used_ip (so a concurrent
 // TouchCredential is never rolled back), REMOVEs those now absent (the
 // sparse expiry keys included) and increments version; with events it is
-// one transaction. CreateRole's transaction also checks that no account on
+// one transaction. UpdateAccount is one transaction of the same kind: its
+// name, policy and admin_emails, conditional on its version. CreateRole's transaction also checks that no account on
 // the role's path defines the name (the ancestors' role keys and its own
 // account's role-below key are absent) and puts a role-below item in each
 // ancestor. TouchCredential is a conditional UpdateItem of the
@@ -473,6 +474,59 @@ func (s *Store) GetAccount(ctx context.Context, id string) (account.Account, err
 		return account.Account{}, fmt.Errorf("get account %s: %w", id, err)
 	}
 	return a, nil
+}
+
+// UpdateAccount implements store.Accounts: one transaction of an Update of
+// the account's name, policy and admin e-mails, conditional on the version
+// it read (an account stored before accounts had versions has none, which
+// is version 0), and the events' puts.
+func (s *Store) UpdateAccount(ctx context.Context, a account.Account, evs ...event.Event) (account.Account, error) {
+	what := "update account " + a.ID
+	next := a.Clone()
+	next.Version = a.Version + 1
+	newItem, err := accountItem(next)
+	if err != nil {
+		return account.Account{}, fmt.Errorf("%s: %w", what, err)
+	}
+	var upd expression.UpdateBuilder
+	for _, name := range accountEdited {
+		if v, ok := newItem[name]; ok {
+			upd = upd.Set(expression.Name(name), expression.Value(v))
+		} else {
+			upd = upd.Remove(expression.Name(name))
+		}
+	}
+	version := expression.Name(attrVersion).Equal(expression.Value(a.Version))
+	if a.Version == 0 {
+		version = expression.AttributeNotExists(expression.Name(attrVersion))
+	}
+	e := mustBuild(expression.NewBuilder().WithUpdate(upd).
+		WithCondition(expression.AttributeExists(expression.Name(AttrPK)).And(version)))
+	evItems, err := s.eventPuts(evs, 1)
+	if err != nil {
+		return account.Account{}, fmt.Errorf("%s: %w", what, err)
+	}
+	items := append([]types.TransactWriteItem{{Update: &types.Update{
+		TableName:                           s.table,
+		Key:                                 accountKey(a.ID),
+		UpdateExpression:                    e.Update(),
+		ConditionExpression:                 e.Condition(),
+		ExpressionAttributeNames:            e.Names(),
+		ExpressionAttributeValues:           e.Values(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}}}, evItems...)
+	err = s.transactWrite(ctx, items)
+	if reasons, ok := cancelled(err); ok && len(reasons) > 0 && str(reasons[0].Code) == reasonConditionFailed {
+		return account.Account{}, versionError(what, a.Version, reasons[0].Item)
+	}
+	if terr, ok := txError(err); ok {
+		return account.Account{}, fmt.Errorf("%s: %w", what, terr)
+	}
+	if err != nil {
+		return account.Account{}, fmt.Errorf("%s: %w", what, classify(err))
+	}
+	// The fields not written are the ones that never change.
+	return next, nil
 }
 
 // ListChildAccounts implements store.Accounts: gsi1, oldest first.

@@ -61,6 +61,8 @@ const (
 	attrCreatedBy    = "created_by"
 	attrUpdatedAt    = "updated_at"
 	attrVersion      = "version"
+	attrPolicy       = "policy"
+	attrAdminEmails  = "admin_emails"
 	attrLastUsedAt   = "last_used_at"
 	attrLastUsedIP   = "last_used_ip"
 	attrWarnedAt     = "warned_at"
@@ -78,6 +80,10 @@ var credentialEdited = []string{
 	attrCreatedAt, attrCreatedBy, attrUpdatedAt, attrVersion, attrWarnedAt, attrRetainUntil,
 	AttrTTL, AttrGSI1PK, AttrGSI1SK, AttrExpiryDay, AttrExpirySK,
 }
+
+// accountEdited lists the attributes UpdateAccount writes: what an account
+// may change, and its version.
+var accountEdited = []string{attrName, attrPolicy, attrAdminEmails, attrVersion}
 
 type item = map[string]types.AttributeValue
 
@@ -400,29 +406,46 @@ func decodeEvent(it item) (event.Event, error) {
 // accountRecord is an account item. The policy is a map with attribute
 // names of its own, so renaming a Go field never changes what is stored.
 type accountRecord struct {
-	PK        string        `dynamodbav:"pk"`
-	SK        string        `dynamodbav:"sk"`
-	ID        string        `dynamodbav:"id,omitempty"`
-	Name      string        `dynamodbav:"name,omitempty"`
-	Parent    string        `dynamodbav:"parent,omitempty"`
-	Path      []string      `dynamodbav:"path,omitempty"`
-	Policy    accountPolicy `dynamodbav:"policy"`
-	CreatedAt *timestamp    `dynamodbav:"created_at,omitempty"`
-	CreatedBy string        `dynamodbav:"created_by,omitempty"`
-	GSI1PK    string        `dynamodbav:"gsi1pk,omitempty"`
-	GSI1SK    string        `dynamodbav:"gsi1sk,omitempty"`
+	PK          string        `dynamodbav:"pk"`
+	SK          string        `dynamodbav:"sk"`
+	ID          string        `dynamodbav:"id,omitempty"`
+	Name        string        `dynamodbav:"name,omitempty"`
+	Parent      string        `dynamodbav:"parent,omitempty"`
+	Path        []string      `dynamodbav:"path,omitempty"`
+	Policy      accountPolicy `dynamodbav:"policy"`
+	AdminEmails []string      `dynamodbav:"admin_emails,omitempty"`
+	CreatedAt   *timestamp    `dynamodbav:"created_at,omitempty"`
+	CreatedBy   string        `dynamodbav:"created_by,omitempty"`
+	Version     int64         `dynamodbav:"version,omitempty"`
+	GSI1PK      string        `dynamodbav:"gsi1pk,omitempty"`
+	GSI1SK      string        `dynamodbav:"gsi1sk,omitempty"`
 }
 
+// accountPolicy is the stored token policy. A number left out (an account
+// stored before it existed) reads as 0, which credential.Policy takes as
+// the root default.
 type accountPolicy struct {
-	AllowNeverExpires bool `dynamodbav:"allow_never_expires"`
+	AllowNeverExpires   bool `dynamodbav:"allow_never_expires"`
+	DefaultExpiryDays   int  `dynamodbav:"default_expiry_days,omitempty"`
+	DefaultNeverExpires bool `dynamodbav:"default_never_expires,omitempty"`
+	MaxExpiryDays       int  `dynamodbav:"max_expiry_days,omitempty"`
+}
+
+func storedPolicy(p credential.Policy) accountPolicy {
+	return accountPolicy{
+		AllowNeverExpires: p.AllowNeverExpires, DefaultExpiryDays: p.DefaultExpiryDays,
+		DefaultNeverExpires: p.DefaultNeverExpires, MaxExpiryDays: p.MaxExpiryDays,
+	}
 }
 
 func accountItem(a account.Account) (item, error) {
 	r := accountRecord{
 		PK: prefixAcct + a.ID, SK: skAcct,
 		ID: a.ID, Name: a.Name, Parent: a.Parent, Path: nonEmpty(a.Path),
-		Policy:    accountPolicy{AllowNeverExpires: a.Policy.AllowNeverExpires},
-		CreatedAt: stamp(a.CreatedAt), CreatedBy: a.CreatedBy,
+		Policy:      storedPolicy(a.Policy),
+		AdminEmails: nonEmpty(a.AdminEmails),
+		CreatedAt:   stamp(a.CreatedAt), CreatedBy: a.CreatedBy,
+		Version: a.Version,
 	}
 	if a.Parent != "" {
 		r.GSI1PK, r.GSI1SK = acctChildrenPK(a.Parent), store.CreatedKey(a.CreatedAt, a.ID)
@@ -437,8 +460,13 @@ func decodeAccount(it item) (account.Account, error) {
 	}
 	return account.Account{
 		ID: r.ID, Name: r.Name, Parent: r.Parent, Path: r.Path,
-		Policy:    credential.Policy{AllowNeverExpires: r.Policy.AllowNeverExpires},
-		CreatedAt: r.CreatedAt.time(), CreatedBy: r.CreatedBy,
+		Policy: credential.Policy{
+			AllowNeverExpires: r.Policy.AllowNeverExpires, DefaultExpiryDays: r.Policy.DefaultExpiryDays,
+			DefaultNeverExpires: r.Policy.DefaultNeverExpires, MaxExpiryDays: r.Policy.MaxExpiryDays,
+		},
+		AdminEmails: r.AdminEmails,
+		CreatedAt:   r.CreatedAt.time(), CreatedBy: r.CreatedBy,
+		Version: r.Version,
 	}, nil
 }
 

@@ -63,10 +63,11 @@ func TestStoredItems(t *testing.T) {
 	if ok, err := s.TouchCredential(ctx, c.ID, used, "198.51.100.7", used); err != nil || !ok {
 		t.Fatalf("touch: %v %v", ok, err)
 	}
-	root, err := account.NewRoot("vendor", "Vendor", credential.Policy{AllowNeverExpires: true}, "op", at)
+	root, err := account.NewRoot("vendor", "Vendor", credential.Policy{DefaultNeverExpires: true, MaxExpiryDays: 200, AllowNeverExpires: true}, "op", at)
 	if err != nil {
 		t.Fatal(err)
 	}
+	root.AdminEmails = []string{"sec@vendor.example", "ops@vendor.example"}
 	child, err := account.NewChild(root, "cust", "Customer", credential.Policy{}, "op", at)
 	if err != nil {
 		t.Fatal(err)
@@ -120,14 +121,21 @@ func TestStoredItems(t *testing.T) {
 		{"root account", "ACCT#vendor", "ACCT", item{
 			"pk": avS("ACCT#vendor"), "sk": avS("ACCT"),
 			"id": avS("vendor"), "name": avS("Vendor"), "path": avL("vendor"),
-			"policy":     &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"allow_never_expires": &types.AttributeValueMemberBOOL{Value: true}}},
-			"created_at": avS(stamp), "created_by": avS("op"),
+			"policy": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+				"allow_never_expires": &types.AttributeValueMemberBOOL{Value: true}, "default_never_expires": &types.AttributeValueMemberBOOL{Value: true},
+				"max_expiry_days": avN("200"),
+			}},
+			"admin_emails": avL("sec@vendor.example", "ops@vendor.example"),
+			"created_at":   avS(stamp), "created_by": avS("op"), "version": avN("1"),
 		}},
 		{"child account", "ACCT#cust", "ACCT", item{
 			"pk": avS("ACCT#cust"), "sk": avS("ACCT"),
 			"id": avS("cust"), "name": avS("Customer"), "parent": avS("vendor"), "path": avL("vendor", "cust"),
-			"policy":     &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"allow_never_expires": &types.AttributeValueMemberBOOL{Value: false}}},
-			"created_at": avS(stamp), "created_by": avS("op"),
+			"policy": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+				"allow_never_expires": &types.AttributeValueMemberBOOL{Value: false},
+				"default_expiry_days": avN("90"), "max_expiry_days": avN("365"),
+			}},
+			"created_at": avS(stamp), "created_by": avS("op"), "version": avN("1"),
 			"gsi1pk": avS("ACCT#vendor#CHILD"), "gsi1sk": avS(stamp + "#cust"),
 		}},
 		{"role", "ACCT#cust", "ROLE#readers", item{

@@ -261,6 +261,30 @@ func (s *Store) GetAccount(ctx context.Context, id string) (account.Account, err
 	return a.Clone(), nil
 }
 
+// UpdateAccount implements store.Accounts.
+func (s *Store) UpdateAccount(ctx context.Context, a account.Account, evs ...event.Event) (account.Account, error) {
+	if err := ctx.Err(); err != nil {
+		return account.Account{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.accounts[a.ID]
+	if !ok {
+		return account.Account{}, fmt.Errorf("update account %s: %w", a.ID, store.ErrNotFound)
+	}
+	if cur.Version != a.Version {
+		return account.Account{}, fmt.Errorf("update account %s: version %d, stored %d: %w", a.ID, a.Version, cur.Version, store.ErrConflict)
+	}
+	if err := s.putEvents(evs); err != nil {
+		return account.Account{}, fmt.Errorf("update account %s: %w", a.ID, err)
+	}
+	next := cur.Clone()
+	next.Name, next.Policy, next.AdminEmails = a.Name, a.Policy, slices.Clone(a.AdminEmails)
+	next.Version++
+	s.accounts[a.ID] = next
+	return next.Clone(), nil
+}
+
 // ListChildAccounts implements store.Accounts.
 func (s *Store) ListChildAccounts(ctx context.Context, parent string, limit int, cursor string) (store.Page[account.Account], error) {
 	if err := ctx.Err(); err != nil {

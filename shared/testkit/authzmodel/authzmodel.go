@@ -70,6 +70,7 @@ var Operations = map[string]string{
 	"POST /oauth/revoke":                 "oauth-revoke",
 	"POST /oauth/token":                  "exchange",
 	"POST /v1/accounts":                  "create-account",
+	"PATCH /v1/accounts/{account}":       "update-account",
 	"POST /v1/roles":                     "create-role",
 	"POST /oauth/introspect":             "introspect",
 }
@@ -182,6 +183,12 @@ func (s *eventCounter) CreateAccount(ctx context.Context, a account.Account, evs
 	err := s.Store.CreateAccount(ctx, a, evs...)
 	s.count(evs, err)
 	return err
+}
+
+func (s *eventCounter) UpdateAccount(ctx context.Context, a account.Account, evs ...event.Event) (account.Account, error) {
+	out, err := s.Store.UpdateAccount(ctx, a, evs...)
+	s.count(evs, err)
+	return out, err
 }
 
 func (s *eventCounter) CreateRole(ctx context.Context, r account.Role, evs ...event.Event) error {
@@ -554,8 +561,10 @@ func (m *model) step(i int) {
 		op, want = m.advance()
 	case k < 4:
 		op, want = m.sweep()
-	case k < 8:
+	case k < 6:
 		op, want = m.createAccount()
+	case k < 8:
+		op, want = m.updateAccount()
 	case k < 11:
 		op, want = m.createRole()
 	case k < 28:
@@ -665,6 +674,29 @@ func (m *model) createAccount() (string, int64) {
 	if got.status == http.StatusCreated {
 		m.accounts = append(m.accounts, mAccount{id: id, path: append(slices.Clone(parent.path), id)})
 	}
+	return op, events
+}
+
+// updateAccount renames an account and sets its admin e-mails: allowed on
+// the caller's account and those below it, with accounts:modify. It leaves
+// the token policy alone, so the model's expiry days stay what it predicts.
+func (m *model) updateAccount() (string, int64) {
+	c := m.caller()
+	target := m.accounts[m.pick(len(m.accounts))]
+	m.serial++
+	body := fmt.Sprintf(`{"name":"account %d","admin_emails":["admin%d@example.com"]}`, m.serial, m.serial)
+	got := m.api(c, "PATCH", "/v1/accounts/"+target.id, body)
+	op := fmt.Sprintf("update-account %s by %s", target.id, c)
+	want, events := http.StatusOK, int64(1)
+	switch {
+	case !m.authenticates(c):
+		want, events = http.StatusUnauthorized, 0
+	case !allows(c.perms(), "accounts:modify") || readOnly(c.perms()):
+		want, events = http.StatusForbidden, 0
+	case !slices.Contains(target.path, c.cred.account):
+		want, events = http.StatusForbidden, 0 // the authorizer denies another tree's path
+	}
+	m.check(op, got, want)
 	return op, events
 }
 

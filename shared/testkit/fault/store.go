@@ -88,6 +88,12 @@ func (s *Store) GetAccount(ctx context.Context, id string) (a account.Account, e
 	return a, err
 }
 
+// UpdateAccount implements store.Accounts.
+func (s *Store) UpdateAccount(ctx context.Context, a account.Account, evs ...event.Event) (out account.Account, err error) {
+	err = s.call(ctx, "UpdateAccount", func(ctx context.Context) (err error) { out, err = s.Inner.UpdateAccount(ctx, a, evs...); return })
+	return out, err
+}
+
 // ListChildAccounts implements store.Accounts.
 func (s *Store) ListChildAccounts(ctx context.Context, parent string, limit int, cursor string) (p store.Page[account.Account], err error) {
 	err = s.call(ctx, "ListChildAccounts", func(ctx context.Context) (err error) {

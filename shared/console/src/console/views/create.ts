@@ -36,7 +36,7 @@ export function createView(ctx: Ctx): void {
   syncKind();
 
   const perms = permissionGrid(ctx.me.permissions);
-  const expiry = expiryInput(ctx.me.account_policy.allow_never_expires);
+  const expiry = expiryInput(ctx.me.account_policy);
   const ips = ipInput('allowed_ips', 'Allowed IPs', 'create-ips', 'Leave it blank to allow any address.');
   const contact = field('Contact e-mail', h('input', { type: 'email', id: 'create-contact', maxlength: 254, autocomplete: 'off', value: ctx.me.contact_email ?? '' }), {
     name: 'contact_email',

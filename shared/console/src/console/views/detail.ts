@@ -5,7 +5,7 @@
 // with the reason.
 import { ApiError, api, type Token } from '../api';
 import { type Change, mayChange, type Verdict } from '../authority';
-import { expiryBounds, expiryDay, instant } from '../dates';
+import { daysLabel, expiryBounds, expiryDay, instant } from '../dates';
 import { type Child, clearErrors, field, focusFirstError, h } from '../dom';
 import type { Ctx } from '../main';
 import { dl, errorPanel, formError, heading, showError, statusBadge } from '../ui';
@@ -93,11 +93,15 @@ function editForm(ctx: Ctx, t: Token, v: Verdict): HTMLElement {
   const name = field('Name', h('input', { type: 'text', id: 'edit-name', value: t.name, maxlength: 100, required: true }), { name: 'name' });
   const description = field('Description', h('textarea', { id: 'edit-description', rows: 2, maxlength: 1000, value: t.description }), { name: 'description' });
   const active = h('input', { type: 'checkbox', id: 'edit-active', checked: t.status === 'active' });
-  const b = expiryBounds();
+  // The caller's account's policy; a token of a sub-account may be held
+  // to a stricter one, which the API then names in its error.
+  const policy = ctx.me.account_policy;
+  const b = expiryBounds(policy.max_expiry_days);
+  const limit = `${daysLabel(policy.max_expiry_days)} from today, the account's limit`;
   const expires = field('Extend expiry to', h('input', { type: 'date', id: 'edit-expires', min: b.min, max: b.max }), {
-    name: 'expires_at', hint: `Optional. A day from ${b.min} to ${b.max} (one year from today).`,
+    name: 'expires_at', hint: `Optional. A day from ${b.min} to ${b.max} (${limit}).`,
   });
-  const allowNever = ctx.me.account_policy.allow_never_expires && t.expires_at !== null;
+  const allowNever = policy.allow_never_expires && t.expires_at !== null;
   const never = h('input', { type: 'checkbox', id: 'edit-never' });
   const ips = ipInput('add_allowed_ips', 'Add allowed IPs', 'edit-add-ips', 'Leave it blank to keep the list as it is.');
   // Opening the token to every address is its own choice, never what a
@@ -140,7 +144,7 @@ function editForm(ctx: Ctx, t: Token, v: Verdict): HTMLElement {
     const day = expires.control.value;
     if (day) {
       if (day < b.min || day > b.max) {
-        showError(form, new ApiError(0, 'invalid_request', `Choose a day from ${b.min} (tomorrow) to ${b.max} (one year from today).`, 'expires_at'));
+        showError(form, new ApiError(0, 'invalid_request', `Choose a day from ${b.min} (tomorrow) to ${b.max} (${limit}).`, 'expires_at'));
         return;
       }
       body.expires_at = day;
