@@ -15,12 +15,10 @@
 package notice
 
 import (
-	"bytes"
 	"fmt"
-	htmltemplate "html/template"
+	"html"
 	"net/url"
 	"strings"
-	"text/template"
 	"time"
 	"unicode"
 
@@ -60,21 +58,23 @@ type Mail struct {
 }
 
 // TokenLink is the console's page of token id, or "" without a console
-// URL. The console routes by the URL's fragment.
+// URL (or with one that is not http or https). The console routes by the
+// URL's fragment.
 func TokenLink(consoleURL, id string) string {
-	if consoleURL == "" {
+	if !strings.HasPrefix(consoleURL, "https://") && !strings.HasPrefix(consoleURL, "http://") {
 		return ""
 	}
 	base, _, _ := strings.Cut(consoleURL, "#")
 	return base + "#/tokens/" + url.PathEscape(id)
 }
 
-// view is what the templates fill in.
+// view is what a notice says, before it is written as text or HTML.
 type view struct {
-	Notice
 	Headline string
-	Lines    []string
 	Expiry   string
+	Name     string
+	ID       string
+	Account  string
 	Link     string
 }
 
@@ -100,8 +100,7 @@ func Render(n Notice, consoleURL string) (Mail, error) {
 	if !n.ExpiresAt.IsZero() {
 		day = n.ExpiresAt.UTC().Format(credential.DateLayout)
 	}
-	v := view{Notice: n, Link: TokenLink(consoleURL, n.TokenID)}
-	v.TokenName = name
+	v := view{Name: name, ID: n.TokenID, Account: n.Account, Link: TokenLink(consoleURL, n.TokenID)}
 	var subject string
 	switch n.Type {
 	case event.TokenCreated:
@@ -127,14 +126,7 @@ func Render(n Notice, consoleURL string) (Mail, error) {
 	if day == "" && n.Type != event.TokenCreated {
 		return Mail{}, fmt.Errorf("render notice of event %s: token %s has no expiry day", n.EventID, n.TokenID)
 	}
-	var text, html bytes.Buffer
-	if err := textTemplate.Execute(&text, v); err != nil {
-		return Mail{}, fmt.Errorf("render notice of event %s as text: %w", n.EventID, err)
-	}
-	if err := htmlTemplate.Execute(&html, v); err != nil {
-		return Mail{}, fmt.Errorf("render notice of event %s as HTML: %w", n.EventID, err)
-	}
-	return Mail{Subject: subject, Text: text.String(), HTML: html.String()}, nil
+	return Mail{Subject: subject, Text: v.text(), HTML: v.html()}, nil
 }
 
 // oneLine makes s fit a subject line: control characters and runs of
@@ -145,37 +137,38 @@ func oneLine(s string) string {
 	}), " ")
 }
 
-var textTemplate = template.Must(template.New("text").Parse(`{{.Headline}}
+// footer says why the reader gets the mail.
+const footer = "You get this mail as the token's contact or as an administrator of its account."
 
-{{.Expiry}}
+// text is the plain-text body.
+func (v view) text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n%s\n\n", v.Headline, v.Expiry)
+	fmt.Fprintf(&b, "Token:    %s\nID:       %s\nAccount:  %s\n", v.Name, v.ID, v.Account)
+	if v.Link != "" {
+		fmt.Fprintf(&b, "Open it:  %s\n", v.Link)
+	}
+	fmt.Fprintf(&b, "\n%s\n-- \nLatchkey\n", footer)
+	return b.String()
+}
 
-Token:    {{.TokenName}}
-ID:       {{.TokenID}}
-Account:  {{.Account}}
-{{- if .Link}}
-Open it:  {{.Link}}
-{{- end}}
-
-You get this mail as the token's contact or as an administrator of its account.
--- 
-Latchkey
-`))
-
-var htmlTemplate = htmltemplate.Must(htmltemplate.New("html").Parse(`<!DOCTYPE html>
-<html lang="en">
-<head><meta charset="utf-8"><title>{{.Headline}}</title></head>
-<body style="font-family: system-ui, sans-serif; line-height: 1.5">
-<p>{{.Headline}}</p>
-<p>{{.Expiry}}</p>
-<table>
-<tr><th align="left">Token</th><td>{{.TokenName}}</td></tr>
-<tr><th align="left">ID</th><td><code>{{.TokenID}}</code></td></tr>
-<tr><th align="left">Account</th><td>{{.Account}}</td></tr>
-</table>
-{{- if .Link}}
-<p><a href="{{.Link}}">Open the token in the console</a></p>
-{{- end}}
-<p style="color: #555">You get this mail as the token's contact or as an administrator of its account.</p>
-</body>
-</html>
-`))
+// html is the HTML body: every value is escaped (html.EscapeString
+// escapes the five characters that matter in text and in a quoted
+// attribute), so a token's name is shown as text, never read as markup.
+// It is written without html/template, whose use of reflection would keep
+// every exported method of the program in the binary.
+func (v view) html() string {
+	e := html.EscapeString
+	var b strings.Builder
+	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>" + e(v.Headline) + "</title></head>\n")
+	b.WriteString("<body style=\"font-family: system-ui, sans-serif; line-height: 1.5\">\n")
+	b.WriteString("<p>" + e(v.Headline) + "</p>\n<p>" + e(v.Expiry) + "</p>\n<table>\n")
+	b.WriteString("<tr><th align=\"left\">Token</th><td>" + e(v.Name) + "</td></tr>\n")
+	b.WriteString("<tr><th align=\"left\">ID</th><td><code>" + e(v.ID) + "</code></td></tr>\n")
+	b.WriteString("<tr><th align=\"left\">Account</th><td>" + e(v.Account) + "</td></tr>\n</table>\n")
+	if v.Link != "" {
+		b.WriteString("<p><a href=\"" + e(v.Link) + "\">Open the token in the console</a></p>\n")
+	}
+	b.WriteString("<p style=\"color: #555\">" + e(footer) + "</p>\n</body>\n</html>\n")
+	return b.String()
+}
