@@ -148,15 +148,19 @@ func (m *Mailer) deliver(ctx context.Context, ev event.Event, st *Stats) error {
 		maxAge = DefaultMaxAge
 	}
 	now := m.now()
-	if m.Sender == nil || now.Sub(ev.At) > maxAge {
-		return m.skip(ctx, ev, st)
+	switch {
+	case m.Sender == nil:
+		return m.skip(ctx, ev, st, "mail is off")
+	case now.Sub(ev.At) > maxAge:
+		m.log().WarnContext(ctx, "notice given up unsent", "event_id", ev.ID, "type", string(ev.Type), "max_age", maxAge.String())
+		return m.skip(ctx, ev, st, "older than "+maxAge.String())
 	}
 	n, to, err := m.Recipients.For(ctx, ev)
 	if err != nil {
 		return err
 	}
 	if len(to) == 0 {
-		return m.skip(ctx, ev, st)
+		return m.skip(ctx, ev, st, "nobody to mail")
 	}
 	mail, err := Render(n, m.ConsoleURL)
 	if err != nil {
@@ -191,11 +195,12 @@ func (m *Mailer) deliver(ctx context.Context, ev event.Event, st *Stats) error {
 	return nil
 }
 
-// skip takes ev's notice out of the queue unsent.
-func (m *Mailer) skip(ctx context.Context, ev event.Event, st *Stats) error {
+// skip takes ev's notice out of the queue unsent, for reason.
+func (m *Mailer) skip(ctx context.Context, ev event.Event, st *Stats, reason string) error {
 	if err := m.Mailbox.MarkMailed(ctx, ev); err != nil {
 		return fmt.Errorf("take the notice of event %s out of the mail queue: %w", ev.ID, err)
 	}
 	st.Skipped++
+	m.log().DebugContext(ctx, "notice not mailed", "event_id", ev.ID, "type", string(ev.Type), "reason", reason)
 	return nil
 }
