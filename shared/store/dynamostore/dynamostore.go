@@ -23,6 +23,12 @@
 //	                                              (only with a credential)                            outbox_pk = UNPUBLISHED,
 //	                                                                                                  outbox_sk = <id>#<account>
 //	                                                                                                  (until published)
+//	notice      ACCT#<account>     MAIL#<id>                                                          the event's attributes again (only
+//	                                                                                                  for a token's event of a type in
+//	                                                                                                  event.Notices); ttl = expires_at;
+//	                                                                                                  outbox_pk = UNMAILED,
+//	                                                                                                  outbox_sk = <id>#<account>
+//	                                                                                                  (until mailed); mail_claim
 //	account     ACCT#<id>          ACCT           ACCT#<parent>#CHILD    CreatedKey(created_at, id)
 //	                                              (only with a parent)
 //	role        ACCT#<account>     ROLE#<name>
@@ -58,7 +64,10 @@
 // ancestor. TouchCredential is a conditional UpdateItem of the
 // last-use pair alone. Every event is put with the outbox keys;
 // MarkPublished REMOVEs them with an UpdateItem conditional on the row
-// still existing (so it never resurrects a row TTL removed). Point reads are strongly consistent, so a revoked
+// still existing (so it never resurrects a row TTL removed). An event that
+// mails a notice is put together with its notice item, in the same
+// transaction; ClaimMail SETs the item's mail_claim conditionally, and
+// MarkMailed REMOVEs its queue keys as MarkPublished does an event's. Point reads are strongly consistent, so a revoked
 // token stops working at once; so are Queries on the table itself (events of
 // an account, roles). Index Queries are eventually consistent, as DynamoDB
 // allows nothing else.
@@ -176,15 +185,18 @@ func (s *Store) create(ctx context.Context, what string, it item, evs []event.Ev
 	return s.transact(ctx, what, append(items, evItems...))
 }
 
-// eventPuts are the puts of new events for a transaction that also holds
-// others other items.
+// eventPuts are the puts of new events, and of the notices among them to
+// mail, for a transaction that also holds others other items.
 func (s *Store) eventPuts(evs []event.Event, others int) ([]types.TransactWriteItem, error) {
-	if room := maxTransactItems - others; len(evs) > room {
-		return nil, fmt.Errorf("%d events: one write takes at most %d", len(evs), room)
+	out := make([]types.TransactWriteItem, 0, len(evs))
+	for _, e := range evs {
+		out = append(out, s.putNew(s.eventItem(e)))
+		if store.MailsNotice(e) {
+			out = append(out, s.putNew(s.noticeItem(e)))
+		}
 	}
-	out := make([]types.TransactWriteItem, len(evs))
-	for i, e := range evs {
-		out[i] = s.putNew(s.eventItem(e))
+	if room := maxTransactItems - others; len(out) > room {
+		return nil, fmt.Errorf("%d events with %d notices: one write takes at most %d items", len(evs), len(out)-len(evs), room)
 	}
 	return out, nil
 }
@@ -411,7 +423,9 @@ func (s *Store) AppendEvents(ctx context.Context, evs ...event.Event) error {
 	case 0:
 		return nil
 	case 1:
-		return s.create(ctx, "append event "+evs[0].ID, s.eventItem(evs[0]), nil)
+		if !store.MailsNotice(evs[0]) {
+			return s.create(ctx, "append event "+evs[0].ID, s.eventItem(evs[0]), nil)
+		}
 	}
 	items, err := s.eventPuts(evs, 0)
 	if err != nil {

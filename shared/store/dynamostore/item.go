@@ -26,6 +26,7 @@ const (
 	prefixCred  = "CRED#"
 	prefixAcct  = "ACCT#"
 	prefixEvent = "EVT#"
+	prefixMail  = "MAIL#"
 	prefixRole  = "ROLE#"
 	prefixBelow = "BELOW#"
 	skCred      = "CRED"
@@ -67,6 +68,7 @@ const (
 	attrLastUsedIP   = "last_used_ip"
 	attrWarnedAt     = "warned_at"
 	attrRetainUntil  = "retain_until"
+	attrMailClaim    = "mail_claim"
 )
 
 // credentialEdited lists every attribute UpdateCredential owns: all that a
@@ -225,6 +227,10 @@ func eventKey(acct, id string) item {
 	return item{AttrPK: sv(prefixAcct + acct), AttrSK: sv(prefixEvent + id)}
 }
 
+func noticeKey(acct, id string) item {
+	return item{AttrPK: sv(prefixAcct + acct), AttrSK: sv(prefixMail + id)}
+}
+
 func acctCredsPK(acct string) string    { return prefixAcct + acct + suffixCreds }
 func acctChildrenPK(acct string) string { return prefixAcct + acct + suffixChild }
 func credEventsPK(id string) string     { return prefixCred + id + suffixEvts }
@@ -372,6 +378,8 @@ type eventRecord struct {
 	GSI1SK       string            `dynamodbav:"gsi1sk,omitempty"`
 	OutboxPK     string            `dynamodbav:"outbox_pk,omitempty"`
 	OutboxSK     string            `dynamodbav:"outbox_sk,omitempty"`
+	// MailClaim, on a notice item, is the end of the last claim on it.
+	MailClaim *timestamp `dynamodbav:"mail_claim,omitempty"`
 }
 
 func eventItem(e event.Event) item {
@@ -386,6 +394,23 @@ func eventItem(e event.Event) item {
 	}
 	if e.CredentialID != "" {
 		r.GSI1PK, r.GSI1SK = credEventsPK(e.CredentialID), e.ID
+	}
+	return mustMarshal(r)
+}
+
+// noticeItem is the notice of e waiting to be mailed: the event's fields
+// again, under its own key, in the outbox index's mail partition until
+// MarkMailed takes it out, and deleted by TTL with its event. It has no
+// gsi1 keys, so no history listing ever sees it.
+func noticeItem(e event.Event) item {
+	r := eventRecord{
+		PK: prefixAcct + e.Account, SK: prefixMail + e.ID,
+		ID: e.ID, Account: e.Account, Type: string(e.Type), CredentialID: e.CredentialID,
+		Actor: e.Actor, At: stamp(e.At), ExpiresAt: stamp(e.ExpiresAt), TTL: ttl(e.ExpiresAt),
+		OutboxPK: MailPartition, OutboxSK: store.OutboxKey(e),
+	}
+	if len(e.Detail) > 0 {
+		r.Detail = e.Detail
 	}
 	return mustMarshal(r)
 }

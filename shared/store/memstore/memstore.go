@@ -8,8 +8,8 @@
 // by the WithClock clock), the history holds at most WithMaxEvents rows
 // (DefaultMaxEvents), dropping the oldest published rows first, and nonces
 // and counters are dropped once past their until. No row still in the
-// event outbox is ever dropped: the history exceeds its cap for as long as
-// more events than that wait to be published.
+// event outbox or the mailbox is ever dropped: the history exceeds its cap
+// for as long as more events than that wait to be published or mailed.
 package memstore
 
 import (
@@ -62,7 +62,8 @@ func WithEventRetention(d time.Duration) Option {
 }
 
 // WithMaxEvents caps the history at n rows (DefaultMaxEvents when n is not
-// positive). Over the cap, the oldest published rows are dropped.
+// positive). Over the cap, the oldest published (and mailed) rows are
+// dropped.
 func WithMaxEvents(n int) Option {
 	return func(s *Store) {
 		if n <= 0 {

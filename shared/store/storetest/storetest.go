@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Roles", testRoles},
 		{"RoleNamesAreUniqueAlongPaths", testRoleNamesAlongPaths},
 		{"SweepPorts", testSweepPorts},
+		{"Mailbox", testMailbox},
 		{"NoncesAreUsedOnce", testNonces},
 		{"CountersCountAtomically", testCounters},
 	}

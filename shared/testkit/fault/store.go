@@ -187,3 +187,34 @@ func (s *Store) MarkPublished(ctx context.Context, evs ...event.Event) error {
 	}
 	return s.call(ctx, "MarkPublished", func(ctx context.Context) error { return o.MarkPublished(ctx, evs...) })
 }
+
+var _ store.Mailbox = (*Store)(nil)
+
+// ListUnmailed implements store.Mailbox.
+func (s *Store) ListUnmailed(ctx context.Context, limit int, cursor string) (p store.Page[event.Event], err error) {
+	m, ok := s.Inner.(store.Mailbox)
+	if !ok {
+		return p, s.lacks("store.Mailbox")
+	}
+	err = s.call(ctx, "ListUnmailed", func(ctx context.Context) (err error) { p, err = m.ListUnmailed(ctx, limit, cursor); return })
+	return p, err
+}
+
+// ClaimMail implements store.Mailbox.
+func (s *Store) ClaimMail(ctx context.Context, ev event.Event, now, until time.Time) (ok bool, err error) {
+	m, has := s.Inner.(store.Mailbox)
+	if !has {
+		return false, s.lacks("store.Mailbox")
+	}
+	err = s.call(ctx, "ClaimMail", func(ctx context.Context) (err error) { ok, err = m.ClaimMail(ctx, ev, now, until); return })
+	return ok, err
+}
+
+// MarkMailed implements store.Mailbox.
+func (s *Store) MarkMailed(ctx context.Context, ev event.Event) error {
+	m, ok := s.Inner.(store.Mailbox)
+	if !ok {
+		return s.lacks("store.Mailbox")
+	}
+	return s.call(ctx, "MarkMailed", func(ctx context.Context) error { return m.MarkMailed(ctx, ev) })
+}
