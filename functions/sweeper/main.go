@@ -54,7 +54,7 @@ func main() {
 		},
 		Mailer: &notice.Mailer{
 			Mailbox:    env.Store,
-			Recipients: notice.FromRecords(env.Store),
+			Recipients: notice.StoreRecipients(env.Store),
 			Sender:     sender,
 			ConsoleURL: consoleURL,
 			Clock:      clock.System{},

@@ -89,7 +89,7 @@ type Config struct {
 	// (`latchkey dev --mail-dir`: .eml files); nil leaves them queued (for
 	// a deployment's own sweeper to mail).
 	MailSender notice.Sender
-	// MailRecipients decides whom notices go to; notice.FromRecords over
+	// MailRecipients decides whom notices go to; notice.StoreRecipients over
 	// Store when nil.
 	MailRecipients notice.Recipients
 	// ConsoleURL is where notices link to; the server's own /console

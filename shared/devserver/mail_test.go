@@ -68,7 +68,8 @@ func readEML(t *testing.T, path string) emlFile {
 
 // TestMailDirGetsEachNotice: with a mail directory, the local server
 // writes the notices of a token's creation, warning and expiry as .eml
-// files, each to its recipients, linking to the console and holding no
+// files, each to the token's contact and its account's admins (as the
+// deployed sweeper addresses them), linking to the console and holding no
 // secret of the token, whose name it shows as text.
 func TestMailDirGetsEachNotice(t *testing.T) {
 	clk := clock.NewManual(time.Date(2026, 6, 29, 10, 0, 0, 0, time.UTC))
@@ -76,11 +77,12 @@ func TestMailDirGetsEachNotice(t *testing.T) {
 	dir := t.TempDir()
 	srv := start(t, Config{
 		Clock: clk, Store: mem, SweepInterval: 10 * time.Millisecond, PublishInterval: 5 * time.Millisecond,
-		MailSender:     &notice.Dir{Path: dir, From: "latchkey@example.com"},
-		MailRecipients: noticetest.Recipients{Tokens: mem, To: []string{"Owner@Example.com", "admin@example.com"}},
+		MailSender: &notice.Dir{Path: dir, From: "latchkey@example.com"},
 	})
 	c := newClient(t, srv.URL, "127.0.0.1", srv.RootToken)
-	out := c.want(http.StatusCreated, "POST", "/v1/tokens", `{"name":"<script>alert(1)</script>","expires_at":"2026-06-30"}`)
+	acct := c.want(http.StatusOK, "GET", "/v1/whoami", "")["account"].(string)
+	c.want(http.StatusOK, "PATCH", "/v1/accounts/"+acct, `{"admin_emails":["admin@example.com","OWNER@example.com"]}`)
+	out := c.want(http.StatusCreated, "POST", "/v1/tokens", `{"name":"<script>alert(1)</script>","expires_at":"2026-06-30","contact_email":"Owner@Example.com"}`)
 	id := out["id"].(string)
 	tok, err := apitoken.Parse(out["token"].(string))
 	if err != nil {

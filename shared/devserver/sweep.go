@@ -41,7 +41,7 @@ func newSweeper(cfg Config) (*sweep.Sweeper, error) {
 		}
 		rc := cfg.MailRecipients
 		if rc == nil {
-			rc = notice.FromRecords(cfg.Store)
+			rc = notice.StoreRecipients(cfg.Store)
 		}
 		s.Mailer = &notice.Mailer{Mailbox: mb, Recipients: rc, Sender: cfg.MailSender,
 			ConsoleURL: cfg.ConsoleURL, Clock: cfg.Clock, Log: cfg.Log}

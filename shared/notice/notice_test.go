@@ -216,15 +216,13 @@ func TestStoreRecipients(t *testing.T) {
 	t.Parallel()
 	c, _ := noticetest.SecretToken(t, "acme", "CI deploys", credential.EndOfDay(day0.AddDate(0, 0, 3)))
 	other, _ := noticetest.SecretToken(t, "gone", "orphan", credential.EndOfDay(day0.AddDate(0, 0, 3)))
-	contacts := map[string]string{c.ID: "Owner@Example.com", other.ID: "orphan@example.com"}
-	admins := map[string][]string{"acme": {"admin@example.com", "owner@example.com", "ADMIN@EXAMPLE.COM", "sec@example.com"}}
+	c.ContactEmail, other.ContactEmail = "Owner@Example.com", "orphan@example.com"
 	r := records{
-		creds:    map[string]credential.Credential{c.ID: c, other.ID: other},
-		accounts: map[string]account.Account{"acme": {ID: "acme"}},
+		creds: map[string]credential.Credential{c.ID: c, other.ID: other},
+		accounts: map[string]account.Account{"acme": {ID: "acme",
+			AdminEmails: []string{"admin@example.com", "owner@example.com", "ADMIN@EXAMPLE.COM", "sec@example.com"}}},
 	}
-	rc := notice.StoreRecipients(r,
-		func(c credential.Credential) string { return contacts[c.ID] },
-		func(a account.Account) []string { return admins[a.ID] })
+	rc := notice.StoreRecipients(r)
 	ctx := context.Background()
 
 	n, to, err := rc.For(ctx, mustEvent(t, event.TokenCreated, c, day0, nil))
@@ -248,7 +246,7 @@ func TestStoreRecipients(t *testing.T) {
 		t.Fatalf("missing token: %q %v", to, err)
 	}
 	r.err = store.ErrUnavailable
-	rc = notice.StoreRecipients(r, func(credential.Credential) string { return "" }, func(account.Account) []string { return nil })
+	rc = notice.StoreRecipients(r)
 	if _, _, err := rc.For(ctx, mustEvent(t, event.TokenCreated, c, day0, nil)); !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("store failure: %v", err)
 	}

@@ -33,19 +33,14 @@ type Reader interface {
 }
 
 // StoreRecipients reads a notice's recipients from the stored records: the
-// address contactOf finds on the token, then the addresses adminsOf finds
-// on the token's account, normalized and deduplicated (Addresses). The
+// token's contact_email, then its account's admin_emails, normalized and
+// deduplicated (Addresses). The running functions and `latchkey dev` take
+// their recipients from it. The
 // notice names the token as the event recorded it (its name and expiry day
 // at the time, from the event's detail), falling back on the stored token.
-func StoreRecipients(r Reader, contactOf func(credential.Credential) string, adminsOf func(account.Account) []string) Recipients {
-	return storeRecipients{r: r, contactOf: contactOf, adminsOf: adminsOf}
-}
+func StoreRecipients(r Reader) Recipients { return storeRecipients{r: r} }
 
-type storeRecipients struct {
-	r         Reader
-	contactOf func(credential.Credential) string
-	adminsOf  func(account.Account) []string
-}
+type storeRecipients struct{ r Reader }
 
 func (s storeRecipients) For(ctx context.Context, ev event.Event) (Notice, []string, error) {
 	c, err := s.r.GetCredential(ctx, ev.CredentialID)
@@ -60,11 +55,11 @@ func (s storeRecipients) For(ctx context.Context, ev event.Event) (Notice, []str
 	a, err := s.r.GetAccount(ctx, c.Account)
 	switch {
 	case err == nil:
-		admins = s.adminsOf(a)
+		admins = a.AdminEmails
 	case !errors.Is(err, store.ErrNotFound):
 		return Notice{}, nil, fmt.Errorf("recipients of event %s: %w", ev.ID, err)
 	}
-	return n, Addresses(append([]string{s.contactOf(c)}, admins...)...), nil
+	return n, Addresses(append([]string{c.ContactEmail}, admins...)...), nil
 }
 
 // NoticeOf is the notice of ev about token c: the name and expiry day ev's
