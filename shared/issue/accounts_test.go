@@ -162,7 +162,7 @@ func TestAccountUpdateRefusesBadInputAndWritesNothing(t *testing.T) {
 	// The same rules hold at creation.
 	e.fail(call{method: "POST", path: "/v1/accounts", body: `{"id":"x1","name":"X","admin_emails":["x"]}`}, http.StatusBadRequest, "invalid_request", "admin_emails")
 	e.fail(call{method: "POST", path: "/v1/accounts", body: `{"id":"x2","name":"X","token_policy":{"allow_never_expires":true}}`}, http.StatusBadRequest, "invalid_request", "token_policy.allow_never_expires")
-	e.fail(call{method: "POST", path: "/v1/accounts", body: `{"id":"x3","name":"X","allow_never_expires":true}`}, http.StatusBadRequest, "invalid_request", "allow_never_expires")
+	e.fail(call{method: "POST", path: "/v1/accounts", body: `{"id":"x3","name":"X","allow_never_expires":true}`}, http.StatusBadRequest, "invalid_request", "token_policy.allow_never_expires")
 	e.fail(call{method: "GET", path: "/v1/accounts/x1"}, http.StatusNotFound, "not_found", "")
 }
 
@@ -303,4 +303,29 @@ func TestNeverExpiringByDefault(t *testing.T) {
 	if got := e.json(call{method: "POST", path: "/v1/tokens/" + forever["id"].(string) + "/rotate"}, http.StatusOK); got["expires_at"] != "2027-03-10T23:59:59Z" {
 		t.Fatalf("rotated never-expiring token: %v", got["expires_at"])
 	}
+}
+
+// TestAccountPolicyUnderItsFirstNames: the account fields the API first
+// published keep working: allow_never_expires beside the other fields of
+// POST /v1/accounts, and policy.allow_never_expires in every answer.
+func TestAccountPolicyUnderItsFirstNames(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	root := e.json(call{method: "GET", path: "/v1/accounts/vendor"}, http.StatusOK)
+	if p := policyOf(t, root["policy"]); p["allow_never_expires"] != false {
+		t.Fatalf("root policy %v", p)
+	}
+	e.json(call{method: "PATCH", path: "/v1/accounts/vendor", body: `{"token_policy":{"allow_never_expires":true}}`}, http.StatusOK)
+	acme := e.json(call{method: "POST", path: "/v1/accounts", body: `{"id":"acme","name":"Acme","allow_never_expires":true}`}, http.StatusCreated)
+	if p := policyOf(t, acme["token_policy"]); p["allow_never_expires"] != true {
+		t.Fatalf("token_policy %v", p)
+	}
+	if p := policyOf(t, acme["policy"]); p["allow_never_expires"] != true {
+		t.Fatalf("policy %v", p)
+	}
+	bad := e.json(call{method: "POST", path: "/v1/accounts", body: `{"id":"beta","name":"Beta","allow_never_expires":true,"token_policy":{"max_expiry_days":30}}`}, http.StatusBadRequest)
+	if bad["field"] != "allow_never_expires" {
+		t.Fatalf("both names: %v", bad)
+	}
+	e.json(call{method: "GET", path: "/v1/accounts/beta"}, http.StatusNotFound)
 }

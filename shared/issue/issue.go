@@ -433,6 +433,12 @@ func (h *Handler) createAccount(ctx context.Context, by caller.Caller, req event
 			return events.APIGatewayProxyResponse{}, err
 		}
 	}
+	if in.AllowNeverExpires != nil {
+		if in.TokenPolicy != nil {
+			return events.APIGatewayProxyResponse{}, apigw.BadRequest("allow_never_expires", "give it inside token_policy, not beside it")
+		}
+		ar.TokenPolicy.AllowNeverExpires = in.AllowNeverExpires
+	}
 	a, err := h.Service.CreateAccount(ctx, by, ar)
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, err

@@ -99,6 +99,9 @@ type createAccountRequest struct {
 	Parent      string            `json:"parent"`
 	TokenPolicy *tokenPolicyInput `json:"token_policy"`
 	AdminEmails []string          `json:"admin_emails"`
+	// AllowNeverExpires is token_policy.allow_never_expires as the API
+	// first took it, still accepted.
+	AllowNeverExpires *bool `json:"allow_never_expires"`
 }
 
 type updateAccountRequest struct {
@@ -215,9 +218,17 @@ type accountJSON struct {
 	// EffectiveTokenPolicy, which the accounts above may make stricter.
 	TokenPolicy          policyJSON `json:"token_policy"`
 	EffectiveTokenPolicy policyJSON `json:"effective_token_policy"`
-	AdminEmails          []string   `json:"admin_emails"`
+	// Policy is the account's allow_never_expires as the API first gave
+	// it, kept for the clients that read it (deprecated: token_policy).
+	Policy      legacyPolicyJSON `json:"policy"`
+	AdminEmails []string         `json:"admin_emails"`
 	CreatedAt            string     `json:"created_at"`
 	CreatedBy            string     `json:"created_by"`
+}
+
+// legacyPolicyJSON is the account policy as the API first gave it.
+type legacyPolicyJSON struct {
+	AllowNeverExpires bool `json:"allow_never_expires"`
 }
 
 // policyJSON is a token policy; a null default_expiry_days means tokens
@@ -353,6 +364,7 @@ func toAccount(a admin.AccountView) accountJSON {
 		Path:                 list(a.Path),
 		TokenPolicy:          toPolicy(a.Policy),
 		EffectiveTokenPolicy: toPolicy(a.Effective),
+		Policy:               legacyPolicyJSON{AllowNeverExpires: a.Effective.AllowNeverExpires},
 		AdminEmails:          list(a.AdminEmails),
 		CreatedAt:            ts(a.CreatedAt),
 		CreatedBy:            a.CreatedBy,

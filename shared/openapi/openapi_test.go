@@ -381,7 +381,7 @@ func TestCheckRequest(t *testing.T) {
 		apiReq("PATCH", "/v1/tokens/"+tokenID, `{"permissions":["apikeys:view"]}`),
 		apiReq("POST", "/v1/tokens/"+tokenID+"/rotate", `{"grace_seconds":604801}`),
 		apiReq("POST", "/v1/accounts", `{"id":"Bad ID","name":"x"}`),
-		apiReq("POST", "/v1/accounts", `{"name":"x","allow_never_expires":true}`),
+		apiReq("POST", "/v1/accounts", `{"name":"x","allow_never_expires":"yes"}`),
 		apiReq("PATCH", "/v1/accounts/acme", `{}`),
 		apiReq("PATCH", "/v1/accounts/acme", `{"token_policy":{}}`),
 		apiReq("PATCH", "/v1/accounts/acme", `{"token_policy":{"max_expiry_days":366}}`),
