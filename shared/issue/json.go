@@ -222,8 +222,8 @@ type accountJSON struct {
 	// it, kept for the clients that read it (deprecated: token_policy).
 	Policy      legacyPolicyJSON `json:"policy"`
 	AdminEmails []string         `json:"admin_emails"`
-	CreatedAt            string     `json:"created_at"`
-	CreatedBy            string     `json:"created_by"`
+	CreatedAt   string           `json:"created_at"`
+	CreatedBy   string           `json:"created_by"`
 }
 
 // legacyPolicyJSON is the account policy as the API first gave it.
