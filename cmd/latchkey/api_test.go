@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -293,6 +294,45 @@ func TestRolesAndAccountsCommands(t *testing.T) {
 	}
 	fails(t, "", append(base, "accounts", "create", "Bad ID")...)
 
+	// Token policy and admin e-mails: set at creation, changed by update,
+	// shown by get; refused where the server refuses them.
+	r = ok(t, append(base, "accounts", "create", "globex", "--max-expiry-days", "60", "--admin-email", "Sec@GLOBEX.example")...)
+	for _, want := range []string{"default 60 days, at most 60 days, never-expiring tokens not allowed", "Sec@globex.example"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("accounts create lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = ok(t, append(base, "accounts", "update", "globex", "--name", "Globex Corp", "--default-expiry-days", "14",
+		"--admin-email", "ops@globex.example", "--admin-email", "sec@globex.example")...)
+	for _, want := range []string{"Globex Corp", "default 14 days, at most 60 days", "ops@globex.example sec@globex.example"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("accounts update lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	got := decode[struct {
+		TokenPolicy struct {
+			DefaultExpiryDays *int `json:"default_expiry_days"`
+			MaxExpiryDays     int  `json:"max_expiry_days"`
+		} `json:"token_policy"`
+		AdminEmails []string `json:"admin_emails"`
+	}](t, ok(t, append(base, "accounts", "get", "globex", "--json")...).stdout)
+	if got.TokenPolicy.DefaultExpiryDays == nil || *got.TokenPolicy.DefaultExpiryDays != 14 || got.TokenPolicy.MaxExpiryDays != 60 || len(got.AdminEmails) != 2 {
+		t.Fatalf("accounts get --json: %+v", got)
+	}
+	if r := ok(t, append(base, "accounts", "get", "globex")...); !strings.Contains(r.stdout, "Admin e-mails") || !strings.Contains(r.stdout, "at most 60 days") {
+		t.Fatalf("accounts get: %s", r.stdout)
+	}
+	// Looser than the parent (the root refuses never-expiring tokens).
+	fails(t, "token_policy.allow_never_expires", append(base, "accounts", "update", "globex", "--allow-never-expires")...)
+	fails(t, "token_policy.max_expiry_days", append(base, "accounts", "update", "globex", "--max-expiry-days", "400")...)
+	fails(t, "admin_emails", append(base, "accounts", "update", "globex", "--admin-email", "nobody")...)
+	fails(t, "--default-expiry-days", append(base, "accounts", "update", "globex", "--default-expiry-days", "soon")...)
+	fails(t, "nothing to change", append(base, "accounts", "update", "globex")...)
+	r = ok(t, append(base, "accounts", "update", "globex", "--admin-email", "")...)
+	if !strings.Contains(r.stdout, "Admin e-mails:  none") {
+		t.Fatalf("accounts update clearing e-mails: %s", r.stdout)
+	}
+
 	// A token in a sub-account, from a role; listed there.
 	sub := decode[struct {
 		Account     string   `json:"account"`
@@ -489,4 +529,83 @@ func TestChangesBeyondTheCallersRightsFail(t *testing.T) {
 	if got := decode[struct{ Status string }](t, ok(t, "tokens", "get", srv.RootTokenID, "--json").stdout); got.Status != "active" {
 		t.Fatalf("the root token is %s", got.Status)
 	}
+}
+
+func TestTokenMetaAndContactFlags(t *testing.T) {
+	isolate(t)
+	srv := startAPI(t)
+	t.Setenv(envURL, srv.URL)
+	t.Setenv(envToken, srv.RootToken)
+	type tokenOut struct {
+		ID           string      `json:"id"`
+		Status       string      `json:"status"`
+		Meta         compactJSON `json:"meta"`
+		ContactEmail *string     `json:"contact_email"`
+	}
+	r := ok(t, "tokens", "create", "--name", "kiosk", "--json", "--inactive", "--contact-email", "Ops@Example.com",
+		"--meta", "owner=payments", "--meta", "price=1.50", "--meta", "open=true", "--meta", `zip="01234"`,
+		"--meta", "note=a, b; c", "--meta", "big=123456789012345678901234567890")
+	tok := decode[tokenOut](t, r.stdout)
+	if want := `{"big":123456789012345678901234567890,"note":"a, b; c","open":true,"owner":"payments","price":1.50,"zip":"01234"}`; string(tok.Meta) != want {
+		t.Fatalf("meta %s, want %s", tok.Meta, want)
+	}
+	if tok.Status != "inactive" || tok.ContactEmail == nil || *tok.ContactEmail != "Ops@example.com" {
+		t.Fatalf("status %s, contact %v", tok.Status, tok.ContactEmail)
+	}
+	// The table view shows both.
+	if out := ok(t, "tokens", "get", tok.ID).stdout; !strings.Contains(out, `"owner":"payments"`) || !strings.Contains(out, "Ops@example.com") {
+		t.Fatalf("get: %s", out)
+	}
+
+	tok = decode[tokenOut](t, ok(t, "tokens", "update", tok.ID, "--json", "--merge-meta", "owner=identity", "--unset-meta", "zip", "--unset-meta", "big").stdout)
+	if want := `{"note":"a, b; c","open":true,"owner":"identity","price":1.50}`; string(tok.Meta) != want {
+		t.Fatalf("merged meta %s, want %s", tok.Meta, want)
+	}
+	tok = decode[tokenOut](t, ok(t, "tokens", "update", tok.ID, "--json", "--meta", "tier=2", "--contact-email", "").stdout)
+	if string(tok.Meta) != `{"tier":2}` || tok.ContactEmail != nil {
+		t.Fatalf("replaced meta %s, contact %v", tok.Meta, tok.ContactEmail)
+	}
+	tok = decode[tokenOut](t, ok(t, "tokens", "update", tok.ID, "--json", "--clear-meta", "--active").stdout)
+	if string(tok.Meta) != `{}` || tok.Status != "active" {
+		t.Fatalf("cleared meta %s, status %s", tok.Meta, tok.Status)
+	}
+
+	// Refused before anything is sent, or by the API naming the field.
+	fails(t, "is not a string, number or boolean", "tokens", "create", "--name", "x", "--meta", "a=null")
+	fails(t, "is not a string, number or boolean", "tokens", "create", "--name", "x", "--meta", `a={"b":1}`)
+	fails(t, "give key=value", "tokens", "create", "--name", "x", "--meta", "novalue")
+	fails(t, "given twice", "tokens", "create", "--name", "x", "--meta", "a=1", "--meta", "a=2")
+	fails(t, "none of the others can be", "tokens", "update", tok.ID, "--meta", "a=1", "--merge-meta", "b=2")
+	fails(t, "meta: key \"Owner\"", "tokens", "create", "--name", "x", "--meta", "Owner=me")
+	fails(t, "contact_email: must be one e-mail address", "tokens", "update", tok.ID, "--contact-email", "not an address")
+
+	// A token that may modify tokens, but not the root token, changes neither.
+	modifier := strings.TrimSpace(ok(t, "tokens", "create", "--name", "modifier", "--permission", "apikeys:modify").stdout)
+	t.Setenv(envToken, modifier)
+	fails(t, "403 forbidden", "tokens", "update", srv.RootTokenID, "--contact-email", "attacker@example.com")
+	fails(t, "403 forbidden", "tokens", "update", srv.RootTokenID, "--merge-meta", "allow_unauthenticated=true")
+	t.Setenv(envToken, srv.RootToken)
+	root := decode[tokenOut](t, ok(t, "tokens", "get", srv.RootTokenID, "--json").stdout)
+	if root.ContactEmail != nil || string(root.Meta) != `{}` {
+		t.Fatalf("the root token changed: contact %v, meta %s", root.ContactEmail, root.Meta)
+	}
+	// whoami shows what the authorizer passes.
+	ok(t, "tokens", "update", srv.RootTokenID, "--meta", "tier=admin", "--contact-email", "root@example.com")
+	who := ok(t, "whoami").stdout
+	if !strings.Contains(who, `{"tier":"admin"}`) || !strings.Contains(who, "root@example.com") {
+		t.Fatalf("whoami: %s", who)
+	}
+}
+
+// compactJSON is a JSON value as compact text, whatever the indentation
+// --json printed it with; numbers stay as written.
+type compactJSON string
+
+func (c *compactJSON) UnmarshalJSON(b []byte) error {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		return err
+	}
+	*c = compactJSON(buf.String())
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/devserver"
 	"github.com/latchkey/latchkey/shared/event"
+	"github.com/latchkey/latchkey/shared/notice"
 	"github.com/latchkey/latchkey/shared/permission"
 	"github.com/latchkey/latchkey/shared/store"
 	"github.com/latchkey/latchkey/shared/store/memstore"
@@ -24,7 +25,7 @@ func newDevCmd() *cobra.Command {
 		cacheTTL, requestTimeout              time.Duration
 		extraPerms                            []string
 		sweepInterval                         time.Duration
-		eventBus                              string
+		eventBus, mailDir                     string
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -48,9 +49,19 @@ ID' issues one too, and 'latchkey tokens revoke ID' retires an old one.
 
 Each request has a deadline (--request-timeout) in the authorizer and in the
 function, as deployed: a store that stops answering gets a 503
-temporarily_unavailable with Retry-After, not a hanging request.`, config.EnvEventRetentionDays, event.DefaultRetention/(24*time.Hour), memstore.DefaultMaxEvents, devserver.DefaultPublishInterval),
+temporarily_unavailable with Retry-After, not a hanging request.
+
+The notices a deployment mails through SES (token created, expiring, expired)
+are written as .eml files to --mail-dir, one per notice, which a mail client
+opens; without it they are logged, one line per mail with its recipients and
+subject (in memory), or left queued for the deployment's sweeper (--table).
+$%[5]s is their From (default %[6]s), and
+$%[7]s, when set, what they link to (default the server's
+/console).`, config.EnvEventRetentionDays, event.DefaultRetention/(24*time.Hour), memstore.DefaultMaxEvents, devserver.DefaultPublishInterval,
+			config.EnvMailFrom, devMailFrom, config.EnvConsoleURL),
 		Example: `  latchkey dev
   latchkey dev --addr 127.0.0.1:8080 --root-token-file root.token
+  latchkey dev --mail-dir mail
   AWS_ENDPOINT_URL=http://127.0.0.1:5000 latchkey dev --table latchkey --create-table
   AWS_ENDPOINT_URL=http://127.0.0.1:5000 latchkey dev --table latchkey --new-root-token --root-token-file root.token`,
 		Args: cobra.NoArgs,
@@ -109,11 +120,20 @@ temporarily_unavailable with Retry-After, not a hanging request.`, config.EnvEve
 			if err != nil {
 				return err
 			}
+			mailer, err := devMailSender(mailDir, table == "", log)
+			if err != nil {
+				return err
+			}
+			consoleURL, err := config.ConsoleURL()
+			if err != nil {
+				return err
+			}
 			srv, err := devserver.Start(ctx, devserver.Config{
 				Addr: addr, Store: st, Log: log, CacheTTL: cacheTTL, RequestTimeout: requestTimeout,
 				RootAccount: account, NewRootToken: newToken,
 				RootPermissions: perms, AllowNeverExpires: neverOK,
 				SweepInterval: sweepInterval, EventSink: sink, EventRetention: eventRetention,
+				MailSender: mailer, ConsoleURL: consoleURL,
 			})
 			if err != nil {
 				return err
@@ -144,7 +164,35 @@ temporarily_unavailable with Retry-After, not a hanging request.`, config.EnvEve
 	f.BoolVar(&quiet, "quiet", false, "log warnings and errors only")
 	f.DurationVar(&sweepInterval, "sweep-interval", devserver.DefaultSweepInterval, "run the expiry sweeper this often (0 disables it)")
 	f.StringVar(&eventBus, "event-bus", "", "publish events to this EventBridge bus (default: logged when in memory, left pending with --table)")
+	f.StringVar(&mailDir, "mail-dir", "", "write each notice mail as an .eml file in this directory (default: one log line per mail when in memory, left queued with --table)")
 	return cmd
+}
+
+// devMailFrom is the From of `latchkey dev`'s mails without
+// LATCHKEY_MAIL_FROM.
+const devMailFrom = "latchkey@localhost"
+
+// devMailSender is where `latchkey dev` delivers notices: .eml files in
+// dir (created if missing), else log lines when the store is in memory,
+// else nowhere (they stay queued for the deployment's sweeper).
+func devMailSender(dir string, inMemory bool, log *slog.Logger) (notice.Sender, error) {
+	from, err := config.MailFrom()
+	if err != nil {
+		return nil, err
+	}
+	if from == "" {
+		from = devMailFrom
+	}
+	switch {
+	case dir != "":
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("--mail-dir: %w", err)
+		}
+		return &notice.Dir{Path: dir, From: from}, nil
+	case inMemory:
+		return notice.Log{Logger: log}, nil
+	}
+	return nil, nil
 }
 
 func printDevBanner(cmd *cobra.Command, srv *devserver.Server, storeName, account, table, tokenFile string, perms permission.Set) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -123,5 +124,52 @@ func TestDevHelpNamesTheRootTokenRule(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("dev --help lacks %q", want)
 		}
+	}
+}
+
+// TestDevOnDynamoDBPagesASubAccountTokensHistory: `latchkey events
+// --token-id` finds the history of a token two accounts below the caller's
+// on DynamoDB, one event per page, each page's cursor leading to the next
+// (a cursor keyed by the wrong account would start the query over).
+func TestDevOnDynamoDBPagesASubAccountTokensHistory(t *testing.T) {
+	useMoto(t)
+	isolate(t)
+	url, root, _ := startDev(t, "--table", "dev-"+strings.ToLower(t.Name()), "--create-table")
+	base := []string{"--url", url + "/", "--token", root}
+	ok(t, append(base, "accounts", "create", "acme", "--name", "Acme")...)
+	ok(t, append(base, "accounts", "create", "acme-eu", "--parent", "acme", "--name", "Acme EU")...)
+	tok := decode[struct{ ID string }](t, ok(t, append(base, "tokens", "create", "--name", "eu billing", "--account", "acme-eu", "--json")...).stdout)
+	ok(t, append(base, "tokens", "update", tok.ID, "--name", "eu billing 2")...)
+	ok(t, append(base, "tokens", "rotate", tok.ID)...)
+	ok(t, append(base, "tokens", "update", tok.ID, "--active=false")...)
+
+	want := []string{"token.updated", "token.rotated", "token.updated", "token.created"}
+	var types []string
+	args := append(base, "events", "--token-id", tok.ID, "--limit", "1", "--json")
+	for page := 0; ; page++ {
+		if page > len(want) {
+			t.Fatalf("more pages than events: %v", types)
+		}
+		evs := decode[struct {
+			Items []struct {
+				Type    string `json:"type"`
+				TokenID string `json:"token_id"`
+				Account string `json:"account"`
+			} `json:"items"`
+			NextCursor *string `json:"next_cursor"`
+		}](t, ok(t, args...).stdout)
+		for _, e := range evs.Items {
+			if e.TokenID != tok.ID || e.Account != "acme-eu" {
+				t.Fatalf("an event of another token or account: %+v", e)
+			}
+			types = append(types, e.Type)
+		}
+		if evs.NextCursor == nil {
+			break
+		}
+		args = append(base, "events", "--token-id", tok.ID, "--limit", "1", "--json", "--cursor", *evs.NextCursor)
+	}
+	if !slices.Equal(types, want) {
+		t.Fatalf("history %v, want %v", types, want)
 	}
 }

@@ -31,7 +31,8 @@ func newSweepCmd() *cobra.Command {
 		Long: `Runs the scheduled sweeper once, now: stores "expired" on tokens whose last
 day has ended, records the three-day expiry warnings, and — with --event-bus —
 publishes the pending events to that EventBridge bus. Without a bus the events
-stay pending for the deployed sweeper.
+stay pending for the deployed sweeper. Notice mails are left queued for the
+deployed sweeper, which sends them through SES.
 
 Concurrent sweeps are safe: each event is recorded exactly once. It uses the
 usual AWS settings; AWS_ENDPOINT_URL points it at moto or DynamoDB Local.

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -34,8 +36,9 @@ func newTokensCreateCmd(o *apiOptions) *cobra.Command {
 	var (
 		req                                  client.CreateTokenRequest
 		account, publicKeyFile, out, allowed string
-		perms                                []string
-		noPermissions                        bool
+		contact                              string
+		perms, meta                          []string
+		noPermissions, inactive              bool
 	)
 	cmd := &cobra.Command{
 		Use:   "create",
@@ -47,16 +50,39 @@ P-256 public key (latchkey keygen writes one); its ID is printed.
 
 By default the token gets your permissions; --permission narrows them (never
 beyond yours), --role takes a role's. The token is valid until 23:59:59 UTC on
-the --expires day (default 90 days ahead). Without --allowed-ips it may be used
-from any address; an --allowed-ips value that holds no address is refused.`,
+the --expires day, which the account's token policy bounds (latchkey whoami
+shows it; default 90 days ahead, at most one year, unless the policy says
+otherwise). Without --allowed-ips it may be used
+from any address; an --allowed-ips value that holds no address is refused.
+
+--meta key=value sets a metadata key (repeatable). The value is sent as a
+number or true/false when it reads as one, as a string otherwise; a JSON
+string in quotes ('zip="01234"') is sent as that string. --contact-email names
+the person who gets the token's notices (default: your token's contact; ""
+for none). --inactive creates the token switched off.`,
 		Example: `  latchkey tokens create --name "CI deploys" --permission apikeys:view --expires 2027-06-30
   latchkey tokens create --name "CI deploys" --allowed-ips "10.0.0.0/24, 2001:db8::/32" --out ci.token
   latchkey tokens create --name "printer 7" --public-key publicKey.pem --out printer7.token
-  latchkey tokens create --name "acme reader" --account acme --role reader --json`,
+  latchkey tokens create --name "acme reader" --account acme --role reader --json
+  latchkey tokens create --name "kiosk 3" --meta owner=payments --meta ticket=OPS-1234 --meta allow_unauthenticated=true
+  latchkey tokens create --name "staged" --inactive --contact-email ops@example.com`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if req.Name == "" {
 				return errors.New("--name is required: name the token after the integration that uses it")
+			}
+			if len(meta) > 0 {
+				m, err := metaFlag("meta", meta)
+				if err != nil {
+					return err
+				}
+				req.Meta = m
+			}
+			if cmd.Flags().Changed("contact-email") {
+				req.ContactEmail = &contact
+			}
+			if inactive {
+				req.Active = new(false)
 			}
 			if publicKeyFile != "" {
 				data, err := readInput(cmd, publicKeyFile)
@@ -109,11 +135,51 @@ from any address; an --allowed-ips value that holds no address is refused.`,
 	f.BoolVar(&noPermissions, "no-permissions", false, "give the token no permissions (it can still call whoami)")
 	f.StringVar(&req.Role, "role", "", "give the token a role's permissions")
 	f.StringVar(&allowed, "allowed-ips", "", "IP addresses and CIDRs it may be used from, separated by spaces, commas or semicolons (default any address)")
-	f.StringVar(&req.ExpiresAt, "expires", "", "last valid day, YYYY-MM-DD (UTC; default 90 days ahead, at most one year)")
-	f.BoolVar(&req.NeverExpires, "never-expires", false, "no expiry (only where the account allows it)")
+	f.StringVar(&req.ExpiresAt, "expires", "", "last valid day, YYYY-MM-DD (UTC; default and limit: the account's token policy)")
+	f.BoolVar(&req.NeverExpires, "never-expires", false, "no expiry (only where the account's token policy allows it)")
 	f.StringVar(&account, "account", "", "create it in this sub-account")
 	f.StringVar(&out, "out", "", "write the token to this .token file (mode 0600) instead of printing the secret")
+	f.StringArrayVar(&meta, "meta", nil, "a metadata key=value (repeatable; numbers and true/false are sent as such)")
+	f.StringVar(&contact, "contact-email", "", `who gets the token's notices (default your token's contact; "" for none)`)
+	f.BoolVar(&inactive, "inactive", false, "create the token deactivated (activate it with tokens update --active)")
 	return cmd
+}
+
+// metaFlag reads key=value pairs into metadata. A value that reads as a
+// JSON number, true, false or a quoted JSON string is sent as that value,
+// anything else as the string it is; null, objects and lists are refused,
+// since metadata holds none. The server checks keys and sizes.
+func metaFlag(flag string, pairs []string) (map[string]any, error) {
+	out := map[string]any{}
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--%s %q: give key=value", flag, p)
+		}
+		if _, dup := out[k]; dup {
+			return nil, fmt.Errorf("--%s: key %q is given twice", flag, k)
+		}
+		val, err := metaValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("--%s %s: %w", flag, k, err)
+		}
+		out[k] = val
+	}
+	return out, nil
+}
+
+func metaValue(v string) (any, error) {
+	dec := json.NewDecoder(strings.NewReader(v))
+	dec.UseNumber()
+	var x any
+	if err := dec.Decode(&x); err != nil || dec.More() || strings.TrimSpace(v) != v {
+		return v, nil
+	}
+	switch x.(type) {
+	case json.Number, bool, string:
+		return x, nil
+	}
+	return nil, fmt.Errorf("%s is not a string, number or boolean; quote it ('\"%s\"') to send it as a string", v, strings.ReplaceAll(v, `"`, `\"`))
 }
 
 // showCreated prints a token just created or rotated. The secret goes to
@@ -237,6 +303,8 @@ func showToken(cmd *cobra.Command, o *apiOptions, t client.Token) error {
 		"Expires", when(t.ExpiresAt, "never"),
 		"Permissions", joinOr(t.Permissions, ""), "Groups", joinOr(t.Groups, ""),
 		"Allowed IPs", joinOr(t.AllowedIPs, "any"),
+		"Metadata", metaText(t.Meta),
+		"Contact", orText(t.ContactEmail, "none"),
 		"Created", when(t.CreatedAt, "") + " by " + t.CreatedBy,
 		"Updated", when(t.UpdatedAt, ""),
 		"Last used", strings.TrimSpace(when(t.LastUsedAt, "never") + " " + t.LastUsedIP),
@@ -253,10 +321,27 @@ func showToken(cmd *cobra.Command, o *apiOptions, t client.Token) error {
 	return nil
 }
 
+// metaText shows metadata as its compact JSON, "none" when empty.
+func metaText(raw json.RawMessage) string {
+	if s := string(raw); s != "" && s != "{}" && s != "null" {
+		return s
+	}
+	return "none"
+}
+
+func orText(s, none string) string {
+	if s == "" {
+		return none
+	}
+	return s
+}
+
 func newTokensUpdateCmd(o *apiOptions) *cobra.Command {
 	var (
 		name, description, expires, allowed, addAllowed string
-		active, neverExpires, anyIP                     bool
+		contact                                         string
+		meta, mergeMeta, unsetMeta                      []string
+		active, neverExpires, anyIP, clearMeta          bool
 	)
 	cmd := &cobra.Command{
 		Use:   "update ID",
@@ -265,11 +350,18 @@ func newTokensUpdateCmd(o *apiOptions) *cobra.Command {
 (rotate the token for a new key). Only the flags you give are sent.
 --allowed-ips replaces the allowed IPs and --add-allowed-ips adds to them; a
 value that holds no address is refused. --any-ip lets the token be used from
-any address again.`,
+any address again.
+
+--meta key=value (repeatable) replaces the whole metadata with the pairs given;
+--clear-meta removes it all. --merge-meta key=value sets single keys and
+--unset-meta key removes them, leaving the others. Values read as with tokens
+create. --contact-email "" removes the contact.`,
 		Example: `  latchkey tokens update 7Hq2cX9pLm4Rt8Vz --name "CI deploys (prod)" --expires 2027-09-30
   latchkey tokens update 7Hq2cX9pLm4Rt8Vz --add-allowed-ips 192.0.2.7
   latchkey tokens update 7Hq2cX9pLm4Rt8Vz --any-ip
-  latchkey tokens update 7Hq2cX9pLm4Rt8Vz --active=false`,
+  latchkey tokens update 7Hq2cX9pLm4Rt8Vz --active=false
+  latchkey tokens update 7Hq2cX9pLm4Rt8Vz --merge-meta ticket=OPS-2000 --unset-meta owner
+  latchkey tokens update 7Hq2cX9pLm4Rt8Vz --meta owner=identity --contact-email lead@example.com`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var req client.UpdateTokenRequest
@@ -306,8 +398,31 @@ any address again.`,
 			if f.Changed("never-expires") {
 				req.NeverExpires = &neverExpires
 			}
-			if req == (client.UpdateTokenRequest{}) {
-				return errors.New("nothing to change: give --name, --description, --active, --expires, --never-expires, --allowed-ips, --add-allowed-ips or --any-ip")
+			if len(meta) > 0 || clearMeta {
+				m, err := metaFlag("meta", meta)
+				if err != nil {
+					return err
+				}
+				req.Meta = &m
+			}
+			if len(mergeMeta) > 0 || len(unsetMeta) > 0 {
+				m, err := metaFlag("merge-meta", mergeMeta)
+				if err != nil {
+					return err
+				}
+				for _, k := range unsetMeta {
+					if _, dup := m[k]; dup {
+						return fmt.Errorf("--unset-meta %s: the key is also given to --merge-meta", k)
+					}
+					m[k] = nil
+				}
+				req.MergeMeta = m
+			}
+			if f.Changed("contact-email") {
+				req.ContactEmail = &contact
+			}
+			if reflect.ValueOf(req).IsZero() {
+				return errors.New("nothing to change: give --name, --description, --active, --expires, --never-expires, --allowed-ips, --add-allowed-ips, --any-ip, --meta, --clear-meta, --merge-meta, --unset-meta or --contact-email")
 			}
 			s, err := o.open(cmd)
 			if err != nil {
@@ -324,13 +439,24 @@ any address again.`,
 	f.StringVar(&name, "name", "", "new name")
 	f.StringVar(&description, "description", "", "new description")
 	f.BoolVar(&active, "active", true, "enable (--active) or disable (--active=false) the token")
-	f.StringVar(&expires, "expires", "", "new last valid day, YYYY-MM-DD (at most one year from today)")
+	f.StringVar(&expires, "expires", "", "new last valid day, YYYY-MM-DD (at most the account's max_expiry_days from today)")
 	f.BoolVar(&neverExpires, "never-expires", false, "no expiry (only where the account allows it)")
 	f.StringVar(&allowed, "allowed-ips", "", "replace the allowed IPs and CIDRs, separated by spaces, commas or semicolons")
 	f.StringVar(&addAllowed, "add-allowed-ips", "", "add allowed IPs or CIDRs")
 	f.BoolVar(&anyIP, "any-ip", false, "let the token be used from any address (clears the allowed IPs)")
+	f.StringArrayVar(&meta, "meta", nil, "replace the metadata with these key=value pairs (repeatable)")
+	f.BoolVar(&clearMeta, "clear-meta", false, "remove every metadata key")
+	f.StringArrayVar(&mergeMeta, "merge-meta", nil, "set one metadata key=value, keeping the others (repeatable)")
+	f.StringArrayVar(&unsetMeta, "unset-meta", nil, "remove one metadata key, keeping the others (repeatable)")
+	f.StringVar(&contact, "contact-email", "", `who gets the token's notices ("" for none)`)
 	cmd.MarkFlagsMutuallyExclusive("any-ip", "allowed-ips")
 	cmd.MarkFlagsMutuallyExclusive("any-ip", "add-allowed-ips")
+	cmd.MarkFlagsMutuallyExclusive("meta", "clear-meta")
+	for _, replace := range []string{"meta", "clear-meta"} {
+		for _, merge := range []string{"merge-meta", "unset-meta"} {
+			cmd.MarkFlagsMutuallyExclusive(replace, merge)
+		}
+	}
 	return cmd
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -222,6 +223,193 @@ func statements(doc any) []map[string]any {
 		}
 	case map[string]any:
 		out = append(out, s)
+	}
+	return out
+}
+
+// noValue stands for a branch that is AWS::NoValue while chosen walks.
+var noValue = &struct{}{}
+
+// chosen is v as a deploy with the template's parameter defaults sees it:
+// each Fn::If replaced by the branch its condition picks (a branch that is
+// AWS::NoValue leaves its list or map), and each parameter an Fn::Sub
+// names, or computes a variable from (Ref, Fn::Select over Fn::Split),
+// replaced by its default. Anything else is left as it is.
+func (t cfn) chosen(v any) any {
+	out := t.choose(v)
+	if out == noValue {
+		return nil
+	}
+	return out
+}
+
+func (t cfn) choose(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		if len(v) == 1 {
+			if ref, _ := v["Ref"].(string); ref == "AWS::NoValue" {
+				return noValue
+			}
+			if args, ok := v["Fn::If"].([]any); ok && len(args) == 3 {
+				name, _ := args[0].(string)
+				if t.holds(name) {
+					return t.choose(args[1])
+				}
+				return t.choose(args[2])
+			}
+			if sub, ok := v["Fn::Sub"]; ok {
+				return map[string]any{"Fn::Sub": t.substitute(sub)}
+			}
+		}
+		out := map[string]any{}
+		for k, x := range v {
+			if c := t.choose(x); c != noValue {
+				out[k] = c
+			}
+		}
+		return out
+	case []any:
+		out := []any{}
+		for _, x := range v {
+			if c := t.choose(x); c != noValue {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	return v
+}
+
+// param is the default of the template's parameter name, as a string.
+func (t cfn) param(name string) (string, bool) {
+	p, ok := path(map[string]any(t), "Parameters", name).(map[string]any)
+	if !ok {
+		return "", false
+	}
+	d, ok := p["Default"]
+	if !ok {
+		return "", false
+	}
+	return fmt.Sprint(d), true
+}
+
+// value is a string-valued intrinsic under the parameter defaults: a
+// literal, a Ref to a parameter, or Fn::Select over Fn::Split.
+func (t cfn) value(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case map[string]any:
+		if ref, ok := v["Ref"].(string); ok {
+			return t.param(ref)
+		}
+		if sel, ok := v["Fn::Select"].([]any); ok && len(sel) == 2 {
+			split, ok := path(sel[1], "Fn::Split").([]any)
+			if !ok || len(split) != 2 {
+				return "", false
+			}
+			sep, _ := split[0].(string)
+			s, ok := t.value(split[1])
+			if !ok {
+				return "", false
+			}
+			i, err := strconv.Atoi(fmt.Sprint(sel[0]))
+			parts := strings.Split(s, sep)
+			if err != nil || i < 0 || i >= len(parts) {
+				return "", false
+			}
+			return parts[i], true
+		}
+	}
+	return "", false
+}
+
+// substitute fills an Fn::Sub's parameters (and, in its list form, the
+// variables it defines) with their values, leaving resources and pseudo
+// parameters for normalize.
+func (t cfn) substitute(sub any) any {
+	s, vars := "", map[string]any{}
+	switch sub := sub.(type) {
+	case string:
+		s = sub
+	case []any:
+		if len(sub) != 2 {
+			return sub
+		}
+		s, _ = sub[0].(string)
+		vars, _ = sub[1].(map[string]any)
+	default:
+		return sub
+	}
+	return subPattern.ReplaceAllStringFunc(s, func(m string) string {
+		name := m[2 : len(m)-1]
+		if x, ok := vars[name]; ok {
+			if v, ok := t.value(x); ok {
+				return v
+			}
+		}
+		if v, ok := t.param(name); ok {
+			return v
+		}
+		return m
+	})
+}
+
+// holds evaluates the template's condition name under the parameter
+// defaults (Fn::Not, Fn::Equals, Fn::And, Fn::Or, Condition).
+func (t cfn) holds(name string) bool {
+	var eval func(any) bool
+	eval = func(v any) bool {
+		m, _ := v.(map[string]any)
+		switch {
+		case m["Condition"] != nil:
+			n, _ := m["Condition"].(string)
+			return t.holds(n)
+		case m["Fn::Not"] != nil:
+			args := asList(m["Fn::Not"])
+			return len(args) == 1 && !eval(args[0])
+		case m["Fn::Equals"] != nil:
+			args := asList(m["Fn::Equals"])
+			if len(args) != 2 {
+				return false
+			}
+			a, okA := t.value(args[0])
+			b, okB := t.value(args[1])
+			return okA && okB && a == b
+		case m["Fn::And"] != nil:
+			for _, x := range asList(m["Fn::And"]) {
+				if !eval(x) {
+					return false
+				}
+			}
+			return true
+		case m["Fn::Or"] != nil:
+			for _, x := range asList(m["Fn::Or"]) {
+				if eval(x) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return eval(path(map[string]any(t), "Conditions", name))
+}
+
+// withDefaults is a copy of t whose parameters default to params, as a
+// deploy that overrides them sees the template.
+func (t cfn) withDefaults(params map[string]any) cfn {
+	b, err := json.Marshal(t)
+	if err != nil {
+		panic(err)
+	}
+	var out cfn
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(err)
+	}
+	for name, v := range params {
+		if p, ok := path(map[string]any(out), "Parameters", name).(map[string]any); ok {
+			p["Default"] = v
+		}
 	}
 	return out
 }

@@ -32,8 +32,9 @@ func newFunctionRole(stack awscdk.Stack, f deploy.Function, logs awslogs.ILogGro
 // grant gives a function exactly the access shared/deploy lists: each
 // table grant on the table alone or on the indexes it names (never
 // index/*, which the construct's own Grant adds), the signing key's uses,
-// and publishing to the bus.
-func grant(fn awslambda.Function, f deploy.Function, table awsdynamodb.Table, keys []awskms.Key, bus awsevents.EventBus) {
+// publishing to the bus, and, when mail is configured (mailFrom), sending
+// mail as the sender's SES identities alone.
+func grant(fn awslambda.Function, f deploy.Function, table awsdynamodb.Table, keys []awskms.Key, bus awsevents.EventBus, mailFrom string) {
 	for _, g := range f.Table {
 		resources := []*string{table.TableArn()}
 		if len(g.Indexes) > 0 {
@@ -72,5 +73,17 @@ func grant(fn awslambda.Function, f deploy.Function, table awsdynamodb.Table, ke
 	}
 	if f.PutEvents {
 		bus.GrantPutEventsTo(fn, nil)
+	}
+	if f.SendEmail && mailFrom != "" {
+		var identities []*string
+		for _, id := range deploy.SESIdentities(mailFrom) {
+			identities = append(identities, awscdk.Fn_Join(jsii.String(""), &[]*string{
+				jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":ses:"), awscdk.Aws_REGION(),
+				jsii.String(":"), awscdk.Aws_ACCOUNT_ID(), jsii.String(":" + id),
+			}))
+		}
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: jsii.Strings(deploy.SendEmailAction), Resources: &identities,
+		}))
 	}
 }

@@ -22,13 +22,15 @@ func rolePolicies(t cfn, fn resource) (docs []any, managed []string, err error) 
 	if !ok || role.Type != "AWS::IAM::Role" {
 		return nil, nil, fmt.Errorf("function %s: Role %v is not a role of the template", fn.ID, fn.Props["Role"])
 	}
+	// Statements are read as a deploy with the parameter defaults has
+	// them: a conditional statement is there only when its condition holds.
 	for _, p := range asList(role.Props["Policies"]) {
-		docs = append(docs, path(p, "PolicyDocument"))
+		docs = append(docs, t.chosen(path(p, "PolicyDocument")))
 	}
 	for _, typ := range []string{"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"} {
 		for _, p := range t.all(typ) {
 			if slices.ContainsFunc(asList(p.Props["Roles"]), func(r any) bool { return refOf(r) == roleID }) {
-				docs = append(docs, p.Props["PolicyDocument"])
+				docs = append(docs, t.chosen(p.Props["PolicyDocument"]))
 			}
 		}
 	}
@@ -89,8 +91,9 @@ func grantsIn(sym map[string]string, docs ...any) []string {
 }
 
 // expectedGrants is what shared/deploy grants f in a stack of keys
-// signing keys, as grantsIn lists it.
-func expectedGrants(t *testing.T, f deploy.Function, keys int) []string {
+// signing keys mailing from mailFrom (none when empty), as grantsIn lists
+// it.
+func expectedGrants(t *testing.T, f deploy.Function, keys int, mailFrom string) []string {
 	t.Helper()
 	var out []string
 	add := func(actions []string, resource, cond string) {
@@ -129,6 +132,11 @@ func expectedGrants(t *testing.T, f deploy.Function, keys int) []string {
 	if f.PutEvents {
 		add([]string{"events:PutEvents"}, "EventBus", "")
 	}
+	if f.SendEmail && mailFrom != "" {
+		for _, id := range deploy.SESIdentities(mailFrom) {
+			add([]string{deploy.SendEmailAction}, "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:"+id, "")
+		}
+	}
 	add(deploy.LogActions, f.LogicalID+"Logs", "")
 	add(deploy.TraceActions, "*", "")
 	return sorted(out)
@@ -150,10 +158,11 @@ func systemsUnderTest(t *testing.T) map[string]system {
 // functions call.
 func TestRolesGrantExactlyTheDeployList(t *testing.T) {
 	keys := map[string]int{"defaults": len(defaults.settings.SigningKeys), "rotating": len(rotating.settings.SigningKeys), "template.yaml": 1}
+	mailFrom := map[string]string{"rotating": rotating.settings.MailFrom}
 	for name, sys := range systemsUnderTest(t) {
 		for _, f := range deploy.Functions {
 			got := sys.Functions[f.Name]
-			want := expectedGrants(t, f, keys[name])
+			want := expectedGrants(t, f, keys[name], mailFrom[name])
 			for _, g := range got.Grants {
 				if !slices.Contains(want, g) {
 					t.Errorf("%s: %s's role allows %s, which shared/deploy does not grant", name, f.Name, g)

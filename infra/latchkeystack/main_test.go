@@ -18,8 +18,8 @@ import (
 var (
 	// defaults is the stack as `make deploy` builds it with no context.
 	defaults *stackUnderTest
-	// rotating has a second signing key in front, e-mail notifications and
-	// alarm e-mails: every optional part switched on; and its own cache
+	// rotating has a second signing key in front, e-mail notifications,
+	// alarm e-mails and notice mail: every optional part switched on; and its own cache
 	// TTL, log retention periods, WAF rate limits and authorizer
 	// concurrency.
 	rotating *stackUnderTest
@@ -82,6 +82,7 @@ func run(m *testing.M) (int, error) {
 	s.SigningKeys = []string{"k2", "k1"}
 	s.NotificationEmail = "tokens@example.com"
 	s.AlarmEmail = "ops@example.com"
+	s.MailFrom = "tokens@mail.example.com"
 	s.AuthorizerCacheTTL = 300
 	s.LogRetentionDays, s.AccessLogRetentionDays = 90, 731
 	s.WAFRateLimit, s.WAFRateLimitAPI, s.AuthorizerConcurrency = 500, 2500, 40

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/deploy"
 )
 
@@ -37,6 +38,8 @@ const (
 	CtxWAFRateLimit          = "wafRateLimit"
 	CtxWAFRateLimitAPI       = "wafRateLimitApi"
 	CtxAuthorizerConcurrency = "authorizerConcurrency"
+	// CtxMailFrom is the address notices are mailed from.
+	CtxMailFrom = "mailFrom"
 )
 
 // Settings are the stack's operator choices; Defaults gives the values used
@@ -72,6 +75,11 @@ type Settings struct {
 	// AuthorizerConcurrency is the authorizer function's reserved
 	// concurrency: guaranteed to it, and its ceiling.
 	AuthorizerConcurrency int
+	// MailFrom, when set, is the verified SES identity (an address, or an
+	// address of a verified domain) notices are mailed from; the sending
+	// functions may then call ses:SendEmail on that identity alone.
+	// Empty, no mail is sent.
+	MailFrom string
 }
 
 // Defaults returns the settings used when no context value is given.
@@ -154,6 +162,11 @@ func (s Settings) Validate() error {
 	if s.AuthorizerConcurrency < 1 {
 		return fmt.Errorf("%s=%d: want at least 1 (0 would stop the authorizer, and every protected route with it)", CtxAuthorizerConcurrency, s.AuthorizerConcurrency)
 	}
+	if s.MailFrom != "" {
+		if err := config.CheckMailFrom(s.MailFrom); err != nil {
+			return fmt.Errorf("%s=%q: %w", CtxMailFrom, s.MailFrom, err)
+		}
+	}
 	for key, v := range map[string]string{CtxNotificationEmail: s.NotificationEmail, CtxAlarmEmail: s.AlarmEmail} {
 		if v != "" && !strings.Contains(v, "@") {
 			return fmt.Errorf("%s=%q: not an e-mail address", key, v)
@@ -209,6 +222,7 @@ func SettingsFromContext(node constructs.Node) (Settings, error) {
 	}
 	s.NotificationEmail, _ = str(CtxNotificationEmail)
 	s.AlarmEmail, _ = str(CtxAlarmEmail)
+	s.MailFrom, _ = str(CtxMailFrom)
 	s.Issuer, _ = str(CtxIssuer)
 	s.Audience, _ = str(CtxAudience)
 	if err := errors.Join(errs...); err != nil {

@@ -115,12 +115,14 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *Props) awscd
 		deploy.EnvIssuer:             issuer,
 		deploy.EnvAudience:           audience,
 		deploy.EnvGoMaxProcs:         jsii.String(strconv.Itoa(deploy.GoMaxProcs)),
+		deploy.EnvMailFrom:           jsii.String(s.MailFrom),
+		deploy.EnvConsoleURL:         awscdk.Fn_Join(jsii.String(""), &[]*string{apiURL, jsii.String("/console")}),
 	}
 
 	fns := map[string]awslambda.Function{}
 	for _, f := range deploy.Functions {
 		fn := newFunction(stack, f, filepath.Join(props.AssetDir, f.Name), env, RetentionChoices[s.LogRetentionDays])
-		grant(fn, f, table, keys, bus)
+		grant(fn, f, table, keys, bus, s.MailFrom)
 		fns[f.Name] = fn
 	}
 

@@ -28,7 +28,19 @@ import (
 // Type is the JOSE "typ" header of an access token (RFC 9068 §2.1).
 const Type = "at+jwt"
 
-// MaxSkew is the clock difference tolerated on exp, nbf and iat.
+// ExpirySkew is the clock difference tolerated past exp. Latchkey both
+// issues its access tokens (the oauth function) and verifies them (the
+// authorizer, introspection), all reading the clock of hosts kept on one
+// time source (Amazon Time Sync in Lambda), so a token is refused at its
+// exp within this margin rather than a minute later. Client assertions,
+// signed by clients' clocks, keep their own leeway
+// (clientassertion.MaxSkew).
+const ExpirySkew = 2 * time.Second
+
+// MaxSkew is the clock difference tolerated on nbf and iat: a token that
+// says it was issued, or starts, up to this far ahead of the verifier's
+// clock is still accepted. It never lengthens a token's life, which exp
+// bounds (ExpirySkew).
 const MaxSkew = 60 * time.Second
 
 // MaxLen bounds the token strings Verify looks at, and so the tokens Issue
@@ -182,10 +194,11 @@ func invalid(format string, args ...any) error {
 // Verify checks raw and returns its claims. It accepts only the one
 // spelling the signature covers (jws.Canonical), only ES256 (never
 // none, HS* or any other algorithm), typ at+jwt, a kid of the key set, a
-// valid signature, the expected issuer and audience, and exp, nbf and iat
-// within MaxSkew of the clock. A refusal wraps ErrInvalid; a failure to
-// read the keys is returned as it is (signer.ErrUnavailable), so callers
-// can fail closed without mistaking an outage for a bad token.
+// valid signature, the expected issuer and audience, a clock before exp +
+// ExpirySkew, and nbf and iat no later than the clock + MaxSkew. A refusal
+// wraps ErrInvalid; a failure to read the keys is returned as it is
+// (signer.ErrUnavailable), so callers can fail closed without mistaking an
+// outage for a bad token.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	if raw == "" || len(raw) > MaxLen {
 		return Claims{}, invalid("empty or too long")
@@ -246,7 +259,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 		return Claims{}, invalid("sub, jti and client_id are required")
 	}
 	now := v.Clock.Now()
-	if !now.Before(c.ExpiresAt.Add(MaxSkew)) {
+	if !now.Before(c.ExpiresAt.Add(ExpirySkew)) {
 		return Claims{}, invalid("expired at %s", c.ExpiresAt.Format(time.RFC3339))
 	}
 	if c.IssuedAt.After(now.Add(MaxSkew)) {

@@ -226,11 +226,47 @@ func TestVerifyAccepts(t *testing.T) {
 	f := newFixture(t)
 	hdr := map[string]any{"typ": "application/AT+JWT", "kid": f.signer.KeyID()}
 	c := claimsMap(sampleClaims())
-	c["exp"] = now.Add(-59 * time.Second).Unix() // within the skew
+	c["exp"] = now.Add(-accesstoken.ExpirySkew + time.Second).Unix() // within the skew
 	c["aud"] = []string{"https://other.test", audience}
 	c["nbf"] = now.Add(59 * time.Second).Unix()
 	if _, err := f.v.Verify(context.Background(), craft(t, jwa.ES256(), f.key, hdr, c)); err != nil {
 		t.Fatalf("verify: %v", err)
+	}
+}
+
+// TestVerifyRefusesAtExp: the issuer and the verifier share one clock
+// source, so a token is good until its exp and refused a few seconds
+// after it at most, never the minute a client's clock would need.
+func TestVerifyRefusesAtExp(t *testing.T) {
+	if accesstoken.ExpirySkew <= 0 || accesstoken.ExpirySkew > 5*time.Second {
+		t.Fatalf("ExpirySkew %v, want a few seconds at most", accesstoken.ExpirySkew)
+	}
+	f := newFixture(t)
+	c := sampleClaims()
+	raw, err := accesstoken.Issue(context.Background(), f.signer, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		at    time.Time
+		valid bool
+	}{
+		{"a second before exp", c.ExpiresAt.Add(-time.Second), true},
+		{"at exp + skew", c.ExpiresAt.Add(accesstoken.ExpirySkew), false},
+		{"five seconds past exp", c.ExpiresAt.Add(5 * time.Second), false},
+		{"a minute past exp", c.ExpiresAt.Add(time.Minute), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f.clk.Set(tc.at)
+			_, err := f.v.Verify(context.Background(), raw)
+			if tc.valid && err != nil {
+				t.Fatalf("refused at %s: %v", tc.at, err)
+			}
+			if !tc.valid && !errors.Is(err, accesstoken.ErrInvalid) {
+				t.Fatalf("at %s: got %v, want ErrInvalid", tc.at, err)
+			}
+		})
 	}
 }
 

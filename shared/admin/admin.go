@@ -134,15 +134,25 @@ func (s *Service) CreateToken(ctx context.Context, by caller.Caller, targetAccou
 		}
 		spec.Permissions, spec.PermsGiven = role.Permissions, true
 	}
-	now := s.Clock.Now()
-	c, err := credential.New(spec, credential.Creator{
+	policy, err := s.EffectivePolicy(ctx, acct)
+	if err != nil {
+		return Created{}, err
+	}
+	creator := credential.Creator{
 		Principal:   by.Principal,
 		Account:     acct.ID,
 		AccountPath: acct.Path,
 		Permissions: by.Permissions,
 		Groups:      by.Groups,
-		Policy:      acct.Policy,
-	}, now)
+		Policy:      policy,
+	}
+	if !spec.ContactEmailGiven {
+		if creator.ContactEmail, err = s.creatorContact(ctx, by); err != nil {
+			return Created{}, err
+		}
+	}
+	now := s.Clock.Now()
+	c, err := credential.New(spec, creator, now)
 	if err != nil {
 		return Created{}, err
 	}
@@ -174,6 +184,23 @@ func (s *Service) CreateToken(ctx context.Context, by caller.Caller, targetAccou
 		out.Credential = c
 		return out, nil
 	}
+}
+
+// creatorContact is the contact_email of the caller's own token, a new
+// token's contact when its request names none. A caller without a stored
+// token (the bootstrap) has none.
+func (s *Service) creatorContact(ctx context.Context, by caller.Caller) (string, error) {
+	if by.CredentialID == "" {
+		return "", nil
+	}
+	c, err := s.Store.GetCredential(ctx, by.CredentialID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("load the creating token %s: %w", by.CredentialID, err)
+	}
+	return c.ContactEmail, nil
 }
 
 // GetToken returns a token the caller may see.
@@ -245,37 +272,108 @@ func (s *Service) change(ctx context.Context, by caller.Caller, id, action strin
 	return credential.Credential{}, fmt.Errorf("change token %s: %w", id, ErrBusy)
 }
 
-// UpdateToken applies a partial update.
+// EffectivePolicy is the token policy a's tokens follow: its own stored
+// policy made as strict as each of its ancestors' (credential.Effective).
+// It reads the ancestors, root first.
+func (s *Service) EffectivePolicy(ctx context.Context, a account.Account) (credential.Policy, error) {
+	path := make([]credential.Policy, 0, len(a.Path))
+	for _, id := range a.Path[:max(len(a.Path)-1, 0)] {
+		up, err := s.Store.GetAccount(ctx, id)
+		if err != nil {
+			return credential.Policy{}, fmt.Errorf("load account %s above %s: %w", id, a.ID, err)
+		}
+		path = append(path, up.Policy)
+	}
+	return credential.Effective(append(path, a.Policy)), nil
+}
+
+// AccountView is an account as the API shows it: with the effective token
+// policy its tokens follow beside the policy it stores.
+type AccountView struct {
+	account.Account
+	Effective credential.Policy
+}
+
+// View adds each account's effective policy, reading each distinct
+// parent's path once (a page of children shares one parent).
+func (s *Service) View(ctx context.Context, accts ...account.Account) ([]AccountView, error) {
+	parents := map[string]credential.Policy{}
+	out := make([]AccountView, 0, len(accts))
+	for _, a := range accts {
+		if a.IsRoot() {
+			out = append(out, AccountView{Account: a, Effective: credential.Effective([]credential.Policy{a.Policy})})
+			continue
+		}
+		up, ok := parents[a.Parent]
+		if !ok {
+			var err error
+			if up, err = s.tokenPolicy(ctx, a.Parent); err != nil {
+				return nil, err
+			}
+			parents[a.Parent] = up
+		}
+		out = append(out, AccountView{Account: a, Effective: a.Policy.Within(up)})
+	}
+	return out, nil
+}
+
+// tokenPolicy is the effective policy of the account a token lives in.
+func (s *Service) tokenPolicy(ctx context.Context, acct string) (credential.Policy, error) {
+	a, err := s.Store.GetAccount(ctx, acct)
+	if err != nil {
+		return credential.Policy{}, fmt.Errorf("load account %s: %w", acct, err)
+	}
+	return s.EffectivePolicy(ctx, a)
+}
+
+// UpdateToken applies a partial update. A new expiry follows the effective
+// policy of the token's account on the day of the edit.
 func (s *Service) UpdateToken(ctx context.Context, by caller.Caller, id string, u credential.Update) (credential.Credential, error) {
 	var policy *credential.Policy
 	return s.change(ctx, by, id, credential.ActionUpdate, func(c *credential.Credential, now time.Time) (*event.Event, error) {
 		if policy == nil && (u.ExpiresAt != nil || u.NeverExpires != nil) {
-			a, err := s.Store.GetAccount(ctx, c.Account)
+			p, err := s.tokenPolicy(ctx, c.Account)
 			if err != nil {
-				return nil, fmt.Errorf("load account %s: %w", c.Account, err)
+				return nil, err
 			}
-			policy = &a.Policy
+			policy = &p
 		}
-		p := credential.Policy{}
+		p := credential.DefaultPolicy()
 		if policy != nil {
 			p = *policy
 		}
+		before := c.Meta
 		changed, err := c.Apply(u, now, p)
 		if err != nil || len(changed) == 0 {
 			return nil, err
 		}
-		ev, err := event.New(event.TokenUpdated, c.Account, c.ID, by.Principal, now, map[string]string{
-			"name": c.Name, "fields": strings.Join(changed, ","),
-		})
+		detail := map[string]string{"name": c.Name, "fields": strings.Join(changed, ",")}
+		// The names of the keys, never their values: metadata may hold
+		// what the history should not.
+		if keys := credential.ChangedMetaKeys(before, c.Meta); len(keys) > 0 {
+			detail["meta_keys"] = strings.Join(keys, ",")
+		}
+		ev, err := event.New(event.TokenUpdated, c.Account, c.ID, by.Principal, now, detail)
 		return &ev, err
 	})
 }
 
 // RotateToken replaces a token's secret (or, for a public_key token, its
-// key), keeping the old one valid for grace.
+// key), keeping the old one valid for grace. The new secret lives no
+// longer than the effective policy of the token's account allows on the
+// day of the rotation: an expiry beyond it (or none, where the policy
+// requires one) moves to the latest day allowed, and the event says so.
 func (s *Service) RotateToken(ctx context.Context, by caller.Caller, id string, grace time.Duration, publicKey string) (Created, error) {
 	var fresh *apitoken.Token
+	var policy *credential.Policy
 	c, err := s.change(ctx, by, id, credential.ActionRotate, func(c *credential.Credential, now time.Time) (*event.Event, error) {
+		if policy == nil {
+			p, err := s.tokenPolicy(ctx, c.Account)
+			if err != nil {
+				return nil, err
+			}
+			policy = &p
+		}
 		var keyPEM string
 		switch c.Kind {
 		case credential.KindSecret:
@@ -307,9 +405,12 @@ func (s *Service) RotateToken(ctx context.Context, by caller.Caller, id string, 
 		if err := c.Rotate(hash, keyPEM, grace, now); err != nil {
 			return nil, err
 		}
-		ev, err := event.New(event.TokenRotated, c.Account, c.ID, by.Principal, now, map[string]string{
-			"name": c.Name, "grace_seconds": strconv.Itoa(int(grace / time.Second)),
-		})
+		detail := map[string]string{"name": c.Name, "grace_seconds": strconv.Itoa(int(grace / time.Second))}
+		if at := policy.Bound(c.ExpiresAt, now); !at.Equal(c.ExpiresAt) {
+			c.ExpiresAt, c.WarnedAt = at, time.Time{}
+			detail["expires_at"] = at.Format(credential.DateLayout)
+		}
+		ev, err := event.New(event.TokenRotated, c.Account, c.ID, by.Principal, now, detail)
 		return &ev, err
 	})
 	if err != nil {
@@ -334,14 +435,27 @@ func (s *Service) RevokeToken(ctx context.Context, by caller.Caller, id string) 
 
 // EventFilter selects history entries.
 type EventFilter struct {
+	// Account is the account whose history is listed (the caller's own
+	// when empty).
 	Account string
+	// TokenID, when set, lists that token's history instead: the token
+	// may be in Account or in any account below it.
 	TokenID string
 	Type    event.Type
 	Limit   int
 	Cursor  string
 }
 
-// ListEvents pages through the history, newest first.
+// noSuchToken answers a TokenID that names no token in the filter's
+// account tree. A token outside the caller's tree gets the very same
+// answer as one that does not exist, so the filter cannot be used to learn
+// which token IDs exist elsewhere.
+func noSuchToken() error {
+	return &credential.FieldError{Field: "token_id", Message: "no such token in the account or below it"}
+}
+
+// ListEvents pages through the history, newest first: an account's, or one
+// token's in that account's tree.
 func (s *Service) ListEvents(ctx context.Context, by caller.Caller, f EventFilter) (store.Page[event.Event], error) {
 	a, err := s.accountFor(ctx, by, f.Account)
 	if err != nil {
@@ -350,41 +464,59 @@ func (s *Service) ListEvents(ctx context.Context, by caller.Caller, f EventFilte
 	q := store.EventQuery{Account: a.ID, Type: f.Type, Limit: f.Limit, Cursor: f.Cursor}
 	if f.TokenID != "" {
 		c, err := s.credentialFor(ctx, by, f.TokenID)
+		if errors.Is(err, ErrNotFound) {
+			return store.Page[event.Event]{}, noSuchToken()
+		}
 		if err != nil {
 			return store.Page[event.Event]{}, err
 		}
-		if c.Account != a.ID {
-			return store.Page[event.Event]{}, notFound("token " + f.TokenID + " in account " + a.ID)
+		if !c.InAccountTree(a.ID) {
+			return store.Page[event.Event]{}, noSuchToken()
 		}
-		q.CredentialID = c.ID
+		// A token's events are recorded under its own account, which the
+		// store's query (and its cursor) is keyed by.
+		q.Account, q.CredentialID = c.Account, c.ID
 	}
 	p, err := s.Store.ListEvents(ctx, q)
 	if err != nil {
-		return p, fmt.Errorf("list events of %s: %w", a.ID, err)
+		return p, fmt.Errorf("list events of %s: %w", q.Account, err)
 	}
 	return p, nil
 }
 
 // AccountRequest asks for a sub-account.
 type AccountRequest struct {
-	ID                string
-	Name              string
-	Parent            string
-	AllowNeverExpires bool
+	ID     string
+	Name   string
+	Parent string
+	// TokenPolicy overrides, field by field, the policy the account starts
+	// with: its parent's effective policy.
+	TokenPolicy credential.PolicyChange
+	AdminEmails []string
 }
 
 // CreateAccount creates a sub-account below the caller's account (or below
-// one of its descendants). A child may not allow what its parent forbids.
-func (s *Service) CreateAccount(ctx context.Context, by caller.Caller, req AccountRequest) (account.Account, error) {
+// one of its descendants). It starts with its parent's effective token
+// policy, changed by req.TokenPolicy as strict as that or stricter.
+func (s *Service) CreateAccount(ctx context.Context, by caller.Caller, req AccountRequest) (AccountView, error) {
 	parent, err := s.accountFor(ctx, by, req.Parent)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) && req.Parent != "" {
-			return account.Account{}, &credential.FieldError{Field: "parent", Message: "no such account in your account tree"}
+			return AccountView{}, &credential.FieldError{Field: "parent", Message: "no such account in your account tree"}
 		}
-		return account.Account{}, err
+		return AccountView{}, err
 	}
-	if req.AllowNeverExpires && !parent.Policy.AllowNeverExpires {
-		return account.Account{}, &credential.FieldError{Field: "allow_never_expires", Message: "the parent account requires tokens to expire, so its sub-accounts must too"}
+	limits, err := s.EffectivePolicy(ctx, parent)
+	if err != nil {
+		return AccountView{}, err
+	}
+	policy := req.TokenPolicy.On(limits)
+	if err := policy.Validate(&limits); err != nil {
+		return AccountView{}, err
+	}
+	emails, err := account.AdminEmails(req.AdminEmails)
+	if err != nil {
+		return AccountView{}, err
 	}
 	id := req.ID
 	generated := id == ""
@@ -393,30 +525,125 @@ func (s *Service) CreateAccount(ctx context.Context, by caller.Caller, req Accou
 		if generated {
 			r, err := apitoken.RandomString(10)
 			if err != nil {
-				return account.Account{}, err
+				return AccountView{}, err
 			}
 			id = "acct-" + strings.ToLower(r)
 		}
-		a, err := account.NewChild(parent, id, req.Name, credential.Policy{AllowNeverExpires: req.AllowNeverExpires}, by.Principal, now)
+		a, err := account.NewChild(parent, id, req.Name, policy, by.Principal, now)
 		if err != nil {
-			return account.Account{}, err
+			return AccountView{}, err
 		}
+		a.AdminEmails = emails
 		ev, err := event.New(event.AccountCreated, parent.ID, "", by.Principal, now, map[string]string{"account": a.ID, "name": a.Name})
 		if err != nil {
-			return account.Account{}, err
+			return AccountView{}, err
 		}
 		err = s.Store.CreateAccount(ctx, a, ev)
 		if errors.Is(err, store.ErrConflict) {
 			if generated && attempt < 2 {
 				continue
 			}
-			return account.Account{}, &ConflictError{Field: "id", Message: fmt.Sprintf("account %q already exists", id)}
+			return AccountView{}, &ConflictError{Field: "id", Message: fmt.Sprintf("account %q already exists", id)}
 		}
 		if err != nil {
-			return account.Account{}, fmt.Errorf("create account %s: %w", id, err)
+			return AccountView{}, fmt.Errorf("create account %s: %w", id, err)
 		}
-		return a, nil
+		return AccountView{Account: a, Effective: policy.Within(limits)}, nil
 	}
+}
+
+// AccountUpdate is a partial change of an account; nil fields stay as
+// they are.
+type AccountUpdate struct {
+	Name        *string
+	TokenPolicy *credential.PolicyChange
+	AdminEmails *[]string
+}
+
+// UpdateAccount changes an account the caller may act on (its own or one
+// below it): its name, token policy or admin e-mails, all validated before
+// one conditional write with its account.updated event (which names the
+// fields that changed). The policy may be only as loose as the parent's
+// effective policy; the root account's is bounded by the root default's
+// range alone. A change that changes nothing writes nothing.
+func (s *Service) UpdateAccount(ctx context.Context, by caller.Caller, id string, u AccountUpdate) (AccountView, error) {
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		a, err := s.accountFor(ctx, by, id)
+		if err != nil {
+			return AccountView{}, err
+		}
+		next := a.Clone()
+		var changed []string
+		if u.Name != nil {
+			name, err := account.ValidName(*u.Name)
+			if err != nil {
+				return AccountView{}, err
+			}
+			if name != next.Name {
+				next.Name = name
+				changed = append(changed, "name")
+			}
+		}
+		// The parent's effective policy bounds the change and makes the
+		// answer's effective policy, read before the write so that nothing
+		// can fail after it.
+		var limits *credential.Policy
+		if !a.IsRoot() {
+			p, err := s.tokenPolicy(ctx, a.Parent)
+			if err != nil {
+				return AccountView{}, err
+			}
+			limits = &p
+		}
+		view := func(a account.Account) AccountView {
+			if limits == nil {
+				return AccountView{Account: a, Effective: credential.Effective([]credential.Policy{a.Policy})}
+			}
+			return AccountView{Account: a, Effective: a.Policy.Within(*limits)}
+		}
+		if u.TokenPolicy != nil {
+			policy := u.TokenPolicy.On(a.Policy)
+			if err := policy.Validate(limits); err != nil {
+				return AccountView{}, err
+			}
+			if policy != a.Policy.Normalized() {
+				next.Policy = policy
+				changed = append(changed, "token_policy")
+			}
+		}
+		if u.AdminEmails != nil {
+			emails, err := account.AdminEmails(*u.AdminEmails)
+			if err != nil {
+				return AccountView{}, err
+			}
+			if !slices.Equal(emails, next.AdminEmails) {
+				next.AdminEmails = emails
+				changed = append(changed, "admin_emails")
+			}
+		}
+		if len(changed) == 0 {
+			return view(a), nil
+		}
+		now := s.Clock.Now()
+		ev, err := event.New(event.AccountUpdated, a.ID, "", by.Principal, now, map[string]string{
+			"account": a.ID, "name": next.Name, "fields": strings.Join(changed, ","),
+		})
+		if err != nil {
+			return AccountView{}, err
+		}
+		stored, err := s.Store.UpdateAccount(ctx, next, ev)
+		if errors.Is(err, store.ErrConflict) {
+			if err := backoff(ctx, attempt); err != nil {
+				return AccountView{}, fmt.Errorf("change account %s: %w", a.ID, err)
+			}
+			continue
+		}
+		if err != nil {
+			return AccountView{}, fmt.Errorf("store account %s: %w", a.ID, err)
+		}
+		return view(stored), nil
+	}
+	return AccountView{}, fmt.Errorf("change account %s: %w", id, ErrBusy)
 }
 
 // ConflictError means a name or ID is already taken.

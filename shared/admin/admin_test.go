@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -171,5 +172,54 @@ func TestEnsureRootAccountReportsWhetherItCreated(t *testing.T) {
 	}
 	if toks, err := svc.Store.ListCredentials(ctx, store.CredentialQuery{Account: "acme"}); err != nil || len(toks.Items) != 0 {
 		t.Fatalf("EnsureRootAccount issued tokens: %v %v", toks.Items, err)
+	}
+}
+
+// A token's contact defaults to its creating token's; the history of a
+// metadata change names the keys that changed and none of their values.
+func TestContactDefaultAndMetaHistory(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, root := setup(t)
+	lead, err := svc.CreateToken(ctx, root, "", CreateRequest{Spec: credential.Spec{Name: "lead",
+		ContactEmail: "Lead@Example.com", ContactEmailGiven: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lead.Credential.ContactEmail != "Lead@example.com" {
+		t.Fatalf("contact %q", lead.Credential.ContactEmail)
+	}
+	by := caller.Caller{Principal: lead.Credential.ID, Account: "root", CredentialID: lead.Credential.ID,
+		Permissions: lead.Credential.Permissions, Auth: caller.AuthToken}
+	made, err := svc.CreateToken(ctx, by, "", CreateRequest{Spec: credential.Spec{Name: "made by lead",
+		Meta: credential.Meta{"secret_ticket": credential.MetaString("SEC-99"), "n": credential.MetaBool(true)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if made.Credential.ContactEmail != "Lead@example.com" {
+		t.Fatalf("default contact %q, want the creator's", made.Credential.ContactEmail)
+	}
+	none, err := svc.CreateToken(ctx, by, "", CreateRequest{Spec: credential.Spec{Name: "no contact", ContactEmailGiven: true}})
+	if err != nil || none.Credential.ContactEmail != "" {
+		t.Fatalf("no contact asked for: %q, %v", none.Credential.ContactEmail, err)
+	}
+	id := made.Credential.ID
+	v := credential.MetaString("SEC-100")
+	if _, err := svc.UpdateToken(ctx, by, id, credential.Update{MergeMeta: credential.MetaPatch{"secret_ticket": &v, "n": nil},
+		ContactEmail: ptr("")}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := svc.ListEvents(ctx, by, EventFilter{TokenID: id, Type: event.TokenUpdated, Limit: 10})
+	if err != nil || len(page.Items) != 1 {
+		t.Fatalf("events: %v, %v", page.Items, err)
+	}
+	d := page.Items[0].Detail
+	if d["fields"] != "meta,contact_email" || d["meta_keys"] != "n,secret_ticket" {
+		t.Fatalf("detail %v", d)
+	}
+	for k, val := range d {
+		if strings.Contains(val, "SEC-") || strings.Contains(val, "@") {
+			t.Fatalf("detail %s holds a value: %q", k, val)
+		}
 	}
 }

@@ -61,6 +61,23 @@ func TestChangesBeyondAuthorityAreRefused(t *testing.T) {
 			_, err := svc.RotateToken(ctx, by, id, 0, "")
 			return err
 		}, []string{"apikeys:view", "roles:view"}},
+		{"redirect the root token's notices to its own contact address", modifier, root.Principal, func(by caller.Caller, id string) error {
+			_, err := svc.UpdateToken(ctx, by, id, credential.Update{ContactEmail: ptr("attacker@example.com")})
+			return err
+		}, []string{"accounts:manage", "apikeys:manage", "roles:manage"}},
+		{"clear the root token's contact address", modifier, root.Principal, func(by caller.Caller, id string) error {
+			_, err := svc.UpdateToken(ctx, by, id, credential.Update{ContactEmail: ptr("")})
+			return err
+		}, []string{"accounts:manage", "apikeys:manage", "roles:manage"}},
+		{"set a flag in the root token's metadata", modifier, root.Principal, func(by caller.Caller, id string) error {
+			v := credential.MetaBool(true)
+			_, err := svc.UpdateToken(ctx, by, id, credential.Update{MergeMeta: credential.MetaPatch{"allow_unauthenticated": &v}})
+			return err
+		}, []string{"accounts:manage", "apikeys:manage", "roles:manage"}},
+		{"replace its own token's metadata through a narrower scope", narrowed, broad.Principal, func(by caller.Caller, id string) error {
+			_, err := svc.UpdateToken(ctx, by, id, credential.Update{Meta: &credential.Meta{}})
+			return err
+		}, []string{"apikeys:view", "roles:view"}},
 		{"deactivate its own token through a narrower scope", narrowed, broad.Principal, func(by caller.Caller, id string) error {
 			_, err := svc.UpdateToken(ctx, by, id, credential.Update{Active: ptr(false)})
 			return err

@@ -344,7 +344,8 @@ func jsonError(err error) error {
 
 // fieldPath names the member a JSON pointer points at as a client wrote
 // it: "allowed_ips", "permissions[2]"; the empty pointer is the body.
-// Request types nest no objects, so a number below the top is a list index.
+// No member of a request object is named by digits alone, so a number below
+// the top is a list index (token_policy.max_expiry_days is a nested member).
 func fieldPath(p jsontext.Pointer) string {
 	if p == "" {
 		return "body"

@@ -265,6 +265,7 @@ func whoOf(c *credential.Credential, auth string, perms []string) caller.Caller 
 		Groups:       c.Groups,
 		Kind:         string(c.Kind),
 		Auth:         auth,
+		Meta:         c.Meta,
 	}
 }
 
@@ -276,7 +277,10 @@ func whoOf(c *credential.Credential, auth string, perms []string) caller.Caller 
 // scope, and building one costs far more than the rest of a decision),
 // keyed by all a response depends on: a change of the record bumps its
 // version, and a path naming another account changes the scope, so neither
-// ever reuses a response built before.
+// ever reuses a response built before. Nothing about the presented
+// credential's lifetime is in the key because respond runs only after it
+// was checked for this request (an access token's exp included), so a kept
+// response never answers for a token past its expiry.
 func (a *Authorizer) respond(ctx context.Context, arn policy.MethodARN, d *decision, now time.Time) (events.APIGatewayCustomAuthorizerResponse, error) {
 	c := &d.c
 	sc, err := a.scope(ctx, c.Account, arn.Path, now)

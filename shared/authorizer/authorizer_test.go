@@ -644,3 +644,45 @@ func TestRecordChangeRebuildsResponse(t *testing.T) {
 		t.Fatalf("after the change: %s, groups %q, want [\"ops\"]", got, resp.Context[caller.KeyGroups])
 	}
 }
+
+// The token's metadata reaches the backends as compact JSON in the context,
+// and a PATCH of it shows in the next decision the authorizer makes: it
+// changes the record's version, on which a kept response depends.
+func TestMetaInContextFollowsEdits(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	meta, err := credential.ParseMeta("meta", []byte(`{"owner":"payments","trust":true,"id":123456789012345678901234567890}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := e.token("", credential.Spec{Meta: meta})
+	resp, got := e.call(bearerOf(created), "GET", "/v1/tokens", "")
+	if want := `{"id":123456789012345678901234567890,"owner":"payments","trust":true}`; got != allow || resp.Context[caller.KeyMeta] != want {
+		t.Fatalf("before: %s, meta %q want %q", got, resp.Context[caller.KeyMeta], want)
+	}
+	who, err := caller.FromContext(withPrincipal(resp))
+	if err != nil || who.Meta.JSON() != resp.Context[caller.KeyMeta] {
+		t.Fatalf("backends read it back: %v, %v", who.Meta, err)
+	}
+	off := credential.MetaBool(false)
+	if _, err := e.svc.UpdateToken(context.Background(), e.root, created.Credential.ID,
+		credential.Update{MergeMeta: credential.MetaPatch{"trust": &off, "owner": nil}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, got = e.call(bearerOf(created), "GET", "/v1/tokens", "")
+	if want := `{"id":123456789012345678901234567890,"trust":false}`; got != allow || resp.Context[caller.KeyMeta] != want {
+		t.Fatalf("after the PATCH: %s, meta %q want %q", got, resp.Context[caller.KeyMeta], want)
+	}
+	plain := e.token("", credential.Spec{})
+	if resp, _ := e.call(bearerOf(plain), "GET", "/v1/tokens", ""); resp.Context[caller.KeyMeta] != "{}" {
+		t.Fatalf("no metadata: %q", resp.Context[caller.KeyMeta])
+	}
+}
+
+func withPrincipal(resp events.APIGatewayCustomAuthorizerResponse) map[string]any {
+	ctx := map[string]any{caller.KeyPrincipal: resp.PrincipalID}
+	for k, v := range resp.Context {
+		ctx[k] = v
+	}
+	return ctx
+}

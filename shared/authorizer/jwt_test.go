@@ -178,11 +178,14 @@ func TestAccessTokenDecisions(t *testing.T) {
 		{"claims of another account", e.accessToken(c, "apikeys:view", func(cl *accesstoken.Claims) { cl.Account = "acme" }), "GET", "/v1/tokens", unauthorized},
 		{"wrong issuer", e.accessToken(c, "apikeys:view", func(cl *accesstoken.Claims) { cl.Issuer = "https://evil.example" }), "GET", "/v1/tokens", unauthorized},
 		{"wrong audience", e.accessToken(c, "apikeys:view", func(cl *accesstoken.Claims) { cl.Audience = "https://other.example" }), "GET", "/v1/tokens", unauthorized},
-		{"expired beyond the skew", e.accessToken(c, "apikeys:view", func(cl *accesstoken.Claims) {
-			cl.IssuedAt, cl.ExpiresAt = now.Add(-2*time.Hour), now.Add(-61*time.Second)
+		{"expired a minute ago", e.accessToken(c, "apikeys:view", func(cl *accesstoken.Claims) {
+			cl.IssuedAt, cl.ExpiresAt = now.Add(-2*time.Hour), now.Add(-time.Minute)
+		}), "GET", "/v1/tokens", unauthorized},
+		{"expired by the skew", e.accessToken(c, "apikeys:view", func(cl *accesstoken.Claims) {
+			cl.IssuedAt, cl.ExpiresAt = now.Add(-2*time.Hour), now.Add(-accesstoken.ExpirySkew)
 		}), "GET", "/v1/tokens", unauthorized},
 		{"expired within the skew", e.accessToken(c, "apikeys:view", func(cl *accesstoken.Claims) {
-			cl.IssuedAt, cl.ExpiresAt = now.Add(-2*time.Hour), now.Add(-59*time.Second)
+			cl.IssuedAt, cl.ExpiresAt = now.Add(-2*time.Hour), now.Add(-accesstoken.ExpirySkew+time.Second)
 		}), "GET", "/v1/tokens", allow},
 		{"not valid yet", e.accessToken(c, "apikeys:view", func(cl *accesstoken.Claims) { cl.NotBefore = now.Add(2 * time.Minute) }), "GET", "/v1/tokens", unauthorized},
 		{"unknown client", e.accessToken(credential.Credential{ID: "ZZZZZZZZZZZZZZZZ", Account: "acme-eu"}, "apikeys:view", nil), "GET", "/v1/tokens", unauthorized},
@@ -192,6 +195,45 @@ func TestAccessTokenDecisions(t *testing.T) {
 				t.Fatalf("got %s want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestAccessTokenEndsAtExpThroughWarmCaches: an access token is allowed a
+// second before its exp and refused at exp + skew, though the client's
+// record (status cache) and the Allow built for it (response memo) are
+// both still kept: every decision verifies exp before either is used, so
+// no cache inside the authorizer outlives a token.
+func TestAccessTokenEndsAtExpThroughWarmCaches(t *testing.T) {
+	t.Parallel()
+	e := newJWTEnv(t)
+	client := e.token("acme-eu", credential.Spec{Permissions: []string{"apikeys:view"}, PermsGiven: true})
+	c := client.Credential
+	issued := e.clock.Now()
+	exp := issued.Add(10 * time.Second)
+	raw := e.accessToken(c, "apikeys:view", func(cl *accesstoken.Claims) { cl.ExpiresAt = exp })
+
+	for _, at := range []time.Time{issued, exp.Add(-time.Second)} {
+		e.clock.Set(at)
+		if _, got := e.call("Bearer "+raw, "GET", "/v1/tokens", ""); got != allow {
+			t.Fatalf("at exp%+v: %s, want allow", at.Sub(exp), got)
+		}
+	}
+	for _, at := range []time.Time{exp.Add(accesstoken.ExpirySkew), exp.Add(5 * time.Second)} {
+		e.clock.Set(at)
+		if _, ok := e.authz.status.Get(c.ID, at); !ok {
+			t.Fatal("the status cache no longer holds the client: the refusal would prove nothing")
+		}
+		if m, ok := e.authz.responses.Get(memoSlot{id: c.ID}, at); !ok || m.resp.PrincipalID != c.ID {
+			t.Fatal("the response memo no longer holds the Allow: the refusal would prove nothing")
+		}
+		if _, got := e.call("Bearer "+raw, "GET", "/v1/tokens", ""); got != unauthorized {
+			t.Fatalf("at exp+%v: %s, want unauthorized", at.Sub(exp), got)
+		}
+	}
+	// The client itself is still good: a fresh token of it is allowed
+	// from the same caches.
+	if _, got := e.call("Bearer "+e.accessToken(c, "apikeys:view", nil), "GET", "/v1/tokens", ""); got != allow {
+		t.Fatalf("a fresh token of the same client: %s", got)
 	}
 }
 
@@ -509,5 +551,25 @@ func TestParseJOSEHeader(t *testing.T) {
 		if (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("ParseJOSEHeader(%.40q) = %+v, %v", tc.in, got, err)
 		}
+	}
+}
+
+// An access token carries no metadata itself; the authorizer passes its
+// client token's, read with the status check, so a PATCH shows within the
+// status TTL.
+func TestAccessTokenPassesItsClientsMeta(t *testing.T) {
+	t.Parallel()
+	e := newJWTEnv(t)
+	client := e.token("", credential.Spec{Meta: credential.Meta{"owner": credential.MetaString("payments")}})
+	at := "Bearer " + e.accessToken(client.Credential, "apikeys:view", nil)
+	if resp, got := e.call(at, "GET", "/v1/tokens", ""); got != allow || resp.Context[caller.KeyMeta] != `{"owner":"payments"}` {
+		t.Fatalf("before: %s, meta %q", got, resp.Context[caller.KeyMeta])
+	}
+	if _, err := e.svc.UpdateToken(context.Background(), e.root, client.Credential.ID, credential.Update{Meta: &credential.Meta{}}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(DefaultStatusTTL)
+	if resp, got := e.call(at, "GET", "/v1/tokens", ""); got != allow || resp.Context[caller.KeyMeta] != `{}` {
+		t.Fatalf("%s after the PATCH: %s, meta %q", DefaultStatusTTL, got, resp.Context[caller.KeyMeta])
 	}
 }

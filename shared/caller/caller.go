@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/permission"
 )
 
@@ -23,6 +24,7 @@ const (
 	KeyGroups       = "groups"
 	KeyKind         = "kind"
 	KeyAuth         = "auth"
+	KeyMeta         = "meta"
 )
 
 // How the caller authenticated.
@@ -46,6 +48,9 @@ type Caller struct {
 	Kind string
 	// Auth is how the request authenticated (token, access_token, assertion).
 	Auth string
+	// Meta is the credential's metadata, passed as its compact JSON ("{}"
+	// for none); nil for none.
+	Meta credential.Meta
 }
 
 // ErrMissing means the request carries no usable authorizer context; the
@@ -62,6 +67,7 @@ func (c Caller) Context() map[string]any {
 		KeyGroups:       string(groups),
 		KeyKind:         c.Kind,
 		KeyAuth:         c.Auth,
+		KeyMeta:         c.Meta.JSON(),
 	}
 }
 
@@ -99,6 +105,13 @@ func FromContext(ctx map[string]any) (Caller, error) {
 		return Caller{}, fmt.Errorf("%w: %v", ErrMissing, err)
 	}
 	c.Permissions = perms
+	if m := str(KeyMeta); m != "" {
+		meta, err := credential.ParseMeta(KeyMeta, []byte(m))
+		if err != nil {
+			return Caller{}, fmt.Errorf("%w: meta: %v", ErrMissing, err)
+		}
+		c.Meta = meta.Clone()
+	}
 	if g := strings.TrimSpace(str(KeyGroups)); g != "" {
 		if err := json.Unmarshal([]byte(g), &c.Groups); err != nil {
 			return Caller{}, fmt.Errorf("%w: groups: %v", ErrMissing, err)

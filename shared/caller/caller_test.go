@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/permission"
 )
 
@@ -19,6 +20,7 @@ func TestContextRoundTripThroughJSON(t *testing.T) {
 		Groups:       []string{"ops", "eu west"},
 		Kind:         "secret",
 		Auth:         AuthToken,
+		Meta:         credential.Meta{"owner": credential.MetaString("ops"), "n": mustNumber(t, "0.10")},
 	}
 	ctx := in.Context()
 	ctx[KeyPrincipal] = in.Principal
@@ -45,9 +47,20 @@ func TestFromContextRefusesIncomplete(t *testing.T) {
 		{KeyAccount: "acme"},
 		{KeyPrincipal: "p", KeyAccount: "acme", KeyPermissions: "not a permission"},
 		{KeyPrincipal: "p", KeyAccount: "acme", KeyGroups: "{"},
+		{KeyPrincipal: "p", KeyAccount: "acme", KeyMeta: `{"a":{"b":1}}`},
+		{KeyPrincipal: "p", KeyAccount: "acme", KeyMeta: "not json"},
 	} {
 		if _, err := FromContext(ctx); !errors.Is(err, ErrMissing) {
 			t.Errorf("FromContext(%v) = %v", ctx, err)
 		}
 	}
+}
+
+func mustNumber(t *testing.T, s string) credential.MetaValue {
+	t.Helper()
+	v, err := credential.MetaNumber(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

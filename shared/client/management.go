@@ -20,7 +20,11 @@ type Token struct {
 	Permissions []string `json:"permissions"`
 	Groups      []string `json:"groups"`
 	AllowedIPs  []string `json:"allowed_ips"`
-	Status      string   `json:"status"`
+	// Meta is the token's metadata as the API sent it, a JSON object.
+	Meta json.RawMessage `json:"meta"`
+	// ContactEmail is empty when the token has no contact.
+	ContactEmail string `json:"contact_email"`
+	Status       string `json:"status"`
 	// Times are RFC 3339 strings as the API sends them; empty for null.
 	ExpiresAt          string `json:"expires_at"`
 	CreatedAt          string `json:"created_at"`
@@ -84,13 +88,58 @@ type Account struct {
 	Name   string   `json:"name"`
 	Parent string   `json:"parent"`
 	Path   []string `json:"path"`
-	Policy struct {
-		AllowNeverExpires bool `json:"allow_never_expires"`
-	} `json:"policy"`
-	CreatedAt string `json:"created_at"`
-	CreatedBy string `json:"created_by"`
+	// TokenPolicy is the account's own policy; its tokens follow
+	// EffectiveTokenPolicy, which the accounts above may make stricter.
+	TokenPolicy          TokenPolicy `json:"token_policy"`
+	EffectiveTokenPolicy TokenPolicy `json:"effective_token_policy"`
+	AdminEmails          []string    `json:"admin_emails"`
+	CreatedAt            string      `json:"created_at"`
+	CreatedBy            string      `json:"created_by"`
 
 	Raw json.RawMessage `json:"-"`
+}
+
+// TokenPolicy is what an account allows its tokens.
+type TokenPolicy struct {
+	// DefaultExpiryDays is the lifetime of a token created without an
+	// expiry; nil means such a token never expires.
+	DefaultExpiryDays *int `json:"default_expiry_days"`
+	MaxExpiryDays     int  `json:"max_expiry_days"`
+	AllowNeverExpires bool `json:"allow_never_expires"`
+}
+
+// TokenPolicyChange sets some fields of a token policy; nil fields are
+// left out of the request (and keep their value).
+type TokenPolicyChange struct {
+	DefaultExpiryDays *int
+	// DefaultNeverExpires sends default_expiry_days: null, making tokens
+	// created without an expiry never expire.
+	DefaultNeverExpires bool
+	MaxExpiryDays       *int
+	AllowNeverExpires   *bool
+}
+
+// MarshalJSON writes only the fields set, and null for a "never" default.
+func (c TokenPolicyChange) MarshalJSON() ([]byte, error) {
+	m := map[string]any{}
+	switch {
+	case c.DefaultNeverExpires:
+		m["default_expiry_days"] = nil
+	case c.DefaultExpiryDays != nil:
+		m["default_expiry_days"] = *c.DefaultExpiryDays
+	}
+	if c.MaxExpiryDays != nil {
+		m["max_expiry_days"] = *c.MaxExpiryDays
+	}
+	if c.AllowNeverExpires != nil {
+		m["allow_never_expires"] = *c.AllowNeverExpires
+	}
+	return json.Marshal(m)
+}
+
+// Empty reports whether the change sets nothing.
+func (c TokenPolicyChange) Empty() bool {
+	return c.DefaultExpiryDays == nil && !c.DefaultNeverExpires && c.MaxExpiryDays == nil && c.AllowNeverExpires == nil
 }
 
 func (a *Account) setRaw(r json.RawMessage) { a.Raw = r }
@@ -105,6 +154,12 @@ type Whoami struct {
 	Kind         string   `json:"kind"`
 	// Auth is how the request authenticated: token, access_token or assertion.
 	Auth string `json:"auth"`
+	// Meta is the metadata the authorizer passed, a JSON object.
+	Meta json.RawMessage `json:"meta"`
+	// ContactEmail is the caller token's contact, empty for none.
+	ContactEmail string `json:"contact_email"`
+	// AccountPolicy is the effective token policy of the caller's account.
+	AccountPolicy TokenPolicy `json:"account_policy"`
 
 	Raw json.RawMessage `json:"-"`
 }
@@ -193,6 +248,14 @@ type CreateTokenRequest struct {
 	AllowedIPs   []string `json:"allowed_ips,omitempty"`
 	ExpiresAt    string   `json:"expires_at,omitempty"`
 	NeverExpires bool     `json:"never_expires,omitempty"`
+	// Active false creates the token deactivated; nil means active.
+	Active *bool `json:"active,omitempty"`
+	// Meta is the token's metadata: string, bool or number values (a
+	// json.Number keeps a number exactly as written).
+	Meta map[string]any `json:"meta,omitempty"`
+	// ContactEmail nil gives the token the creating token's contact; ""
+	// gives it none.
+	ContactEmail *string `json:"contact_email,omitempty"`
 }
 
 // CreateToken creates a token in the caller's account, or in a sub-account
@@ -235,6 +298,13 @@ type UpdateTokenRequest struct {
 	// refuses a blank one.
 	AllowedIPs    *[]string `json:"allowed_ips,omitempty"`
 	AddAllowedIPs *[]string `json:"add_allowed_ips,omitempty"`
+	// Meta replaces the whole metadata (a pointer to an empty map removes
+	// it); MergeMeta sets single keys, and removes those whose value is
+	// nil. Give at most one.
+	Meta      *map[string]any `json:"meta,omitempty"`
+	MergeMeta map[string]any  `json:"merge_meta,omitempty"`
+	// ContactEmail sets the contact; "" removes it.
+	ContactEmail *string `json:"contact_email,omitempty"`
 }
 
 // UpdateToken changes a token.
@@ -310,10 +380,13 @@ func (c *Client) GetRole(ctx context.Context, name string) (Role, error) {
 
 // CreateAccountRequest is the body of POST /v1/accounts.
 type CreateAccountRequest struct {
-	ID                string `json:"id"`
-	Name              string `json:"name,omitempty"`
-	Parent            string `json:"parent,omitempty"`
-	AllowNeverExpires bool   `json:"allow_never_expires,omitempty"`
+	ID     string `json:"id"`
+	Name   string `json:"name,omitempty"`
+	Parent string `json:"parent,omitempty"`
+	// TokenPolicy, when set, changes the policy the account starts with
+	// (its parent's effective policy).
+	TokenPolicy *TokenPolicyChange `json:"token_policy,omitempty"`
+	AdminEmails []string           `json:"admin_emails,omitempty"`
 }
 
 // CreateAccount creates a sub-account.
@@ -332,6 +405,21 @@ type ListAccountsOptions struct {
 // ListAccounts lists one page of sub-accounts.
 func (c *Client) ListAccounts(ctx context.Context, o ListAccountsOptions) (Page[Account], error) {
 	return list[Account](ctx, c, "/v1/accounts"+query(append(o.kv(), "parent", o.Parent)...))
+}
+
+// UpdateAccountRequest is the body of PATCH /v1/accounts/{account}; nil
+// fields are left out and stay as they are.
+type UpdateAccountRequest struct {
+	Name        *string            `json:"name,omitempty"`
+	TokenPolicy *TokenPolicyChange `json:"token_policy,omitempty"`
+	// AdminEmails replaces the list; an empty list removes them all.
+	AdminEmails *[]string `json:"admin_emails,omitempty"`
+}
+
+// UpdateAccount changes an account's name, token policy or admin e-mails.
+func (c *Client) UpdateAccount(ctx context.Context, id string, req UpdateAccountRequest) (Account, error) {
+	var a Account
+	return a, c.call(ctx, "PATCH", "/v1/accounts/"+url.PathEscape(id), req, &a)
 }
 
 // GetAccount reads an account.

@@ -5,6 +5,8 @@ package config
 
 import (
 	"fmt"
+	"net/mail"
+	"net/url"
 	"os"
 	"strconv"
 	"time"
@@ -23,6 +25,11 @@ const (
 	EnvEventRetentionDays = "LATCHKEY_EVENT_RETENTION_DAYS"
 	// EnvEventBus is the EventBridge bus (name or ARN) events are published to.
 	EnvEventBus = "LATCHKEY_EVENT_BUS"
+	// EnvMailFrom is the address notices are mailed from, a verified SES
+	// identity; unset, no mail is sent.
+	EnvMailFrom = "LATCHKEY_MAIL_FROM"
+	// EnvConsoleURL is the console's URL, which notices link to.
+	EnvConsoleURL = "LATCHKEY_CONSOLE_URL"
 )
 
 // Required returns an environment variable or an error naming it.
@@ -66,4 +73,41 @@ func AuthorizerCacheTTL() (time.Duration, error) {
 			EnvAuthorizerCacheTTL, int(d/time.Second), int(MaxAuthorizerCacheTTL/time.Second))
 	}
 	return d, nil
+}
+
+// MailFrom reads EnvMailFrom: a bare address (local@domain, no display
+// name), or "" when unset.
+func MailFrom() (string, error) {
+	v := os.Getenv(EnvMailFrom)
+	if v == "" {
+		return "", nil
+	}
+	if err := CheckMailFrom(v); err != nil {
+		return "", fmt.Errorf("environment variable %s=%q: %w", EnvMailFrom, v, err)
+	}
+	return v, nil
+}
+
+// CheckMailFrom checks a sender address: one bare address, local@domain,
+// as SES identities and IAM resources name it.
+func CheckMailFrom(v string) error {
+	a, err := mail.ParseAddress(v)
+	if err != nil || a.Name != "" || a.Address != v {
+		return fmt.Errorf("want one address such as latchkey@example.com, without a display name")
+	}
+	return nil
+}
+
+// ConsoleURL reads EnvConsoleURL: an absolute http or https URL without a
+// query or fragment, or "" when unset.
+func ConsoleURL() (string, error) {
+	v := os.Getenv(EnvConsoleURL)
+	if v == "" {
+		return "", nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("environment variable %s=%q: want the console's absolute http(s) URL, such as https://api.example.com/prod/console, without a query or fragment", EnvConsoleURL, v)
+	}
+	return v, nil
 }

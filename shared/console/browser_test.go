@@ -261,6 +261,26 @@ func (a api) call(method, path, body string) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
+// raw is a call's status and body as the API wrote it, numbers and all.
+func (a api) raw(method, path string) (int, string) {
+	a.t.Helper()
+	req, err := http.NewRequest(method, a.base+path, nil)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
+}
+
 func (a api) tokenCount() int {
 	a.t.Helper()
 	n := 0
@@ -632,6 +652,104 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Error("an empty allowlist is offered to be emptied")
 	}
 	b.shot("allowlist-emptied")
+
+	// ---- Metadata and contact on the token's page -------------------------
+	addMeta := func(form, key, kind, value string) {
+		t.Helper()
+		b.click("#" + form + "-meta-add")
+		row := fmt.Sprintf("#%s-meta-rows .meta-row:last-child", form)
+		b.setValue(row+" .meta-key", key)
+		b.setValue(row+" .meta-kind", kind)
+		if kind == "boolean" {
+			b.setValue(row+" .meta-flag", value)
+		} else {
+			b.setValue(row+" .meta-value", value)
+		}
+	}
+	addMeta("edit", "owner", "text", "payments")
+	addMeta("edit", "floor", "number", "3")
+	addMeta("edit", "trust", "boolean", "false")
+	b.setValue("#edit-contact", "Ops@Example.COM")
+	g = b.generation()
+	b.click("#edit-submit")
+	b.rendered(g)
+	status, raw := root.raw("GET", "/v1/tokens/"+ciID)
+	if status != 200 || !strings.Contains(raw, `"meta":{"floor":3,"owner":"payments","trust":false}`) || !strings.Contains(raw, `"contact_email":"Ops@example.com"`) {
+		t.Errorf("after adding metadata and a contact: %s", raw)
+	}
+	if got := b.texts("#token-meta dt"); !slices.Equal(got, []string{"floor", "owner", "trust"}) {
+		t.Errorf("the page lists metadata keys %v", got)
+	}
+	b.shot("token-metadata")
+	// A key the API would refuse is marked on its row before anything is
+	// sent; a value only the API refuses comes back to the row of its key.
+	addMeta("edit", "Ticket", "text", "OPS-1")
+	b.click("#edit-submit")
+	b.waitFor("the key error", `[...document.querySelectorAll('#edit-meta-rows .field-error')].some(e => !e.hidden)`)
+	b.setValue("#edit-meta-rows .meta-row:last-child .meta-key", "note")
+	b.setValue("#edit-meta-rows .meta-row:last-child .meta-value", "a\u202eb")
+	b.click("#edit-submit")
+	b.waitFor("the API's error on the row", `document.querySelector('#edit-form [data-error-for="meta.note"]')?.hidden === false`)
+	if msg := b.text(`#edit-form [data-error-for="meta.note"]`); !strings.Contains(msg, "U+202E") {
+		t.Errorf("the note's error reads %q", msg)
+	}
+	// Remove the bad row and "owner"; change "floor": only those go, as merge_meta.
+	b.click("#edit-meta-rows .meta-row:last-child button")
+	eval[chromedp.Void](b, `[...document.querySelectorAll('#edit-meta-rows .meta-row')].find(r => r.querySelector('.meta-key').value === 'owner').querySelector('button').click()`)
+	eval[chromedp.Void](b, `(() => { const r = [...document.querySelectorAll('#edit-meta-rows .meta-row')].find(r => r.querySelector('.meta-key').value === 'floor');
+		const v = r.querySelector('.meta-value'); v.value = '4'; v.dispatchEvent(new Event('input', {bubbles: true})); })()`)
+	// Meanwhile someone else sets a key; the page's save keeps it.
+	if status, _ := root.call("PATCH", "/v1/tokens/"+ciID, `{"merge_meta":{"ticket":"OPS-9"}}`); status != 200 {
+		t.Fatalf("merge from elsewhere: %d", status)
+	}
+	b.setValue("#edit-contact", "")
+	g = b.generation()
+	b.click("#edit-submit")
+	b.rendered(g)
+	if _, raw = root.raw("GET", "/v1/tokens/"+ciID); !strings.Contains(raw, `"meta":{"floor":4,"ticket":"OPS-9","trust":false}`) || !strings.Contains(raw, `"contact_email":null`) {
+		t.Errorf("after removing and changing keys: %s", raw)
+	}
+	// A number JavaScript cannot hold exactly survives an edit of the page
+	// that leaves its row alone.
+	if status, _ := root.call("PATCH", "/v1/tokens/"+ciID, `{"merge_meta":{"big":123456789012345678901234567890}}`); status != 200 {
+		t.Fatalf("set a big number: %d", status)
+	}
+	b.goTo("#/tokens")
+	b.goTo("#/tokens/" + ciID)
+	b.visible("#edit-form")
+	addMeta("edit", "zone", "text", "eu")
+	g = b.generation()
+	b.click("#edit-submit")
+	b.rendered(g)
+	if _, raw = root.raw("GET", "/v1/tokens/"+ciID); !strings.Contains(raw, `"big":123456789012345678901234567890,`) || !strings.Contains(raw, `"zone":"eu"`) {
+		t.Errorf("after an edit beside a big number: %s", raw)
+	}
+
+	// ---- Create a token inactive, with metadata and a contact --------------
+	b.goTo("#/tokens/new")
+	b.visible("#create-form")
+	if got := b.value("#create-contact"); got != "" {
+		t.Errorf("the contact field holds %q, but the signed-in token has none", got)
+	}
+	b.do(chromedp.SendKeys(chromedp.CSS("#create-name"), "staged kiosk"))
+	b.setValue("#create-contact", "kiosk-team@example.com")
+	addMeta("create", "site", "text", "berlin-3")
+	addMeta("create", "allow_unauthenticated", "boolean", "true")
+	b.click("#create-inactive")
+	b.shot("create-metadata-inactive")
+	b.click("#create-submit")
+	b.visible("#secret-dialog")
+	stagedID := b.value("#secret-id")
+	secrets = append(secrets, secretOf(b.value("#secret-token")))
+	b.clickThrough("#secret-done")
+	b.visible("#edit-form")
+	if _, raw = root.raw("GET", "/v1/tokens/"+stagedID); !strings.Contains(raw, `"status":"inactive"`) ||
+		!strings.Contains(raw, `"meta":{"allow_unauthenticated":true,"site":"berlin-3"}`) || !strings.Contains(raw, `"contact_email":"kiosk-team@example.com"`) {
+		t.Errorf("the staged token: %s", raw)
+	}
+	if s := b.text(".view-head .badge"); s != "Inactive" {
+		t.Errorf("badge %q for a token created inactive", s)
+	}
 
 	// ---- A public-key token from an openssl-made publicKey.pem ------------
 	pemText := opensslPublicKey(t)
@@ -1074,6 +1192,63 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("token %s expires %q", foreverID, got)
 	}
 	b.shot("never-expires-allowed")
+
+	// ---- The account's token policy and admin e-mails -----------------------
+	// Changed on the account page; the create form then offers exactly what
+	// the policy allows, and the server's refusals show next to the field.
+	b.goTo("#/accounts")
+	b.visible("#account-form")
+	if got := b.text("#account-policy"); got != "never expire by default, at most 1 year; tokens may never expire" && got != "90 days by default, at most 1 year; tokens may never expire" {
+		t.Errorf("the open account's policy reads %q", got)
+	}
+	b.setValue("#account-default-days", "50")
+	b.setValue("#account-max-days", "45")
+	b.click("#account-submit")
+	b.waitFor("the refused default", `document.querySelector('[data-error-for="token_policy.default_expiry_days"]')?.hidden === false`)
+	if msg := b.text(`[data-error-for="token_policy.default_expiry_days"]`); !strings.Contains(msg, "at most max_expiry_days (45)") {
+		t.Errorf("the refused default says %q", msg)
+	}
+	b.setValue("#account-default-days", "14")
+	b.click("#account-allow-never")
+	b.setValue("#account-emails-input", "Sec@OPEN.example\nops@open.example, sec@open.example")
+	g = b.generation()
+	b.click("#account-submit")
+	b.rendered(g)
+	b.visible("#account-form")
+	if got := b.text("#account-policy"); got != "14 days by default, at most 45 days; tokens must expire" {
+		t.Errorf("the saved policy reads %q", got)
+	}
+	if got := b.text("#account-emails"); got != "Sec@open.example, ops@open.example" {
+		t.Errorf("the saved admin e-mails read %q", got)
+	}
+	b.shot("account-policy")
+	b.goTo("#/tokens/new")
+	b.visible("#create-form")
+	if b.exists("#expiry-never") {
+		t.Error(`"Never expires" offered after the policy stopped allowing it`)
+	}
+	if got := b.texts(".expiry .choices > .choice label"); !slices.Equal(got, []string{
+		"14 days — the default (until " + today.AddDate(0, 0, 14).Format(credential.DateLayout) + ")",
+		"30 days (until " + today.AddDate(0, 0, 30).Format(credential.DateLayout) + ")",
+		"45 days (until " + today.AddDate(0, 0, 45).Format(credential.DateLayout) + ")",
+		"On a date",
+	}) {
+		t.Errorf("presets under the policy: %q", got)
+	}
+	if !eval[bool](b, `document.querySelector('#expiry-preset-0').checked`) {
+		t.Error("the policy's default (14 days) is not chosen")
+	}
+	if max := eval[string](b, `document.querySelector('#expiry-day').max`); max != today.AddDate(0, 0, 45).Format(credential.DateLayout) {
+		t.Errorf("the date picker ends %s, want the 45-day limit", max)
+	}
+	b.do(chromedp.SendKeys(chromedp.CSS("#create-name"), "by policy"))
+	b.click("#create-submit")
+	b.visible("#secret-dialog")
+	secrets = append(secrets, secretOf(b.value("#secret-token")))
+	b.clickThrough("#secret-done")
+	if got := eval[string](b, `[...document.querySelectorAll('.props dt')].find(d => d.textContent === 'Expires').nextElementSibling.textContent`); got != today.AddDate(0, 0, 14).Format(credential.DateLayout)+" 23:59:59 UTC" {
+		t.Errorf("token made under the policy expires %q, want the 14-day default", got)
+	}
 
 	// ---- Readable at 375 px -------------------------------------------------
 	b.do(chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile))

@@ -75,7 +75,13 @@ type Credential struct {
 	// Groups is the creator's group snapshot at creation.
 	Groups     []string
 	AllowedIPs []string
-	Status     Status
+	// Meta is the token's metadata, which the authorizer passes to
+	// backends; nil for none.
+	Meta Meta
+	// ContactEmail is the address of the person responsible for the
+	// token (ValidContactEmail); empty for none.
+	ContactEmail string
+	Status       Status
 	// ExpiresAt is 23:59:59 UTC on the expiry day; zero means never.
 	ExpiresAt time.Time
 	CreatedAt time.Time
@@ -185,6 +191,7 @@ func (c Credential) Clone() Credential {
 	c.Permissions = slices.Clone(c.Permissions)
 	c.Groups = slices.Clone(c.Groups)
 	c.AllowedIPs = slices.Clone(c.AllowedIPs)
+	c.Meta = c.Meta.Clone()
 	if c.Previous != nil {
 		p := *c.Previous
 		c.Previous = &p

@@ -17,8 +17,12 @@ import (
 const (
 	MaxNameLen        = 100
 	MaxDescriptionLen = 1000
-	// DefaultLifetimeDays is the expiry when none is given.
+	// DefaultLifetimeDays is the expiry when neither the request nor the
+	// account's policy names one.
 	DefaultLifetimeDays = 90
+	// MaxLifetimeDays is the most any policy allows: one year ahead, 366
+	// days when the year spans 29 February (see Policy.Latest).
+	MaxLifetimeDays = 365
 	// MaxGrace is the longest a rotated-out secret may stay valid.
 	MaxGrace = 7 * 24 * time.Hour
 )
@@ -26,11 +30,185 @@ const (
 // DateLayout is how an expiry day is written in requests.
 const DateLayout = "2006-01-02"
 
-// Policy is what an account allows its tokens.
+// Policy is what an account allows its tokens: its token_policy. The zero
+// value, and a zero field, mean the root default (DefaultPolicy), so an
+// account stored before a field existed keeps today's rules.
 type Policy struct {
+	// DefaultExpiryDays is how many days from today a token created
+	// without expires_at lasts; 0 means DefaultLifetimeDays.
+	DefaultExpiryDays int
+	// DefaultNeverExpires makes a token created without expires_at never
+	// expire (token_policy.default_expiry_days null); it needs
+	// AllowNeverExpires.
+	DefaultNeverExpires bool
+	// MaxExpiryDays bounds expires_at, counted from the day of the
+	// request (creation or extension); 0 means MaxLifetimeDays.
+	MaxExpiryDays int
 	// AllowNeverExpires lets tokens be created without an expiry; off by
 	// default, as in SAFEQ Cloud.
 	AllowNeverExpires bool
+}
+
+// DefaultPolicy is the root default: 90 days unless told otherwise, at
+// most one year, never-expiring tokens refused.
+func DefaultPolicy() Policy {
+	return Policy{DefaultExpiryDays: DefaultLifetimeDays, MaxExpiryDays: MaxLifetimeDays}
+}
+
+// Normalized spells out the defaults a zero field stands for.
+func (p Policy) Normalized() Policy {
+	if p.MaxExpiryDays == 0 {
+		p.MaxExpiryDays = MaxLifetimeDays
+	}
+	if p.DefaultNeverExpires {
+		p.DefaultExpiryDays = 0
+	} else if p.DefaultExpiryDays == 0 {
+		p.DefaultExpiryDays = DefaultLifetimeDays
+	}
+	return p
+}
+
+// Validate checks a policy an account is to store, against the effective
+// policy of its parent (nil for a root account): the limits may only be as
+// strict as the parent's or stricter, and the default must lie within the
+// account's own limits. Errors name the token_policy field at fault.
+func (p Policy) Validate(parent *Policy) error {
+	if p.MaxExpiryDays < 1 || p.MaxExpiryDays > MaxLifetimeDays {
+		return fieldErr("token_policy.max_expiry_days", "must be a whole number of days from 1 to %d", MaxLifetimeDays)
+	}
+	if !p.DefaultNeverExpires && (p.DefaultExpiryDays < 1 || p.DefaultExpiryDays > MaxLifetimeDays) {
+		return fieldErr("token_policy.default_expiry_days", "must be a whole number of days from 1 to %d, or null for tokens that never expire", MaxLifetimeDays)
+	}
+	if parent != nil {
+		up := parent.Normalized()
+		if p.MaxExpiryDays > up.MaxExpiryDays {
+			return fieldErr("token_policy.max_expiry_days", "must be at most %d, the parent account's limit", up.MaxExpiryDays)
+		}
+		if p.AllowNeverExpires && !up.AllowNeverExpires {
+			return fieldErr("token_policy.allow_never_expires", "the parent account requires tokens to expire, so its sub-accounts must too")
+		}
+	}
+	if p.DefaultNeverExpires && p.DefaultExpiryDays != 0 {
+		return fieldErr("token_policy.default_expiry_days", "is either a number of days or null")
+	}
+	if p.DefaultNeverExpires && !p.AllowNeverExpires {
+		return fieldErr("token_policy.default_expiry_days", "can be null (never expires) only where allow_never_expires is true")
+	}
+	if !p.DefaultNeverExpires && p.DefaultExpiryDays > p.MaxExpiryDays {
+		return fieldErr("token_policy.default_expiry_days", "must be at most max_expiry_days (%d)", p.MaxExpiryDays)
+	}
+	return nil
+}
+
+// PolicyChange is a partial token_policy: nil fields keep the base's.
+type PolicyChange struct {
+	// DefaultExpiryDays sets the default lifetime in days; with
+	// DefaultNeverExpires set instead, the default is "never"
+	// (default_expiry_days: null).
+	DefaultExpiryDays   *int
+	DefaultNeverExpires bool
+	MaxExpiryDays       *int
+	AllowNeverExpires   *bool
+}
+
+// Empty reports whether the change names no field.
+func (c PolicyChange) Empty() bool {
+	return c.DefaultExpiryDays == nil && !c.DefaultNeverExpires && c.MaxExpiryDays == nil && c.AllowNeverExpires == nil
+}
+
+// On returns base (normalized) with the change's fields applied. A default
+// the change does not name is cut to the new limits, as Within cuts it, so
+// lowering max_expiry_days alone never leaves the default beyond it.
+func (c PolicyChange) On(base Policy) Policy {
+	p := base.Normalized()
+	switch {
+	case c.DefaultNeverExpires:
+		p.DefaultNeverExpires, p.DefaultExpiryDays = true, 0
+	case c.DefaultExpiryDays != nil:
+		p.DefaultNeverExpires, p.DefaultExpiryDays = false, *c.DefaultExpiryDays
+	}
+	if c.MaxExpiryDays != nil {
+		p.MaxExpiryDays = *c.MaxExpiryDays
+	}
+	if c.AllowNeverExpires != nil {
+		p.AllowNeverExpires = *c.AllowNeverExpires
+	}
+	if c.DefaultExpiryDays == nil && !c.DefaultNeverExpires && p.MaxExpiryDays >= 1 {
+		switch {
+		case p.DefaultNeverExpires && !p.AllowNeverExpires:
+			p.DefaultNeverExpires, p.DefaultExpiryDays = false, min(p.MaxExpiryDays, MaxLifetimeDays)
+		case !p.DefaultNeverExpires && p.DefaultExpiryDays > p.MaxExpiryDays:
+			p.DefaultExpiryDays = p.MaxExpiryDays
+		}
+	}
+	return p
+}
+
+// Within is the effective policy of an account whose own stored policy is
+// p and whose parent's effective policy is parent: each limit the stricter
+// of the two, so tightening an account tightens every account below it,
+// whatever those have stored. A default the limits no longer allow becomes
+// the longest lifetime they do allow (max_expiry_days).
+func (p Policy) Within(parent Policy) Policy {
+	p, parent = p.Normalized(), parent.Normalized()
+	out := Policy{
+		MaxExpiryDays:     min(p.MaxExpiryDays, parent.MaxExpiryDays),
+		AllowNeverExpires: p.AllowNeverExpires && parent.AllowNeverExpires,
+	}
+	switch {
+	case p.DefaultNeverExpires && out.AllowNeverExpires:
+		out.DefaultNeverExpires = true
+	case p.DefaultNeverExpires:
+		out.DefaultExpiryDays = out.MaxExpiryDays
+	default:
+		out.DefaultExpiryDays = min(p.DefaultExpiryDays, out.MaxExpiryDays)
+	}
+	return out
+}
+
+// Effective folds the stored policies of an account's path, root first,
+// into the policy its tokens follow.
+func Effective(path []Policy) Policy {
+	if len(path) == 0 {
+		return DefaultPolicy()
+	}
+	eff := path[0].Normalized()
+	for _, p := range path[1:] {
+		eff = p.Within(eff)
+	}
+	return eff
+}
+
+// Latest is the last expiry day the policy allows for a token created or
+// extended on today's date: MaxExpiryDays ahead, where 365 means one year
+// to the day (366 days when the year spans 29 February), as before
+// policies existed.
+func (p Policy) Latest(today time.Time) time.Time {
+	n := p.Normalized().MaxExpiryDays
+	if n >= MaxLifetimeDays {
+		return Day(today).AddDate(1, 0, 0)
+	}
+	return Day(today).AddDate(0, 0, n)
+}
+
+// Allows reports whether a token expiring at expiresAt (zero: never) lies
+// within the policy at now.
+func (p Policy) Allows(expiresAt, now time.Time) bool {
+	if expiresAt.IsZero() {
+		return p.Normalized().AllowNeverExpires
+	}
+	return !Day(expiresAt).After(p.Latest(now))
+}
+
+// Bound returns expiresAt (zero: never) brought within the policy at now:
+// unchanged when the policy allows it, else the end of the latest day it
+// allows. Rotation uses it, so a new secret never outlives what the
+// account's policy allows on the day it is made.
+func (p Policy) Bound(expiresAt, now time.Time) time.Time {
+	if p.Allows(expiresAt, now) {
+		return expiresAt
+	}
+	return EndOfDay(p.Latest(now))
 }
 
 // Day returns midnight UTC of t's day.
@@ -44,32 +222,37 @@ func EndOfDay(day time.Time) time.Time {
 	return Day(day).Add(24*time.Hour - time.Second)
 }
 
-// Expiry works out a token's ExpiresAt from the request fields at now.
-// A date must lie between tomorrow and one year from today (UTC); no date
-// means DefaultLifetimeDays; neverExpires needs the account's consent.
+// Expiry works out a token's ExpiresAt from the request fields at now under
+// the effective policy p of the token's account. A date must lie between
+// tomorrow and p.Latest (UTC); no date means the policy's default;
+// neverExpires needs the policy's consent.
 func Expiry(date string, neverExpires bool, now time.Time, p Policy) (time.Time, error) {
+	p = p.Normalized()
 	if neverExpires {
 		if date != "" {
 			return time.Time{}, fieldErr("never_expires", "give either expires_at or never_expires, not both")
 		}
 		if !p.AllowNeverExpires {
-			return time.Time{}, fieldErr("never_expires", "this account's policy requires tokens to expire")
+			return time.Time{}, fieldErr("never_expires", "this account's token policy requires tokens to expire (allow_never_expires is false)")
 		}
 		return time.Time{}, nil
 	}
+	today := Day(now)
 	if date == "" {
-		return EndOfDay(Day(now).AddDate(0, 0, DefaultLifetimeDays)), nil
+		if p.DefaultNeverExpires {
+			return time.Time{}, nil
+		}
+		return EndOfDay(today.AddDate(0, 0, p.DefaultExpiryDays)), nil
 	}
 	day, err := time.Parse(DateLayout, date)
 	if err != nil {
 		return time.Time{}, fieldErr("expires_at", "must be a date written YYYY-MM-DD")
 	}
-	today := Day(now)
 	if day.Before(today.AddDate(0, 0, 1)) {
 		return time.Time{}, fieldErr("expires_at", "must be at least one day in the future (tomorrow, UTC, or later)")
 	}
-	if latest := today.AddDate(1, 0, 0); day.After(latest) {
-		return time.Time{}, fieldErr("expires_at", "must be at most one year ahead (%s)", latest.Format(DateLayout))
+	if latest := p.Latest(now); day.After(latest) {
+		return time.Time{}, fieldErr("expires_at", "must be at most %d days ahead (%s), the limit of this account's token policy (max_expiry_days)", p.MaxExpiryDays, latest.Format(DateLayout))
 	}
 	return EndOfDay(day), nil
 }
@@ -86,6 +269,14 @@ type Spec struct {
 	AllowedIPs   []string
 	ExpiresAt    string
 	NeverExpires bool
+	// Meta is the token's metadata (ParseMeta), nil for none.
+	Meta Meta
+	// ContactEmail, when ContactEmailGiven, is the token's contact ("" for
+	// none); otherwise the token gets its creator's.
+	ContactEmail      string
+	ContactEmailGiven bool
+	// Inactive creates the token deactivated (active: false).
+	Inactive bool
 }
 
 // Creator is who asks for a token: their permissions bound the token's, and
@@ -97,6 +288,9 @@ type Creator struct {
 	Permissions permission.Set
 	Groups      []string
 	Policy      Policy
+	// ContactEmail is the creating token's own contact, the new token's
+	// when the request names none.
+	ContactEmail string
 }
 
 // New validates spec against the creator and builds the record (without
@@ -155,6 +349,20 @@ func New(spec Spec, by Creator, now time.Time) (Credential, error) {
 	if c.ExpiresAt, err = Expiry(spec.ExpiresAt, spec.NeverExpires, now, by.Policy); err != nil {
 		return Credential{}, err
 	}
+	if err := spec.Meta.Check("meta"); err != nil {
+		return Credential{}, err
+	}
+	c.Meta = spec.Meta.Clone()
+	contact := by.ContactEmail
+	if spec.ContactEmailGiven {
+		contact = spec.ContactEmail
+	}
+	if c.ContactEmail, err = ValidContactEmail(contact); err != nil {
+		return Credential{}, err
+	}
+	if spec.Inactive {
+		c.Status = StatusInactive
+	}
 	return c, nil
 }
 
@@ -187,12 +395,19 @@ type Update struct {
 	AllowedIPs    []string
 	SetAllowedIPs bool
 	AddAllowedIPs []string
+	// Meta replaces the metadata (an empty Meta removes it all); MergeMeta
+	// sets and removes single keys. At most one of them may be given.
+	Meta      *Meta
+	MergeMeta MetaPatch
+	// ContactEmail sets the contact; "" removes it.
+	ContactEmail *string
 }
 
 // Empty reports whether the update changes nothing.
 func (u Update) Empty() bool {
 	return u.Name == nil && u.Description == nil && u.Active == nil && u.ExpiresAt == nil &&
-		u.NeverExpires == nil && !u.SetAllowedIPs && u.AddAllowedIPs == nil
+		u.NeverExpires == nil && !u.SetAllowedIPs && u.AddAllowedIPs == nil &&
+		u.Meta == nil && u.MergeMeta == nil && u.ContactEmail == nil
 }
 
 // CheckModifiable refuses changes to revoked or expired tokens.
@@ -294,6 +509,37 @@ func (c *Credential) Apply(u Update, now time.Time, p Policy) ([]string, error) 
 		if !equalStrings(list.Entries(), next.AllowedIPs) {
 			next.AllowedIPs = list.Entries()
 			changed = append(changed, "allowed_ips")
+		}
+	}
+	if u.Meta != nil || u.MergeMeta != nil {
+		var meta Meta
+		var err error
+		switch {
+		case u.Meta != nil && u.MergeMeta != nil:
+			return nil, fieldErr("merge_meta", "give either meta (replaces the whole object) or merge_meta (changes single keys), not both")
+		case u.Meta != nil:
+			if err := u.Meta.Check("meta"); err != nil {
+				return nil, err
+			}
+			meta = u.Meta.Clone()
+		default:
+			if meta, err = next.Meta.Merge(u.MergeMeta, "merge_meta"); err != nil {
+				return nil, err
+			}
+		}
+		if !meta.Equal(next.Meta) {
+			next.Meta = meta
+			changed = append(changed, "meta")
+		}
+	}
+	if u.ContactEmail != nil {
+		email, err := ValidContactEmail(*u.ContactEmail)
+		if err != nil {
+			return nil, err
+		}
+		if email != next.ContactEmail {
+			next.ContactEmail = email
+			changed = append(changed, "contact_email")
 		}
 	}
 	if len(changed) > 0 {

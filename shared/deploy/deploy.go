@@ -10,6 +10,7 @@ package deploy
 import (
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/latchkey/latchkey/shared/apigw"
 	"github.com/latchkey/latchkey/shared/config"
@@ -45,6 +46,10 @@ const (
 	// EnvAccessTokenTTL is the access-token lifetime in seconds.
 	EnvAccessTokenTTL     = "LATCHKEY_ACCESS_TOKEN_TTL"
 	EnvEventRetentionDays = config.EnvEventRetentionDays
+	// EnvMailFrom and EnvConsoleURL are the sender of notice mails and
+	// the console they link to.
+	EnvMailFrom   = config.EnvMailFrom
+	EnvConsoleURL = config.EnvConsoleURL
 	// EnvGoMaxProcs is the Go runtime's processor count; every function
 	// is deployed with GoMaxProcs.
 	EnvGoMaxProcs = "GOMAXPROCS"
@@ -61,7 +66,7 @@ const GoMaxProcs = 1
 // Env lists every variable a function is deployed with (the LATCHKEY_
 // ones and GOMAXPROCS), for tests that compare descriptions.
 var Env = []string{EnvTable, EnvAuthorizerCacheTTL, EnvRetentionDays, EnvEventBus,
-	EnvKMSKeyIDs, EnvIssuer, EnvAudience, EnvAccessTokenTTL, EnvEventRetentionDays, EnvGoMaxProcs}
+	EnvKMSKeyIDs, EnvIssuer, EnvAudience, EnvAccessTokenTTL, EnvEventRetentionDays, EnvMailFrom, EnvConsoleURL, EnvGoMaxProcs}
 
 // Defaults of the settings an operator may change (CDK context values, SAM
 // parameters).
@@ -239,6 +244,10 @@ type Function struct {
 	KMSPublicKey bool
 	// PutEvents grants events:PutEvents on the bus.
 	PutEvents bool
+	// SendEmail grants ses:SendEmail on the sender's SES identities
+	// (SESIdentities) when mail is configured (EnvMailFrom set), and
+	// nothing otherwise.
+	SendEmail bool
 	// Samples are its sample events in events/.
 	Samples []string
 }
@@ -303,16 +312,19 @@ var Functions = []Function{
 		Name: FunctionSweeper, LogicalID: "SweeperFunction",
 		Description: "Latchkey scheduled expiry sweep",
 		MemoryMB:    256, TimeoutSec: 300,
-		Env: []string{EnvTable, EnvRetentionDays, EnvEventRetentionDays, EnvEventBus, EnvGoMaxProcs},
+		Env: []string{EnvTable, EnvRetentionDays, EnvEventRetentionDays, EnvEventBus, EnvMailFrom, EnvConsoleURL, EnvGoMaxProcs},
 		// Expiries and warnings (an update with its event in one
 		// transaction, and a re-read when a token changed meanwhile), and
-		// the outbox drain (marking events published); its Queries read
-		// only the sparse expiry and outbox indexes.
+		// the outbox drain (marking events published) and the mail drain
+		// (reading a notice's token and account, claiming and marking the
+		// notice); its Queries read only the sparse expiry and outbox
+		// indexes.
 		Table: []TableGrant{
 			{Actions: []string{GetItem, PutItem, UpdateItem}},
 			{Actions: []string{Query}, Indexes: []string{dynamostore.IndexExpiry, dynamostore.IndexOutbox}},
 		},
 		PutEvents: true,
+		SendEmail: true,
 		Samples:   []string{"scheduled-sweep.json"},
 	},
 }
@@ -407,4 +419,16 @@ func (r GatewayResponse) Headers() map[string]string {
 		h["Retry-After"] = "'" + strconv.Itoa(r.RetryAfter) + "'"
 	}
 	return h
+}
+
+// SendEmailAction is what mailing a notice needs of SES.
+const SendEmailAction = "ses:SendEmail"
+
+// SESIdentities are the SES identities a mail from the address from may be
+// sent under, as the tails of their ARNs (arn:aws:ses:REGION:ACCOUNT:<tail>):
+// the address itself and its domain, whichever of the two the operator
+// verified. SES authorizes SendEmail on the identity it sends under.
+func SESIdentities(from string) []string {
+	_, domain, _ := strings.Cut(from, "@")
+	return []string{"identity/" + from, "identity/" + domain}
 }

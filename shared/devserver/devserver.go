@@ -26,6 +26,7 @@ import (
 	"github.com/latchkey/latchkey/shared/eventbus"
 	"github.com/latchkey/latchkey/shared/issue"
 	"github.com/latchkey/latchkey/shared/localgateway"
+	"github.com/latchkey/latchkey/shared/notice"
 	"github.com/latchkey/latchkey/shared/oauth"
 	"github.com/latchkey/latchkey/shared/openapi"
 	"github.com/latchkey/latchkey/shared/permission"
@@ -80,9 +81,20 @@ type Config struct {
 	// leaves them there (for a deployment's own sweeper to publish).
 	EventSink eventbus.Sink
 	// PublishInterval is how often, between sweeps, the outbox is drained
-	// to EventSink (DefaultPublishInterval when zero), so that under load
-	// the in-memory outbox holds seconds of events, not a sweep interval's.
+	// to EventSink and the mailbox to MailSender (DefaultPublishInterval
+	// when zero), so that under load the in-memory outbox holds seconds of
+	// events, not a sweep interval's.
 	PublishInterval time.Duration
+	// MailSender delivers the notices the sweeper drains from the mailbox
+	// (`latchkey dev --mail-dir`: .eml files); nil leaves them queued (for
+	// a deployment's own sweeper to mail).
+	MailSender notice.Sender
+	// MailRecipients decides whom notices go to; notice.StoreRecipients over
+	// Store when nil.
+	MailRecipients notice.Recipients
+	// ConsoleURL is where notices link to; the server's own /console
+	// when empty.
+	ConsoleURL string
 	// EventRetention and MaxEvents configure the default in-memory store:
 	// history rows expire at their time plus EventRetention by Clock (zero
 	// keeps each event's own ExpiresAt), and the history holds at most
@@ -233,6 +245,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		rootToken, rootTokenID = root.Token.String(), root.Credential.ID
 	}
 
+	if sweeper != nil && sweeper.Mailer != nil && sweeper.Mailer.ConsoleURL == "" {
+		sweeper.Mailer.ConsoleURL = url + "/console"
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	s := &Server{
 		URL:         url,

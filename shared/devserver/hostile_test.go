@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/shared/account"
 	"github.com/latchkey/latchkey/shared/admin"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/permission"
@@ -164,6 +165,20 @@ func TestHostileInput(t *testing.T) {
 		{name: "account bad id", method: "POST", path: "/v1/accounts", body: `{"id":"Bad_ID","name":"x"}`, status: 400, field: "id"},
 		{name: "account foreign parent", method: "POST", path: "/v1/accounts", body: `{"id":"evil","name":"x","parent":"other"}`, status: 0, field: "parent"},
 		{name: "accounts bad limit", method: "GET", path: "/v1/accounts?limit=no", status: 400, field: "limit"},
+		{name: "account bad admin e-mail", method: "POST", path: "/v1/accounts", body: `{"id":"mail","name":"x","admin_emails":["root@localhost"]}`, status: 400, field: "admin_emails"},
+		{name: "account looser than its parent", method: "POST", path: "/v1/accounts", body: `{"id":"lax","name":"x","token_policy":{"allow_never_expires":true}}`, status: 400, field: "token_policy.allow_never_expires"},
+		{name: "account update cross-tree", method: "PATCH", path: "/v1/accounts/other", body: `{"name":"pwned"}`, status: 0},
+		{name: "account update policy cross-tree", method: "PATCH", path: "/v1/accounts/other", body: `{"token_policy":{"max_expiry_days":1}}`, status: 0},
+		{name: "account update by a view-only token", method: "PATCH", path: "/v1/accounts/acme", auth: "Bearer " + viewer, body: `{"name":"x"}`, status: 403},
+		{name: "account update looser than its parent", method: "PATCH", path: "/v1/accounts/acme", body: `{"token_policy":{"allow_never_expires":true}}`, status: 400, field: "token_policy.allow_never_expires"},
+		{name: "account update never by default", method: "PATCH", path: "/v1/accounts/acme", body: `{"token_policy":{"default_expiry_days":null}}`, status: 400, field: "token_policy.default_expiry_days"},
+		{name: "account update max beyond a year", method: "PATCH", path: "/v1/accounts/acme", body: `{"token_policy":{"max_expiry_days":400}}`, status: 400, field: "token_policy.max_expiry_days"},
+		{name: "account update default wrong type", method: "PATCH", path: "/v1/accounts/acme", body: `{"token_policy":{"default_expiry_days":"90"}}`, status: 400, field: "token_policy.default_expiry_days"},
+		{name: "account update unknown policy field", method: "PATCH", path: "/v1/accounts/acme", body: `{"token_policy":{"min_expiry_days":1}}`, status: 400, field: "token_policy.min_expiry_days"},
+		{name: "account update bad e-mail", method: "PATCH", path: "/v1/accounts/acme", body: `{"admin_emails":["a@example.com","Eve <eve@example.com>"]}`, status: 400, field: "admin_emails"},
+		{name: "account update too many e-mails", method: "PATCH", path: "/v1/accounts/acme", body: `{"admin_emails":[` + strings.TrimSuffix(strings.Repeat(`"a@example.com",`, 21), ",") + `]}`, status: 400, field: "admin_emails"},
+		{name: "account update parent", method: "PATCH", path: "/v1/accounts/acme", body: `{"parent":"other"}`, status: 400, field: "parent"},
+		{name: "account update nothing", method: "PATCH", path: "/v1/accounts/acme", body: `{}`, status: 400, field: "body"},
 		{name: "account cross-tree", method: "GET", path: "/v1/accounts/other", status: 0},
 		{name: "sub-account token create bad", method: "POST", path: "/v1/accounts/acme/tokens", body: `{"name":5}`, status: 400, field: "name"},
 		{name: "foreign account tokens create", method: "POST", path: "/v1/accounts/other/tokens", body: `{"name":"x"}`, status: 0},
@@ -271,6 +286,7 @@ func send(t *testing.T, base, token string, tc hostile) (int, []byte) {
 // state is everything a request could change, minus the last-use stamps a
 // valid bearer call may legitimately write.
 type state struct {
+	Account     account.Account
 	Credentials []credential.Credential
 	Events      int
 	Children    int
@@ -304,6 +320,9 @@ func snapshot(t *testing.T, st store.Store, accounts ...string) map[string]state
 			t.Fatal(err)
 		}
 		s.Events, s.Children, s.Roles = len(evs.Items), len(kids.Items), len(roles.Items)
+		if s.Account, err = st.GetAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
 		out[a] = s
 	}
 	return out

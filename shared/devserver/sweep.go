@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/shared/eventbus"
+	"github.com/latchkey/latchkey/shared/notice"
 	"github.com/latchkey/latchkey/shared/store"
 	"github.com/latchkey/latchkey/shared/sweep"
 )
@@ -33,6 +34,18 @@ func newSweeper(cfg Config) (*sweep.Sweeper, error) {
 		}
 		s.Publisher = &eventbus.Publisher{Outbox: ob, Sink: cfg.EventSink, Log: cfg.Log}
 	}
+	if cfg.MailSender != nil {
+		mb, ok := cfg.Store.(store.Mailbox)
+		if !ok {
+			return nil, fmt.Errorf("a %T store has no mailbox to drain", cfg.Store)
+		}
+		rc := cfg.MailRecipients
+		if rc == nil {
+			rc = notice.StoreRecipients(cfg.Store)
+		}
+		s.Mailer = &notice.Mailer{Mailbox: mb, Recipients: rc, Sender: cfg.MailSender,
+			ConsoleURL: cfg.ConsoleURL, Clock: cfg.Clock, Log: cfg.Log}
+	}
 	return s, nil
 }
 
@@ -41,9 +54,10 @@ func newSweeper(cfg Config) (*sweep.Sweeper, error) {
 const DefaultPublishInterval = time.Second
 
 // startSweeper runs s at once and then every interval until ctx ends, and
-// between sweeps drains its publisher's outbox every publish (when that
-// is sooner); the returned channel closes when it has stopped. A nil s is
-// already stopped. One goroutine does both, so no two drains overlap.
+// between sweeps drains its publisher's outbox and its mailer's mailbox
+// every publish (when that is sooner); the returned channel closes when it
+// has stopped. A nil s is already stopped. One goroutine does all, so no
+// two drains overlap.
 func startSweeper(ctx context.Context, s *sweep.Sweeper, interval, publish time.Duration, log *slog.Logger) <-chan struct{} {
 	done := make(chan struct{})
 	if s == nil {
@@ -55,7 +69,7 @@ func startSweeper(ctx context.Context, s *sweep.Sweeper, interval, publish time.
 		tick := time.NewTicker(interval)
 		defer tick.Stop()
 		var drain <-chan time.Time
-		if s.Publisher != nil && publish < interval {
+		if (s.Publisher != nil || s.Mailer != nil) && publish < interval {
 			t := time.NewTicker(publish)
 			defer t.Stop()
 			drain = t.C
@@ -67,8 +81,8 @@ func startSweeper(ctx context.Context, s *sweep.Sweeper, interval, publish time.
 				return
 			case err != nil:
 				log.Warn("sweep failed; retrying at the next interval", "error", err.Error())
-			case res.Expired+res.Warned+res.Published > 0:
-				log.Info("sweep", "expired", res.Expired, "warned", res.Warned, "published", res.Published)
+			case res.Expired+res.Warned+res.Published+res.Mailed > 0:
+				log.Info("sweep", "expired", res.Expired, "warned", res.Warned, "published", res.Published, "mailed", res.Mailed)
 			}
 		wait:
 			for {
@@ -78,8 +92,15 @@ func startSweeper(ctx context.Context, s *sweep.Sweeper, interval, publish time.
 				case <-tick.C:
 					break wait
 				case <-drain:
-					if _, err := s.Publisher.Drain(ctx, nil); err != nil && ctx.Err() == nil {
-						log.Warn("publishing events failed; they stay in the outbox", "error", err.Error())
+					if s.Publisher != nil {
+						if _, err := s.Publisher.Drain(ctx, nil); err != nil && ctx.Err() == nil {
+							log.Warn("publishing events failed; they stay in the outbox", "error", err.Error())
+						}
+					}
+					if s.Mailer != nil {
+						if _, err := s.Mailer.Drain(ctx, nil); err != nil && ctx.Err() == nil {
+							log.Warn("mailing notices failed; they stay queued", "error", err.Error())
+						}
 					}
 				}
 			}

@@ -25,11 +25,27 @@ const (
 	TokenExpiring  Type = "token.expiring"
 	TokenExpired   Type = "token.expired"
 	AccountCreated Type = "account.created"
+	AccountUpdated Type = "account.updated"
 	RoleCreated    Type = "role.created"
 )
 
 // Types lists every event type, for validation and documentation.
-var Types = []Type{TokenCreated, TokenUpdated, TokenRotated, TokenRevoked, TokenExchanged, TokenExpiring, TokenExpired, AccountCreated, RoleCreated}
+var Types = []Type{TokenCreated, TokenUpdated, TokenRotated, TokenRevoked, TokenExchanged, TokenExpiring, TokenExpired, AccountCreated, AccountUpdated, RoleCreated}
+
+// Notices lists the types that are also mailed, as a notice, to the
+// people responsible for the token: its creation, the warning before its
+// last day and its expiry.
+var Notices = []Type{TokenCreated, TokenExpiring, TokenExpired}
+
+// Mailed reports whether events of type t send a notice (one of Notices).
+func Mailed(t Type) bool {
+	for _, n := range Notices {
+		if n == t {
+			return true
+		}
+	}
+	return false
+}
 
 // Known reports whether t is one of Types.
 func Known(t Type) bool {
@@ -52,6 +68,7 @@ var Messages = map[Type]string{
 	TokenExpiring:  "API token expires in three days",
 	TokenExpired:   "API token expired",
 	AccountCreated: "Account created",
+	AccountUpdated: "Account updated",
 	RoleCreated:    "Role created",
 }
 

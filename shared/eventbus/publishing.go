@@ -81,6 +81,15 @@ func (w *publishing) CreateAccount(ctx context.Context, a account.Account, evs .
 	return nil
 }
 
+func (w *publishing) UpdateAccount(ctx context.Context, a account.Account, evs ...event.Event) (account.Account, error) {
+	stored, err := w.Store.UpdateAccount(ctx, a, evs...)
+	if err != nil {
+		return stored, err
+	}
+	w.afterCommit(ctx, evs)
+	return stored, nil
+}
+
 func (w *publishing) CreateRole(ctx context.Context, r account.Role, evs ...event.Event) error {
 	if err := w.Store.CreateRole(ctx, r, evs...); err != nil {
 		return err

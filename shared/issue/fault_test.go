@@ -43,6 +43,7 @@ func TestStoreFaultsLeaveNoPartialState(t *testing.T) {
 		{"revoke token", "DELETE", "/v1/tokens/{id}", ``, 204},
 		{"create role", "POST", "/v1/roles", `{"name":"viewers","permissions":["apikeys:view"]}`, 201},
 		{"create account", "POST", "/v1/accounts", `{"id":"acme","name":"Acme"}`, 201},
+		{"update account", "PATCH", "/v1/accounts/vendor", `{"name":"Vendor GmbH","token_policy":{"max_expiry_days":30},"admin_emails":["ops@vendor.example"]}`, 200},
 	}
 	for _, w := range writes {
 		// How many store calls does the write make when nothing fails?
@@ -168,7 +169,8 @@ func (e *faultEnv) checkAnswer(status int, headers map[string]string, body strin
 }
 
 // state is what the no-partial-state rule compares: every credential
-// version, account and role is one change, and each change has one event.
+// version, account version and role is one change, and each change has one
+// event.
 type state struct {
 	weight int
 	events int
@@ -193,7 +195,11 @@ func (e *faultEnv) snapshot() state {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	s.weight += len(accts.Items) + len(roles.Items)
+	root, err := e.inner.GetAccount(ctx, "vendor")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	s.weight += len(accts.Items) + len(roles.Items) + int(root.Version)
 	evs, err := e.inner.ListEvents(ctx, storeQuery("vendor"))
 	if err != nil {
 		e.t.Fatal(err)

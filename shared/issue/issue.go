@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/latchkey/latchkey/shared/account"
 	"github.com/latchkey/latchkey/shared/admin"
 	"github.com/latchkey/latchkey/shared/apigw"
 	"github.com/latchkey/latchkey/shared/caller"
@@ -122,6 +123,8 @@ func (h *Handler) endpoint(key string) (endpoint, route.Route, bool) {
 		ep = h.listAccounts
 	case "GET /v1/accounts/{account}":
 		ep = h.getAccount
+	case "PATCH /v1/accounts/{account}":
+		ep = h.updateAccount
 	default:
 		return nil, route.Route{}, false
 	}
@@ -162,7 +165,7 @@ func translate(err error) error {
 	case errors.Is(err, admin.ErrNotFound):
 		return apigw.NotFound(strings.TrimSuffix(err.Error(), ": "+admin.ErrNotFound.Error()) + " not found")
 	case errors.Is(err, admin.ErrBusy):
-		return apigw.Conflict(apigw.CodeConflict, "", "the token is being changed by others; retry")
+		return apigw.Conflict(apigw.CodeConflict, "", "the record is being changed by others; retry")
 	case errors.Is(err, store.ErrBadCursor):
 		return apigw.BadRequest("cursor", "not a cursor from a previous page")
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
@@ -176,13 +179,25 @@ func translate(err error) error {
 func (h *Handler) now() time.Time { return h.Service.Clock.Now() }
 
 func (h *Handler) whoami(ctx context.Context, by caller.Caller, _ events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-	// The account's policy rides along so a client (the console) can offer
-	// "never expires" only where it is allowed.
+	// The account's effective token policy rides along so a client (the
+	// console, the CLI) offers exactly the expiries it allows.
 	acct, err := h.Service.GetAccount(ctx, by, by.Account)
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, fmt.Errorf("whoami: %w", err)
 	}
-	return apigw.JSON(http.StatusOK, toWhoami(by, acct.Policy)), nil
+	// The contact is read from the caller's own record: it is no business
+	// of the backends, so the authorizer does not pass it.
+	var contact string
+	if c, err := h.Service.Store.GetCredential(ctx, by.CredentialID); err == nil {
+		contact = c.ContactEmail
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return events.APIGatewayProxyResponse{}, fmt.Errorf("whoami: load %s: %w", by.CredentialID, err)
+	}
+	policy, err := h.Service.EffectivePolicy(ctx, acct)
+	if err != nil {
+		return events.APIGatewayProxyResponse{}, fmt.Errorf("whoami: %w", err)
+	}
+	return apigw.JSON(http.StatusOK, toWhoami(by, policy, contact)), nil
 }
 
 func (h *Handler) createToken(ctx context.Context, by caller.Caller, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
@@ -206,6 +221,23 @@ func (h *Handler) createToken(ctx context.Context, by caller.Caller, req events.
 	}
 	if in.Permissions != nil {
 		spec.Permissions, spec.PermsGiven = *in.Permissions, true
+	}
+	if in.Active != nil {
+		spec.Inactive = !*in.Active
+	}
+	if in.Meta != nil {
+		m, err := credential.ParseMeta("meta", in.Meta)
+		if err != nil {
+			return events.APIGatewayProxyResponse{}, err
+		}
+		spec.Meta = m
+	}
+	if in.ContactEmail != nil {
+		var err error
+		if spec.ContactEmail, err = contactInput(in.ContactEmail); err != nil {
+			return events.APIGatewayProxyResponse{}, err
+		}
+		spec.ContactEmailGiven = true
 	}
 	created, err := h.Service.CreateToken(ctx, by, req.PathParameters["account"], admin.CreateRequest{Spec: spec, Role: in.Role})
 	if err != nil {
@@ -266,8 +298,32 @@ func (h *Handler) updateToken(ctx context.Context, by caller.Caller, req events.
 	if in.AddAllowedIPs != nil {
 		u.AddAllowedIPs = append([]string{}, *in.AddAllowedIPs...)
 	}
+	if in.Meta != nil && in.MergeMeta != nil {
+		return events.APIGatewayProxyResponse{}, apigw.BadRequest("merge_meta", "give either meta (replaces the whole object) or merge_meta (changes single keys), not both")
+	}
+	if in.Meta != nil {
+		m, err := credential.ParseMeta("meta", in.Meta)
+		if err != nil {
+			return events.APIGatewayProxyResponse{}, err
+		}
+		u.Meta = &m
+	}
+	if in.MergeMeta != nil {
+		p, err := credential.ParseMetaPatch("merge_meta", in.MergeMeta)
+		if err != nil {
+			return events.APIGatewayProxyResponse{}, err
+		}
+		u.MergeMeta = p
+	}
+	if in.ContactEmail != nil {
+		email, err := contactInput(in.ContactEmail)
+		if err != nil {
+			return events.APIGatewayProxyResponse{}, err
+		}
+		u.ContactEmail = &email
+	}
 	if u.Empty() {
-		return events.APIGatewayProxyResponse{}, apigw.BadRequest("body", "give at least one field to change: name, description, active, expires_at, never_expires, allowed_ips or add_allowed_ips")
+		return events.APIGatewayProxyResponse{}, apigw.BadRequest("body", "give at least one field to change: name, description, active, expires_at, never_expires, allowed_ips, add_allowed_ips, meta, merge_meta or contact_email")
 	}
 	c, err := h.Service.UpdateToken(ctx, by, req.PathParameters["id"], u)
 	if err != nil {
@@ -321,13 +377,9 @@ func (h *Handler) listEvents(ctx context.Context, by caller.Caller, req events.A
 	if typ != "" && !event.Known(typ) {
 		return events.APIGatewayProxyResponse{}, apigw.BadRequest("type", "unknown event type")
 	}
-	tokenID := apigw.Query(req, "token_id")
 	page, err := h.Service.ListEvents(ctx, by, admin.EventFilter{
-		Account: req.PathParameters["account"], TokenID: tokenID, Type: typ, Limit: limit, Cursor: apigw.Query(req, "cursor"),
+		Account: req.PathParameters["account"], TokenID: apigw.Query(req, "token_id"), Type: typ, Limit: limit, Cursor: apigw.Query(req, "cursor"),
 	})
-	if errors.Is(err, admin.ErrNotFound) && tokenID != "" {
-		return events.APIGatewayProxyResponse{}, apigw.BadRequest("token_id", "no such token in this account")
-	}
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}
@@ -371,14 +423,65 @@ func (h *Handler) getRole(ctx context.Context, by caller.Caller, req events.APIG
 
 func (h *Handler) createAccount(ctx context.Context, by caller.Caller, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 	var in createAccountRequest
-	if err := apigw.DecodeJSON(req, &in, false); err != nil {
+	err := apigw.DecodeJSON(req, &in, false)
+	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}
-	a, err := h.Service.CreateAccount(ctx, by, admin.AccountRequest{ID: in.ID, Name: in.Name, Parent: in.Parent, AllowNeverExpires: in.AllowNeverExpires})
+	ar := admin.AccountRequest{ID: in.ID, Name: in.Name, Parent: in.Parent, AdminEmails: in.AdminEmails}
+	if in.TokenPolicy != nil {
+		if ar.TokenPolicy, err = in.TokenPolicy.change(); err != nil {
+			return events.APIGatewayProxyResponse{}, err
+		}
+	}
+	if in.AllowNeverExpires != nil {
+		if in.TokenPolicy != nil {
+			return events.APIGatewayProxyResponse{}, apigw.BadRequest("allow_never_expires", "give it inside token_policy, not beside it")
+		}
+		ar.TokenPolicy.AllowNeverExpires = in.AllowNeverExpires
+	}
+	a, err := h.Service.CreateAccount(ctx, by, ar)
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}
 	return apigw.JSON(http.StatusCreated, toAccount(a)), nil
+}
+
+// accountResponse renders one account with its effective policy.
+func (h *Handler) accountResponse(ctx context.Context, status int, a account.Account) (events.APIGatewayProxyResponse, error) {
+	views, err := h.Service.View(ctx, a)
+	if err != nil {
+		return events.APIGatewayProxyResponse{}, err
+	}
+	return apigw.JSON(status, toAccount(views[0])), nil
+}
+
+func (h *Handler) updateAccount(ctx context.Context, by caller.Caller, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	var in updateAccountRequest
+	if err := apigw.DecodeJSON(req, &in, false); err != nil {
+		return events.APIGatewayProxyResponse{}, err
+	}
+	for field, raw := range map[string][]byte{"id": in.ID, "parent": in.Parent, "path": in.Path} {
+		if raw != nil {
+			return events.APIGatewayProxyResponse{}, apigw.BadRequest(field, "is fixed when the account is created and cannot be changed")
+		}
+	}
+	u := admin.AccountUpdate{Name: in.Name, AdminEmails: in.AdminEmails}
+	if in.TokenPolicy != nil {
+		change, err := in.TokenPolicy.change()
+		if err != nil {
+			return events.APIGatewayProxyResponse{}, err
+		}
+		u.TokenPolicy = &change
+	}
+	if u.Name == nil && u.TokenPolicy == nil && u.AdminEmails == nil {
+		return events.APIGatewayProxyResponse{}, apigw.BadRequest("body", "give at least one field to change: name, token_policy or admin_emails")
+	}
+	a, err := h.Service.UpdateAccount(ctx, by, req.PathParameters["account"], u)
+	if err != nil {
+		return events.APIGatewayProxyResponse{}, err
+	}
+	h.logger().InfoContext(ctx, "account updated", "target_account", a.ID, "principal", by.Principal)
+	return apigw.JSON(http.StatusOK, toAccount(a)), nil
 }
 
 func (h *Handler) listAccounts(ctx context.Context, by caller.Caller, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
@@ -393,7 +496,11 @@ func (h *Handler) listAccounts(ctx context.Context, by caller.Caller, req events
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}
-	return apigw.JSON(http.StatusOK, listOf(page, toAccount)), nil
+	views, err := h.Service.View(ctx, page.Items...)
+	if err != nil {
+		return events.APIGatewayProxyResponse{}, err
+	}
+	return apigw.JSON(http.StatusOK, listOf(store.Page[admin.AccountView]{Items: views, NextCursor: page.NextCursor}, toAccount)), nil
 }
 
 func (h *Handler) getAccount(ctx context.Context, by caller.Caller, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
@@ -401,7 +508,7 @@ func (h *Handler) getAccount(ctx context.Context, by caller.Caller, req events.A
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}
-	return apigw.JSON(http.StatusOK, toAccount(a)), nil
+	return h.accountResponse(ctx, http.StatusOK, a)
 }
 
 func limitParam(req events.APIGatewayProxyRequest) (int, error) {

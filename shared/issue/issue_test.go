@@ -328,7 +328,7 @@ func TestExpiryRules(t *testing.T) {
 func TestNeverExpiresNeedsAccountPolicy(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.fail(call{method: "POST", path: "/v1/accounts", body: `{"id":"lax","name":"Lax","allow_never_expires":true}`}, 400, "invalid_request", "allow_never_expires")
+	e.fail(call{method: "POST", path: "/v1/accounts", body: `{"id":"lax","name":"Lax","token_policy":{"allow_never_expires":true}}`}, 400, "invalid_request", "token_policy.allow_never_expires")
 	e.json(call{method: "POST", path: "/v1/accounts", body: `{"id":"strict","name":"Strict"}`}, 201)
 	e.fail(call{method: "POST", path: "/v1/accounts/strict/tokens", body: `{"name":"x","never_expires":true}`}, 400, "invalid_request", "never_expires")
 }
@@ -892,4 +892,111 @@ func TestNamesThatLieAreRefused(t *testing.T) {
 	if out["name"] != "Café ❤\uFE0F 한국" || out["description"] != "first line\n\tsecond line" {
 		t.Fatalf("created %v %q", out["name"], out["description"])
 	}
+}
+
+// TestEventsOfATokenBelowTheCaller: ?token_id finds the history of a token
+// anywhere in the caller's tree (or, on /v1/accounts/{account}/events, in
+// that account's tree), page by page; a token outside that tree answers
+// byte for byte as an ID no token has, so the filter tells no one which
+// IDs exist elsewhere.
+func TestEventsOfATokenBelowTheCaller(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.json(call{method: "POST", path: "/v1/accounts", body: `{"id":"acme","name":"Acme"}`}, 201)
+	e.json(call{method: "POST", path: "/v1/accounts", body: `{"id":"acme-eu","name":"Acme EU","parent":"acme"}`}, 201)
+	e.json(call{method: "POST", path: "/v1/accounts", body: `{"id":"globex","name":"Globex"}`}, 201)
+	id := e.json(call{method: "POST", path: "/v1/accounts/acme-eu/tokens", body: `{"name":"eu billing"}`}, 201)["id"].(string)
+	acmeTok := e.json(call{method: "POST", path: "/v1/accounts/acme/tokens", body: `{"name":"acme admin"}`}, 201)["id"].(string)
+	globexTok := e.json(call{method: "POST", path: "/v1/accounts/globex/tokens", body: `{"name":"globex admin"}`}, 201)["id"].(string)
+	for _, body := range []string{`{"name":"eu billing 2"}`, `{"description":"invoices"}`} {
+		e.clock.Advance(time.Second)
+		e.json(call{method: "PATCH", path: "/v1/tokens/" + id, body: body}, 200)
+	}
+	e.clock.Advance(time.Second)
+	e.json(call{method: "POST", path: "/v1/tokens/" + id + "/rotate"}, 200)
+	want := []string{"token.rotated", "token.updated", "token.updated", "token.created"}
+
+	viewer := func(acct string, perms ...string) *caller.Caller {
+		return &caller.Caller{Principal: "p-" + acct, Account: acct, CredentialID: "p-" + acct, Permissions: perms, Kind: "secret", Auth: caller.AuthToken}
+	}
+	// history pages through path with token_id and limit 1, as by.
+	history := func(path string, by *caller.Caller) []string {
+		t.Helper()
+		var types []string
+		cursor := ""
+		for range 10 {
+			q := map[string]string{"token_id": id, "limit": "1"}
+			if cursor != "" {
+				q["cursor"] = cursor
+			}
+			page := e.json(call{method: "GET", path: path, query: q, by: by}, 200)
+			for _, it := range page["items"].([]any) {
+				ev := it.(map[string]any)
+				if ev["token_id"] != id || ev["account"] != "acme-eu" {
+					t.Fatalf("%s: event of another token or account: %v", path, ev)
+				}
+				types = append(types, ev["type"].(string))
+			}
+			next, _ := page["next_cursor"].(string)
+			if next == "" {
+				return types
+			}
+			cursor = next
+		}
+		t.Fatalf("%s: more pages than events", path)
+		return nil
+	}
+	for _, tc := range []struct {
+		name, path string
+		by         *caller.Caller
+	}{
+		{"root, own history", "/v1/events", nil},
+		{"root, through the account above the token's", "/v1/accounts/acme/events", nil},
+		{"root, through the token's account", "/v1/accounts/acme-eu/events", nil},
+		{"a view-only caller of the account above", "/v1/events", viewer("acme", "apikeys:view")},
+		{"a view-only caller of the token's account", "/v1/events", viewer("acme-eu", "apikeys:view")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := history(tc.path, tc.by); !slices.Equal(got, want) {
+				t.Fatalf("%s: %v, want %v", tc.path, got, want)
+			}
+		})
+	}
+
+	// Outside the tree asked about: the answer an unknown ID gets.
+	ask := func(path, tokenID string, by *caller.Caller) events.APIGatewayProxyResponse {
+		t.Helper()
+		return e.do(call{method: "GET", path: path, query: map[string]string{"token_id": tokenID}, by: by})
+	}
+	const nobody = "AAAAAAAAAAAAAAAA"
+	if !apitoken.ValidID(nobody) {
+		t.Fatal("the unknown ID must be well-formed, or it would never reach the store")
+	}
+	for _, tc := range []struct {
+		name, path, token string
+		by                *caller.Caller
+	}{
+		{"a sibling's token", "/v1/events", globexTok, viewer("acme", "apikeys:view")},
+		{"a sibling's token from below", "/v1/events", globexTok, viewer("acme-eu", "apikeys:view")},
+		{"the parent's token", "/v1/events", acmeTok, viewer("acme-eu", "apikeys:view")},
+		{"the root's token", "/v1/events", e.root.CredentialID, viewer("acme", "apikeys:view")},
+		{"a token beside the account named", "/v1/accounts/globex/events", id, nil},
+		{"a token above the account named", "/v1/accounts/acme-eu/events", acmeTok, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, unknown := ask(tc.path, tc.token, tc.by), ask(tc.path, nobody, tc.by)
+			if got.StatusCode != http.StatusBadRequest || got.StatusCode != unknown.StatusCode || got.Body != unknown.Body {
+				t.Fatalf("%s?token_id=%s: %d %s\nan unknown ID: %d %s", tc.path, tc.token, got.StatusCode, got.Body, unknown.StatusCode, unknown.Body)
+			}
+			if strings.Contains(got.Body, tc.token) {
+				t.Fatalf("the answer names the token asked about: %s", got.Body)
+			}
+		})
+	}
+	e.fail(call{method: "GET", path: "/v1/events", query: map[string]string{"token_id": globexTok}, by: viewer("acme", "apikeys:view")}, 400, "invalid_request", "token_id")
+
+	// The route's right is still needed, and an account outside the tree
+	// is a 404 on the account, whatever the token.
+	e.fail(call{method: "GET", path: "/v1/events", query: map[string]string{"token_id": id}, by: viewer("acme", "roles:view", "accounts:view")}, 403, "forbidden", "")
+	e.fail(call{method: "GET", path: "/v1/accounts/globex/events", query: map[string]string{"token_id": id}, by: viewer("acme", "apikeys:view")}, 404, "not_found", "")
 }

@@ -1,6 +1,8 @@
 package issue
 
 import (
+	"bytes"
+	"fmt"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -8,6 +10,7 @@ import (
 
 	"github.com/latchkey/latchkey/shared/account"
 	"github.com/latchkey/latchkey/shared/admin"
+	"github.com/latchkey/latchkey/shared/apigw"
 	"github.com/latchkey/latchkey/shared/caller"
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/event"
@@ -57,16 +60,24 @@ type createTokenRequest struct {
 	AllowedIPs   ipInput   `json:"allowed_ips"`
 	ExpiresAt    string    `json:"expires_at"`
 	NeverExpires bool      `json:"never_expires"`
+	Active       *bool     `json:"active"`
+	// Read by the handler: an object whose errors name the key
+	// (credential.ParseMeta), and a string or null.
+	Meta         jsontext.Value `json:"meta"`
+	ContactEmail jsontext.Value `json:"contact_email"`
 }
 
 type updateTokenRequest struct {
-	Name          *string  `json:"name"`
-	Description   *string  `json:"description"`
-	Active        *bool    `json:"active"`
-	ExpiresAt     *string  `json:"expires_at"`
-	NeverExpires  *bool    `json:"never_expires"`
-	AllowedIPs    *ipInput `json:"allowed_ips"`
-	AddAllowedIPs *ipInput `json:"add_allowed_ips"`
+	Name          *string        `json:"name"`
+	Description   *string        `json:"description"`
+	Active        *bool          `json:"active"`
+	ExpiresAt     *string        `json:"expires_at"`
+	NeverExpires  *bool          `json:"never_expires"`
+	AllowedIPs    *ipInput       `json:"allowed_ips"`
+	AddAllowedIPs *ipInput       `json:"add_allowed_ips"`
+	Meta          jsontext.Value `json:"meta"`
+	MergeMeta     jsontext.Value `json:"merge_meta"`
+	ContactEmail  jsontext.Value `json:"contact_email"`
 	// Fields fixed at creation: present, even as null, means a 400 that
 	// says so.
 	Permissions jsontext.Value `json:"permissions"`
@@ -83,10 +94,55 @@ type rotateRequest struct {
 }
 
 type createAccountRequest struct {
-	ID                string `json:"id"`
-	Name              string `json:"name"`
-	Parent            string `json:"parent"`
-	AllowNeverExpires bool   `json:"allow_never_expires"`
+	ID          string            `json:"id"`
+	Name        string            `json:"name"`
+	Parent      string            `json:"parent"`
+	TokenPolicy *tokenPolicyInput `json:"token_policy"`
+	AdminEmails []string          `json:"admin_emails"`
+	// AllowNeverExpires is token_policy.allow_never_expires as the API
+	// first took it, still accepted.
+	AllowNeverExpires *bool `json:"allow_never_expires"`
+}
+
+type updateAccountRequest struct {
+	Name        *string           `json:"name"`
+	TokenPolicy *tokenPolicyInput `json:"token_policy"`
+	AdminEmails *[]string         `json:"admin_emails"`
+	// Fields fixed at creation: present, even as null, means a 400 that
+	// says so.
+	ID     jsontext.Value `json:"id"`
+	Parent jsontext.Value `json:"parent"`
+	Path   jsontext.Value `json:"path"`
+}
+
+// tokenPolicyInput is a token_policy in a request; fields left out keep
+// their value. default_expiry_days is raw because null is a value there
+// ("never"), where every other field refuses null.
+type tokenPolicyInput struct {
+	DefaultExpiryDays jsontext.Value `json:"default_expiry_days"`
+	MaxExpiryDays     *int           `json:"max_expiry_days"`
+	AllowNeverExpires *bool          `json:"allow_never_expires"`
+}
+
+// change reads the input as a partial policy.
+func (in *tokenPolicyInput) change() (credential.PolicyChange, error) {
+	c := credential.PolicyChange{MaxExpiryDays: in.MaxExpiryDays, AllowNeverExpires: in.AllowNeverExpires}
+	switch raw := bytes.TrimSpace(in.DefaultExpiryDays); {
+	case raw == nil:
+	case string(raw) == "null":
+		c.DefaultNeverExpires = true
+	default:
+		var days int
+		if err := json.Unmarshal(raw, &days); err != nil {
+			return c, &credential.FieldError{Field: "token_policy.default_expiry_days",
+				Message: fmt.Sprintf("must be a whole number of days from 1 to %d, or null for tokens that never expire", credential.MaxLifetimeDays)}
+		}
+		c.DefaultExpiryDays = &days
+	}
+	if c.Empty() {
+		return c, &credential.FieldError{Field: "token_policy", Message: "give at least one of default_expiry_days, max_expiry_days or allow_never_expires"}
+	}
+	return c, nil
 }
 
 type createRoleRequest struct {
@@ -97,24 +153,26 @@ type createRoleRequest struct {
 
 // tokenJSON is a token as the API shows it: never a secret or a hash.
 type tokenJSON struct {
-	ID            string   `json:"id"`
-	Name          string   `json:"name"`
-	Description   string   `json:"description"`
-	Type          string   `json:"type"`
-	Kind          string   `json:"kind"`
-	Account       string   `json:"account"`
-	PublicKey     *string  `json:"public_key,omitempty"`
-	Permissions   []string `json:"permissions"`
-	Groups        []string `json:"groups"`
-	AllowedIPs    []string `json:"allowed_ips"`
-	Status        string   `json:"status"`
-	ExpiresAt     *string  `json:"expires_at"`
-	CreatedAt     string   `json:"created_at"`
-	CreatedBy     string   `json:"created_by"`
-	UpdatedAt     string   `json:"updated_at"`
-	LastUsedAt    *string  `json:"last_used_at"`
-	LastUsedIP    *string  `json:"last_used_ip"`
-	PreviousUntil *string  `json:"previous_valid_until,omitempty"`
+	ID            string          `json:"id"`
+	Name          string          `json:"name"`
+	Description   string          `json:"description"`
+	Type          string          `json:"type"`
+	Kind          string          `json:"kind"`
+	Account       string          `json:"account"`
+	PublicKey     *string         `json:"public_key,omitempty"`
+	Permissions   []string        `json:"permissions"`
+	Groups        []string        `json:"groups"`
+	AllowedIPs    []string        `json:"allowed_ips"`
+	Meta          credential.Meta `json:"meta"`
+	ContactEmail  *string         `json:"contact_email"`
+	Status        string          `json:"status"`
+	ExpiresAt     *string         `json:"expires_at"`
+	CreatedAt     string          `json:"created_at"`
+	CreatedBy     string          `json:"created_by"`
+	UpdatedAt     string          `json:"updated_at"`
+	LastUsedAt    *string         `json:"last_used_at"`
+	LastUsedIP    *string         `json:"last_used_ip"`
+	PreviousUntil *string         `json:"previous_valid_until,omitempty"`
 }
 
 // createdJSON adds the shown-once secret to a token.
@@ -152,17 +210,42 @@ type eventJSON struct {
 }
 
 type accountJSON struct {
-	ID        string     `json:"id"`
-	Name      string     `json:"name"`
-	Parent    *string    `json:"parent"`
-	Path      []string   `json:"path"`
-	Policy    policyJSON `json:"policy"`
-	CreatedAt string     `json:"created_at"`
-	CreatedBy string     `json:"created_by"`
+	ID     string   `json:"id"`
+	Name   string   `json:"name"`
+	Parent *string  `json:"parent"`
+	Path   []string `json:"path"`
+	// TokenPolicy is the account's own policy as set; its tokens follow
+	// EffectiveTokenPolicy, which the accounts above may make stricter.
+	TokenPolicy          policyJSON `json:"token_policy"`
+	EffectiveTokenPolicy policyJSON `json:"effective_token_policy"`
+	// Policy is the account's allow_never_expires as the API first gave
+	// it, kept for the clients that read it (deprecated: token_policy).
+	Policy      legacyPolicyJSON `json:"policy"`
+	AdminEmails []string         `json:"admin_emails"`
+	CreatedAt   string           `json:"created_at"`
+	CreatedBy   string           `json:"created_by"`
 }
 
-type policyJSON struct {
+// legacyPolicyJSON is the account policy as the API first gave it.
+type legacyPolicyJSON struct {
 	AllowNeverExpires bool `json:"allow_never_expires"`
+}
+
+// policyJSON is a token policy; a null default_expiry_days means tokens
+// made without expires_at never expire.
+type policyJSON struct {
+	DefaultExpiryDays *int `json:"default_expiry_days"`
+	MaxExpiryDays     int  `json:"max_expiry_days"`
+	AllowNeverExpires bool `json:"allow_never_expires"`
+}
+
+func toPolicy(p credential.Policy) policyJSON {
+	p = p.Normalized()
+	out := policyJSON{MaxExpiryDays: p.MaxExpiryDays, AllowNeverExpires: p.AllowNeverExpires}
+	if !p.DefaultNeverExpires {
+		out.DefaultExpiryDays = &p.DefaultExpiryDays
+	}
+	return out
 }
 
 type roleJSON struct {
@@ -184,7 +267,12 @@ type whoamiJSON struct {
 	Groups       []string `json:"groups"`
 	Kind         string   `json:"kind"`
 	Auth         string   `json:"auth"`
-	// AccountPolicy is the policy of the caller's account.
+	// Meta is the metadata the authorizer passed (for an access token, its
+	// client's).
+	Meta credential.Meta `json:"meta"`
+	// ContactEmail is the contact of the caller's token.
+	ContactEmail *string `json:"contact_email"`
+	// AccountPolicy is the effective token policy of the caller's account.
 	AccountPolicy policyJSON `json:"account_policy"`
 }
 
@@ -214,22 +302,24 @@ func list(s []string) []string {
 
 func toToken(c credential.Credential, now time.Time) tokenJSON {
 	t := tokenJSON{
-		ID:          c.ID,
-		Name:        c.Name,
-		Description: c.Description,
-		Type:        string(c.Type),
-		Kind:        string(c.Kind),
-		Account:     c.Account,
-		Permissions: list(c.Permissions),
-		Groups:      list(c.Groups),
-		AllowedIPs:  list(c.AllowedIPs),
-		Status:      string(c.EffectiveStatus(now)),
-		ExpiresAt:   optTS(c.ExpiresAt),
-		CreatedAt:   ts(c.CreatedAt),
-		CreatedBy:   c.CreatedBy,
-		UpdatedAt:   ts(c.UpdatedAt),
-		LastUsedAt:  optTS(c.LastUsedAt),
-		LastUsedIP:  optStr(c.LastUsedIP),
+		ID:           c.ID,
+		Name:         c.Name,
+		Description:  c.Description,
+		Type:         string(c.Type),
+		Kind:         string(c.Kind),
+		Account:      c.Account,
+		Permissions:  list(c.Permissions),
+		Groups:       list(c.Groups),
+		AllowedIPs:   list(c.AllowedIPs),
+		Meta:         c.Meta,
+		ContactEmail: optStr(c.ContactEmail),
+		Status:       string(c.EffectiveStatus(now)),
+		ExpiresAt:    optTS(c.ExpiresAt),
+		CreatedAt:    ts(c.CreatedAt),
+		CreatedBy:    c.CreatedBy,
+		UpdatedAt:    ts(c.UpdatedAt),
+		LastUsedAt:   optTS(c.LastUsedAt),
+		LastUsedIP:   optStr(c.LastUsedIP),
 	}
 	if c.Kind == credential.KindPublicKey {
 		t.PublicKey = &c.PublicKeyPEM
@@ -266,15 +356,18 @@ func toEvent(e event.Event) eventJSON {
 	}
 }
 
-func toAccount(a account.Account) accountJSON {
+func toAccount(a admin.AccountView) accountJSON {
 	return accountJSON{
-		ID:        a.ID,
-		Name:      a.Name,
-		Parent:    optStr(a.Parent),
-		Path:      list(a.Path),
-		Policy:    policyJSON{AllowNeverExpires: a.Policy.AllowNeverExpires},
-		CreatedAt: ts(a.CreatedAt),
-		CreatedBy: a.CreatedBy,
+		ID:                   a.ID,
+		Name:                 a.Name,
+		Parent:               optStr(a.Parent),
+		Path:                 list(a.Path),
+		TokenPolicy:          toPolicy(a.Policy),
+		EffectiveTokenPolicy: toPolicy(a.Effective),
+		Policy:               legacyPolicyJSON{AllowNeverExpires: a.Effective.AllowNeverExpires},
+		AdminEmails:          list(a.AdminEmails),
+		CreatedAt:            ts(a.CreatedAt),
+		CreatedBy:            a.CreatedBy,
 	}
 }
 
@@ -295,7 +388,7 @@ func toRole(r account.Role, callerAccount string) roleJSON {
 	}
 }
 
-func toWhoami(c caller.Caller, p credential.Policy) whoamiJSON {
+func toWhoami(c caller.Caller, p credential.Policy, contact string) whoamiJSON {
 	return whoamiJSON{
 		Principal:     c.Principal,
 		Account:       c.Account,
@@ -304,6 +397,21 @@ func toWhoami(c caller.Caller, p credential.Policy) whoamiJSON {
 		Groups:        list(c.Groups),
 		Kind:          c.Kind,
 		Auth:          c.Auth,
-		AccountPolicy: policyJSON{AllowNeverExpires: p.AllowNeverExpires},
+		Meta:          c.Meta,
+		ContactEmail:  optStr(contact),
+		AccountPolicy: toPolicy(p),
 	}
+}
+
+// contactInput reads a request's contact_email: a string, or null for
+// none (as the empty string is).
+func contactInput(raw jsontext.Value) (string, error) {
+	if raw.Kind() == 'n' {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", apigw.BadRequest("contact_email", "must be an e-mail address, or \"\" or null for none")
+	}
+	return s, nil
 }

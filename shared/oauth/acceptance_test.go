@@ -129,7 +129,7 @@ func TestRealClientGetsTokens(t *testing.T) {
 		})
 	}
 	// A wrong secret comes back as x/oauth2's RetrieveError with RFC 6749's code.
-	bad := clientcredentials.Config{ClientID: tok.ID, ClientSecret: "x" + tok.ClientSecret()[1:], TokenURL: md.TokenEndpoint, AuthStyle: oauth2.AuthStyleInHeader}
+	bad := clientcredentials.Config{ClientID: tok.ID, ClientSecret: changeChar(tok.ClientSecret(), 0), TokenURL: md.TokenEndpoint, AuthStyle: oauth2.AuthStyleInHeader}
 	_, err := bad.Token(context.Background())
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) || re.ErrorCode != "invalid_client" || re.Response.StatusCode != http.StatusUnauthorized {

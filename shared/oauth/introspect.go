@@ -45,6 +45,9 @@ type Introspection struct {
 	TokenKind string   `json:"token_kind,omitempty"`
 	Account   string   `json:"account,omitempty"`
 	Groups    []string `json:"groups,omitempty"`
+	// Meta is the API token's metadata (for an access token, its client's
+	// as it is now), {} for none.
+	Meta *credential.Meta `json:"meta,omitempty"`
 }
 
 // authenticateCaller authenticates the caller of introspection or
@@ -104,7 +107,7 @@ func (h *Handler) authenticateCaller(ctx context.Context, log *slog.Logger, req 
 
 func callerOf(c credential.Credential, perms permission.Set, auth string) caller.Caller {
 	return caller.Caller{Principal: c.ID, Account: c.Account, CredentialID: c.ID, Permissions: perms,
-		Groups: c.Groups, Kind: string(c.Kind), Auth: auth}
+		Groups: c.Groups, Kind: string(c.Kind), Auth: auth, Meta: c.Meta}
 }
 
 // bearerError maps a bearer verification error (RFC 6750 §3.1).
@@ -183,7 +186,7 @@ func (h *Handler) inspect(ctx context.Context, who caller.Caller, tok string) (I
 			return inactive, nil
 		}
 		out := Introspection{Active: true, Scope: c.Permissions.String(), ClientID: c.ID, TokenType: "Bearer",
-			Iat: c.CreatedAt.Unix(), Sub: c.ID, TokenKind: KindAPIToken, Account: c.Account, Groups: nonNil(c.Groups)}
+			Iat: c.CreatedAt.Unix(), Sub: c.ID, TokenKind: KindAPIToken, Account: c.Account, Groups: nonNil(c.Groups), Meta: metaOf(c)}
 		if c.Expires() {
 			out.Exp = c.ExpiresAt.Unix()
 		}
@@ -210,7 +213,18 @@ func (h *Handler) inspect(ctx context.Context, who caller.Caller, tok string) (I
 	}
 	return Introspection{Active: true, Scope: claims.Scope, ClientID: claims.ClientID, TokenType: "Bearer",
 		Exp: claims.ExpiresAt.Unix(), Iat: claims.IssuedAt.Unix(), Sub: claims.Subject, Aud: claims.Audience,
-		Iss: claims.Issuer, JTI: claims.ID, TokenKind: KindAccessToken, Account: claims.Account, Groups: nonNil(claims.Groups)}, nil
+		Iss: claims.Issuer, JTI: claims.ID, TokenKind: KindAccessToken, Account: claims.Account, Groups: nonNil(claims.Groups),
+		Meta: metaOf(c)}, nil
+}
+
+// metaOf is a token's metadata as introspection shows it: an object, {}
+// for none.
+func metaOf(c credential.Credential) *credential.Meta {
+	m := c.Meta
+	if m == nil {
+		m = credential.Meta{}
+	}
+	return &m
 }
 
 func nonNil(s []string) []string {

@@ -8,7 +8,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/latchkey/latchkey/shared/accesstoken"
 	"github.com/latchkey/latchkey/shared/admin"
 	"github.com/latchkey/latchkey/shared/apigw"
 	"github.com/latchkey/latchkey/shared/credential"
@@ -94,6 +96,38 @@ func TestIntrospect(t *testing.T) {
 		}
 	}
 	e.noLeak(tok.String(), tok.ClientSecret(), at, viewer)
+}
+
+// TestIntrospectEndsAtExp: an access token is active a second before its
+// exp and inactive from exp + accesstoken.ExpirySkew, a few seconds, not
+// the minute of leeway a client's clock would need.
+func TestIntrospectEndsAtExp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	rootBearer := bearerHeader(e.root.Token.String())
+	tok := *e.newToken([]string{"apikeys:view"}).Token
+	issued := e.clock.Now()
+	got := e.exchange(tok, "apikeys:view")
+	claims, err := e.verifier().Verify(context.Background(), got.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := claims.ExpiresAt.Sub(issued); d <= 0 || d > time.Duration(got.ExpiresIn)*time.Second {
+		t.Fatalf("exp %s is not within expires_in %d of the exchange at %s", claims.ExpiresAt, got.ExpiresIn, issued)
+	}
+	for _, tc := range []struct {
+		at     time.Time
+		active bool
+	}{
+		{claims.ExpiresAt.Add(-time.Second), true},
+		{claims.ExpiresAt.Add(accesstoken.ExpirySkew), false},
+		{claims.ExpiresAt.Add(5 * time.Second), false},
+	} {
+		e.clock.Set(tc.at)
+		if out := e.introspect(rootBearer, nil, got.AccessToken); out["active"] != tc.active {
+			t.Fatalf("at exp%+v: %v, want active %v", tc.at.Sub(claims.ExpiresAt), out, tc.active)
+		}
+	}
 }
 
 func TestIntrospectCallers(t *testing.T) {
@@ -260,4 +294,50 @@ func changeChar(s string, i int) string {
 		c = '1'
 	}
 	return s[:i] + string(c) + s[i+1:]
+}
+
+// Introspection returns the token's metadata as an object, an access
+// token's being its API token's as it is now; a caller that may not see
+// the token learns nothing of it.
+func TestIntrospectReturnsMeta(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	meta, err := credential.ParseMeta("meta", []byte(`{"owner":"payments","n":0.10,"trust":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	made, err := e.admin.CreateToken(ctx, e.rootCaller(), "", admin.CreateRequest{Spec: credential.Spec{Name: "with meta",
+		Permissions: []string{"apikeys:view"}, PermsGiven: true, Meta: meta}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := *made.Token
+	at := e.exchange(tok, "apikeys:view").AccessToken
+	rootBearer := bearerHeader(e.root.Token.String())
+	for _, s := range []string{tok.String(), at} {
+		f := url.Values{"token": {s}}
+		resp := e.do(call{path: oauth.PathIntrospect, form: f, headers: rootBearer})
+		var body map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(resp.Body), &body); err != nil || string(body["meta"]) != `{"n":0.10,"owner":"payments","trust":true}` {
+			t.Fatalf("meta of %.20s…: %s (%v)", s, body["meta"], err)
+		}
+	}
+	if _, err := e.admin.UpdateToken(ctx, e.rootCaller(), tok.ID, credential.Update{Meta: &credential.Meta{}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.introspect(rootBearer, nil, at)["meta"]; len(got.(map[string]any)) != 0 {
+		t.Fatalf("after clearing: %v", got)
+	}
+	sub, err := e.admin.CreateAccount(ctx, e.rootCaller(), admin.AccountRequest{ID: "other", Name: "Other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subAdmin, err := e.admin.CreateToken(ctx, e.rootCaller(), sub.ID, admin.CreateRequest{Spec: credential.Spec{Name: "sub admin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.introspect(bearerHeader(subAdmin.Token.String()), nil, tok.String()); len(got) != 1 {
+		t.Fatalf("a sub-account introspects its parent's token: %v", got)
+	}
 }

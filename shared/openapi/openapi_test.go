@@ -232,7 +232,8 @@ const tokenID = "AbCdEfGh12345678"
 
 func tokenJSON(extra string) string {
 	return `{"id":"` + tokenID + `","name":"CI","description":"","type":"general","kind":"secret","account":"vendor",
-		"permissions":["apikeys:view"],"groups":[],"allowed_ips":["10.0.0.0/8"],"status":"active",
+		"permissions":["apikeys:view"],"groups":[],"allowed_ips":["10.0.0.0/8"],
+		"meta":{"owner":"payments","n":1.50,"trust":true},"contact_email":"ops@example.com","status":"active",
 		"expires_at":"2026-06-08T23:59:59Z","created_at":"2026-03-10T15:04:05Z","created_by":"` + tokenID + `",
 		"updated_at":"2026-03-10T15:04:05Z","last_used_at":null,"last_used_ip":null` + extra + `}`
 }
@@ -277,7 +278,7 @@ func TestCheckAcceptsValidResponses(t *testing.T) {
 		{apiReq("GET", "/v1/events", ""), jsonResp(200, `{"items":[{"id":"01ABC","type":"token.created","message":"API token created","account":"vendor","token_id":null,"actor":"system","at":"2026-03-10T15:04:05.123Z","detail":{"name":"x"}}],"next_cursor":null}`)},
 		{apiReq("POST", "/v1/tokens", `name=x`), jsonResp(415, `{"error":"unsupported_media_type","error_description":"send JSON","field":"Content-Type"}`)},
 		{apiReq("PUT", "/v1/tokens", ``), jsonResp(405, `{"error":"method_not_allowed","error_description":"method not allowed on /v1/tokens"}`)},
-		{apiReq("GET", "/v1/whoami", ""), jsonResp(200, `{"principal":"`+tokenID+`","account":"vendor","credential_id":"`+tokenID+`","permissions":["apikeys:manage"],"groups":[],"kind":"secret","auth":"token","account_policy":{"allow_never_expires":false}}`)},
+		{apiReq("GET", "/v1/whoami", ""), jsonResp(200, `{"principal":"`+tokenID+`","account":"vendor","credential_id":"`+tokenID+`","permissions":["apikeys:manage"],"groups":[],"kind":"secret","auth":"token","meta":{},"contact_email":null,"account_policy":{"default_expiry_days":90,"max_expiry_days":365,"allow_never_expires":false}}`)},
 	} {
 		r := &tb{TB: t}
 		v.Check(r, c.req, c.resp)
@@ -338,11 +339,16 @@ func TestCheckRequest(t *testing.T) {
 		apiReq("POST", "/v1/tokens", `{"name":"CI","allowed_ips":["10.0.0.1","2001:db8::/32"],"role":"read-only","type":"embedded"}`),
 		apiReq("POST", "/v1/accounts/acme/tokens?format=file", `{"name":"x","kind":"public_key","public_key":"-----BEGIN PUBLIC KEY-----\n…\n-----END PUBLIC KEY-----"}`),
 		apiReq("PATCH", "/v1/tokens/"+tokenID, `{"active":false,"add_allowed_ips":"203.0.113.9"}`),
+		apiReq("POST", "/v1/tokens", `{"name":"x","active":false,"meta":{"owner":"ana","n":1.5,"trust":true},"contact_email":"ops@example.com"}`),
+		apiReq("POST", "/v1/tokens", `{"name":"x","contact_email":null}`),
+		apiReq("PATCH", "/v1/tokens/"+tokenID, `{"meta":{},"contact_email":""}`),
+		apiReq("PATCH", "/v1/tokens/"+tokenID, `{"merge_meta":{"owner":null,"ticket":"OPS-2"},"contact_email":null}`),
 		apiReq("POST", "/v1/tokens/"+tokenID+"/rotate", ``),
 		apiReq("POST", "/v1/tokens/"+tokenID+"/rotate", `{"grace_seconds":604800}`),
 		apiReq("POST", "/v1/roles", `{"name":"read-only","permissions":["apikeys:view"]}`),
-		apiReq("POST", "/v1/accounts", `{"name":"Acme","allow_never_expires":true}`),
-		apiReq("GET", "/v1/events?limit=200&type=token.expired&token_id="+tokenID, ``),
+		apiReq("POST", "/v1/accounts", `{"name":"Acme","token_policy":{"default_expiry_days":null,"allow_never_expires":true},"admin_emails":["ops@acme.example"]}`),
+		apiReq("PATCH", "/v1/accounts/acme", `{"name":"Acme GmbH","token_policy":{"max_expiry_days":30},"admin_emails":[]}`),
+		apiReq("GET", "/v1/events?limit=200&type=account.updated&token_id="+tokenID, ``),
 		{HTTPMethod: "GET", Path: "/v1/accounts", QueryStringParameters: map[string]string{"parent": "acme", "limit": "1"}},
 	}
 	for _, req := range good {
@@ -365,9 +371,23 @@ func TestCheckRequest(t *testing.T) {
 		apiReq("POST", "/v1/tokens", `{"name":"x","expires_at":"2026-12-31","never_expires":true}`),
 		apiReq("POST", "/v1/tokens", `{"name":"x","permissions":["apikeys:read"]}`),
 		apiReq("PATCH", "/v1/tokens/"+tokenID, `{}`),
+		apiReq("PATCH", "/v1/tokens/"+tokenID, `{"meta":{"a":1},"merge_meta":{"b":2}}`),
+		apiReq("POST", "/v1/tokens", `{"name":"x","meta":{"owner":{"name":"ana"}}}`),
+		apiReq("POST", "/v1/tokens", `{"name":"x","meta":{"tags":["a"]}}`),
+		apiReq("POST", "/v1/tokens", `{"name":"x","meta":{"owner":null}}`),
+		apiReq("POST", "/v1/tokens", `{"name":"x","meta":"owner=ana"}`),
+		apiReq("POST", "/v1/tokens", `{"name":"x","active":"no"}`),
+		apiReq("POST", "/v1/tokens", `{"name":"x","contact_email":["a@example.com"]}`),
 		apiReq("PATCH", "/v1/tokens/"+tokenID, `{"permissions":["apikeys:view"]}`),
 		apiReq("POST", "/v1/tokens/"+tokenID+"/rotate", `{"grace_seconds":604801}`),
 		apiReq("POST", "/v1/accounts", `{"id":"Bad ID","name":"x"}`),
+		apiReq("POST", "/v1/accounts", `{"name":"x","allow_never_expires":"yes"}`),
+		apiReq("PATCH", "/v1/accounts/acme", `{}`),
+		apiReq("PATCH", "/v1/accounts/acme", `{"token_policy":{}}`),
+		apiReq("PATCH", "/v1/accounts/acme", `{"token_policy":{"max_expiry_days":366}}`),
+		apiReq("PATCH", "/v1/accounts/acme", `{"token_policy":{"default_expiry_days":0}}`),
+		apiReq("PATCH", "/v1/accounts/acme", `{"parent":"other"}`),
+		apiReq("PATCH", "/v1/accounts/acme", `{"admin_emails":"a@example.com"}`),
 		apiReq("GET", "/v1/tokens?limit=201", ``),
 		apiReq("GET", "/v1/tokens?status=gone", ``),
 		apiReq("POST", "/v1/tokens?format=pdf", `{"name":"x"}`),

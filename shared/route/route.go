@@ -49,6 +49,7 @@ var All = []Route{
 	{"POST", "/v1/accounts", FunctionIssue, true, permission.AccountsModify, "Create a sub-account"},
 	{"GET", "/v1/accounts", FunctionIssue, true, permission.AccountsView, "List sub-accounts"},
 	{"GET", "/v1/accounts/{account}", FunctionIssue, true, permission.AccountsView, "Get an account"},
+	{"PATCH", "/v1/accounts/{account}", FunctionIssue, true, permission.AccountsModify, "Update an account: name, token policy, admin e-mails"},
 	{"POST", "/v1/accounts/{account}/tokens", FunctionIssue, true, permission.APIKeysModify, "Create a token in a sub-account"},
 	{"GET", "/v1/accounts/{account}/tokens", FunctionIssue, true, permission.APIKeysView, "List a sub-account's tokens"},
 	{"GET", "/v1/accounts/{account}/events", FunctionIssue, true, permission.APIKeysView, "List a sub-account's event history"},

@@ -73,7 +73,8 @@ type CredentialQuery struct {
 }
 
 // EventQuery selects events newest first: of one credential when
-// CredentialID is set, else of the account.
+// CredentialID is set (Account is then the credential's own account, where
+// its events are recorded), else of the account.
 type EventQuery struct {
 	Account      string
 	CredentialID string
@@ -118,6 +119,13 @@ type Accounts interface {
 	// CreateAccount writes a new account with its events; ErrConflict if the ID is taken.
 	CreateAccount(ctx context.Context, a account.Account, evs ...event.Event) error
 	GetAccount(ctx context.Context, id string) (account.Account, error)
+	// UpdateAccount writes a's name, policy and admin e-mails if the
+	// stored version is still a.Version, together with evs, in one
+	// transaction, and returns the account as stored (Version
+	// incremented); the ID, parent, path and creation never change.
+	// ErrConflict if someone wrote first; ErrNotFound if there is no such
+	// account.
+	UpdateAccount(ctx context.Context, a account.Account, evs ...event.Event) (account.Account, error)
 	// ListChildAccounts pages through an account's direct children, oldest first.
 	ListChildAccounts(ctx context.Context, parent string, limit int, cursor string) (Page[account.Account], error)
 	// CreateRole writes a role with its events. An account uses the roles

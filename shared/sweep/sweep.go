@@ -1,6 +1,7 @@
 // Package sweep is the scheduled expiry sweep: it stores `expired` on
 // live tokens (active or inactive) whose last valid day has ended, records `token.expiring`
-// once per token a few days before, and drains the event outbox to the bus.
+// once per token a few days before, drains the event outbox to the bus, and
+// mails the queued notices.
 //
 // # Reads only what it changes
 //
@@ -54,6 +55,7 @@ import (
 	"github.com/latchkey/latchkey/shared/credential"
 	"github.com/latchkey/latchkey/shared/event"
 	"github.com/latchkey/latchkey/shared/eventbus"
+	"github.com/latchkey/latchkey/shared/notice"
 	"github.com/latchkey/latchkey/shared/store"
 )
 
@@ -104,7 +106,12 @@ type Sweeper struct {
 	// Publisher drains the event outbox after the sweep; nil leaves the
 	// outbox for another drain.
 	Publisher *eventbus.Publisher
-	Log       *slog.Logger
+	// Mailer mails the queued notices after the outbox drain, whatever
+	// that drain did: the two queues are apart, so a bus outage holds back
+	// no mail and a mail outage no event. Nil leaves the notices queued
+	// for another drain.
+	Mailer *notice.Mailer
+	Log    *slog.Logger
 	// Retention after the last valid day before an expired token is
 	// deleted; DefaultRetention when zero.
 	Retention time.Duration
@@ -135,6 +142,11 @@ type Result struct {
 	// Published and PublishFailed count the outbox drain.
 	Published     int `json:"published"`
 	PublishFailed int `json:"publish_failed"`
+	// Mailed, MailFailed and MailSkipped count the mail drain (see
+	// notice.Stats).
+	Mailed      int `json:"mailed"`
+	MailFailed  int `json:"mail_failed"`
+	MailSkipped int `json:"mail_skipped"`
 	// Complete is false when the sweep stopped for its deadline and left
 	// work for the next run.
 	Complete bool `json:"complete"`
@@ -201,18 +213,26 @@ func (s *Sweeper) Run(ctx context.Context) (Result, error) {
 	case err != nil:
 		return res, err
 	}
+	complete := true
+	var errs []error
 	if s.Publisher != nil {
 		st, err := s.Publisher.Drain(ctx, more)
 		res.Published, res.PublishFailed = st.Published, st.Failed
 		if err != nil {
-			return res, fmt.Errorf("drain the event outbox: %w", err)
+			errs = append(errs, fmt.Errorf("drain the event outbox: %w", err))
 		}
-		if !st.Complete {
-			return res, nil
-		}
+		complete = complete && st.Complete
 	}
-	res.Complete = true
-	return res, nil
+	if s.Mailer != nil {
+		st, err := s.Mailer.Drain(ctx, more)
+		res.Mailed, res.MailFailed, res.MailSkipped = st.Mailed, st.Failed, st.Skipped
+		if err != nil {
+			errs = append(errs, fmt.Errorf("mail the queued notices: %w", err))
+		}
+		complete = complete && st.Complete
+	}
+	res.Complete = complete && len(errs) == 0
+	return res, errors.Join(errs...)
 }
 
 func (s *Sweeper) sweep(ctx context.Context, now, today time.Time, more func() bool, res *Result) error {

@@ -641,7 +641,7 @@ func TestHandlerRunsOnTheScheduledEvent(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 	out, _ := json.Marshal(res)
-	if string(out) != `{"expired":1,"warned":0,"settled":0,"published":2,"publish_failed":0,"complete":true}` {
+	if string(out) != `{"expired":1,"warned":0,"settled":0,"published":2,"publish_failed":0,"mailed":0,"mail_failed":0,"mail_skipped":0,"complete":true}` {
 		t.Fatalf("result JSON %s", out)
 	}
 	var types []event.Type

@@ -23,6 +23,12 @@
 //	                                              (only with a credential)                            outbox_pk = UNPUBLISHED,
 //	                                                                                                  outbox_sk = <id>#<account>
 //	                                                                                                  (until published)
+//	notice      ACCT#<account>     MAIL#<id>                                                          the event's attributes again (only
+//	                                                                                                  for a token's event of a type in
+//	                                                                                                  event.Notices); ttl = expires_at;
+//	                                                                                                  outbox_pk = UNMAILED,
+//	                                                                                                  outbox_sk = <id>#<account>
+//	                                                                                                  (until mailed); mail_claim
 //	account     ACCT#<id>          ACCT           ACCT#<parent>#CHILD    CreatedKey(created_at, id)
 //	                                              (only with a parent)
 //	role        ACCT#<account>     ROLE#<name>
@@ -34,9 +40,9 @@
 // permissions, groups, allowed_ips, status, expires_at, created_at,
 // created_by, updated_at, version, last_used_at, last_used_ip, warned_at,
 // retain_until; events: credential_id, actor, at, detail, expires_at;
-// accounts: parent, path, policy). Hashes are binary (B); lists are L of S,
-// keeping their order; version is N; an event's detail and an account's
-// policy are maps (M). A credential's rotation grace is prev_secret_hash,
+// accounts: parent, path, policy, admin_emails, version). Hashes are binary
+// (B); lists are L of S, keeping their order; version is N; an event's
+// detail and an account's policy are maps (M). A credential's rotation grace is prev_secret_hash,
 // prev_public_key_pem and prev_until, present only while there is one.
 // Times are fixed-width UTC strings, 2006-01-02T15:04:05.000000000Z, which
 // sort and compare as the times do and round-trip to the nanosecond (a
@@ -51,13 +57,17 @@
 // SETs every attribute but last_used_at/last_used_ip (so a concurrent
 // TouchCredential is never rolled back), REMOVEs those now absent (the
 // sparse expiry keys included) and increments version; with events it is
-// one transaction. CreateRole's transaction also checks that no account on
+// one transaction. UpdateAccount is one transaction of the same kind: its
+// name, policy and admin_emails, conditional on its version. CreateRole's transaction also checks that no account on
 // the role's path defines the name (the ancestors' role keys and its own
 // account's role-below key are absent) and puts a role-below item in each
 // ancestor. TouchCredential is a conditional UpdateItem of the
 // last-use pair alone. Every event is put with the outbox keys;
 // MarkPublished REMOVEs them with an UpdateItem conditional on the row
-// still existing (so it never resurrects a row TTL removed). Point reads are strongly consistent, so a revoked
+// still existing (so it never resurrects a row TTL removed). An event that
+// mails a notice is put together with its notice item, in the same
+// transaction; ClaimMail SETs the item's mail_claim conditionally, and
+// MarkMailed REMOVEs its queue keys as MarkPublished does an event's. Point reads are strongly consistent, so a revoked
 // token stops working at once; so are Queries on the table itself (events of
 // an account, roles). Index Queries are eventually consistent, as DynamoDB
 // allows nothing else.
@@ -175,15 +185,18 @@ func (s *Store) create(ctx context.Context, what string, it item, evs []event.Ev
 	return s.transact(ctx, what, append(items, evItems...))
 }
 
-// eventPuts are the puts of new events for a transaction that also holds
-// others other items.
+// eventPuts are the puts of new events, and of the notices among them to
+// mail, for a transaction that also holds others other items.
 func (s *Store) eventPuts(evs []event.Event, others int) ([]types.TransactWriteItem, error) {
-	if room := maxTransactItems - others; len(evs) > room {
-		return nil, fmt.Errorf("%d events: one write takes at most %d", len(evs), room)
+	out := make([]types.TransactWriteItem, 0, len(evs))
+	for _, e := range evs {
+		out = append(out, s.putNew(s.eventItem(e)))
+		if store.MailsNotice(e) {
+			out = append(out, s.putNew(s.noticeItem(e)))
+		}
 	}
-	out := make([]types.TransactWriteItem, len(evs))
-	for i, e := range evs {
-		out[i] = s.putNew(s.eventItem(e))
+	if room := maxTransactItems - others; len(out) > room {
+		return nil, fmt.Errorf("%d events with %d notices: one write takes at most %d items", len(evs), len(out)-len(evs), room)
 	}
 	return out, nil
 }
@@ -410,7 +423,9 @@ func (s *Store) AppendEvents(ctx context.Context, evs ...event.Event) error {
 	case 0:
 		return nil
 	case 1:
-		return s.create(ctx, "append event "+evs[0].ID, s.eventItem(evs[0]), nil)
+		if !store.MailsNotice(evs[0]) {
+			return s.create(ctx, "append event "+evs[0].ID, s.eventItem(evs[0]), nil)
+		}
 	}
 	items, err := s.eventPuts(evs, 0)
 	if err != nil {
@@ -473,6 +488,59 @@ func (s *Store) GetAccount(ctx context.Context, id string) (account.Account, err
 		return account.Account{}, fmt.Errorf("get account %s: %w", id, err)
 	}
 	return a, nil
+}
+
+// UpdateAccount implements store.Accounts: one transaction of an Update of
+// the account's name, policy and admin e-mails, conditional on the version
+// it read (an account stored before accounts had versions has none, which
+// is version 0), and the events' puts.
+func (s *Store) UpdateAccount(ctx context.Context, a account.Account, evs ...event.Event) (account.Account, error) {
+	what := "update account " + a.ID
+	next := a.Clone()
+	next.Version = a.Version + 1
+	newItem, err := accountItem(next)
+	if err != nil {
+		return account.Account{}, fmt.Errorf("%s: %w", what, err)
+	}
+	var upd expression.UpdateBuilder
+	for _, name := range accountEdited {
+		if v, ok := newItem[name]; ok {
+			upd = upd.Set(expression.Name(name), expression.Value(v))
+		} else {
+			upd = upd.Remove(expression.Name(name))
+		}
+	}
+	version := expression.Name(attrVersion).Equal(expression.Value(a.Version))
+	if a.Version == 0 {
+		version = expression.AttributeNotExists(expression.Name(attrVersion))
+	}
+	e := mustBuild(expression.NewBuilder().WithUpdate(upd).
+		WithCondition(expression.AttributeExists(expression.Name(AttrPK)).And(version)))
+	evItems, err := s.eventPuts(evs, 1)
+	if err != nil {
+		return account.Account{}, fmt.Errorf("%s: %w", what, err)
+	}
+	items := append([]types.TransactWriteItem{{Update: &types.Update{
+		TableName:                           s.table,
+		Key:                                 accountKey(a.ID),
+		UpdateExpression:                    e.Update(),
+		ConditionExpression:                 e.Condition(),
+		ExpressionAttributeNames:            e.Names(),
+		ExpressionAttributeValues:           e.Values(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}}}, evItems...)
+	err = s.transactWrite(ctx, items)
+	if reasons, ok := cancelled(err); ok && len(reasons) > 0 && str(reasons[0].Code) == reasonConditionFailed {
+		return account.Account{}, versionError(what, a.Version, reasons[0].Item)
+	}
+	if terr, ok := txError(err); ok {
+		return account.Account{}, fmt.Errorf("%s: %w", what, terr)
+	}
+	if err != nil {
+		return account.Account{}, fmt.Errorf("%s: %w", what, classify(err))
+	}
+	// The fields not written are the ones that never change.
+	return next, nil
 }
 
 // ListChildAccounts implements store.Accounts: gsi1, oldest first.

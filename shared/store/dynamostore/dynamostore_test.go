@@ -455,6 +455,7 @@ func TestCredentialItemCoversEditedAttributes(t *testing.T) {
 	c.Groups, c.AllowedIPs = []string{"g"}, []string{"10.0.0.1"}
 	c.CreatedBy, c.LastUsedAt, c.LastUsedIP = "me", base, "192.0.2.1"
 	c.WarnedAt, c.RetainUntil = base, base
+	c.Meta, c.ContactEmail = credential.Meta{"k": credential.MetaBool(true)}, "ops@example.com"
 	it := credentialItem(c)
 	known := append([]string{AttrPK, AttrSK, attrLastUsedAt, attrLastUsedIP}, credentialEdited...)
 	for name := range it {

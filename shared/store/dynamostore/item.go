@@ -26,6 +26,7 @@ const (
 	prefixCred  = "CRED#"
 	prefixAcct  = "ACCT#"
 	prefixEvent = "EVT#"
+	prefixMail  = "MAIL#"
 	prefixRole  = "ROLE#"
 	prefixBelow = "BELOW#"
 	skCred      = "CRED"
@@ -53,16 +54,21 @@ const (
 	attrPermissions  = "permissions"
 	attrGroups       = "groups"
 	attrAllowedIPs   = "allowed_ips"
+	attrMeta         = "meta"
+	attrContactEmail = "contact_email"
 	attrStatus       = "status"
 	attrExpiresAt    = "expires_at"
 	attrCreatedAt    = "created_at"
 	attrCreatedBy    = "created_by"
 	attrUpdatedAt    = "updated_at"
 	attrVersion      = "version"
+	attrPolicy       = "policy"
+	attrAdminEmails  = "admin_emails"
 	attrLastUsedAt   = "last_used_at"
 	attrLastUsedIP   = "last_used_ip"
 	attrWarnedAt     = "warned_at"
 	attrRetainUntil  = "retain_until"
+	attrMailClaim    = "mail_claim"
 )
 
 // credentialEdited lists every attribute UpdateCredential owns: all that a
@@ -72,10 +78,14 @@ const (
 var credentialEdited = []string{
 	attrID, attrAccount, attrAccountPath, attrName, attrDescription, attrType, attrKind,
 	attrSecretHash, attrPublicKeyPEM, attrPrevHash, attrPrevPEM, attrPrevUntil,
-	attrPermissions, attrGroups, attrAllowedIPs, attrStatus, attrExpiresAt,
+	attrPermissions, attrGroups, attrAllowedIPs, attrMeta, attrContactEmail, attrStatus, attrExpiresAt,
 	attrCreatedAt, attrCreatedBy, attrUpdatedAt, attrVersion, attrWarnedAt, attrRetainUntil,
 	AttrTTL, AttrGSI1PK, AttrGSI1SK, AttrExpiryDay, AttrExpirySK,
 }
+
+// accountEdited lists the attributes UpdateAccount writes: what an account
+// may change, and its version.
+var accountEdited = []string{attrName, attrPolicy, attrAdminEmails, attrVersion}
 
 type item = map[string]types.AttributeValue
 
@@ -217,6 +227,10 @@ func eventKey(acct, id string) item {
 	return item{AttrPK: sv(prefixAcct + acct), AttrSK: sv(prefixEvent + id)}
 }
 
+func noticeKey(acct, id string) item {
+	return item{AttrPK: sv(prefixAcct + acct), AttrSK: sv(prefixMail + id)}
+}
+
 func acctCredsPK(acct string) string    { return prefixAcct + acct + suffixCreds }
 func acctChildrenPK(acct string) string { return prefixAcct + acct + suffixChild }
 func credEventsPK(id string) string     { return prefixCred + id + suffixEvts }
@@ -240,6 +254,9 @@ func inExpiryIndex(c credential.Credential) bool {
 
 // credentialRecord is a credential item. A rotation's grace period is
 // flattened into the prev_ attributes, present only while there is one.
+// The metadata is its compact JSON (credential.Meta.JSON) in a string:
+// a DynamoDB number would lose how a number was written (0.10, 1E+2) and
+// every digit past the 38th.
 type credentialRecord struct {
 	PK               string     `dynamodbav:"pk"`
 	SK               string     `dynamodbav:"sk"`
@@ -258,6 +275,8 @@ type credentialRecord struct {
 	Permissions      []string   `dynamodbav:"permissions,omitempty"`
 	Groups           []string   `dynamodbav:"groups,omitempty"`
 	AllowedIPs       []string   `dynamodbav:"allowed_ips,omitempty"`
+	Meta             string     `dynamodbav:"meta,omitempty"`
+	ContactEmail     string     `dynamodbav:"contact_email,omitempty"`
 	Status           string     `dynamodbav:"status,omitempty"`
 	ExpiresAt        *timestamp `dynamodbav:"expires_at,omitempty"`
 	CreatedAt        *timestamp `dynamodbav:"created_at,omitempty"`
@@ -282,7 +301,8 @@ func credentialItem(c credential.Credential) item {
 		Name: c.Name, Description: c.Description, Type: string(c.Type), Kind: string(c.Kind),
 		SecretHash: hashBytes(c.SecretHash), PublicKeyPEM: c.PublicKeyPEM,
 		Permissions: nonEmpty(c.Permissions), Groups: nonEmpty(c.Groups), AllowedIPs: nonEmpty(c.AllowedIPs),
-		Status: string(c.Status), ExpiresAt: stamp(c.ExpiresAt), CreatedAt: stamp(c.CreatedAt),
+		ContactEmail: c.ContactEmail,
+		Status:       string(c.Status), ExpiresAt: stamp(c.ExpiresAt), CreatedAt: stamp(c.CreatedAt),
 		CreatedBy: c.CreatedBy, UpdatedAt: stamp(c.UpdatedAt), Version: c.Version,
 		LastUsedAt: stamp(c.LastUsedAt), LastUsedIP: c.LastUsedIP, WarnedAt: stamp(c.WarnedAt),
 		RetainUntil: stamp(c.RetainUntil), TTL: ttl(c.RetainUntil),
@@ -294,6 +314,9 @@ func credentialItem(c credential.Credential) item {
 		// nothing else set still round-trips.
 		until := timestamp(p.Until)
 		r.PrevUntil = &until
+	}
+	if len(c.Meta) > 0 {
+		r.Meta = c.Meta.JSON()
 	}
 	if inExpiryIndex(c) {
 		r.ExpiryDay, r.ExpirySK = store.DayKey(c.ExpiresAt), store.ExpiryKey(c)
@@ -311,12 +334,18 @@ func decodeCredential(it item) (credential.Credential, error) {
 		Name: r.Name, Description: r.Description, Type: credential.Type(r.Type), Kind: credential.Kind(r.Kind),
 		PublicKeyPEM: r.PublicKeyPEM,
 		Permissions:  permission.Set(r.Permissions), Groups: r.Groups, AllowedIPs: r.AllowedIPs,
-		Status: credential.Status(r.Status), ExpiresAt: r.ExpiresAt.time(), CreatedAt: r.CreatedAt.time(),
+		ContactEmail: r.ContactEmail,
+		Status:       credential.Status(r.Status), ExpiresAt: r.ExpiresAt.time(), CreatedAt: r.CreatedAt.time(),
 		CreatedBy: r.CreatedBy, UpdatedAt: r.UpdatedAt.time(), Version: r.Version,
 		LastUsedAt: r.LastUsedAt.time(), LastUsedIP: r.LastUsedIP, WarnedAt: r.WarnedAt.time(),
 		RetainUntil: r.RetainUntil.time(),
 	}
 	var err error
+	if r.Meta != "" {
+		if c.Meta, err = credential.ParseMeta(attrMeta, []byte(r.Meta)); err != nil {
+			return credential.Credential{}, fmt.Errorf("credential %s: corrupt item: attribute %s is not token metadata", c.ID, attrMeta)
+		}
+	}
 	if c.SecretHash, err = readHash(attrSecretHash, r.SecretHash); err != nil {
 		return credential.Credential{}, fmt.Errorf("credential %s: %w", c.ID, err)
 	}
@@ -349,6 +378,8 @@ type eventRecord struct {
 	GSI1SK       string            `dynamodbav:"gsi1sk,omitempty"`
 	OutboxPK     string            `dynamodbav:"outbox_pk,omitempty"`
 	OutboxSK     string            `dynamodbav:"outbox_sk,omitempty"`
+	// MailClaim, on a notice item, is the end of the last claim on it.
+	MailClaim *timestamp `dynamodbav:"mail_claim,omitempty"`
 }
 
 func eventItem(e event.Event) item {
@@ -363,6 +394,23 @@ func eventItem(e event.Event) item {
 	}
 	if e.CredentialID != "" {
 		r.GSI1PK, r.GSI1SK = credEventsPK(e.CredentialID), e.ID
+	}
+	return mustMarshal(r)
+}
+
+// noticeItem is the notice of e waiting to be mailed: the event's fields
+// again, under its own key, in the outbox index's mail partition until
+// MarkMailed takes it out, and deleted by TTL with its event. It has no
+// gsi1 keys, so no history listing ever sees it.
+func noticeItem(e event.Event) item {
+	r := eventRecord{
+		PK: prefixAcct + e.Account, SK: prefixMail + e.ID,
+		ID: e.ID, Account: e.Account, Type: string(e.Type), CredentialID: e.CredentialID,
+		Actor: e.Actor, At: stamp(e.At), ExpiresAt: stamp(e.ExpiresAt), TTL: ttl(e.ExpiresAt),
+		OutboxPK: MailPartition, OutboxSK: store.OutboxKey(e),
+	}
+	if len(e.Detail) > 0 {
+		r.Detail = e.Detail
 	}
 	return mustMarshal(r)
 }
@@ -383,29 +431,46 @@ func decodeEvent(it item) (event.Event, error) {
 // accountRecord is an account item. The policy is a map with attribute
 // names of its own, so renaming a Go field never changes what is stored.
 type accountRecord struct {
-	PK        string        `dynamodbav:"pk"`
-	SK        string        `dynamodbav:"sk"`
-	ID        string        `dynamodbav:"id,omitempty"`
-	Name      string        `dynamodbav:"name,omitempty"`
-	Parent    string        `dynamodbav:"parent,omitempty"`
-	Path      []string      `dynamodbav:"path,omitempty"`
-	Policy    accountPolicy `dynamodbav:"policy"`
-	CreatedAt *timestamp    `dynamodbav:"created_at,omitempty"`
-	CreatedBy string        `dynamodbav:"created_by,omitempty"`
-	GSI1PK    string        `dynamodbav:"gsi1pk,omitempty"`
-	GSI1SK    string        `dynamodbav:"gsi1sk,omitempty"`
+	PK          string        `dynamodbav:"pk"`
+	SK          string        `dynamodbav:"sk"`
+	ID          string        `dynamodbav:"id,omitempty"`
+	Name        string        `dynamodbav:"name,omitempty"`
+	Parent      string        `dynamodbav:"parent,omitempty"`
+	Path        []string      `dynamodbav:"path,omitempty"`
+	Policy      accountPolicy `dynamodbav:"policy"`
+	AdminEmails []string      `dynamodbav:"admin_emails,omitempty"`
+	CreatedAt   *timestamp    `dynamodbav:"created_at,omitempty"`
+	CreatedBy   string        `dynamodbav:"created_by,omitempty"`
+	Version     int64         `dynamodbav:"version,omitempty"`
+	GSI1PK      string        `dynamodbav:"gsi1pk,omitempty"`
+	GSI1SK      string        `dynamodbav:"gsi1sk,omitempty"`
 }
 
+// accountPolicy is the stored token policy. A number left out (an account
+// stored before it existed) reads as 0, which credential.Policy takes as
+// the root default.
 type accountPolicy struct {
-	AllowNeverExpires bool `dynamodbav:"allow_never_expires"`
+	AllowNeverExpires   bool `dynamodbav:"allow_never_expires"`
+	DefaultExpiryDays   int  `dynamodbav:"default_expiry_days,omitempty"`
+	DefaultNeverExpires bool `dynamodbav:"default_never_expires,omitempty"`
+	MaxExpiryDays       int  `dynamodbav:"max_expiry_days,omitempty"`
+}
+
+func storedPolicy(p credential.Policy) accountPolicy {
+	return accountPolicy{
+		AllowNeverExpires: p.AllowNeverExpires, DefaultExpiryDays: p.DefaultExpiryDays,
+		DefaultNeverExpires: p.DefaultNeverExpires, MaxExpiryDays: p.MaxExpiryDays,
+	}
 }
 
 func accountItem(a account.Account) (item, error) {
 	r := accountRecord{
 		PK: prefixAcct + a.ID, SK: skAcct,
 		ID: a.ID, Name: a.Name, Parent: a.Parent, Path: nonEmpty(a.Path),
-		Policy:    accountPolicy{AllowNeverExpires: a.Policy.AllowNeverExpires},
-		CreatedAt: stamp(a.CreatedAt), CreatedBy: a.CreatedBy,
+		Policy:      storedPolicy(a.Policy),
+		AdminEmails: nonEmpty(a.AdminEmails),
+		CreatedAt:   stamp(a.CreatedAt), CreatedBy: a.CreatedBy,
+		Version: a.Version,
 	}
 	if a.Parent != "" {
 		r.GSI1PK, r.GSI1SK = acctChildrenPK(a.Parent), store.CreatedKey(a.CreatedAt, a.ID)
@@ -420,8 +485,13 @@ func decodeAccount(it item) (account.Account, error) {
 	}
 	return account.Account{
 		ID: r.ID, Name: r.Name, Parent: r.Parent, Path: r.Path,
-		Policy:    credential.Policy{AllowNeverExpires: r.Policy.AllowNeverExpires},
-		CreatedAt: r.CreatedAt.time(), CreatedBy: r.CreatedBy,
+		Policy: credential.Policy{
+			AllowNeverExpires: r.Policy.AllowNeverExpires, DefaultExpiryDays: r.Policy.DefaultExpiryDays,
+			DefaultNeverExpires: r.Policy.DefaultNeverExpires, MaxExpiryDays: r.Policy.MaxExpiryDays,
+		},
+		AdminEmails: r.AdminEmails,
+		CreatedAt:   r.CreatedAt.time(), CreatedBy: r.CreatedBy,
+		Version: r.Version,
 	}, nil
 }
 

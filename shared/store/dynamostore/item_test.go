@@ -37,6 +37,7 @@ func TestStoredItems(t *testing.T) {
 	table := newTable(t, api)
 	s := New(api, table)
 	raw := func(pk, sk string) item { t.Helper(); return storedItem(t, table, pk, sk) }
+	var err error
 	at := time.Date(2026, 5, 4, 10, 20, 30, 123456789, time.UTC)
 	hash, prev := apitoken.HashSecret("current"), apitoken.HashSecret("previous")
 
@@ -48,6 +49,10 @@ func TestStoredItems(t *testing.T) {
 		AllowedIPs: []string{"192.0.2.0/24"}, Status: credential.StatusActive,
 		ExpiresAt: credential.EndOfDay(at.AddDate(0, 0, 90)), CreatedAt: at, CreatedBy: "tok:admin",
 		UpdatedAt: at.Add(time.Minute), RetainUntil: at.AddDate(1, 0, 0),
+		ContactEmail: "ops@example.com",
+	}
+	if c.Meta, err = credential.ParseMeta("meta", []byte(`{"ticket":"OPS-1","n":0.10}`)); err != nil {
+		t.Fatal(err)
 	}
 	ev := event.Event{ID: "01KR0Q3X2B0000ABCDEF", Account: "cust", Type: event.TokenCreated, CredentialID: c.ID,
 		Actor: "tok:admin", At: at, Detail: map[string]string{"name": "ci"}, ExpiresAt: at.AddDate(1, 0, 0)}
@@ -58,10 +63,11 @@ func TestStoredItems(t *testing.T) {
 	if ok, err := s.TouchCredential(ctx, c.ID, used, "198.51.100.7", used); err != nil || !ok {
 		t.Fatalf("touch: %v %v", ok, err)
 	}
-	root, err := account.NewRoot("vendor", "Vendor", credential.Policy{AllowNeverExpires: true}, "op", at)
+	root, err := account.NewRoot("vendor", "Vendor", credential.Policy{DefaultNeverExpires: true, MaxExpiryDays: 200, AllowNeverExpires: true}, "op", at)
 	if err != nil {
 		t.Fatal(err)
 	}
+	root.AdminEmails = []string{"sec@vendor.example", "ops@vendor.example"}
 	child, err := account.NewChild(root, "cust", "Customer", credential.Policy{}, "op", at)
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +101,7 @@ func TestStoredItems(t *testing.T) {
 			"secret_hash": avB(hash[:]), "prev_secret_hash": avB(prev[:]), "prev_until": avS("2026-05-04T11:20:30.123456789Z"),
 			"permissions": avL("apikeys:view", "devices:manage"), "groups": avL("g1", "g2"),
 			"allowed_ips": avL("192.0.2.0/24"), "status": avS("active"),
+			"meta": avS(`{"n":0.10,"ticket":"OPS-1"}`), "contact_email": avS("ops@example.com"),
 			"expires_at": avS("2026-08-02T23:59:59.000000000Z"), "created_at": avS(stamp), "created_by": avS("tok:admin"),
 			"updated_at": avS("2026-05-04T10:21:30.123456789Z"), "version": avN("1"),
 			"last_used_at": avS("2026-05-04T12:20:30.123456789Z"), "last_used_ip": avS("198.51.100.7"),
@@ -114,14 +121,21 @@ func TestStoredItems(t *testing.T) {
 		{"root account", "ACCT#vendor", "ACCT", item{
 			"pk": avS("ACCT#vendor"), "sk": avS("ACCT"),
 			"id": avS("vendor"), "name": avS("Vendor"), "path": avL("vendor"),
-			"policy":     &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"allow_never_expires": &types.AttributeValueMemberBOOL{Value: true}}},
-			"created_at": avS(stamp), "created_by": avS("op"),
+			"policy": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+				"allow_never_expires": &types.AttributeValueMemberBOOL{Value: true}, "default_never_expires": &types.AttributeValueMemberBOOL{Value: true},
+				"max_expiry_days": avN("200"),
+			}},
+			"admin_emails": avL("sec@vendor.example", "ops@vendor.example"),
+			"created_at":   avS(stamp), "created_by": avS("op"), "version": avN("1"),
 		}},
 		{"child account", "ACCT#cust", "ACCT", item{
 			"pk": avS("ACCT#cust"), "sk": avS("ACCT"),
 			"id": avS("cust"), "name": avS("Customer"), "parent": avS("vendor"), "path": avL("vendor", "cust"),
-			"policy":     &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"allow_never_expires": &types.AttributeValueMemberBOOL{Value: false}}},
-			"created_at": avS(stamp), "created_by": avS("op"),
+			"policy": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+				"allow_never_expires": &types.AttributeValueMemberBOOL{Value: false},
+				"default_expiry_days": avN("90"), "max_expiry_days": avN("365"),
+			}},
+			"created_at": avS(stamp), "created_by": avS("op"), "version": avN("1"),
 			"gsi1pk": avS("ACCT#vendor#CHILD"), "gsi1sk": avS(stamp + "#cust"),
 		}},
 		{"role", "ACCT#cust", "ROLE#readers", item{

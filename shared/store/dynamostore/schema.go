@@ -36,16 +36,20 @@ const (
 	AttrExpirySK  = "expiry_sk"
 
 	// IndexOutbox is the sparse global secondary index on (AttrOutboxPK,
-	// AttrOutboxSK), both S, projecting ALL. Only history rows not yet
-	// published to the event bus carry its keys (AttrOutboxPK is always
-	// OutboxPartition, AttrOutboxSK is store.OutboxKey: the event ID, so the
-	// queue reads oldest first, then its account); publishing removes them.
+	// AttrOutboxSK), both S, projecting ALL. It holds two queues, each
+	// read oldest first (AttrOutboxSK is store.OutboxKey: the event ID,
+	// then its account): history rows not yet published to the event bus
+	// (AttrOutboxPK OutboxPartition; publishing removes the keys), and
+	// notice items not yet mailed (AttrOutboxPK MailPartition; mailing
+	// removes them).
 	IndexOutbox  = "outbox"
 	AttrOutboxPK = "outbox_pk"
 	AttrOutboxSK = "outbox_sk"
-	// OutboxPartition is the outbox index's one partition value. Event
-	// volume is far below one partition's write limit.
+	// OutboxPartition is the outbox index's partition of unpublished
+	// events. Event volume is far below one partition's write limit.
 	OutboxPartition = "UNPUBLISHED"
+	// MailPartition is the outbox index's partition of unmailed notices.
+	MailPartition = "UNMAILED"
 
 	// AttrTTL is the table's time-to-live attribute (N, epoch seconds):
 	// DynamoDB deletes a row some time after it passes.

@@ -19,6 +19,7 @@ import (
 var (
 	_ store.ExpiryWarnings = (*Store)(nil)
 	_ store.Outbox         = (*Store)(nil)
+	_ store.Mailbox        = (*Store)(nil)
 )
 
 // eventItem is the stored form of e, with the store's event retention.
@@ -27,6 +28,14 @@ func (s *Store) eventItem(e event.Event) item {
 		e.ExpiresAt = e.At.Add(s.EventRetention)
 	}
 	return eventItem(e)
+}
+
+// noticeItem is the stored form of e's notice, kept as long as e.
+func (s *Store) noticeItem(e event.Event) item {
+	if s.EventRetention > 0 {
+		e.ExpiresAt = e.At.Add(s.EventRetention)
+	}
+	return noticeItem(e)
 }
 
 // ListUnwarnedExpiringOn implements store.ExpiryWarnings: the day's
@@ -115,4 +124,74 @@ func (s *Store) MarkPublished(ctx context.Context, evs ...event.Event) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// ListUnmailed implements store.Mailbox: the mail partition of the sparse
+// outbox index, oldest first.
+func (s *Store) ListUnmailed(ctx context.Context, limit int, cursor string) (store.Page[event.Event], error) {
+	return list(ctx, s, listQuery{
+		what:    "list unmailed notices",
+		index:   IndexOutbox,
+		pkName:  AttrOutboxPK,
+		pkValue: MailPartition,
+		skName:  AttrOutboxSK,
+		forward: true,
+		tableKey: func(after string) (string, string) {
+			id, acct, _ := strings.Cut(after, "#")
+			return prefixAcct + acct, prefixMail + id
+		},
+	}, limit, cursor, decodeEvent)
+}
+
+// ClaimMail implements store.Mailbox: an UpdateItem that SETs mail_claim
+// on the notice item, conditional on the item still being queued and on no
+// claim lasting past now. Claims compare as their fixed-width strings do.
+func (s *Store) ClaimMail(ctx context.Context, ev event.Event, now, until time.Time) (bool, error) {
+	claim := expression.Name(attrMailClaim)
+	e := mustBuild(expression.NewBuilder().
+		WithUpdate(expression.Set(claim, expression.Value(formatTime(until)))).
+		WithCondition(expression.AttributeExists(expression.Name(AttrOutboxPK)).
+			And(expression.AttributeNotExists(claim).Or(claim.LessThanEqual(expression.Value(formatTime(now)))))))
+	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 s.table,
+		Key:                       noticeKey(ev.Account, ev.ID),
+		UpdateExpression:          e.Update(),
+		ConditionExpression:       e.Condition(),
+		ExpressionAttributeNames:  e.Names(),
+		ExpressionAttributeValues: e.Values(),
+	})
+	if failed, _ := conditionFailed(err); failed {
+		return false, nil // mailed, gone, or claimed by another drain
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim the notice of event %s: %w", ev.ID, classify(err))
+	}
+	return true, nil
+}
+
+// MarkMailed implements store.Mailbox: an UpdateItem REMOVEing the notice
+// item's queue keys and claim, conditional on the item still existing (so
+// it never resurrects one TTL removed). The item itself stays until its
+// TTL, with its event.
+func (s *Store) MarkMailed(ctx context.Context, ev event.Event) error {
+	e := mustBuild(expression.NewBuilder().
+		WithUpdate(expression.Remove(expression.Name(AttrOutboxPK)).
+			Remove(expression.Name(AttrOutboxSK)).
+			Remove(expression.Name(attrMailClaim))).
+		WithCondition(expression.AttributeExists(expression.Name(AttrPK))))
+	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 s.table,
+		Key:                       noticeKey(ev.Account, ev.ID),
+		UpdateExpression:          e.Update(),
+		ConditionExpression:       e.Condition(),
+		ExpressionAttributeNames:  e.Names(),
+		ExpressionAttributeValues: e.Values(),
+	})
+	if failed, _ := conditionFailed(err); failed {
+		return nil // the notice's retention ended; nothing is queued
+	}
+	if err != nil {
+		return fmt.Errorf("mark the notice of event %s mailed: %w", ev.ID, classify(err))
+	}
+	return nil
 }

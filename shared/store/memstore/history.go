@@ -11,7 +11,10 @@ import (
 	"github.com/latchkey/latchkey/shared/store"
 )
 
-var _ store.Outbox = (*Store)(nil)
+var (
+	_ store.Outbox  = (*Store)(nil)
+	_ store.Mailbox = (*Store)(nil)
+)
 
 // DefaultMaxEvents is the history's default cap, in rows. A row of the
 // dev server's history (a token.exchanged event) takes about 650 bytes of
@@ -20,15 +23,17 @@ var _ store.Outbox = (*Store)(nil)
 // load about four times that (docs/operations.md, "latchkey dev's memory is bounded").
 const DefaultMaxEvents = 50_000
 
-// history holds the event rows in three ordered indexes, so that a write,
-// a page of a list, a published mark and an eviction each cost a few tree
-// steps however long the history is. Every row is in rows; it is also in
-// outbox while it waits to be published, and in published after. Only
-// published rows are ever removed (expired or evicted), so the outbox
-// never loses an event.
+// history holds the event rows in four ordered indexes, so that a write,
+// a page of a list, a published or mailed mark and an eviction each cost a
+// few tree steps however long the history is. Every row is in rows; it is
+// also in outbox while it waits to be published, in mailbox while its
+// notice waits to be mailed, and in published once neither waits. Only
+// rows in published are ever removed (expired or evicted), so neither
+// queue ever loses an event.
 type history struct {
 	rows      *btree.BTreeG[keyed] // by event ID, which sorts by time
 	outbox    *btree.BTreeG[keyed] // by store.OutboxKey
+	mailbox   *btree.BTreeG[keyed] // by store.OutboxKey
 	published *btree.BTreeG[keyed] // by event ID: the rows that may go
 
 	// max is the cap on len(rows) that removing published rows keeps to.
@@ -46,10 +51,14 @@ type keyed struct {
 
 func byKey(a, b keyed) bool { return a.key < b.key }
 
-// row is one stored event. outboxKey is set while it is unpublished.
+// row is one stored event. outboxKey is set while it is unpublished,
+// mailKey while its notice is unmailed, and claimUntil is the end of the
+// last claim on that notice.
 type row struct {
-	ev        event.Event
-	outboxKey string
+	ev         event.Event
+	outboxKey  string
+	mailKey    string
+	claimUntil time.Time
 }
 
 // btreeDegree suits indexes of 10⁵ rows: shallow trees of nodes a few
@@ -60,6 +69,7 @@ func newHistory() history {
 	return history{
 		rows:      btree.NewG(btreeDegree, byKey),
 		outbox:    btree.NewG(btreeDegree, byKey),
+		mailbox:   btree.NewG(btreeDegree, byKey),
 		published: btree.NewG(btreeDegree, byKey),
 		max:       DefaultMaxEvents,
 	}
@@ -80,7 +90,8 @@ func (s *Store) now() time.Time {
 	return s.clock.Now()
 }
 
-// putEvents stores evs, each pending publication, or none of them. The
+// putEvents stores evs, each pending publication (and the notices among
+// them pending mail), or none of them. The
 // caller holds s.mu for writing and writes nothing after an error.
 func (s *Store) putEvents(evs []event.Event) error {
 	h := &s.history
@@ -102,6 +113,10 @@ func (s *Store) putEvents(evs []event.Event) error {
 		r := &row{ev: e, outboxKey: store.OutboxKey(e)}
 		h.rows.ReplaceOrInsert(keyed{key: e.ID, r: r})
 		h.outbox.ReplaceOrInsert(keyed{key: r.outboxKey, r: r})
+		if store.MailsNotice(e) {
+			r.mailKey = r.outboxKey
+			h.mailbox.ReplaceOrInsert(keyed{key: r.mailKey, r: r})
+		}
 	}
 	s.trim(s.now())
 	return nil
@@ -109,8 +124,8 @@ func (s *Store) putEvents(evs []event.Event) error {
 
 // trim removes the published rows past their retention, oldest first,
 // then the oldest published rows while the history is over its cap.
-// Unpublished rows stay whatever their age or number: they go once
-// published. The expiry pass stops at the first row still current; a
+// Unpublished and unmailed rows stay whatever their age or number: they go
+// once published and mailed. The expiry pass stops at the first row still current; a
 // later row with an earlier ExpiresAt (only possible without a retention
 // setting) is hidden from reads until the cap or a later pass reaches it.
 func (s *Store) trim(now time.Time) {
@@ -191,6 +206,18 @@ func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) (store.Page[
 // ListUnpublished implements store.Outbox: oldest first, walking the
 // outbox up from the cursor.
 func (s *Store) ListUnpublished(ctx context.Context, limit int, cursor string) (store.Page[event.Event], error) {
+	return s.listQueue(ctx, func(h *history) *btree.BTreeG[keyed] { return h.outbox }, limit, cursor)
+}
+
+// ListUnmailed implements store.Mailbox: oldest first, walking the
+// mailbox up from the cursor.
+func (s *Store) ListUnmailed(ctx context.Context, limit int, cursor string) (store.Page[event.Event], error) {
+	return s.listQueue(ctx, func(h *history) *btree.BTreeG[keyed] { return h.mailbox }, limit, cursor)
+}
+
+// listQueue pages through one of the queues, outbox or mailbox, both
+// keyed by store.OutboxKey.
+func (s *Store) listQueue(ctx context.Context, queue func(*history) *btree.BTreeG[keyed], limit int, cursor string) (store.Page[event.Event], error) {
 	if err := ctx.Err(); err != nil {
 		return store.Page[event.Event]{}, err
 	}
@@ -213,7 +240,7 @@ func (s *Store) ListUnpublished(ctx context.Context, limit int, cursor string) (
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	s.history.outbox.AscendGreaterOrEqual(keyed{key: after}, visit)
+	queue(&s.history).AscendGreaterOrEqual(keyed{key: after}, visit)
 	return out, nil
 }
 
@@ -234,12 +261,65 @@ func (s *Store) MarkPublished(ctx context.Context, evs ...event.Event) error {
 		}
 		h.outbox.Delete(keyed{key: k.r.outboxKey})
 		k.r.outboxKey = ""
-		if expired(k.r.ev, now) {
-			h.rows.Delete(k)
-			continue
-		}
-		h.published.ReplaceOrInsert(k)
+		h.settle(k, now)
 	}
+	s.trim(now)
+	return nil
+}
+
+// settle makes a row that waits in neither queue removable: at once when
+// it is past its retention, else by the cap in its turn.
+func (h *history) settle(k keyed, now time.Time) {
+	if k.r.outboxKey != "" || k.r.mailKey != "" {
+		return
+	}
+	if expired(k.r.ev, now) {
+		h.rows.Delete(k)
+		return
+	}
+	h.published.ReplaceOrInsert(k)
+}
+
+// pendingMail is ev's row while its notice waits in the mailbox.
+func (h *history) pendingMail(ev event.Event) (keyed, bool) {
+	k, ok := h.rows.Get(keyed{key: ev.ID})
+	if !ok || k.r.ev.Account != ev.Account || k.r.mailKey == "" {
+		return keyed{}, false
+	}
+	return k, true
+}
+
+// ClaimMail implements store.Mailbox.
+func (s *Store) ClaimMail(ctx context.Context, ev event.Event, now, until time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.history.pendingMail(ev)
+	if !ok || k.r.claimUntil.After(now) {
+		return false, nil
+	}
+	k.r.claimUntil = until
+	return true, nil
+}
+
+// MarkMailed implements store.Mailbox.
+func (s *Store) MarkMailed(ctx context.Context, ev event.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := &s.history
+	k, ok := h.pendingMail(ev)
+	if !ok {
+		return nil
+	}
+	h.mailbox.Delete(keyed{key: k.r.mailKey})
+	k.r.mailKey, k.r.claimUntil = "", time.Time{}
+	now := s.now()
+	h.settle(k, now)
 	s.trim(now)
 	return nil
 }

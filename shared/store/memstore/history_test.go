@@ -173,6 +173,45 @@ func TestHistoryCap(t *testing.T) {
 	}
 }
 
+// TestHistoryCapKeepsUnmailedRows: a published row whose notice is not
+// yet mailed is not evicted, nor one past its retention; once mailed it
+// goes as any published row does.
+func TestHistoryCapKeepsUnmailedRows(t *testing.T) {
+	clk := clock.NewManual(t0)
+	s := New(WithClock(clk), WithMaxEvents(2), WithEventRetention(time.Hour))
+	ctx := context.Background()
+	created, err := event.New(event.TokenCreated, "acme", "AAAAAAAAAAAAAAAA", "p", t0, map[string]string{"name": "n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendEvents(ctx, created); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, s, created)
+	var later []event.Event
+	for i := range 3 {
+		later = append(later, appendAt(t, s, t0.Add(time.Duration(i+1)*time.Second)))
+	}
+	publish(t, s, later...)
+	clk.Advance(2 * time.Hour) // every row is past its retention
+	appendAt(t, s, clk.Now())
+	if _, ok := s.history.rows.Get(keyed{key: created.ID}); !ok {
+		t.Fatal("a row whose notice waits to be mailed was dropped")
+	}
+	if s.history.rows.Len() != 2 {
+		t.Fatalf("%d rows, want the unmailed row and the newest", s.history.rows.Len())
+	}
+	if err := s.MarkMailed(ctx, created); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.history.rows.Get(keyed{key: created.ID}); ok {
+		t.Fatal("a published, mailed row past its retention was kept")
+	}
+	if n := s.history.published.Len() + s.history.outbox.Len(); n != s.history.rows.Len() {
+		t.Fatalf("indexes disagree: %d published + pending, %d rows", n, s.history.rows.Len())
+	}
+}
+
 // TestHistoryStaysBoundedUnderLoad runs 40 caps' worth of exchanges
 // through a store drained as `latchkey dev` drains it, in batches: the
 // history never holds more than its cap plus what waits to be published.

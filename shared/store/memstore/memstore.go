@@ -8,8 +8,8 @@
 // by the WithClock clock), the history holds at most WithMaxEvents rows
 // (DefaultMaxEvents), dropping the oldest published rows first, and nonces
 // and counters are dropped once past their until. No row still in the
-// event outbox is ever dropped: the history exceeds its cap for as long as
-// more events than that wait to be published.
+// event outbox or the mailbox is ever dropped: the history exceeds its cap
+// for as long as more events than that wait to be published or mailed.
 package memstore
 
 import (
@@ -62,7 +62,8 @@ func WithEventRetention(d time.Duration) Option {
 }
 
 // WithMaxEvents caps the history at n rows (DefaultMaxEvents when n is not
-// positive). Over the cap, the oldest published rows are dropped.
+// positive). Over the cap, the oldest published (and mailed) rows are
+// dropped.
 func WithMaxEvents(n int) Option {
 	return func(s *Store) {
 		if n <= 0 {
@@ -259,6 +260,30 @@ func (s *Store) GetAccount(ctx context.Context, id string) (account.Account, err
 		return account.Account{}, fmt.Errorf("account %s: %w", id, store.ErrNotFound)
 	}
 	return a.Clone(), nil
+}
+
+// UpdateAccount implements store.Accounts.
+func (s *Store) UpdateAccount(ctx context.Context, a account.Account, evs ...event.Event) (account.Account, error) {
+	if err := ctx.Err(); err != nil {
+		return account.Account{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.accounts[a.ID]
+	if !ok {
+		return account.Account{}, fmt.Errorf("update account %s: %w", a.ID, store.ErrNotFound)
+	}
+	if cur.Version != a.Version {
+		return account.Account{}, fmt.Errorf("update account %s: version %d, stored %d: %w", a.ID, a.Version, cur.Version, store.ErrConflict)
+	}
+	if err := s.putEvents(evs); err != nil {
+		return account.Account{}, fmt.Errorf("update account %s: %w", a.ID, err)
+	}
+	next := cur.Clone()
+	next.Name, next.Policy, next.AdminEmails = a.Name, a.Policy, slices.Clone(a.AdminEmails)
+	next.Version++
+	s.accounts[a.ID] = next
+	return next.Clone(), nil
 }
 
 // ListChildAccounts implements store.Accounts.

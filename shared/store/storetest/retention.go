@@ -16,7 +16,7 @@ type RetentionFactory func(t *testing.T, retention time.Duration) store.Store
 // RunEventRetention checks the event retention setting every adapter
 // takes: with a retention, each history row is stored to expire at its
 // time plus the retention, whatever the event said, and reads back so
-// from the history and the outbox; without one, the event's own ExpiresAt
+// from the history, the outbox and the mailbox; without one, the event's own ExpiresAt
 // is kept.
 func RunEventRetention(t *testing.T, newStore RetentionFactory) {
 	const month = 30 * 24 * time.Hour
@@ -66,6 +66,17 @@ func RunEventRetention(t *testing.T, newStore RetentionFactory) {
 				t.Fatal(err)
 			}
 			check("outbox", p.Items)
+			mb, ok := s.(store.Mailbox)
+			if !ok {
+				t.Fatalf("%T does not implement store.Mailbox", s)
+			}
+			m, err := mb.ListUnmailed(ctx, 10, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(m.Items) != 1 || m.Items[0].ID != created.ID || !m.Items[0].ExpiresAt.Equal(want[created.ID]) {
+				t.Fatalf("mailbox: %+v, want only %s expiring at %v", m.Items, created.ID, want[created.ID])
+			}
 		})
 	}
 }

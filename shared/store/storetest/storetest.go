@@ -47,9 +47,11 @@ func Run(t *testing.T, newStore Factory) {
 		{"ExpiryIndexIsSparse", testExpiryIndex},
 		{"EventsNewestFirstAndFiltered", testEvents},
 		{"AccountsAndChildren", testAccounts},
+		{"AccountUpdatesAreConditional", testAccountUpdates},
 		{"Roles", testRoles},
 		{"RoleNamesAreUniqueAlongPaths", testRoleNamesAlongPaths},
 		{"SweepPorts", testSweepPorts},
+		{"Mailbox", testMailbox},
 		{"NoncesAreUsedOnce", testNonces},
 		{"CountersCountAtomically", testCounters},
 	}
@@ -103,6 +105,9 @@ func normal(c credential.Credential) credential.Credential {
 			*l = []string{}
 		}
 	}
+	if len(c.Meta) == 0 {
+		c.Meta = nil
+	}
 	return c
 }
 
@@ -133,12 +138,31 @@ func testCredentialRoundTrip(t *testing.T, s store.Store) {
 	c.Previous = &credential.Previous{SecretHash: apitoken.HashSecret("old"), PublicKeyPEM: "", Until: base.Add(time.Hour)}
 	c.WarnedAt = base.Add(time.Minute)
 	c.RetainUntil = base.Add(24 * time.Hour)
+	c.ContactEmail = "Ops.Lead@example.com"
+	// Numbers come back as they were written, past float64's precision.
+	meta, err := credential.ParseMeta("meta", []byte(`{"ticket":"OPS-1234","allow_unauthenticated":true,`+
+		`"trust":false,"id":123456789012345678901234567890123456789012,"price":0.10,"exp":1E+2,"note":"<é & \"q\">"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Meta = meta
 	mustCreate(t, s, c)
 	got := mustGet(t, s, c.ID)
 	want := c
 	want.Version = 1
 	if !reflect.DeepEqual(normal(got), normal(want)) {
 		t.Fatalf("round trip:\n got %#v\nwant %#v", got, want)
+	}
+	if got.Meta.JSON() != meta.JSON() {
+		t.Fatalf("metadata round trip:\n got %s\nwant %s", got.Meta.JSON(), meta.JSON())
+	}
+	// An update that removes the metadata and the contact removes them.
+	got.Meta, got.ContactEmail = nil, ""
+	if _, err := s.UpdateCredential(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if cleared := mustGet(t, s, c.ID); len(cleared.Meta) != 0 || cleared.ContactEmail != "" {
+		t.Fatalf("after clearing: meta %s, contact %q", cleared.Meta.JSON(), cleared.ContactEmail)
 	}
 
 	pk := newCred(t, "acme", base)
@@ -524,10 +548,11 @@ func testEvents(t *testing.T, s store.Store) {
 
 func testAccounts(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	root, err := account.NewRoot("vendor", "Vendor Inc", credential.Policy{AllowNeverExpires: true}, "op", base)
+	root, err := account.NewRoot("vendor", "Vendor Inc", credential.Policy{DefaultNeverExpires: true, MaxExpiryDays: 200, AllowNeverExpires: true}, "op", base)
 	if err != nil {
 		t.Fatal(err)
 	}
+	root.AdminEmails = []string{"sec@vendor.example", "ops@vendor.example"}
 	if err := s.CreateAccount(ctx, root); err != nil {
 		t.Fatal(err)
 	}
@@ -569,6 +594,82 @@ func testAccounts(t *testing.T, s store.Store) {
 	}
 	if !slices.Equal(ids, want) {
 		t.Fatalf("children: got %v want %v", ids, want)
+	}
+}
+
+func testAccountUpdates(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	root, err := account.NewRoot("vendor", "Vendor", credential.Policy{}, "op", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateAccount(ctx, root); err != nil {
+		t.Fatal(err)
+	}
+	read, err := s.GetAccount(ctx, "vendor")
+	if err != nil || read.Version != 1 {
+		t.Fatalf("new account: v%d %v", read.Version, err)
+	}
+	next := read.Clone()
+	next.Name = "Vendor GmbH"
+	next.Policy = credential.Policy{DefaultExpiryDays: 7, MaxExpiryDays: 30}
+	next.AdminEmails = []string{"sec@vendor.example"}
+	stored, err := s.UpdateAccount(ctx, next, newEvent(t, event.AccountUpdated, "vendor", "", base.Add(time.Second)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := next.Clone()
+	want.Version = 2
+	if !reflect.DeepEqual(stored, want) {
+		t.Fatalf("returned %+v, want %+v", stored, want)
+	}
+	if got, err := s.GetAccount(ctx, "vendor"); err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("read back %+v %v, want %+v", got, err, want)
+	}
+	// A writer that read version 1 lost the race: nothing of its change,
+	// nor its event, is stored.
+	stale := read.Clone()
+	stale.Name = "Lost"
+	if _, err := s.UpdateAccount(ctx, stale, newEvent(t, event.AccountUpdated, "vendor", "", base.Add(2*time.Second))); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("stale update: %v", err)
+	}
+	if got, _ := s.GetAccount(ctx, "vendor"); got.Name != "Vendor GmbH" {
+		t.Fatalf("stale update wrote: %+v", got)
+	}
+	page, err := s.ListEvents(ctx, store.EventQuery{Account: "vendor", Type: event.AccountUpdated, Limit: 10})
+	if err != nil || len(page.Items) != 1 {
+		t.Fatalf("want the one event of the one successful update: %d %v", len(page.Items), err)
+	}
+	// Clearing the list stores none.
+	cleared := want.Clone()
+	cleared.AdminEmails = nil
+	if _, err := s.UpdateAccount(ctx, cleared); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetAccount(ctx, "vendor"); len(got.AdminEmails) != 0 || got.Version != 3 || got.Policy != want.Policy {
+		t.Fatalf("after clearing: %+v", got)
+	}
+	missing := want.Clone()
+	missing.ID = "nobody"
+	if _, err := s.UpdateAccount(ctx, missing); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("update of a missing account: %v", err)
+	}
+	// An account stored before accounts had versions (version 0) and
+	// policy numbers updates from version 0 and reads back the root default.
+	old := account.Account{ID: "legacy", Name: "Legacy", Path: []string{"legacy"}, Policy: credential.Policy{AllowNeverExpires: true}, CreatedAt: base, CreatedBy: "op"}
+	if err := s.CreateAccount(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetAccount(ctx, "legacy")
+	if err != nil || got.Version != 0 || got.Policy.Normalized() != (credential.Policy{DefaultExpiryDays: 90, MaxExpiryDays: 365, AllowNeverExpires: true}) {
+		t.Fatalf("legacy account: %+v %v", got, err)
+	}
+	got.Name = "Legacy Ltd"
+	if stored, err := s.UpdateAccount(ctx, got); err != nil || stored.Version != 1 {
+		t.Fatalf("update from version 0: %+v %v", stored, err)
+	}
+	if _, err := s.UpdateAccount(ctx, got); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("second update from version 0: %v", err)
 	}
 }
 

@@ -88,6 +88,12 @@ func (s *Store) GetAccount(ctx context.Context, id string) (a account.Account, e
 	return a, err
 }
 
+// UpdateAccount implements store.Accounts.
+func (s *Store) UpdateAccount(ctx context.Context, a account.Account, evs ...event.Event) (out account.Account, err error) {
+	err = s.call(ctx, "UpdateAccount", func(ctx context.Context) (err error) { out, err = s.Inner.UpdateAccount(ctx, a, evs...); return })
+	return out, err
+}
+
 // ListChildAccounts implements store.Accounts.
 func (s *Store) ListChildAccounts(ctx context.Context, parent string, limit int, cursor string) (p store.Page[account.Account], err error) {
 	err = s.call(ctx, "ListChildAccounts", func(ctx context.Context) (err error) {
@@ -180,4 +186,35 @@ func (s *Store) MarkPublished(ctx context.Context, evs ...event.Event) error {
 		return s.lacks("store.Outbox")
 	}
 	return s.call(ctx, "MarkPublished", func(ctx context.Context) error { return o.MarkPublished(ctx, evs...) })
+}
+
+var _ store.Mailbox = (*Store)(nil)
+
+// ListUnmailed implements store.Mailbox.
+func (s *Store) ListUnmailed(ctx context.Context, limit int, cursor string) (p store.Page[event.Event], err error) {
+	m, ok := s.Inner.(store.Mailbox)
+	if !ok {
+		return p, s.lacks("store.Mailbox")
+	}
+	err = s.call(ctx, "ListUnmailed", func(ctx context.Context) (err error) { p, err = m.ListUnmailed(ctx, limit, cursor); return })
+	return p, err
+}
+
+// ClaimMail implements store.Mailbox.
+func (s *Store) ClaimMail(ctx context.Context, ev event.Event, now, until time.Time) (ok bool, err error) {
+	m, has := s.Inner.(store.Mailbox)
+	if !has {
+		return false, s.lacks("store.Mailbox")
+	}
+	err = s.call(ctx, "ClaimMail", func(ctx context.Context) (err error) { ok, err = m.ClaimMail(ctx, ev, now, until); return })
+	return ok, err
+}
+
+// MarkMailed implements store.Mailbox.
+func (s *Store) MarkMailed(ctx context.Context, ev event.Event) error {
+	m, ok := s.Inner.(store.Mailbox)
+	if !ok {
+		return s.lacks("store.Mailbox")
+	}
+	return s.call(ctx, "MarkMailed", func(ctx context.Context) error { return m.MarkMailed(ctx, ev) })
 }

@@ -71,6 +71,10 @@ func newFixture(t *testing.T) *fixture {
 		deploy.EnvKMSKeyIDs:          keyID,
 		deploy.EnvIssuer:             issuer,
 		deploy.EnvAudience:           issuer,
+		// As deployed without mailFrom: notices are taken out of the
+		// queue unsent.
+		deploy.EnvMailFrom:   "",
+		deploy.EnvConsoleURL: issuer + "/console",
 	}}
 }
 

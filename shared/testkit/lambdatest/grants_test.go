@@ -645,6 +645,9 @@ func driveIssue(t *testing.T, api *apiClient, fx *fixture) secretClient {
 	api.want(http.StatusCreated, root, http.MethodPost, "/v1/accounts", `{"id":"eu-shop","name":"EU shop","parent":"eu"}`)
 	api.pages(root, "/v1/accounts")
 	api.want(http.StatusOK, root, http.MethodGet, "/v1/accounts/eu", "")
+	// An account update: one transaction of the account's update and its
+	// event, after reading the path's policies.
+	api.want(http.StatusOK, root, http.MethodPatch, "/v1/accounts/eu-shop", `{"name":"EU shop","token_policy":{"max_expiry_days":30},"admin_emails":["ops@eu.example"]}`)
 	eu := api.want(http.StatusCreated, root, http.MethodPost, "/v1/accounts/eu/tokens", `{"name":"eu admin"}`)
 	api.want(http.StatusCreated, root, http.MethodPost, "/v1/accounts/eu/tokens", `{"name":"eu viewer","permissions":["apikeys:view"]}`)
 	api.want(http.StatusCreated, root, http.MethodPost, "/v1/accounts/eu/tokens", `{"name":"eu auditor","permissions":["apikeys:view"]}`)

@@ -3,6 +3,9 @@
 // the page is <base>/console and the API is <base>/v1/….
 import { getToken } from './session';
 
+/** A metadata value: text, a number or a boolean. */
+export type MetaValue = string | number | boolean;
+
 export interface Token {
   id: string;
   name: string;
@@ -14,6 +17,9 @@ export interface Token {
   permissions: string[];
   groups: string[];
   allowed_ips: string[];
+  /** Older APIs leave it out. */
+  meta?: Record<string, MetaValue>;
+  contact_email?: string | null;
   status: 'active' | 'inactive' | 'revoked' | 'expired';
   expires_at: string | null;
   created_at: string;
@@ -40,7 +46,12 @@ export interface LatchkeyEvent {
   detail: Record<string, string>;
 }
 
-export interface AccountPolicy {
+/** What an account allows its tokens. */
+export interface TokenPolicy {
+  /** Days a token made without an expiry lasts; null: it never expires. */
+  default_expiry_days: number | null;
+  /** The furthest expiry, in days from today (365: one year to the day). */
+  max_expiry_days: number;
   allow_never_expires: boolean;
 }
 
@@ -49,7 +60,11 @@ export interface Account {
   name: string;
   parent: string | null;
   path: string[];
-  policy: AccountPolicy;
+  /** The account's own policy, as set. */
+  token_policy: TokenPolicy;
+  /** What its tokens follow: each limit the strictest along the path. */
+  effective_token_policy: TokenPolicy;
+  admin_emails: string[];
   created_at: string;
   created_by: string;
 }
@@ -74,7 +89,11 @@ export interface Whoami {
   groups: string[];
   kind: string;
   auth: string;
-  account_policy: AccountPolicy;
+  meta?: Record<string, MetaValue>;
+  /** The signed-in token's contact, the default of the tokens it creates. */
+  contact_email?: string | null;
+  /** The effective token policy of the caller's account. */
+  account_policy: TokenPolicy;
 }
 
 /** An API error in the API's one shape. */
@@ -195,5 +214,6 @@ export const api = {
   listEvents: (q: Query) => getJSON<Page<LatchkeyEvent>>('v1/events', q),
   listRoles: (q: Query) => getJSON<Page<Role>>('v1/roles', q),
   getAccount: (id: string) => getJSON<Account>(`v1/accounts/${encodeURIComponent(id)}`),
+  updateAccount: (id: string, body: unknown) => sendJSON<Account>('PATCH', `v1/accounts/${encodeURIComponent(id)}`, body),
   listAccounts: (q: Query) => getJSON<Page<Account>>('v1/accounts', q),
 };

@@ -1,6 +1,7 @@
 // Expiry days are calendar days in UTC, as the API counts them: a token is
 // valid until 23:59:59 UTC on its expiry day, which must lie between
-// tomorrow and one year from today.
+// tomorrow and the account's max_expiry_days from today (365 is one year to
+// the day).
 
 /** A day written YYYY-MM-DD. */
 export type Day = string;
@@ -35,10 +36,24 @@ export interface Bounds {
   max: Day;
 }
 
-/** The days an expiry may take, from tomorrow to one year ahead (UTC). */
-export function expiryBounds(now: Date = new Date()): Bounds {
+/** The most days ahead any policy allows: one year to the day. */
+export const MAX_EXPIRY_DAYS = 365;
+
+/** The day n days after t, where 365 or more means one year to the day, as the API counts it. */
+export function daysAhead(t: Day, n: number): Day {
+  return n >= MAX_EXPIRY_DAYS ? addYears(t, 1) : addDays(t, n);
+}
+
+/** The days an expiry may take, from tomorrow to maxDays ahead (UTC). */
+export function expiryBounds(maxDays: number = MAX_EXPIRY_DAYS, now: Date = new Date()): Bounds {
   const t = today(now);
-  return { min: addDays(t, 1), max: addYears(t, 1) };
+  return { min: addDays(t, 1), max: daysAhead(t, maxDays) };
+}
+
+/** "30 days", "1 day", "1 year". */
+export function daysLabel(n: number): string {
+  if (n >= MAX_EXPIRY_DAYS) return '1 year';
+  return n === 1 ? '1 day' : `${n} days`;
 }
 
 export function validDay(s: string): boolean {

@@ -23,6 +23,8 @@ export interface Ctx {
   current(): boolean;
   go(hash: string): void;
   refresh(): void;
+  /** reloadMe makes the next view ask whoami again (after the account's policy changed). */
+  reloadMe(): void;
   announce(message: string): void;
 }
 
@@ -109,6 +111,7 @@ async function route(): Promise<void> {
     current: () => mine === generation,
     go: (hash) => { location.hash = hash; },
     refresh: () => void route(),
+    reloadMe: () => { me = null; },
     announce: (m) => {
       flash = m;
       live.textContent = m;
@@ -125,7 +128,7 @@ async function route(): Promise<void> {
       await eventsView(ctx, params);
       break;
     case 'accounts':
-      await accountsView(ctx);
+      await accountsView(ctx, parts[1] ? decodeURIComponent(parts[1]) : undefined);
       break;
     case 'roles':
       await rolesView(ctx);

@@ -1,8 +1,8 @@
 // Form widgets the create and detail views share: the allowed-IP list with
 // its live preview, the expiry picker, the permission grid, and the
 // shown-once secret dialog.
-import type { TokenFileResponse } from './api';
-import { addDays, addYears, type Bounds, expiryBounds, inBounds, today } from './dates';
+import type { TokenFileResponse, TokenPolicy } from './api';
+import { type Bounds, daysAhead, daysLabel, expiryBounds, inBounds, MAX_EXPIRY_DAYS, today } from './dates';
 import { field, h, setFieldError, uid } from './dom';
 import { INVALID, parseList, split } from './ip';
 import { ACTIONS, type Action, actionLabel, rows, selection } from './permissions';
@@ -84,21 +84,33 @@ export interface ExpiryInput {
   value(): ExpiryChoice | null;
 }
 
-const presets: [string, (t: string) => string][] = [
-  ['30 days', (t) => addDays(t, 30)],
-  ['60 days', (t) => addDays(t, 60)],
-  ['90 days', (t) => addDays(t, 90)],
-  ['180 days', (t) => addDays(t, 180)],
-  ['1 year', (t) => addYears(t, 1)],
-];
+/** The usual lifetimes offered, in days; 365 is one year. */
+const usual = [30, 60, 90, 180, MAX_EXPIRY_DAYS];
 
 /**
- * expiryInput offers the presets (90 days by default), a date picker
- * bounded from tomorrow to one year ahead, and "Never expires" where the
- * account allows it.
+ * presetDays are the lifetimes a policy allows to be offered: the usual
+ * ones up to its max_expiry_days, its default and its longest, in order.
  */
-export function expiryInput(allowNever: boolean, bounds: Bounds = expiryBounds()): ExpiryInput {
+export function presetDays(policy: TokenPolicy): number[] {
+  const max = Math.min(policy.max_expiry_days, MAX_EXPIRY_DAYS);
+  const days = usual.filter((d) => d <= max);
+  if (policy.default_expiry_days !== null) days.push(Math.min(policy.default_expiry_days, max));
+  days.push(max);
+  return [...new Set(days)].sort((a, b) => a - b);
+}
+
+/**
+ * expiryInput offers exactly what the account's effective token policy
+ * allows: presets up to its max_expiry_days with its default chosen, a date
+ * picker bounded from tomorrow to the limit, and "Never expires" where the
+ * policy allows it (chosen when that is the default).
+ */
+export function expiryInput(policy: TokenPolicy, bounds: Bounds = expiryBounds(policy.max_expiry_days)): ExpiryInput {
   const t = today();
+  const allowNever = policy.allow_never_expires;
+  const presets = presetDays(policy);
+  const neverDefault = allowNever && policy.default_expiry_days === null;
+  const defaultDays = policy.default_expiry_days ?? presets[presets.length - 1];
   const group = uid('expiry');
   const date = h('input', { type: 'date', id: 'expiry-day', min: bounds.min, max: bounds.max, 'aria-describedby': 'expiry-day-hint expiry-error' });
   const radios: HTMLInputElement[] = [];
@@ -113,13 +125,14 @@ export function expiryInput(allowNever: boolean, bounds: Bounds = expiryBounds()
     h('legend', {}, 'Expires'),
     h('p', { class: 'hint' }, 'A token is valid until 23:59:59 UTC on its expiry day.'),
     h('div', { class: 'choices' },
-      presets.map(([label, f], i) => option(`preset-${i}`, label, f(t), label === '90 days')),
+      presets.map((d, i) => option(`preset-${i}`, daysLabel(d) + (d === policy.default_expiry_days ? ' — the default' : ''),
+        daysAhead(t, d), !neverDefault && d === defaultDays)),
       option('date', 'On a date', ''),
       h('div', { class: 'choice-detail' },
         h('label', { for: date.id }, 'Expiry date (UTC)'),
-        h('p', { class: 'hint', id: 'expiry-day-hint' }, `From ${bounds.min} to ${bounds.max}.`),
+        h('p', { class: 'hint', id: 'expiry-day-hint' }, `From ${bounds.min} to ${bounds.max} (the account's limit).`),
         date),
-      allowNever ? option('never', 'Never expires', '') : null,
+      allowNever ? option('never', 'Never expires', '', neverDefault) : null,
     ),
     error, neverError,
   );
@@ -130,17 +143,18 @@ export function expiryInput(allowNever: boolean, bounds: Bounds = expiryBounds()
   return {
     wrap,
     value() {
-      const chosen = radios.find((r) => r.checked)?.value ?? 'preset-2';
+      const chosen = radios.find((r) => r.checked)?.value;
+      if (chosen === undefined) return {}; // the policy's default
       if (chosen === 'never') return { never_expires: true };
       if (chosen === 'date') {
         if (!inBounds(date.value, bounds)) {
-          setFieldError(wrap, 'expires_at', `Choose a day from ${bounds.min} (tomorrow) to ${bounds.max} (one year ahead).`);
+          setFieldError(wrap, 'expires_at', `Choose a day from ${bounds.min} (tomorrow) to ${bounds.max} (the account's limit, ${daysLabel(policy.max_expiry_days)} ahead).`);
           date.setAttribute('aria-invalid', 'true');
           return null;
         }
         return { expires_at: date.value };
       }
-      return { expires_at: presets[Number(chosen.slice('preset-'.length))][1](t) };
+      return { expires_at: daysAhead(t, presets[Number(chosen.slice('preset-'.length))]) };
     },
   };
 }

@@ -5,6 +5,7 @@ import { api } from '../api';
 import { clearErrors, field, focusFirstError, h } from '../dom';
 import type { Ctx } from '../main';
 import { formError, heading, showError } from '../ui';
+import { metaEditor } from '../meta';
 import { expiryInput, ipInput, permissionGrid, showSecret } from '../widgets';
 
 export function createView(ctx: Ctx): void {
@@ -35,13 +36,22 @@ export function createView(ctx: Ctx): void {
   syncKind();
 
   const perms = permissionGrid(ctx.me.permissions);
-  const expiry = expiryInput(ctx.me.account_policy.allow_never_expires);
+  const expiry = expiryInput(ctx.me.account_policy);
   const ips = ipInput('allowed_ips', 'Allowed IPs', 'create-ips', 'Leave it blank to allow any address.');
+  const contact = field('Contact e-mail', h('input', { type: 'email', id: 'create-contact', maxlength: 254, autocomplete: 'off', value: ctx.me.contact_email ?? '' }), {
+    name: 'contact_email',
+    hint: 'Who gets this token\'s notices. Your token\'s contact is filled in; clear the field for none.',
+  });
+  const meta = metaEditor('meta', 'create-meta');
+  const inactive = h('input', { type: 'checkbox', id: 'create-inactive' });
   const submit = h('button', { type: 'submit', id: 'create-submit' }, 'Create token');
 
   const form = h('form', { class: 'panel form', id: 'create-form', novalidate: true },
     formError(),
-    name.wrap, description.wrap, type.wrap, kind, perms.wrap, expiry.wrap, ips.wrap,
+    name.wrap, description.wrap, type.wrap, kind, perms.wrap, expiry.wrap, ips.wrap, contact.wrap, meta.wrap,
+    h('div', { class: 'field choice', 'data-field': 'active' }, inactive,
+      h('label', { for: inactive.id }, 'Create it inactive (it authenticates nothing until it is activated on its page)'),
+      h('p', { class: 'field-error', 'data-error-for': 'active', hidden: true })),
     h('div', { class: 'actions' }, submit, h('a', { href: '#/tokens', class: 'button secondary' }, 'Cancel')),
   );
 
@@ -73,11 +83,15 @@ export function createView(ctx: Ctx): void {
     const p = perms.value();
     const e = expiry.value();
     const list = ips.value();
-    if (!ok || !p || !e || !list) {
+    const m = meta.value();
+    if (!ok || !p || !e || !list || !m) {
       focusFirstError(form);
       return;
     }
     Object.assign(body, { permissions: p }, e);
+    if (Object.keys(m).length > 0) body.meta = m;
+    body.contact_email = contact.control.value.trim();
+    if (inactive.checked) body.active = false;
     // Left out when blank: the token then allows any address.
     if (list.length > 0) body.allowed_ips = list;
     submit.disabled = true;

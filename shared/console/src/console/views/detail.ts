@@ -5,10 +5,11 @@
 // with the reason.
 import { ApiError, api, type Token } from '../api';
 import { type Change, mayChange, type Verdict } from '../authority';
-import { expiryBounds, expiryDay, instant } from '../dates';
+import { daysLabel, expiryBounds, expiryDay, instant } from '../dates';
 import { type Child, clearErrors, field, focusFirstError, h } from '../dom';
 import type { Ctx } from '../main';
 import { dl, errorPanel, formError, heading, showError, statusBadge } from '../ui';
+import { metaChanges, metaEditor } from '../meta';
 import { confirmDialog, ipInput, showSecret } from '../widgets';
 import { lastUsed } from './tokens';
 
@@ -75,6 +76,11 @@ function properties(t: Token): HTMLElement {
       ['Allowed IPs', t.allowed_ips.length
         ? h('ul', { class: 'inline-list', id: 'token-allowed-ips' }, t.allowed_ips.map((ip) => h('li', {}, h('code', {}, ip))))
         : 'Any address'],
+      ['Contact e-mail', t.contact_email || '—'],
+      ['Metadata', Object.keys(t.meta ?? {}).length
+        ? h('dl', { class: 'meta-list', id: 'token-meta' }, Object.entries(t.meta ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([k, v]) => [h('dt', {}, h('code', {}, k)), h('dd', {}, typeof v === 'string' ? v : h('code', {}, String(v)))]))
+        : '—'],
       ['Last used', lastUsed(t)],
       ['Created', `${instant(t.created_at)} by ${t.created_by}`],
       ['Updated', instant(t.updated_at)],
@@ -87,16 +93,24 @@ function editForm(ctx: Ctx, t: Token, v: Verdict): HTMLElement {
   const name = field('Name', h('input', { type: 'text', id: 'edit-name', value: t.name, maxlength: 100, required: true }), { name: 'name' });
   const description = field('Description', h('textarea', { id: 'edit-description', rows: 2, maxlength: 1000, value: t.description }), { name: 'description' });
   const active = h('input', { type: 'checkbox', id: 'edit-active', checked: t.status === 'active' });
-  const b = expiryBounds();
+  // The caller's account's policy; a token of a sub-account may be held
+  // to a stricter one, which the API then names in its error.
+  const policy = ctx.me.account_policy;
+  const b = expiryBounds(policy.max_expiry_days);
+  const limit = `${daysLabel(policy.max_expiry_days)} from today, the account's limit`;
   const expires = field('Extend expiry to', h('input', { type: 'date', id: 'edit-expires', min: b.min, max: b.max }), {
-    name: 'expires_at', hint: `Optional. A day from ${b.min} to ${b.max} (one year from today).`,
+    name: 'expires_at', hint: `Optional. A day from ${b.min} to ${b.max} (${limit}).`,
   });
-  const allowNever = ctx.me.account_policy.allow_never_expires && t.expires_at !== null;
+  const allowNever = policy.allow_never_expires && t.expires_at !== null;
   const never = h('input', { type: 'checkbox', id: 'edit-never' });
   const ips = ipInput('add_allowed_ips', 'Add allowed IPs', 'edit-add-ips', 'Leave it blank to keep the list as it is.');
   // Opening the token to every address is its own choice, never what a
   // blank list means.
   const clearIPs = h('input', { type: 'checkbox', id: 'edit-clear-ips' });
+  const contact = field('Contact e-mail', h('input', { type: 'email', id: 'edit-contact', maxlength: 254, autocomplete: 'off', value: t.contact_email ?? '' }), {
+    name: 'contact_email', hint: 'Who gets this token\'s notices. Clear the field for none.',
+  });
+  const meta = metaEditor('meta', 'edit-meta', t.meta ?? {});
   const status = h('p', { role: 'status', class: 'status', id: 'edit-status' });
   const submit = h('button', { type: 'submit', id: 'edit-submit' }, 'Save changes');
   const form = h('form', { class: 'panel form', id: 'edit-form', novalidate: true, 'aria-labelledby': 'edit-title' },
@@ -113,6 +127,7 @@ function editForm(ctx: Ctx, t: Token, v: Verdict): HTMLElement {
       t.allowed_ips.length ? h('div', { class: 'field choice', 'data-field': 'allowed_ips' }, clearIPs,
         h('label', { for: clearIPs.id }, 'Remove every allowed IP, so that any address may use this token'),
         h('p', { class: 'field-error', 'data-error-for': 'allowed_ips', hidden: true })) : null,
+      contact.wrap, meta.wrap,
       status,
       h('div', { class: 'actions' }, submit)),
   );
@@ -129,7 +144,7 @@ function editForm(ctx: Ctx, t: Token, v: Verdict): HTMLElement {
     const day = expires.control.value;
     if (day) {
       if (day < b.min || day > b.max) {
-        showError(form, new ApiError(0, 'invalid_request', `Choose a day from ${b.min} (tomorrow) to ${b.max} (one year from today).`, 'expires_at'));
+        showError(form, new ApiError(0, 'invalid_request', `Choose a day from ${b.min} (tomorrow) to ${b.max} (${limit}).`, 'expires_at'));
         return;
       }
       body.expires_at = day;
@@ -155,6 +170,16 @@ function editForm(ctx: Ctx, t: Token, v: Verdict): HTMLElement {
     } else if (more.length) {
       body.add_allowed_ips = more;
     }
+    const c = contact.control.value.trim();
+    if (c !== (t.contact_email ?? '')) body.contact_email = c;
+    const m = meta.value();
+    if (!m) {
+      focusFirstError(form);
+      return;
+    }
+    // Only what changed, so a key set elsewhere meanwhile is kept.
+    const changes = metaChanges(t.meta ?? {}, m);
+    if (Object.keys(changes).length > 0) body.merge_meta = changes;
     if (Object.keys(body).length === 0) {
       status.textContent = 'Nothing to change.';
       return;
@@ -165,6 +190,10 @@ function editForm(ctx: Ctx, t: Token, v: Verdict): HTMLElement {
       ctx.announce('Changes saved.');
       ctx.refresh();
     } catch (err) {
+      // The metadata editor answers to meta.<key> whichever way it sent it.
+      if (err instanceof ApiError && err.field?.startsWith('merge_meta')) {
+        err = new ApiError(err.status, err.code, err.description, 'meta' + err.field.slice('merge_meta'.length), err.missing);
+      }
       showError(form, err);
     } finally {
       submit.disabled = false;
