@@ -306,13 +306,23 @@ func (s *Store) UpdateCredential(ctx context.Context, c credential.Credential, e
 		return stored, nil
 	}
 
+	if err := s.updateWithEvents(ctx, what, credKey(c.ID), e, c.Version, evs); err != nil {
+		return credential.Credential{}, err
+	}
+	return next, nil
+}
+
+// updateWithEvents writes the conditional update e of the item at key
+// and the history rows of evs in one transaction. A failed condition is
+// versionError's answer for the version the caller read.
+func (s *Store) updateWithEvents(ctx context.Context, what string, key item, e expression.Expression, version int64, evs []event.Event) error {
 	evItems, err := s.eventPuts(evs, 1)
 	if err != nil {
-		return credential.Credential{}, fmt.Errorf("%s: %w", what, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	items := append([]types.TransactWriteItem{{Update: &types.Update{
 		TableName:                           s.table,
-		Key:                                 credKey(c.ID),
+		Key:                                 key,
 		UpdateExpression:                    e.Update(),
 		ConditionExpression:                 e.Condition(),
 		ExpressionAttributeNames:            e.Names(),
@@ -321,15 +331,15 @@ func (s *Store) UpdateCredential(ctx context.Context, c credential.Credential, e
 	}}}, evItems...)
 	err = s.transactWrite(ctx, items)
 	if reasons, ok := cancelled(err); ok && len(reasons) > 0 && str(reasons[0].Code) == reasonConditionFailed {
-		return credential.Credential{}, versionError(what, c.Version, reasons[0].Item)
+		return versionError(what, version, reasons[0].Item)
 	}
 	if terr, ok := txError(err); ok {
-		return credential.Credential{}, fmt.Errorf("%s: %w", what, terr)
+		return fmt.Errorf("%s: %w", what, terr)
 	}
 	if err != nil {
-		return credential.Credential{}, fmt.Errorf("%s: %w", what, classify(err))
+		return fmt.Errorf("%s: %w", what, classify(err))
 	}
-	return next, nil
+	return nil
 }
 
 // versionError tells a missing record from a newer version, from the item
@@ -516,28 +526,8 @@ func (s *Store) UpdateAccount(ctx context.Context, a account.Account, evs ...eve
 	}
 	e := mustBuild(expression.NewBuilder().WithUpdate(upd).
 		WithCondition(expression.AttributeExists(expression.Name(AttrPK)).And(version)))
-	evItems, err := s.eventPuts(evs, 1)
-	if err != nil {
-		return account.Account{}, fmt.Errorf("%s: %w", what, err)
-	}
-	items := append([]types.TransactWriteItem{{Update: &types.Update{
-		TableName:                           s.table,
-		Key:                                 accountKey(a.ID),
-		UpdateExpression:                    e.Update(),
-		ConditionExpression:                 e.Condition(),
-		ExpressionAttributeNames:            e.Names(),
-		ExpressionAttributeValues:           e.Values(),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}}}, evItems...)
-	err = s.transactWrite(ctx, items)
-	if reasons, ok := cancelled(err); ok && len(reasons) > 0 && str(reasons[0].Code) == reasonConditionFailed {
-		return account.Account{}, versionError(what, a.Version, reasons[0].Item)
-	}
-	if terr, ok := txError(err); ok {
-		return account.Account{}, fmt.Errorf("%s: %w", what, terr)
-	}
-	if err != nil {
-		return account.Account{}, fmt.Errorf("%s: %w", what, classify(err))
+	if err := s.updateWithEvents(ctx, what, accountKey(a.ID), e, a.Version, evs); err != nil {
+		return account.Account{}, err
 	}
 	// The fields not written are the ones that never change.
 	return next, nil

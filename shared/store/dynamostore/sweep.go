@@ -60,16 +60,23 @@ func (s *Store) ListUnwarnedExpiringOn(ctx context.Context, day time.Time, limit
 // ListUnpublished implements store.Outbox: the sparse outbox index, oldest
 // first.
 func (s *Store) ListUnpublished(ctx context.Context, limit int, cursor string) (store.Page[event.Event], error) {
+	return s.listQueued(ctx, "list unpublished events", OutboxPartition, prefixEvent, limit, cursor)
+}
+
+// listQueued lists one partition of the sparse outbox index, oldest
+// first: the unpublished history rows, or the unmailed notices, whose
+// table sort keys start with prefix.
+func (s *Store) listQueued(ctx context.Context, what, partition, prefix string, limit int, cursor string) (store.Page[event.Event], error) {
 	return list(ctx, s, listQuery{
-		what:    "list unpublished events",
+		what:    what,
 		index:   IndexOutbox,
 		pkName:  AttrOutboxPK,
-		pkValue: OutboxPartition,
+		pkValue: partition,
 		skName:  AttrOutboxSK,
 		forward: true,
 		tableKey: func(after string) (string, string) {
 			id, acct, _ := strings.Cut(after, "#")
-			return prefixAcct + acct, prefixEvent + id
+			return prefixAcct + acct, prefix + id
 		},
 	}, limit, cursor, decodeEvent)
 }
@@ -129,18 +136,7 @@ func (s *Store) MarkPublished(ctx context.Context, evs ...event.Event) error {
 // ListUnmailed implements store.Mailbox: the mail partition of the sparse
 // outbox index, oldest first.
 func (s *Store) ListUnmailed(ctx context.Context, limit int, cursor string) (store.Page[event.Event], error) {
-	return list(ctx, s, listQuery{
-		what:    "list unmailed notices",
-		index:   IndexOutbox,
-		pkName:  AttrOutboxPK,
-		pkValue: MailPartition,
-		skName:  AttrOutboxSK,
-		forward: true,
-		tableKey: func(after string) (string, string) {
-			id, acct, _ := strings.Cut(after, "#")
-			return prefixAcct + acct, prefixMail + id
-		},
-	}, limit, cursor, decodeEvent)
+	return s.listQueued(ctx, "list unmailed notices", MailPartition, prefixMail, limit, cursor)
 }
 
 // ClaimMail implements store.Mailbox: an UpdateItem that SETs mail_claim
