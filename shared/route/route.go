@@ -59,7 +59,7 @@ var All = []Route{
 	{"GET", "/console/assets/{file}", FunctionIssue, false, "", "A static file of the admin web console"},
 	{"GET", "/docs", FunctionIssue, false, "", "Interactive API documentation (Swagger UI)"},
 	{"GET", "/docs/assets/{file}", FunctionIssue, false, "", "A static file of the API documentation"},
-	// OAuth2 (issue 3): public at the gateway; the oauth function
+	// OAuth2: public at the gateway; the oauth function
 	// authenticates its callers itself (client credentials or bearer).
 	{"POST", "/oauth/token", FunctionOAuth, false, "", "Exchange an API token for an access token"},
 	{"POST", "/oauth/introspect", FunctionOAuth, false, "", "Introspect a token"},
